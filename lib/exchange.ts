@@ -1,0 +1,185 @@
+// One request in flight on one worker: feeds it the request body when asked,
+// writes what it answers to the HTTP response with per-request credit
+// (backpressure), and turns every ending (normal, error, crash, client gone)
+// into exactly one Outcome.
+
+import { open } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyReader } from './body-reader.js';
+import type { Logger } from './log.js';
+import { FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
+
+/** Response credit granted up front: what may sit between Python and the socket. */
+export const INITIAL_WINDOW = 512 * 1024;
+
+export interface Job {
+  script: string;
+  environ: Record<string, string>;
+  req: IncomingMessage;
+  res: ServerResponse;
+  hasBody: boolean;
+  requestId: string;
+}
+
+export type Outcome =
+  | { kind: 'done'; status: number; bytes: number; complete: boolean }
+  | { kind: 'error'; status: number; errorKind: string; message: string; traceback: string };
+
+interface WorkerError { status: number; kind: string; message: string; traceback: string }
+
+type Send = (type: number, payload?: Buffer) => void;
+
+export class Exchange {
+  readonly outcome: Promise<Outcome>;
+  /** Resolves when the worker has sent its terminal frame (or died): the slot is free. */
+  readonly finished: Promise<void>;
+  private settle!: (o: Outcome) => void;
+  private finish!: () => void;
+  private settled = false;
+  private started = false;
+  private aborted = false;
+  private bytes = 0;
+  private fileSent: Promise<void> = Promise.resolve();
+  private readonly body: BodyReader;
+
+  constructor(readonly id: number, private readonly job: Job, private readonly send: Send, private readonly log: Logger) {
+    this.outcome = new Promise((r) => (this.settle = r));
+    this.finished = new Promise((r) => (this.finish = r));
+    this.body = new BodyReader(job.req);
+  }
+
+  begin(): void {
+    const { script, environ, hasBody } = this.job;
+    this.job.res.once('close', () => this.onClientClose());
+    this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW }));
+  }
+
+  onFrame(frame: Frame): void {
+    try {
+      this.handle(frame);
+    } catch (err) {
+      this.log.error(`request ${this.job.requestId}: bad frame from worker: ${(err as Error).message}`);
+      this.fail({ status: 500, kind: 'protocol', message: (err as Error).message, traceback: '' });
+    }
+  }
+
+  /** The worker process died: this request gets a 502 if nothing was sent yet. */
+  crashed(reason: string): void {
+    this.fail({ status: 502, kind: 'crash', message: reason, traceback: '' });
+    this.finish();
+  }
+
+  private handle(frame: Frame): void {
+    switch (frame.type) {
+      case FromWorker.START: return this.onStart(parseJson(frame.payload));
+      case FromWorker.BODY: return this.onBody(frame.payload);
+      case FromWorker.END: return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
+      case FromWorker.ERROR: return this.onError(parseJson(frame.payload));
+      case FromWorker.READ: return void this.onRead(readUint32(frame.payload));
+      case FromWorker.FILE: return void this.onFile(parseJson(frame.payload));
+      default: throw new Error(`unexpected frame type 0x${frame.type.toString(16)}`);
+    }
+  }
+
+  private onStart(start: { status: string; headers: [string, string][] }): void {
+    const match = /^(\d{3})(?: (.*))?$/.exec(start.status);
+    if (!match) throw new Error(`bad status line ${JSON.stringify(start.status)}`);
+    const res = this.job.res;
+    this.started = true;
+    if (this.aborted || res.destroyed) return;
+    res.writeHead(Number(match[1]), match[2] ?? '', start.headers.flat());
+  }
+
+  private onBody(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    const res = this.job.res;
+    if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(chunk.length));
+    // Credit returns only once the bytes left for the client: a slow reader slows the page.
+    res.write(chunk, () => this.send(ToWorker.CREDIT, uint32Payload(chunk.length)));
+  }
+
+  private async onEnd(complete: boolean): Promise<void> {
+    await this.fileSent;
+    const res = this.job.res;
+    if (!complete) {
+      this.log.error(`request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`);
+      res.destroy();
+    } else if (!res.destroyed) {
+      if (!res.headersSent) res.writeHead(200);
+      res.end();
+    }
+    this.body.drain();
+    this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete });
+    this.finish();
+  }
+
+  private onError(error: WorkerError): void {
+    this.fail(error);
+    this.finish();
+  }
+
+  private async onRead(max: number): Promise<void> {
+    try {
+      const chunk = await this.body.read(max);
+      this.send(ToWorker.BODY, chunk);
+    } catch {
+      this.abort();
+    }
+  }
+
+  private async onFile(file: { path: string; offset: number; length: number | null }): Promise<void> {
+    let handle;
+    try {
+      handle = await open(file.path, 'r');
+    } catch (err) {
+      this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: (err as Error).message }));
+      return;
+    }
+    this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
+    this.fileSent = this.streamFile(handle, file.offset, file.length);
+  }
+
+  private streamFile(handle: import('node:fs/promises').FileHandle, offset: number, length: number | null): Promise<void> {
+    const end = length === null ? undefined : offset + length - 1;
+    const stream = handle.createReadStream({ start: offset, end, autoClose: true });
+    const res = this.job.res;
+    return new Promise((resolve) => {
+      if (length === 0 || this.aborted) return void handle.close().finally(resolve);
+      stream.on('data', (chunk) => (this.bytes += chunk.length));
+      stream.on('error', (err) => {
+        this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`);
+        res.destroy();
+      });
+      stream.on('close', resolve);
+      stream.pipe(res, { end: false });
+    });
+  }
+
+  private fail(error: WorkerError): void {
+    const res = this.job.res;
+    if (this.started || res.headersSent) {
+      this.log.error(`request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd());
+      res.destroy();
+      this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
+    } else {
+      this.resolve({ kind: 'error', status: error.status, errorKind: error.kind, message: error.message, traceback: error.traceback });
+    }
+    this.body.drain();
+  }
+
+  private onClientClose(): void {
+    if (!this.job.res.writableFinished) this.abort();
+  }
+
+  private abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.send(ToWorker.ABORT);
+  }
+
+  private resolve(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(outcome);
+  }
+}

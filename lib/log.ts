@@ -1,0 +1,54 @@
+// The two logs a web server keeps: access (Apache combined format, stdout)
+// and error (stderr). Tests pass their own Logger to read what was logged.
+
+export interface Logger {
+  access(line: string): void;
+  error(message: string): void;
+  info(message: string): void;
+}
+
+/** Writes access lines to stdout and timestamped error/info lines to stderr. */
+export function consoleLogger(): Logger {
+  return {
+    access: (line) => process.stdout.write(line + '\n'),
+    error: (message) => process.stderr.write(`[${new Date().toISOString()}] [error] ${message}\n`),
+    info: (message) => process.stderr.write(`[${new Date().toISOString()}] [info] ${message}\n`),
+  };
+}
+
+/** A Logger that remembers everything, for tests and embedding. */
+export function memoryLogger(): Logger & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return {
+    lines,
+    errors,
+    access: (line) => lines.push(line),
+    error: (message) => errors.push(message),
+    info: () => {},
+  };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Apache's %t: [10/Oct/2000:13:55:36 +0000] (always UTC). */
+export function clfTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `[${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000]`;
+}
+
+export interface AccessFacts {
+  remote: string;
+  time: Date;
+  requestLine: string;
+  status: number;
+  bytes: number | null;
+  referer: string | undefined;
+  userAgent: string | undefined;
+}
+
+/** One line of Apache's combined log format. */
+export function combinedLine(f: AccessFacts): string {
+  const quote = (s: string | undefined) => (s === undefined ? '"-"' : JSON.stringify(s).replace(/\\u00([0-9a-f]{2})/g, '\\x$1'));
+  return `${f.remote} - - ${clfTime(f.time)} ${quote(f.requestLine)} ${f.status} ${f.bytes ? f.bytes : '-'} ${quote(f.referer)} ${quote(f.userAgent)}`;
+}

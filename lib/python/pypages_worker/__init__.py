@@ -1,0 +1,16 @@
+"""The Python side of pypages: runs WSGI pages for the Node server.
+
+Started by Node as ``python -u -m pypages_worker --root DIR --threads N``;
+it speaks the frame protocol of ``lib/protocol.md`` on fds 3 (in) and 4 (out).
+Standard library only, Python 3.8+.
+"""
+
+import sys
+
+PROTOCOL_VERSION = 1
+
+
+def log(message):
+    """Write a line for the operator's error log (Node tags it with the script)."""
+    sys.stderr.write("pypages_worker: %s\n" % message)
+    sys.stderr.flush()

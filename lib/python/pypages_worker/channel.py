@@ -1,0 +1,156 @@
+"""One request's end of the pipes: the frames it sends, and those Node routes to it.
+
+The request's thread calls the outbound methods (read_body, send_body,
+open_file, start, end, error); the main thread, which reads fd 3, calls
+the on_* methods. A Condition joins the two: it holds the response credit,
+the pending READ and FILE, and the abort flag.
+"""
+
+import threading
+
+from . import log
+from .protocol import (END, ERROR, FILE, MAX_BODY_CHUNK, MAX_ID, READ,
+                       RESPONSE_BODY, START, dump_json, uint32)
+
+
+class ClientAborted(OSError):
+    """The client went away (ABORT): the request must stop producing output."""
+
+
+class Channel:
+    """Flow control and framing for one request id.
+
+    send(type, id, payload) writes a frame. on_finish(channel), if given,
+    runs just before the terminal frame (END or ERROR), which is sent at
+    most once.
+    """
+
+    def __init__(self, id_, send, window, has_body=True, on_finish=None):
+        self.id = id_
+        self._send = send
+        self._window = window
+        self._on_finish = on_finish
+        self._cond = threading.Condition()
+        self._read_lock = threading.Lock()
+        self._outstanding = 0  # response bytes sent minus CREDIT returned
+        self._aborted = False
+        self._body_eof = not has_body
+        self._reading = False
+        self._body = None
+        self._file_answer = None
+        self._finished = False
+
+    @property
+    def aborted(self):
+        """True once Node has sent ABORT for this request."""
+        return self._aborted
+
+    @property
+    def finished(self):
+        """True once the terminal frame has been sent."""
+        return self._finished
+
+    # -- inbound: called by the thread reading fd 3 --------------------------
+
+    def on_body(self, data):
+        """Deliver the BODY answering our READ; an unsolicited one is logged and dropped."""
+        with self._cond:
+            if not self._reading:
+                log("request %d: BODY without a READ; ignored" % self.id)
+                return
+            self._body, self._reading = data, False
+            self._cond.notify_all()
+
+    def on_credit(self, n):
+        """Node flushed n more response bytes to the client."""
+        with self._cond:
+            self._outstanding -= n
+            self._cond.notify_all()
+
+    def on_abort(self):
+        """The client went away: wake every waiter; the next read/write raises ClientAborted."""
+        with self._cond:
+            self._aborted = True
+            self._cond.notify_all()
+
+    def on_file_opened(self, answer):
+        """Deliver FILE_OPENED's JSON object ({"ok": bool, "error"?: str})."""
+        with self._cond:
+            self._file_answer = answer
+            self._cond.notify_all()
+
+    # -- outbound: called by the request's thread ----------------------------
+
+    def read_body(self, size):
+        """Return 1..size request-body bytes from Node, or b'' at the end of the body."""
+        with self._read_lock:  # at most one READ outstanding
+            with self._cond:
+                self._raise_if_aborted()
+                if self._body_eof or size <= 0:
+                    return b""
+                self._reading, self._body = True, None
+            self._send(READ, self.id, uint32(min(size, MAX_ID)))
+            with self._cond:
+                self._wait(lambda: not self._reading)
+                data, self._body = self._body, None
+            if not data:
+                self._body_eof = True
+            return data
+
+    def start(self, status, headers):
+        """Send START: the status line and the list of (name, value) headers."""
+        self._send(START, self.id, dump_json({"status": status, "headers": [list(h) for h in headers]}))
+
+    def send_body(self, data):
+        """Send response bytes as BODY frames of at most 256 KiB, each within the credit."""
+        view = memoryview(data)
+        for offset in range(0, len(view), MAX_BODY_CHUNK):
+            chunk = view[offset:offset + MAX_BODY_CHUNK]
+            self._take_credit(len(chunk))
+            self._send(RESPONSE_BODY, self.id, chunk)
+
+    def _take_credit(self, n):
+        # Wait until n more bytes fit the window; a lone frame may exceed it.
+        with self._cond:
+            self._wait(lambda: self._outstanding <= 0 or self._outstanding + n <= self._window)
+            self._outstanding += n
+
+    def open_file(self, path, offset, length):
+        """Ask Node to send a file itself (FILE); return its FILE_OPENED answer (a dict)."""
+        with self._cond:
+            self._raise_if_aborted()
+            self._file_answer = None
+        self._send(FILE, self.id, dump_json({"path": path, "offset": offset, "length": length}))
+        with self._cond:
+            self._wait(lambda: self._file_answer is not None)
+            return self._file_answer
+
+    def _wait(self, ready):
+        # Called with the Condition held; ABORT ends every wait.
+        while not ready() and not self._aborted:
+            self._cond.wait()
+        self._raise_if_aborted()
+
+    def _raise_if_aborted(self):
+        if self._aborted:
+            raise ClientAborted("the client went away")
+
+    def end(self, complete):
+        """Send the terminal END frame; a second terminal frame is never sent."""
+        self._finish(END, {"complete": bool(complete)})
+
+    def error(self, status, kind, message, traceback=""):
+        """Send the terminal ERROR frame; a second terminal frame is never sent."""
+        self._finish(ERROR, {"status": status, "kind": kind, "message": message, "traceback": traceback})
+
+    def _finish(self, type_, obj):
+        with self._cond:
+            if self._finished:
+                return
+            self._finished = True
+        if self._on_finish is not None:
+            try:
+                self._on_finish(self)
+            except Exception as err:  # must not cost the request its terminal frame
+                log("request %d: on_finish failed: %r" % (self.id, err))
+        self._send(type_, self.id, dump_json(obj))

@@ -1,0 +1,99 @@
+"""One request from REQUEST to its terminal frame: find the page, load it, run it.
+
+Also owns WATCH: which document-root files this process has imported.
+"""
+
+import os
+import sys
+import threading
+
+from . import loader, log
+from .protocol import WATCH, ProtocolError, dump_json, load_json
+from .wsgi import describe, run_wsgi
+
+
+class NotAPage(Exception):
+    """The script is not a page (no module-level callable `application`): a 404."""
+
+
+def parse_request(payload):
+    """Return REQUEST's JSON as a dict with checked types; raises ProtocolError otherwise."""
+    request = load_json(payload)
+    script, environ = request.get("script"), request.get("environ")
+    body, window = request.get("body", False), request.get("window")
+    if not isinstance(script, str) or not os.path.isabs(script):
+        raise ProtocolError("REQUEST.script must be an absolute path")
+    if not isinstance(environ, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in environ.items()):
+        raise ProtocolError("REQUEST.environ must map str to str")
+    if not isinstance(body, bool):
+        raise ProtocolError("REQUEST.body must be a boolean")
+    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+        raise ProtocolError("REQUEST.window must be a non-negative integer")
+    return {"script": script, "environ": environ, "body": body, "window": window}
+
+
+def find_app(script, root=None):
+    """Return the page's WSGI callable, importing the script on first use.
+
+    Raises NotAPage (404) without executing the file if its source binds no
+    `application`; anything the parse or the import raises propagates (500).
+    """
+    if not loader.is_loaded(script):
+        try:
+            with open(script, "rb") as f:
+                source = f.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotAPage("%s does not exist" % script)
+        if not loader.is_page_source(source, script):
+            raise NotAPage("%s defines no `application` at module level" % script)
+    app = getattr(loader.load_script(script, root), "application", None)
+    if not callable(app):
+        raise NotAPage("%s: `application` is not callable" % script)
+    return app
+
+
+def handle_request(channel, request, root, multithread, reporter):
+    """Serve one parsed REQUEST on `channel`; always ends it with one END or ERROR."""
+    try:
+        try:
+            app = find_app(request["script"], root)
+        except NotAPage as err:
+            return channel.error(404, "not-page", str(err))
+        except BaseException as err:  # SyntaxError, ImportError, SystemExit at import...
+            return channel.error(500, "load", *describe(err))
+        reporter.report()
+        run_wsgi(app, channel, request["environ"], multithread=multithread)
+    except Exception as err:  # only the frame pipe failing gets here: Node is gone
+        log("request %d: cannot answer Node: %r" % (channel.id, err))
+
+
+class WatchReporter:
+    """Sends WATCH whenever the set of imported document-root files grows.
+
+    Each file keeps the mtime and size first seen, so an edit made after the
+    import is always reported as a change by Node.
+    """
+
+    def __init__(self, root, send):
+        self._root = root
+        self._send = send
+        self._lock = threading.Lock()
+        self._files = {}  # realpath -> (mtime_ns, size)
+        self._modules = frozenset()
+
+    def report(self):
+        """Send WATCH if modules were imported from the root since the last call."""
+        with self._lock:  # held while sending: lists reach Node in order
+            modules = frozenset(sys.modules.copy())
+            if modules <= self._modules:
+                return
+            self._modules = modules
+            new = [f for f in loader.watched_files(self._root) if f[0] not in self._files]
+            if not new:
+                return
+            for path, mtime, size in new:
+                self._files[path] = (mtime, size)
+            # mtime_ns as a string: it does not fit a JavaScript number exactly.
+            files = [[p, str(m), s] for p, (m, s) in sorted(self._files.items())]
+            self._send(WATCH, 0, dump_json({"files": files}))

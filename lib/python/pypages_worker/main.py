@@ -1,0 +1,157 @@
+"""The worker process: arguments, the READY handshake, and the loop reading fd 3.
+
+The main thread only reads frames and routes them; requests run on a
+thread pool of --threads threads (Node never sends more at once).
+"""
+
+import argparse
+import os
+import platform
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from . import PROTOCOL_VERSION, log
+from .channel import Channel
+from .handler import WatchReporter, handle_request, parse_request
+from .protocol import (ABORT, BODY, CREDIT, FILE_OPENED, PING, PONG, READY, REQUEST,
+                       FrameReader, FrameWriter, ProtocolError, dump_json, load_json,
+                       read_uint32)
+
+FD_IN, FD_OUT = 3, 4
+EXIT_OK, EXIT_PROTOCOL = 0, 1
+DRAIN_SECONDS = 0.5  # how long in-flight requests get once Node has gone
+
+
+def parse_args(argv=None):
+    """Return the parsed command line (--root, --threads)."""
+    parser = argparse.ArgumentParser(prog="pypages_worker", description="pypages Python worker")
+    parser.add_argument("--root", required=True, help="the document root (absolute path)")
+    parser.add_argument("--threads", type=int, default=1, help="requests run at once")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    args.root = os.path.realpath(args.root)
+    return args
+
+
+def main(argv=None):
+    """Run the worker until Node closes fd 3; returns the exit code."""
+    args = parse_args(argv)
+    isolate_sys_path()
+    for fd in (FD_IN, FD_OUT):
+        os.set_inheritable(fd, False)  # a page's child processes must not hold our pipes
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)  # print() reaches the log promptly
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Node supervises: it closes fd 3 to stop us
+    worker = Worker(args.root, args.threads, FrameWriter(FD_OUT).send)
+    worker.ready()
+    return worker.serve(FrameReader(FD_IN))
+
+
+def isolate_sys_path():
+    """Drop the cwd that `python -m` put first on sys.path, so it is not importable by accident."""
+    if getattr(sys.flags, "safe_path", False) or not sys.path:
+        return  # -P / PYTHONSAFEPATH (3.11+): nothing was added
+    first = sys.path[0]
+    if first in ("", ".") or os.path.realpath(first) == os.path.realpath(os.getcwd()):
+        del sys.path[0]
+
+
+class Worker:
+    """Routes Node's frames to requests and runs each request on the pool."""
+
+    def __init__(self, root, threads, send):
+        self.root = root
+        self.threads = threads
+        self.send = send
+        self.reporter = WatchReporter(root, send)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypages")
+        self.channels = {}  # request id -> Channel, until its terminal frame
+        self.idle = threading.Condition()
+
+    def ready(self):
+        """Send the READY handshake."""
+        info = {"pid": os.getpid(), "python": platform.python_version(),
+                "executable": sys.executable, "protocol": PROTOCOL_VERSION}
+        self.send(READY, 0, dump_json(info))
+
+    def serve(self, reader):
+        """Dispatch frames until end of file; returns the exit code."""
+        code = EXIT_OK
+        try:
+            for frame in reader:
+                self.dispatch(frame)
+        except ProtocolError as err:
+            log("protocol error from Node: %s; exiting" % err)
+            code = EXIT_PROTOCOL
+        self.shutdown(code)
+        return code
+
+    def dispatch(self, frame):
+        """Act on one frame from Node."""
+        if frame.type == REQUEST:
+            self.start(frame)
+        elif frame.type == PING:
+            self.send(PONG, 0, frame.payload)
+        elif frame.type in (BODY, CREDIT, ABORT, FILE_OPENED):
+            self.route(frame)
+        else:
+            log("unknown frame type 0x%02x (request %d); ignored" % (frame.type, frame.id))
+
+    def start(self, frame):
+        """Register a REQUEST's channel and queue it on the pool."""
+        try:
+            request = parse_request(frame.payload)
+        except ProtocolError as err:
+            return Channel(frame.id, self.send, 0).error(500, "protocol", str(err))
+        channel = Channel(frame.id, self.send, request["window"], request["body"], self.release)
+        with self.idle:
+            if frame.id in self.channels:
+                log("REQUEST %d reuses the id of a request in flight; ignored" % frame.id)
+                return
+            self.channels[frame.id] = channel
+        self.pool.submit(handle_request, channel, request, self.root, self.threads > 1, self.reporter)
+
+    def release(self, channel):
+        """Channel hook, run just before its terminal frame: report imports, forget the id."""
+        self.reporter.report()
+        with self.idle:
+            if self.channels.get(channel.id) is channel:
+                del self.channels[channel.id]
+            self.idle.notify_all()
+
+    def route(self, frame):
+        """Hand BODY/CREDIT/ABORT/FILE_OPENED to its request; late frames are dropped."""
+        channel = self.channels.get(frame.id)
+        if channel is None:
+            return  # e.g. CREDIT for a request that has just ended
+        try:
+            if frame.type == BODY:
+                channel.on_body(frame.payload)
+            elif frame.type == CREDIT:
+                channel.on_credit(read_uint32(frame.payload))
+            elif frame.type == ABORT:
+                channel.on_abort()
+            else:
+                channel.on_file_opened(load_json(frame.payload))
+        except ProtocolError as err:
+            log("request %d: bad frame from Node: %s; aborting it" % (frame.id, err))
+            channel.on_abort()
+
+    def shutdown(self, code=EXIT_OK):
+        """Node has gone: stop every request and give them a moment; exits now if one is stuck."""
+        with self.idle:
+            for channel in self.channels.values():
+                channel.on_abort()
+            self.idle.wait_for(lambda: not self.channels, DRAIN_SECONDS)
+            stuck = len(self.channels)
+        self.pool.shutdown(wait=False)
+        if stuck:
+            # A page that ignores the abort would keep the interpreter alive at exit.
+            log("%d request(s) still running at exit; not waiting for them" % stuck)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)

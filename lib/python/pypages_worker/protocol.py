@@ -1,0 +1,170 @@
+"""The frame format of lib/protocol.md, mirrored from lib/protocol.ts.
+
+A frame is a 9-byte header (type uint8, id uint32 BE, length uint32 BE)
+followed by `length` payload bytes. This module owns only the bytes: no
+knowledge of requests or WSGI.
+"""
+
+import json
+import os
+import struct
+import threading
+from collections import namedtuple
+
+HEADER = struct.Struct(">BII")
+HEADER_SIZE = HEADER.size
+MAX_PAYLOAD = 16 * 1024 * 1024
+MAX_BODY_CHUNK = 256 * 1024
+MAX_ID = 0xFFFFFFFF
+
+# Node -> Python
+REQUEST = 0x01
+BODY = 0x02  # request-body bytes, the answer to one READ
+CREDIT = 0x03
+ABORT = 0x04
+PING = 0x05
+FILE_OPENED = 0x06
+
+# Python -> Node
+READY = 0x81
+START = 0x82
+RESPONSE_BODY = 0x83  # "BODY" in the spec; renamed here to not clash with 0x02
+END = 0x84
+ERROR = 0x85
+READ = 0x86
+FILE = 0x87
+WATCH = 0x88
+PONG = 0x89
+
+NAMES = {
+    REQUEST: "REQUEST", BODY: "BODY", CREDIT: "CREDIT", ABORT: "ABORT",
+    PING: "PING", FILE_OPENED: "FILE_OPENED", READY: "READY", START: "START",
+    RESPONSE_BODY: "BODY", END: "END", ERROR: "ERROR", READ: "READ",
+    FILE: "FILE", WATCH: "WATCH", PONG: "PONG",
+}
+
+Frame = namedtuple("Frame", "type id payload")
+
+
+class ProtocolError(Exception):
+    """The peer broke the frame format; the stream is no longer usable."""
+
+
+def encode(type_, id_, payload=b""):
+    """Return one whole frame as bytes; raises ValueError on out-of-range fields."""
+    if not 0 <= type_ <= 0xFF:
+        raise ValueError("frame type %r out of range" % (type_,))
+    if not 0 <= id_ <= MAX_ID:
+        raise ValueError("frame id %r out of range" % (id_,))
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError("payload of %d bytes exceeds %d" % (len(payload), MAX_PAYLOAD))
+    return HEADER.pack(type_, id_, len(payload)) + bytes(payload)
+
+
+def decode(data):
+    """Return the single Frame that `data` holds exactly; raises ProtocolError otherwise."""
+    if len(data) < HEADER_SIZE:
+        raise ProtocolError("frame shorter than its %d-byte header" % HEADER_SIZE)
+    type_, id_, length = HEADER.unpack_from(data)
+    _check_length(length)
+    if len(data) != HEADER_SIZE + length:
+        raise ProtocolError("frame says %d payload bytes, has %d" % (length, len(data) - HEADER_SIZE))
+    return Frame(type_, id_, bytes(data[HEADER_SIZE:]))
+
+
+def _check_length(length):
+    if length > MAX_PAYLOAD:
+        raise ProtocolError("frame length %d exceeds %d" % (length, MAX_PAYLOAD))
+
+
+def uint32(n):
+    """Return the 4-byte big-endian payload for CREDIT/READ."""
+    return struct.pack(">I", n)
+
+
+def read_uint32(payload):
+    """Return the number in a 4-byte payload; raises ProtocolError on a wrong size."""
+    if len(payload) != 4:
+        raise ProtocolError("expected a 4-byte payload, got %d bytes" % len(payload))
+    return struct.unpack(">I", payload)[0]
+
+
+def dump_json(obj):
+    """Return `obj` as a compact JSON payload (ASCII, so a lone surrogate cannot fail)."""
+    return json.dumps(obj, separators=(",", ":")).encode("ascii")
+
+
+def load_json(payload):
+    """Return the JSON object in `payload`; raises ProtocolError if it is not one."""
+    try:
+        value = json.loads(bytes(payload).decode("utf-8"))
+    except ValueError as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ProtocolError("bad JSON payload: %s" % err)
+    if not isinstance(value, dict):
+        raise ProtocolError("JSON payload is not an object")
+    return value
+
+
+class FrameReader:
+    """Reads whole frames from a file descriptor or a binary file object.
+
+    read() returns the next Frame, or None at end of file on a frame
+    boundary; EOF inside a frame or an oversize length raise ProtocolError.
+    """
+
+    def __init__(self, source, chunk_size=256 * 1024):
+        if isinstance(source, int):
+            self._read = lambda n: os.read(source, n)
+        else:
+            self._read = getattr(source, "read1", None) or source.read
+        self._chunk = chunk_size
+        self._buf = bytearray()
+
+    def read(self):
+        """Return the next Frame, or None at a clean end of file."""
+        if not self._fill(HEADER_SIZE):
+            return None
+        type_, id_, length = HEADER.unpack_from(self._buf)
+        _check_length(length)
+        self._fill(HEADER_SIZE + length)
+        payload = bytes(self._buf[HEADER_SIZE:HEADER_SIZE + length])
+        del self._buf[:HEADER_SIZE + length]
+        return Frame(type_, id_, payload)
+
+    def _fill(self, size):
+        # True once `size` bytes are buffered; False at EOF on an empty buffer.
+        while len(self._buf) < size:
+            data = self._read(max(self._chunk, size - len(self._buf)))
+            if not data:
+                if self._buf:
+                    raise ProtocolError("end of file inside a frame (%d of %d bytes)"
+                                        % (len(self._buf), size))
+                return False
+            self._buf += data
+        return True
+
+    def __iter__(self):
+        frame = self.read()
+        while frame is not None:
+            yield frame
+            frame = self.read()
+
+
+class FrameWriter:
+    """Writes frames to a file descriptor; safe to call from many threads.
+
+    Each frame goes out in one locked os.write loop, so frames of concurrent
+    requests never interleave. Raises OSError (e.g. BrokenPipeError) if Node
+    is gone.
+    """
+
+    def __init__(self, fd):
+        self._fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, type_, id_, payload=b""):
+        """Write one frame whole."""
+        view = memoryview(encode(type_, id_, payload))
+        with self._lock:
+            while view:
+                view = view[os.write(self._fd, view):]

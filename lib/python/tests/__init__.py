@@ -1,0 +1,1 @@
+"""Tests for pypages_worker: run with `python3 -m unittest discover -s tests -t .` from lib/python."""

@@ -1,0 +1,176 @@
+"""Page detection without execution, script import, and the watched files."""
+
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+import unittest
+
+from pypages_worker import loader
+from pypages_worker.loader import is_page_source, load_script, watched_files
+
+PAGES = {
+    "def": "def application(environ, start_response):\n    pass\n",
+    "async def": "async def application(scope, receive, send):\n    pass\n",
+    "class": "class application:\n    pass\n",
+    "assignment": "application = make_app()\n",
+    "chained assignment": "app = application = make_app()\n",
+    "tuple unpacking": "application, other = make()\n",
+    "list unpacking": "[first, application] = make()\n",
+    "starred unpacking": "first, *application = make()\n",
+    "annotated assignment": "application: object = make()\n",
+    "augmented assignment": "application += wrap\n",
+    "walrus": "(application := make())\n",
+    "import as": "import myapp as application\n",
+    "import": "import application\n",
+    "from import": "from myapp import application\n",
+    "from import as": "from myapp import app as application\n",
+    "star import": "from myapp import *\n",
+    "for target": "for application in apps:\n    pass\n",
+    "with as": "with make() as application:\n    pass\n",
+    "except as": "try:\n    pass\nexcept Exception as application:\n    pass\n",
+    "if": "if DEBUG:\n    application = debug_app\n",
+    "else": "if DEBUG:\n    pass\nelse:\n    from prod import application\n",
+    "elif": "if a:\n    pass\nelif b:\n    application = x\n",
+    "try body": "try:\n    from fast import application\nexcept ImportError:\n    pass\n",
+    "except body": "try:\n    pass\nexcept ImportError:\n    def application(e, s): pass\n",
+    "try else": "try:\n    pass\nexcept Exception:\n    pass\nelse:\n    application = x\n",
+    "finally": "try:\n    pass\nfinally:\n    application = x\n",
+    "with body": "with lock:\n    application = x\n",
+    "nested if in try": "try:\n    if x:\n        application = y\nfinally:\n    pass\n",
+    "while body": "while True:\n    application = x\n    break\n",
+    "global in a function": "def setup():\n    global application\n    application = x\nsetup()\n",
+    "walrus in a comprehension": "[(application := f) for f in fs]\n",
+}
+
+NOT_PAGES = {
+    "helper module": "def helper():\n    return 42\n\nVALUE = 1\n",
+    "empty file": "",
+    "inside a function": "def make():\n    application = 1\n    return application\n",
+    "inside a class": "class App:\n    application = None\n    def application(self): pass\n",
+    "inside a method": "class App:\n    def run(self):\n        from x import application\n",
+    "inside a lambda": "f = lambda application: application\n",
+    "function parameter": "def f(application):\n    return application\n",
+    "comprehension target": "apps = [application for application in range(3)]\n",
+    "annotation only": "application: object\n",
+    "only read": "print(application)\n",
+    "deleted": "del application\n",
+    "attribute": "app.application = 1\n",
+    "submodule import": "import myapp.application\n",
+    "other name imported": "from application import app\n",
+    "string": "'application = 1'\n",
+}
+
+
+class IsPageSource(unittest.TestCase):
+    def test_every_binding_form_is_a_page(self):
+        for name, source in PAGES.items():
+            with self.subTest(name):
+                self.assertTrue(is_page_source(source), source)
+
+    def test_bindings_that_are_not_module_level_are_not_pages(self):
+        for name, source in NOT_PAGES.items():
+            with self.subTest(name):
+                self.assertFalse(is_page_source(source), source)
+
+    def test_bytes_with_a_coding_cookie(self):
+        source = "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\napplication = 1\n".encode("latin-1")
+        self.assertTrue(is_page_source(source))
+
+    @unittest.skipIf(sys.version_info < (3, 10), "match statements need Python 3.10")
+    def test_match_capture(self):
+        self.assertTrue(is_page_source("match x:\n    case [application]:\n        pass\n"))
+
+    def test_syntax_error_propagates(self):
+        with self.assertRaises(SyntaxError):
+            is_page_source("def application(:\n")
+
+    def test_the_source_is_not_executed(self):
+        self.assertTrue(is_page_source("raise SystemExit('executed')\napplication = 1\n"))
+
+
+class TempRoot(unittest.TestCase):
+    """A temporary document root; undoes sys.path and sys.modules changes."""
+
+    def setUp(self):
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix="pypages-loader-"))
+        self.addCleanup(shutil.rmtree, self.root)
+        saved_path, saved_modules = list(sys.path), set(sys.modules)
+        self.addCleanup(self._restore, saved_path, saved_modules)
+
+    def _restore(self, saved_path, saved_modules):
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - saved_modules:
+            del sys.modules[name]
+
+    def write(self, rel, text):
+        path = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+
+class LoadScript(TempRoot):
+    def test_same_basename_in_two_folders_gives_two_modules(self):
+        a = load_script(self.write("a/index.py", "WHO = 'a'\n"), self.root)
+        b = load_script(self.write("b/index.py", "WHO = 'b'\n"), self.root)
+        self.assertNotEqual(a.__name__, b.__name__)
+        self.assertEqual((a.WHO, b.WHO), ("a", "b"))
+        self.assertIs(sys.modules[a.__name__], a)
+
+    def test_not_main_and_file_set(self):
+        path = self.write("page.py", "NAME = __name__\nFILE = __file__\n")
+        module = load_script(path, self.root)
+        self.assertNotEqual(module.NAME, "__main__")
+        self.assertTrue(module.NAME.startswith("_pypages_page_"))
+        self.assertEqual(module.FILE, path)
+
+    def test_sibling_import_works_and_folder_is_on_sys_path_once(self):
+        self.write("site/helper_for_sibling.py", "VALUE = 41\n")
+        path = self.write("site/page.py", "import helper_for_sibling\nVALUE = helper_for_sibling.VALUE + 1\n")
+        self.assertEqual(load_script(path, self.root).VALUE, 42)
+        self.write("site/other.py", "X = 1\n")
+        load_script(os.path.join(self.root, "site/other.py"), self.root)
+        self.assertEqual(sys.path.count(os.path.join(self.root, "site")), 1)
+        self.assertEqual(sys.path[0], os.path.join(self.root, "site"))
+
+    def test_module_state_persists_between_calls(self):
+        path = self.write("counter.py", "COUNT = 0\n")
+        load_script(path, self.root).COUNT += 1
+        self.assertIs(load_script(path, self.root), load_script(path, self.root))
+        self.assertEqual(load_script(path, self.root).COUNT, 1)
+        self.assertTrue(loader.is_loaded(path))
+
+    def test_failed_import_is_not_cached(self):
+        path = self.write("broken.py", "raise RuntimeError('boom')\n")
+        with self.assertRaisesRegex(RuntimeError, "boom"):
+            load_script(path, self.root)
+        self.assertFalse(loader.is_loaded(path))
+        self.assertNotIn(loader.module_name(path, self.root), sys.modules)
+        self.write("broken.py", "OK = True\n")
+        self.assertTrue(load_script(path, self.root).OK)
+
+
+class WatchedFiles(TempRoot):
+    def test_lists_the_script_and_its_helper_and_nothing_outside(self):
+        helper = self.write("lib/helper_for_watch.py", "X = 1\n")
+        script = self.write("lib/page.py", "import helper_for_watch, json\napplication = None\n")
+        load_script(script, self.root)
+        files = watched_files(self.root)
+        self.assertEqual([f[0] for f in files], sorted([helper, script]))
+        for path, mtime_ns, size in files:
+            st = os.stat(path)
+            self.assertEqual((mtime_ns, size), (st.st_mtime_ns, st.st_size))
+
+    def test_reports_the_stat_seen_before_the_import(self):
+        script = self.write("seen.py", "X = 1\n")
+        load_script(script, self.root)
+        before = watched_files(self.root)
+        self.write("seen.py", "X = 2  # edited after the import\n")
+        self.assertEqual(watched_files(self.root), before)
+
+
+if __name__ == "__main__":
+    unittest.main()

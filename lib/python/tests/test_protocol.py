@@ -1,0 +1,147 @@
+"""The frame format, against the vectors shared with lib/protocol.ts."""
+
+import io
+import json
+import os
+import threading
+import unittest
+
+from pypages_worker import protocol
+from pypages_worker.protocol import (HEADER_SIZE, MAX_PAYLOAD, Frame, FrameReader,
+                                     FrameWriter, ProtocolError, decode, encode)
+
+VECTORS_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                            "test", "fixtures", "protocol-vectors.json")
+with open(VECTORS_PATH) as f:
+    VECTORS = json.load(f)
+ALL = b"".join(bytes.fromhex(v["frame_hex"]) for v in VECTORS)
+
+
+class Trickle(io.RawIOBase):
+    """A raw stream that returns at most `step` bytes per read."""
+
+    def __init__(self, data, step):
+        self.data, self.step = memoryview(data), step
+
+    def readable(self):
+        return True
+
+    def readinto(self, buf):
+        n = min(len(buf), self.step, len(self.data))
+        buf[:n], self.data = self.data[:n], self.data[n:]
+        return n
+
+
+def read_all(source):
+    return list(FrameReader(source))
+
+
+class SharedVectors(unittest.TestCase):
+    def test_has_vectors(self):
+        self.assertGreater(len(VECTORS), 5)
+
+    def test_encode(self):
+        for v in VECTORS:
+            with self.subTest(v["name"]):
+                frame = encode(v["type"], v["id"], bytes.fromhex(v["payload_hex"]))
+                self.assertEqual(frame.hex(), v["frame_hex"])
+
+    def test_decode(self):
+        for v in VECTORS:
+            with self.subTest(v["name"]):
+                frame = decode(bytes.fromhex(v["frame_hex"]))
+                self.assertEqual(frame, Frame(v["type"], v["id"], bytes.fromhex(v["payload_hex"])))
+
+    def test_type_constants_match_the_names_in_the_vectors(self):
+        names = {"REQUEST": protocol.REQUEST, "CREDIT": protocol.CREDIT, "ABORT": protocol.ABORT,
+                 "PING": protocol.PING, "READY": protocol.READY, "START": protocol.START,
+                 "END": protocol.END, "READ": protocol.READ, "WATCH": protocol.WATCH}
+        for v in VECTORS:
+            word = v["name"].split()[0]
+            if word in names:
+                self.assertEqual(v["type"], names[word], v["name"])
+
+
+class Reader(unittest.TestCase):
+    def test_several_frames_in_one_read(self):
+        frames = read_all(io.BytesIO(ALL))
+        self.assertEqual([f.type for f in frames], [v["type"] for v in VECTORS])
+
+    def test_frames_split_across_reads(self):
+        for step in (1, 2, 7, HEADER_SIZE, 100):
+            with self.subTest(step=step):
+                frames = read_all(io.BufferedReader(Trickle(ALL, step), 3))
+                self.assertEqual([f.payload.hex() for f in frames],
+                                 [v["payload_hex"] for v in VECTORS])
+
+    def test_reads_from_a_file_descriptor(self):
+        r, w = os.pipe()
+        threading.Thread(target=lambda: (os.write(w, ALL), os.close(w))).start()
+        try:
+            self.assertEqual(len(read_all(r)), len(VECTORS))
+        finally:
+            os.close(r)
+
+    def test_clean_eof_between_frames_ends_iteration(self):
+        self.assertEqual(read_all(io.BytesIO(b"")), [])
+
+    def test_eof_mid_header_raises_a_clear_error(self):
+        with self.assertRaisesRegex(ProtocolError, "end of file inside a frame"):
+            read_all(io.BytesIO(ALL[:4]))
+
+    def test_eof_mid_payload_raises_a_clear_error(self):
+        frame = encode(protocol.RESPONSE_BODY, 1, b"hello")
+        with self.assertRaisesRegex(ProtocolError, "end of file inside a frame"):
+            read_all(io.BytesIO(frame[:-2]))
+
+    def test_oversize_length_rejected(self):
+        header = protocol.HEADER.pack(protocol.BODY, 1, MAX_PAYLOAD + 1)
+        with self.assertRaisesRegex(ProtocolError, "exceeds"):
+            FrameReader(io.BytesIO(header)).read()
+
+
+class Encode(unittest.TestCase):
+    def test_refuses_an_oversize_payload(self):
+        with self.assertRaises(ValueError):
+            encode(protocol.RESPONSE_BODY, 1, bytes(MAX_PAYLOAD + 1))
+
+    def test_refuses_out_of_range_ids_and_types(self):
+        for type_, id_ in ((256, 0), (-1, 0), (1, 2 ** 32), (1, -1)):
+            with self.assertRaises(ValueError):
+                encode(type_, id_)
+
+    def test_uint32_round_trip(self):
+        self.assertEqual(protocol.read_uint32(protocol.uint32(0xFFFFFFFE)), 0xFFFFFFFE)
+
+    def test_uint32_of_wrong_size_rejected(self):
+        with self.assertRaises(ProtocolError):
+            protocol.read_uint32(b"\0\0\0")
+
+    def test_json_round_trip_and_errors(self):
+        obj = {"a": "caf\u00e9", "b": [1, None], "c": "\udcff"}
+        self.assertEqual(protocol.load_json(protocol.dump_json(obj)), obj)
+        for bad in (b"{", b"[1]", b"\xff"):
+            with self.assertRaises(ProtocolError):
+                protocol.load_json(bad)
+
+
+class Writer(unittest.TestCase):
+    def test_concurrent_frames_never_interleave(self):
+        r, w = os.pipe()
+        writer = FrameWriter(w)
+        payloads = [bytes([i]) * 70000 for i in range(8)]  # bigger than a pipe buffer
+        threads = [threading.Thread(target=writer.send, args=(protocol.RESPONSE_BODY, i, p))
+                   for i, p in enumerate(payloads)]
+        for t in threads:
+            t.start()
+        reader = FrameReader(r)
+        frames = [reader.read() for _ in payloads]
+        for t in threads:
+            t.join()
+        os.close(w)
+        os.close(r)
+        self.assertEqual(sorted((f.id, f.payload) for f in frames), list(enumerate(payloads)))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,371 @@
+// URL path → what to serve. Every URL-to-file rule and every deny rule of
+// pypages lives in this file and nowhere else, so it can be tested without a
+// server. Nothing here opens or runs a file; it only looks at names and stats.
+import { promises as fs, type Stats } from 'node:fs';
+import path from 'node:path';
+
+export type Target =
+  | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
+  | { kind: 'static'; file: string; urlPath: string }
+  | { kind: 'redirect'; location: string }
+  | { kind: 'not-found'; reason: string }
+  | { kind: 'bad-request'; reason: string };
+
+export interface ResolveOptions {
+  /** Names tried, in order, when a folder URL is requested. */
+  index: readonly string[];
+}
+
+export const DEFAULT_INDEX: readonly string[] = Object.freeze(['index.py', 'index.html']);
+
+/** One non-empty piece of the URL path between slashes, percent-decoded. */
+interface Segment {
+  bytes: Buffer;
+  /** PEP 3333 form: the decoded bytes as a latin-1 string. */
+  latin1: string;
+  /** The name used on disk: the bytes as UTF-8, or null when they are not UTF-8. */
+  name: string | null;
+}
+
+interface ParsedPath {
+  segs: Segment[];
+  /** The raw path ends in '/' (after at least one segment). */
+  trailing: boolean;
+}
+
+/** State shared by the lookups of one resolve call. */
+interface Lookup {
+  root: string;
+  index: readonly string[];
+  /** Folder real path → "is an unindexed package", so each is stat'ed once per call. */
+  packages: Map<string, Promise<boolean>>;
+}
+
+/** A file or folder that exists, is inside the root and passed every deny rule. */
+interface Entry {
+  real: string;
+  stats: Stats;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+// Compiled Python and other artefacts that are never a page and never static.
+// The .so patterns are CPython/PyPy extension modules (the Linux .pyd).
+const PY_ARTEFACT = /\.(?:py[cowidz]|pyx|pxd|pxi)$|\.(?:cpython-[^.]*|abi3|pypy[^.]*)\.so$/i;
+// Editor and patch leftovers of a script would send its source as a static file.
+const PY_BACKUP = /\.py(?:~|\.(?:bak|backup|old|orig|save|swp|swo|tmp|rej|\d+))$/i;
+const EMACS_AUTOSAVE = /^#.*#$/;
+
+/**
+ * Maps a request path under `root` to what to serve. Owns every URL→file and
+ * deny rule; the Python worker alone decides whether a `script` is a page.
+ * `root` must be absolute and already realpath'd. `rawPath` is the path as
+ * received (percent-encoded, latin-1 characters standing for bytes); `rawQuery`
+ * is only carried into redirects. Never throws: anything unexpected, including
+ * any fs error, is `not-found`. `script.file` and `static.file` are real paths
+ * (symlinks resolved) inside `root`, the files that were actually checked.
+ */
+export async function resolve(
+  root: string,
+  rawPath: string,
+  rawQuery: string,
+  opts: ResolveOptions = { index: DEFAULT_INDEX },
+): Promise<Target> {
+  try {
+    const parsed = parsePath(rawPath);
+    if ('kind' in parsed) return parsed;
+    const lookup: Lookup = { root, index: opts.index, packages: new Map() };
+    return await walk(lookup, parsed, rawQuery);
+  } catch (err) {
+    // Fail closed: a bug or an odd fs state must never serve a file.
+    return notFound(`internal: ${String(err)}`);
+  }
+}
+
+// ---------------------------------------------------------------- parsing
+
+/** Splits and decodes the raw path; rejects what no file or PATH_INFO may hold. */
+function parsePath(rawPath: string): ParsedPath | Target {
+  if (!rawPath.startsWith('/')) return badRequest('path is not /-rooted');
+  const pieces = rawPath.split('/').slice(1);
+  const segs: Segment[] = [];
+  for (const piece of pieces) {
+    const bytes = decodePiece(piece);
+    if (typeof bytes === 'string') return badRequest(bytes);
+    // Empty pieces are repeated slashes: merged, as Apache's MergeSlashes does.
+    if (bytes.length > 0) segs.push(toSegment(bytes));
+  }
+  // Bad requests are reported before any not-found, wherever they occur.
+  for (const seg of segs) {
+    const why = deniedAnywhere(seg);
+    if (why) return notFound(why);
+  }
+  return { segs, trailing: segs.length > 0 && rawPath.endsWith('/') };
+}
+
+/** Percent-decodes one piece to bytes, or says why the request is malformed. */
+function decodePiece(piece: string): Buffer | string {
+  const out: number[] = [];
+  for (let i = 0; i < piece.length; i++) {
+    const c = piece.charCodeAt(i);
+    if (c === 0x25) {
+      const hex = piece.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return 'malformed percent-encoding';
+      out.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c > 0xff) {
+      // Node hands over request-line bytes as latin-1, so this cannot come off the wire.
+      return 'non-latin-1 character in raw path';
+    } else {
+      out.push(c);
+    }
+  }
+  if (out.includes(0)) return 'nul byte in path';
+  if (out.some((b) => b < 0x20 || b === 0x7f)) return 'control character in path';
+  return Buffer.from(out);
+}
+
+function toSegment(bytes: Buffer): Segment {
+  let name: string | null;
+  try {
+    name = UTF8.decode(bytes);
+  } catch {
+    name = null;
+  }
+  return { bytes, latin1: bytes.toString('latin1'), name };
+}
+
+/** Rules that hold for every segment, including those that become PATH_INFO. */
+function deniedAnywhere(seg: Segment): string | null {
+  // Apache AllowEncodedSlashes Off; '\' is a separator on Windows.
+  if (seg.bytes.includes(0x2f) || seg.bytes.includes(0x5c)) return 'encoded slash or backslash';
+  if (seg.latin1 === '.' || seg.latin1 === '..') return 'dot segment';
+  return null;
+}
+
+/** Why a file or folder name may never be served or run, or null if it may. */
+function deniedName(name: string): string | null {
+  if (name === '') return 'empty name';
+  if (name.includes('/') || name.includes('\\')) return 'encoded slash or backslash';
+  if (name.startsWith('.')) return 'dotfile';
+  // Windows and some filesystems drop these, so 'hello.py.' could open hello.py.
+  if (/[.\s]$/u.test(name)) return 'trailing dot or space';
+  const lower = name.toLowerCase();
+  if (lower === '__pycache__') return 'bytecode cache';
+  if (lower === '__init__.py') return 'package marker';
+  // On a case-insensitive disk HELLO.PY is hello.py; it must never be static.
+  if (lower.endsWith('.py') && !name.endsWith('.py')) return 'python name in another case';
+  if (PY_ARTEFACT.test(name)) return 'python artefact';
+  if (PY_BACKUP.test(name) || EMACS_AUTOSAVE.test(name)) return 'editor backup';
+  return null;
+}
+
+function isScriptName(name: string): boolean {
+  return name.endsWith('.py');
+}
+
+// ---------------------------------------------------------------- lookup
+
+/** Descends folder by folder until a file is hit or the segments run out. */
+async function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Promise<Target> {
+  const { segs, trailing } = parsed;
+  let dir = lookup.root;
+  for (let i = 0; i < segs.length; i++) {
+    const name = segs[i].name;
+    if (name === null) return notFound('name is not utf-8');
+    const why = deniedName(name);
+    if (why) return notFound(`${why}: ${JSON.stringify(name)}`);
+    const entry = await enter(lookup, dir, name);
+    if (typeof entry === 'string') return notFound(`${entry}: ${JSON.stringify(name)}`);
+    if (entry.stats.isDirectory()) {
+      dir = entry.real;
+      continue;
+    }
+    return fileTarget(entry, segs, i, trailing);
+  }
+  if (segs.length > 0 && !trailing) return redirect(segs, rawQuery);
+  return folderIndex(lookup, dir, segs);
+}
+
+/** Looks up `name` in the real folder `dir`; an Entry, or why it is refused. */
+async function enter(lookup: Lookup, dir: string, name: string): Promise<Entry | string> {
+  const real = await realpathOrNull(path.join(dir, name));
+  if (real === null) return 'missing';
+  // Decided before stat, so nothing outside the root is ever looked at.
+  if (relativeInside(lookup.root, real) === null) return 'outside root';
+  const stats = await statOrNull(real);
+  if (stats === null) return 'missing';
+  if (!stats.isFile() && !stats.isDirectory()) return 'not a regular file';
+  const why = await deniedReal(lookup, real, stats.isDirectory());
+  if (why) return why;
+  // A symlink must not turn a script into a static file or the reverse.
+  if (stats.isFile() && isScriptName(name) !== isScriptName(path.basename(real))) {
+    return 'symlink changes file kind';
+  }
+  return { real, stats };
+}
+
+/**
+ * Rules on where a path really is, after symlinks: inside the root, no denied
+ * name on the way, not in a package folder. Checked at every step, so no
+ * folder component may escape or pass through a denied folder either.
+ */
+async function deniedReal(
+  lookup: Lookup,
+  real: string,
+  isDir: boolean,
+  checkPackages = true,
+): Promise<string | null> {
+  const rel = relativeInside(lookup.root, real);
+  if (rel === null) return 'outside root';
+  const parts = rel === '' ? [] : rel.split(path.sep);
+  for (const part of parts) {
+    const why = deniedName(part);
+    if (why) return `real path has ${why}`;
+  }
+  if (!checkPackages) return null;
+  // The root itself is exempt: the user chose to serve it.
+  const folders = isDir ? parts.length : parts.length - 1;
+  for (let n = 1; n <= folders; n++) {
+    const folder = path.join(lookup.root, ...parts.slice(0, n));
+    if (await isClosedPackage(lookup, folder)) return 'package folder';
+  }
+  return null;
+}
+
+/** `real` relative to `root` if it is `root` or below it, else null. */
+function relativeInside(root: string, real: string): string | null {
+  if (real === root) return '';
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
+  return real.startsWith(prefix) ? real.slice(prefix.length) : null;
+}
+
+/** A folder with __init__.py is library code, unless it also has an index file. */
+function isClosedPackage(lookup: Lookup, folder: string): Promise<boolean> {
+  let known = lookup.packages.get(folder);
+  if (known === undefined) {
+    known = (async () => {
+      const init = await statOrNull(path.join(folder, '__init__.py'));
+      if (init === null) return false;
+      return (await findIndex(lookup, folder, false)) === null;
+    })();
+    lookup.packages.set(folder, known);
+  }
+  return known;
+}
+
+/**
+ * The first usable entry of the index list in the real folder `dir`.
+ * `checkPackages` is off only while deciding whether `dir` is a package,
+ * which is what the index itself settles.
+ */
+async function findIndex(
+  lookup: Lookup,
+  dir: string,
+  checkPackages: boolean,
+): Promise<{ name: string; real: string } | null> {
+  for (const name of lookup.index) {
+    if (deniedName(name) !== null) continue;
+    const real = await realpathOrNull(path.join(dir, name));
+    if (real === null) continue;
+    const stats = await statOrNull(real);
+    if (stats === null || !stats.isFile()) continue;
+    if (isScriptName(name) !== isScriptName(path.basename(real))) continue;
+    if ((await deniedReal(lookup, real, false, checkPackages)) !== null) continue;
+    return { name, real };
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- targets
+
+/** A regular file was hit at segment `i`; the rest of the path decides. */
+function fileTarget(entry: Entry, segs: Segment[], i: number, trailing: boolean): Target {
+  const name = segs[i].name as string;
+  if (isScriptName(name)) {
+    const rest = segs.slice(i + 1);
+    const pathInfo = joinLatin1(rest) + (trailing ? '/' : '');
+    return { kind: 'script', file: entry.real, scriptName: joinLatin1(segs.slice(0, i + 1)), pathInfo };
+  }
+  if (i < segs.length - 1 || trailing) return notFound(`static file has no sub-path: ${JSON.stringify(name)}`);
+  return { kind: 'static', file: entry.real, urlPath: joinNames(segs) };
+}
+
+/** A folder URL ending in '/': its index, never a listing. */
+async function folderIndex(lookup: Lookup, dir: string, segs: Segment[]): Promise<Target> {
+  const found = await findIndex(lookup, dir, true);
+  if (found === null) return notFound(`no index in folder ${JSON.stringify(joinNames(segs) || '/')}`);
+  const prefix = segs.length === 0 ? '' : joinLatin1(segs);
+  if (isScriptName(found.name)) {
+    const scriptName = `${prefix}/${Buffer.from(found.name, 'utf8').toString('latin1')}`;
+    return { kind: 'script', file: found.real, scriptName, pathInfo: '' };
+  }
+  return { kind: 'static', file: found.real, urlPath: `${joinNames(segs)}/${found.name}` };
+}
+
+/**
+ * 301 to the folder URL with its slash. Rebuilt from decoded segments, so it
+ * always starts with exactly one '/' followed by a non-empty segment: never
+ * a protocol-relative '//host' open redirect.
+ */
+function redirect(segs: Segment[], rawQuery: string): Target {
+  const pathPart = segs.map((s) => encodeBytes(s.bytes, SAFE_PATH)).join('/');
+  const query = rawQuery === '' ? '' : `?${encodeText(rawQuery, SAFE_QUERY)}`;
+  return { kind: 'redirect', location: `/${pathPart}/${query}` };
+}
+
+// Characters left as-is in a Location; everything else is percent-encoded so
+// the header can hold no control character, space or fragment marker.
+const SAFE_PATH = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+const SAFE_QUERY = /[\x21-\x7e]/;
+
+function encodeBytes(bytes: Buffer, safe: RegExp): string {
+  let out = '';
+  for (const b of bytes) {
+    const ch = String.fromCharCode(b);
+    out += b < 0x80 && safe.test(ch) && ch !== '#' ? ch : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Query chars stand for bytes like the path's; anything wider is sent as UTF-8. */
+function encodeText(text: string, safe: RegExp): string {
+  const wide = [...text].some((ch) => ch.charCodeAt(0) > 0xff);
+  return encodeBytes(Buffer.from(text, wide ? 'utf8' : 'latin1'), safe);
+}
+
+function joinLatin1(segs: Segment[]): string {
+  return segs.length === 0 ? '' : `/${segs.map((s) => s.latin1).join('/')}`;
+}
+
+function joinNames(segs: Segment[]): string {
+  return segs.length === 0 ? '' : `/${segs.map((s) => s.name).join('/')}`;
+}
+
+function notFound(reason: string): Target {
+  return { kind: 'not-found', reason };
+}
+
+function badRequest(reason: string): Target {
+  return { kind: 'bad-request', reason };
+}
+
+// ---------------------------------------------------------------- fs
+
+// Any fs failure (ENOENT, EACCES, ENOTDIR, ENAMETOOLONG, ELOOP, ...) means
+// "nothing servable here"; the caller turns that into not-found.
+async function realpathOrNull(p: string): Promise<string | null> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    return null;
+  }
+}
+
+async function statOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await fs.stat(p);
+  } catch {
+    return null;
+  }
+}

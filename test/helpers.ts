@@ -1,0 +1,100 @@
+// Integration-test harness: a temporary document root made from
+// test/fixtures/pages, and the real server on a free port with real Python.
+
+import { cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeConfig, type Config } from '../lib/config.js';
+import { memoryLogger } from '../lib/log.js';
+import { startPypages, type RunningServer } from '../server/app.js';
+
+export const FIXTURES = new URL('./fixtures/pages/', import.meta.url).pathname;
+
+/** 300000 bytes that are easy to check: byte i is (i * 7) % 251. */
+export function blobBytes(): Buffer {
+  const b = Buffer.alloc(300_000);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 7) % 251;
+  return b;
+}
+
+export interface TestServer extends RunningServer {
+  root: string;
+  log: ReturnType<typeof memoryLogger>;
+  get(path: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/** Copies the fixture pages into a fresh temp root and starts pypages on it. */
+export async function startTestServer(overrides: Partial<Omit<Config, 'root' | 'configFile'>> = {}): Promise<TestServer> {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-test-')));
+  cpSync(FIXTURES, root, { recursive: true });
+  writeFileSync(join(root, 'blob.bin'), blobBytes());
+  const log = memoryLogger();
+  const running = await startPypages(makeConfig({ port: 0, ...overrides, root }), { log });
+  return {
+    ...running,
+    root,
+    log,
+    get: (path, init) => fetch(new URL(path.replace(/^\//, ''), running.url), { redirect: 'manual', ...init }),
+    async stop() {
+      await running.close();
+      rmSync(root, { recursive: true, force: true });
+      const failures = log.errors.filter((line) => line.includes('WSGI-VALIDATION-FAILURE'));
+      if (failures.length) throw new Error(`wsgiref.validate found PEP 3333 violations:\n${failures.join('\n')}`);
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  raw: Buffer;
+}
+
+/**
+ * Sends bytes exactly as given (no URL normalisation, unlike fetch) on a new
+ * connection with "Connection: close", and parses the one response.
+ */
+export async function rawRequest(port: number, method: string, target: string, extraHeaders = '', body: string | Buffer = ''): Promise<RawResponse> {
+  const { connect } = await import('node:net');
+  const socket = connect(port, '127.0.0.1');
+  socket.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extraHeaders}Connection: close\r\n\r\n`);
+  socket.write(body);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const split = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, split).toString('latin1').split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let body = raw.subarray(split + 4);
+  if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
+  return { status: Number(head[0].split(' ')[1]), headers, body, raw };
+}
+
+function dechunk(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = data.indexOf('\r\n', at);
+    const size = parseInt(data.subarray(at, eol).toString(), 16);
+    if (!size) return Buffer.concat(parts);
+    parts.push(data.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+}
+
+/** Polls until `probe` returns a truthy value (bounded: 5 s), and returns it. */
+export async function waitFor<T>(probe: () => T | Promise<T>, what = 'condition', timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

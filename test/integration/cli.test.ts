@@ -1,0 +1,88 @@
+// The pypages command as a user runs it: the compiled CLI in a child process.
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers.js';
+
+const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
+const run = promisify(execFile);
+
+async function fails(args: string[], cwd = tmpdir()): Promise<{ code: number; stderr: string }> {
+  try {
+    await run(process.execPath, [CLI, ...args], { cwd, timeout: 20_000 });
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+  throw new Error(`pypages ${args.join(' ')} should have failed`);
+}
+
+describe('pypages CLI', () => {
+  it('--help lists every setting', async () => {
+    const { stdout } = await run(process.execPath, [CLI, '--help']);
+    for (const flag of ['--port', '--host', '--config', '--python', '--debug', '--index', '--threads']) expect(stdout).toContain(flag);
+  });
+
+  it('exits 2 naming the file and the key for an unknown YAML key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pypages-cli-'));
+    writeFileSync(join(dir, 'pypages.yaml'), 'prot: 80\n');
+    const { code, stderr } = await fails([FIXTURES], dir);
+    expect(code).toBe(2);
+    expect(stderr).toContain('pypages.yaml');
+    expect(stderr).toContain('prot');
+    expect(stderr).toContain('port');
+  });
+
+  it('exits 2 for a bad value, saying what is allowed', async () => {
+    const { code, stderr } = await fails([FIXTURES, '--port', 'eighty']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/port.*0.*65535/);
+  });
+
+  it('exits 3 at startup when Python is missing, saying how to fix it', async () => {
+    const { code, stderr } = await fails([FIXTURES, '--python', '/nonexistent/python3']);
+    expect(code).toBe(3);
+    expect(stderr).toContain('--python');
+  });
+
+  it('exits 3 at startup when Python is too old', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pypages-cli-'));
+    const fake = join(dir, 'python');
+    writeFileSync(fake, '#!/bin/sh\necho 2.7.18\necho /usr/bin/python2.7\n');
+    chmodSync(fake, 0o755);
+    const { code, stderr } = await fails([FIXTURES, '--python', fake]);
+    expect(code).toBe(3);
+    expect(stderr).toContain('2.7');
+  });
+
+  it('exits 4 when the port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
+    const { code, stderr } = await fails([FIXTURES, '--port', String(port)]);
+    blocker.close();
+    expect(code).toBe(4);
+    expect(stderr).toContain('--port');
+  });
+
+  it('serves a folder, prints its URL, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, FIXTURES, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
+    });
+    expect(await (await fetch(new URL('hello.py', url))).text()).toBe('Hello, World!');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
