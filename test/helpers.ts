@@ -56,11 +56,11 @@ export interface RawResponse {
  * Sends bytes exactly as given (no URL normalisation, unlike fetch) on a new
  * connection with "Connection: close", and parses the one response.
  */
-export async function rawRequest(port: number, method: string, target: string, extraHeaders = '', body: string | Buffer = ''): Promise<RawResponse> {
+export async function rawRequest(port: number, method: string, target: string, extraHeaders = '', requestBody: string | Buffer = ''): Promise<RawResponse> {
   const { connect } = await import('node:net');
   const socket = connect(port, '127.0.0.1');
   socket.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extraHeaders}Connection: close\r\n\r\n`);
-  socket.write(body);
+  socket.write(requestBody);
   const chunks: Buffer[] = [];
   for await (const chunk of socket) chunks.push(chunk as Buffer);
   const raw = Buffer.concat(chunks);

@@ -6,6 +6,7 @@ Also owns WATCH: which document-root files this process has imported.
 import os
 import sys
 import threading
+import traceback
 
 from . import loader, log
 from .protocol import WATCH, ProtocolError, dump_json, load_json
@@ -63,9 +64,13 @@ def handle_request(channel, request, root, multithread, reporter):
         except BaseException as err:  # SyntaxError, ImportError, SystemExit at import...
             return channel.error(500, "load", *describe(err))
         reporter.report()
+        if channel.aborted:  # the client left while the request waited for a thread
+            return channel.end(False)
         run_wsgi(app, channel, request["environ"], multithread=multithread)
-    except Exception as err:  # only the frame pipe failing gets here: Node is gone
-        log("request %d: cannot answer Node: %r" % (channel.id, err))
+    except BaseException as err:  # the pipe to Node failing, or a bug in this package
+        log("request %d: %s" % (channel.id, traceback.format_exc().rstrip()))
+        if not channel.finished:
+            channel.error(500, "protocol", "the worker failed: %r" % err)
 
 
 class WatchReporter:

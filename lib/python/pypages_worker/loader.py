@@ -94,6 +94,9 @@ def load_script(path, root=None):
     later call imports afresh.
     """
     path = os.path.abspath(path)
+    module = _modules.get(path)  # fast path: a loaded page never waits for another's import
+    if module is not None:
+        return module
     with _lock:
         module = _modules.get(path)
         if module is None:

@@ -20,7 +20,7 @@ from .protocol import (ABORT, BODY, CREDIT, FILE_OPENED, PING, PONG, READY, REQU
                        read_uint32)
 
 FD_IN, FD_OUT = 3, 4
-EXIT_OK, EXIT_PROTOCOL = 0, 1
+EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE = 0, 1, 2  # 2 is also argparse's
 DRAIN_SECONDS = 0.5  # how long in-flight requests get once Node has gone
 
 
@@ -40,8 +40,12 @@ def main(argv=None):
     """Run the worker until Node closes fd 3; returns the exit code."""
     args = parse_args(argv)
     isolate_sys_path()
-    for fd in (FD_IN, FD_OUT):
-        os.set_inheritable(fd, False)  # a page's child processes must not hold our pipes
+    try:
+        for fd in (FD_IN, FD_OUT):
+            os.set_inheritable(fd, False)  # a page's child processes must not hold our pipes
+    except OSError:
+        log("fds 3 and 4 must be the frame pipes: this program is started by the pypages server")
+        return EXIT_USAGE
     for stream in (sys.stdout, sys.stderr):
         if stream is not None and hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)  # print() reaches the log promptly
@@ -86,6 +90,9 @@ class Worker:
                 self.dispatch(frame)
         except ProtocolError as err:
             log("protocol error from Node: %s; exiting" % err)
+            code = EXIT_PROTOCOL
+        except OSError as err:  # e.g. EPIPE answering a PING: Node is gone
+            log("lost the pipes to Node: %s; exiting" % err)
             code = EXIT_PROTOCOL
         self.shutdown(code)
         return code

@@ -152,6 +152,9 @@ class WSGIRequest:
 
     def _execute(self):
         result = self.app(self.environ, self.start_response)
+        if isinstance(result, (bytes, str)):
+            raise TypeError("the application returned a single %s; it must return an iterable "
+                            "of bytes, e.g. [body]" % type(result).__name__)
         try:
             if not self._send_file(result):
                 for chunk in result:

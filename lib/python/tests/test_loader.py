@@ -155,9 +155,15 @@ class LoadScript(TempRoot):
 
 class WatchedFiles(TempRoot):
     def test_lists_the_script_and_its_helper_and_nothing_outside(self):
+        outside = tempfile.mkdtemp(prefix="pypages-outside-")
+        self.addCleanup(shutil.rmtree, outside)
+        with open(os.path.join(outside, "outside_for_watch.py"), "w") as f:
+            f.write("Y = 2\n")
+        sys.path.append(outside)
         helper = self.write("lib/helper_for_watch.py", "X = 1\n")
-        script = self.write("lib/page.py", "import helper_for_watch, json\napplication = None\n")
+        script = self.write("lib/page.py", "import helper_for_watch, outside_for_watch, json\napplication = None\n")
         load_script(script, self.root)
+        self.assertIn("outside_for_watch", sys.modules)
         files = watched_files(self.root)
         self.assertEqual([f[0] for f in files], sorted([helper, script]))
         for path, mtime_ns, size in files:

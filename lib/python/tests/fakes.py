@@ -1,0 +1,117 @@
+"""An in-process stand-in for Node: collects frames and answers READ/FILE."""
+
+import contextlib
+import io
+import sys
+import threading
+
+from pypages_worker import protocol
+from pypages_worker.channel import Channel
+from pypages_worker.protocol import Frame
+from pypages_worker.wsgi import run_wsgi
+
+CGI = {
+    "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/page.py", "PATH_INFO": "/a/b",
+    "QUERY_STRING": "x=1", "SERVER_NAME": "localhost", "SERVER_PORT": "8000",
+    "SERVER_PROTOCOL": "HTTP/1.1",
+}
+
+
+class FakeNode:
+    """The frame sink for one Channel. Answers READ from `body` in chunks of
+    the given sizes (cycled) and FILE with {"ok": file_ok}."""
+
+    def __init__(self, body=None, sizes=(65536,), file_ok=True, window=1 << 20):
+        self.frames = []
+        self.cond = threading.Condition()
+        self.body = body
+        self.sizes = list(sizes)
+        self.file_ok = file_ok
+        self.channel = Channel(1, self.send, window, has_body=body is not None)
+
+    def send(self, type_, id_, payload=b""):
+        with self.cond:
+            self.frames.append(Frame(type_, id_, bytes(payload)))
+            self.cond.notify_all()
+        if type_ == protocol.READ:
+            self._answer_read(protocol.read_uint32(payload))
+        elif type_ == protocol.FILE:
+            self.channel.on_file_opened({"ok": self.file_ok, "error": "refused by the test"})
+
+    def _answer_read(self, most):
+        size = self.sizes.pop(0)
+        self.sizes.append(size)
+        chunk, self.body = self.body[:min(size, most)], self.body[min(size, most):]
+        self.channel.on_body(chunk)
+
+    def run(self, app, **cgi):
+        """Run `app` to the end in this thread; returns what it wrote on stderr."""
+        with capture("stderr") as err:
+            run_wsgi(app, self.channel, dict(CGI, **cgi))
+        return err.getvalue()
+
+    def run_in_thread(self, app, **cgi):
+        thread = threading.Thread(target=run_wsgi, args=(app, self.channel, dict(CGI, **cgi)))
+        thread.start()
+        return thread
+
+    def wait_for(self, type_, count=1, timeout=5.0):
+        """Block until `count` frames of `type_` have been sent."""
+        with self.cond:
+            ok = self.cond.wait_for(lambda: len(self.of(type_)) >= count, timeout)
+        if not ok:
+            raise AssertionError("no %s frame #%d; got %s" % (protocol.NAMES[type_], count, self.names()))
+
+    def of(self, type_):
+        return [f for f in list(self.frames) if f.type == type_]
+
+    def names(self):
+        return [protocol.NAMES[f.type] for f in list(self.frames)]
+
+    def json(self, type_):
+        return protocol.load_json(self.of(type_)[0].payload)
+
+    def body_bytes(self):
+        return b"".join(f.payload for f in self.of(protocol.RESPONSE_BODY))
+
+    def terminal(self):
+        """(name, payload dict) of the one terminal frame, asserting there is exactly one."""
+        ends = [f for f in self.frames if f.type in (protocol.END, protocol.ERROR)]
+        assert len(ends) == 1, "expected one terminal frame, got %s" % self.names()
+        assert self.frames[-1] is ends[0], "frames after the terminal one: %s" % self.names()
+        return protocol.NAMES[ends[0].type], protocol.load_json(ends[0].payload)
+
+
+@contextlib.contextmanager
+def capture(name):
+    """Replace sys.stdout or sys.stderr with a StringIO for the duration."""
+    saved, buf = getattr(sys, name), io.StringIO()
+    setattr(sys, name, buf)
+    try:
+        yield buf
+    finally:
+        setattr(sys, name, saved)
+
+
+def simple_app(body=b"Hello", status="200 OK", headers=None):
+    """Return a minimal WSGI app answering `body`."""
+    def app(environ, start_response):
+        start_response(status, headers if headers is not None else [("Content-Type", "text/plain")])
+        return [body]
+    return app
+
+
+class Closing:
+    """An iterable recording how many times close() was called."""
+
+    def __init__(self, chunks, fail_at=None):
+        self.chunks, self.fail_at, self.closed = list(chunks), fail_at, 0
+
+    def __iter__(self):
+        for i, chunk in enumerate(self.chunks):
+            if i == self.fail_at:
+                raise RuntimeError("failed while iterating")
+            yield chunk
+
+    def close(self):
+        self.closed += 1

@@ -1,0 +1,64 @@
+"""Channel: terminal frames, the finish hook, and frames Node sends unasked."""
+
+import unittest
+
+from pypages_worker import protocol
+from pypages_worker.channel import Channel, ClientAborted
+
+from .fakes import capture
+
+
+class Sent(list):
+    def send(self, type_, id_, payload=b""):
+        self.append((protocol.NAMES[type_], id_, bytes(payload)))
+
+
+class ChannelTests(unittest.TestCase):
+    def test_only_one_terminal_frame_is_ever_sent(self):
+        sent = Sent()
+        channel = Channel(5, sent.send, 100)
+        channel.end(True)
+        channel.error(500, "app", "late")
+        channel.end(False)
+        self.assertEqual(sent, [("END", 5, b'{"complete":true}')])
+        self.assertTrue(channel.finished)
+
+    def test_on_finish_runs_before_the_terminal_frame(self):
+        sent = Sent()
+        channel = Channel(1, sent.send, 100, on_finish=lambda c: sent.send(protocol.WATCH, 0, b"{}"))
+        channel.error(404, "not-page", "no")
+        self.assertEqual([name for name, _, _ in sent], ["WATCH", "ERROR"])
+        self.assertEqual(protocol.load_json(sent[1][2]),
+                         {"status": 404, "kind": "not-page", "message": "no", "traceback": ""})
+
+    def test_a_failing_on_finish_does_not_cost_the_terminal_frame(self):
+        sent = Sent()
+        channel = Channel(1, sent.send, 100, on_finish=lambda c: 1 / 0)
+        with capture("stderr") as err:
+            channel.end(True)
+        self.assertEqual(sent[-1][0], "END")
+        self.assertIn("ZeroDivisionError", err.getvalue())
+
+    def test_body_without_a_read_is_logged_and_dropped(self):
+        channel = Channel(1, Sent().send, 100)
+        with capture("stderr") as err:
+            channel.on_body(b"unasked")
+        self.assertIn("BODY without a READ", err.getvalue())
+
+    def test_no_body_means_end_of_body_without_asking(self):
+        sent = Sent()
+        self.assertEqual(Channel(1, sent.send, 100, has_body=False).read_body(10), b"")
+        self.assertEqual(sent, [])
+
+    def test_abort_makes_writes_raise_client_aborted_an_oserror(self):
+        channel = Channel(1, Sent().send, 100)
+        channel.on_abort()
+        self.assertTrue(issubclass(ClientAborted, OSError))
+        with self.assertRaises(ClientAborted):
+            channel.send_body(b"x")
+        with self.assertRaises(ClientAborted):
+            channel.open_file("/proc/1/fd/1", 0, None)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,235 @@
+"""End to end: a real `python -u -m pypages_worker` with frame pipes on fds 3 and 4."""
+
+import fcntl
+import os
+import platform
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+
+from pypages_worker import protocol
+from pypages_worker.protocol import FrameReader, encode
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT = 10.0
+
+HELLO = """
+def application(environ, start_response):
+    print("printed by hello")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, " + environ["PATH_INFO"].encode("latin-1")]
+"""
+ECHO = """
+def application(environ, start_response):
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+HELPER = """
+open({marker!r}, "w").close()
+def helper():
+    return 1
+"""
+IMPORTS_CWD = """
+import only_in_cwd
+application = only_in_cwd.app
+"""
+SLOW = """
+import time
+def application(environ, start_response):
+    time.sleep(60)
+"""
+
+
+class TimedFd:
+    """A readable fd whose reads fail instead of hanging when the worker is silent."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def read(self, n):
+        if not select.select([self.fd], [], [], TIMEOUT)[0]:
+            raise TimeoutError("the worker sent nothing for %s s" % TIMEOUT)
+        return os.read(self.fd, n)
+
+
+def high_dup(fd):
+    # Far from 3 and 4, so the child's dup2 calls cannot clobber each other.
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
+    os.close(fd)
+    return new
+
+
+class WorkerProcess(unittest.TestCase):
+    def setUp(self):
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix="pypages-root-"))
+        self.cwd = os.path.realpath(tempfile.mkdtemp(prefix="pypages-cwd-"))
+        for folder in (self.root, self.cwd):
+            self.addCleanup(shutil.rmtree, folder)
+        self.proc = self.spawn()
+        self.ready = self.next_frame()
+
+    def spawn(self):
+        to_r, to_w = map(high_dup, os.pipe())
+        from_r, from_w = map(high_dup, os.pipe())
+
+        def child_fds():
+            os.dup2(to_r, 3)
+            os.dup2(from_w, 4)
+        env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pypages_worker", "--root", self.root, "--threads", "2"],
+            cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, close_fds=False, preexec_fn=child_fds)
+        os.close(to_r)
+        os.close(from_w)
+        self.to_worker, self.from_worker = to_w, from_r
+        self.reader = FrameReader(TimedFd(from_r))
+        self.addCleanup(self.stop, proc)
+        return proc
+
+    def stop(self, proc):
+        for fd in (self.to_worker, self.from_worker):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+    def send(self, type_, id_, payload=b""):
+        os.write(self.to_worker, encode(type_, id_, payload))
+
+    def next_frame(self):
+        frame = self.reader.read()
+        self.assertIsNotNone(frame, "the worker closed fd 4")
+        return frame
+
+    def request(self, id_, script, body=None, **environ):
+        cgi = dict({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/x.py", "PATH_INFO": ""}, **environ)
+        self.send(protocol.REQUEST, id_, protocol.dump_json(
+            {"script": script, "environ": cgi, "body": body is not None, "window": 65536}))
+        return self.exchange(id_, body)
+
+    def exchange(self, id_, body):
+        """Answer READs from `body`; return the request's frames up to its terminal one."""
+        frames = []
+        while True:
+            frame = self.next_frame()
+            frames.append(frame)
+            if frame.type == protocol.READ:
+                n = protocol.read_uint32(frame.payload)
+                self.send(protocol.BODY, id_, body[:n])
+                body = body[n:]
+            if frame.id == id_ and frame.type in (protocol.END, protocol.ERROR):
+                return frames
+
+    def page(self, name, source, folder=None):
+        path = os.path.join(folder or self.root, name)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(source))
+        return path
+
+    def test_ready_handshake(self):
+        self.assertEqual(self.ready.type, protocol.READY)
+        info = protocol.load_json(self.ready.payload)
+        self.assertEqual(info["pid"], self.proc.pid)
+        self.assertEqual(info["protocol"], 1)
+        self.assertEqual(info["python"], platform.python_version())
+        self.assertEqual(info["executable"], sys.executable)
+
+    def test_hello_world(self):
+        script = self.page("hello.py", HELLO)
+        frames = self.request(1, script, PATH_INFO="/a/b")
+        names = [protocol.NAMES[f.type] for f in frames]
+        self.assertEqual(names, ["WATCH", "START", "BODY", "END"])
+        watch = protocol.load_json(frames[0].payload)["files"]
+        st = os.stat(script)
+        self.assertEqual(watch, [[script, str(st.st_mtime_ns), st.st_size]])
+        self.assertEqual(protocol.load_json(frames[1].payload),
+                         {"status": "200 OK", "headers": [["Content-Type", "text/plain"]]})
+        self.assertEqual(frames[2].payload, b"Hello, /a/b")
+        self.assertEqual(protocol.load_json(frames[3].payload), {"complete": True})
+        self.send(protocol.CREDIT, 1, protocol.uint32(11))  # late credit is harmless
+        self.assertEqual([protocol.NAMES[f.type] for f in self.request(2, script)], ["START", "BODY", "END"])
+        self.assertIn(b"printed by hello\n", self.finish()[0])
+
+    def test_request_body_is_pulled_with_read(self):
+        body = os.urandom(200000)
+        frames = self.request(7, self.page("echo.py", ECHO), body=body)
+        self.assertEqual(b"".join(f.payload for f in frames if f.type == protocol.RESPONSE_BODY), body)
+        self.assertEqual(frames[-1].type, protocol.END)
+
+    def test_two_requests_in_flight_are_routed_by_id(self):
+        echo, hello = self.page("echo.py", ECHO), self.page("hello.py", HELLO)
+        self.send(protocol.REQUEST, 10, protocol.dump_json(
+            {"script": echo, "environ": {}, "body": True, "window": 65536}))
+        read = self.next_frame()
+        while read.type == protocol.WATCH:
+            read = self.next_frame()
+        self.assertEqual((read.type, read.id), (protocol.READ, 10))  # request 10 now waits for its body
+        frames = self.request(11, hello)
+        self.assertEqual(frames[-1].type, protocol.END)
+        self.send(protocol.BODY, 10, b"late body")
+        frames = self.exchange(10, b"")
+        self.assertEqual([f.payload for f in frames if f.type == protocol.RESPONSE_BODY], [b"late body"])
+
+    def test_not_a_page_is_404_and_never_executed(self):
+        marker = os.path.join(self.cwd, "executed")
+        frames = self.request(3, self.page("helper.py", HELPER.format(marker=marker)))
+        self.assertEqual(len(frames), 1)
+        error = protocol.load_json(frames[0].payload)
+        self.assertEqual((frames[0].type, error["status"], error["kind"]), (protocol.ERROR, 404, "not-page"))
+        self.assertFalse(os.path.exists(marker))
+
+    def test_syntax_error_is_500_load(self):
+        frames = self.request(4, self.page("broken.py", "def application(:\n"))
+        error = protocol.load_json(frames[-1].payload)
+        self.assertEqual((error["status"], error["kind"]), (500, "load"))
+        self.assertIn("SyntaxError", error["traceback"])
+
+    def test_the_cwd_is_not_importable(self):
+        self.page("only_in_cwd.py", "app = None\n", folder=self.cwd)
+        frames = self.request(5, self.page("uses_cwd.py", IMPORTS_CWD))
+        error = protocol.load_json(frames[-1].payload)
+        self.assertEqual((error["status"], error["kind"]), (500, "load"))
+        self.assertIn("ModuleNotFoundError", error["message"])
+
+    def test_ping_pong(self):
+        self.send(protocol.PING, 0, b"are you there")
+        pong = self.next_frame()
+        self.assertEqual((pong.type, pong.id, pong.payload), (protocol.PONG, 0, b"are you there"))
+
+    def test_unknown_frame_is_logged_and_ignored(self):
+        self.send(0x7F, 9, b"?")
+        self.send(protocol.PING, 0, b"still here")
+        self.assertEqual(self.next_frame().payload, b"still here")
+        self.assertIn(b"unknown frame type 0x7f", self.finish()[1])
+
+    def test_eof_on_fd3_exits_0_within_a_second(self):
+        self.assertEqual(self.finish(timeout=1.0)[2], 0)
+
+    def test_eof_with_a_stuck_request_still_exits_quickly(self):
+        self.send(protocol.REQUEST, 8, protocol.dump_json(
+            {"script": self.page("slow.py", SLOW), "environ": {}, "body": False, "window": 1}))
+        self.assertEqual(self.next_frame().type, protocol.WATCH)  # it is running now
+        started = time.monotonic()
+        self.assertEqual(self.finish(timeout=2.0)[2], 0)
+        self.assertLess(time.monotonic() - started, 2.0)
+
+    def finish(self, timeout=5.0):
+        """Close fd 3; return (stdout, stderr, exit code)."""
+        os.close(self.to_worker)
+        self.to_worker = -1
+        out, err = self.proc.communicate(timeout=timeout)
+        return out, err, self.proc.returncode
+
+
+if __name__ == "__main__":
+    unittest.main()
