@@ -40,6 +40,7 @@ export class Exchange {
   private aborted = false;
   private bytes = 0;
   private fileSent: Promise<void> = Promise.resolve();
+  private lastWrite: Promise<void> = Promise.resolve();
   private readonly body: BodyReader;
 
   constructor(readonly id: number, private readonly job: Job, private readonly send: Send, private readonly log: Logger) {
@@ -95,7 +96,12 @@ export class Exchange {
     const res = this.job.res;
     if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(chunk.length));
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
-    res.write(chunk, () => this.send(ToWorker.CREDIT, uint32Payload(chunk.length)));
+    this.lastWrite = new Promise((flushed) =>
+      res.write(chunk, () => {
+        this.send(ToWorker.CREDIT, uint32Payload(chunk.length));
+        flushed();
+      }),
+    );
   }
 
   private async onEnd(complete: boolean): Promise<void> {
@@ -103,7 +109,7 @@ export class Exchange {
     const res = this.job.res;
     if (!complete) {
       this.log.error(`request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`);
-      res.destroy();
+      this.closeAfterFlush();
     } else if (!res.destroyed) {
       if (!res.headersSent) res.writeHead(200);
       res.end();
@@ -159,12 +165,18 @@ export class Exchange {
     const res = this.job.res;
     if (this.started || res.headersSent) {
       this.log.error(`request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd());
-      res.destroy();
+      this.closeAfterFlush();
       this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
     } else {
       this.resolve({ kind: 'error', status: error.status, errorKind: error.kind, message: error.message, traceback: error.traceback });
     }
     this.body.drain();
+  }
+
+  /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */
+  private closeAfterFlush(): void {
+    const res = this.job.res;
+    Promise.all([this.lastWrite, this.fileSent]).then(() => res.destroy());
   }
 
   private onClientClose(): void {
