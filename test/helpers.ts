@@ -1,7 +1,7 @@
 // Integration-test harness: a temporary document root made from
 // test/fixtures/pages, and the real server on a free port with real Python.
 
-import { cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig, type Config } from '../lib/config.js';
@@ -29,6 +29,10 @@ export async function startTestServer(overrides: Partial<Omit<Config, 'root' | '
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-test-')));
   cpSync(FIXTURES, root, { recursive: true });
   writeFileSync(join(root, 'blob.bin'), blobBytes());
+  // Copies made here rather than kept twice in fixtures/: a second script with
+  // the same code, and the validator helper next to a page in a subfolder.
+  copyFileSync(join(root, 'counter.py'), join(root, 'counter2.py'));
+  copyFileSync(join(root, 'wsgi_check.py'), join(root, 'sub', 'wsgi_check.py'));
   const log = memoryLogger();
   const running = await startPypages(makeConfig({ port: 0, ...overrides, root }), { log });
   return {
