@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { Job, Outcome } from './exchange.js';
 import type { Logger } from './log.js';
 import { Worker, type WatchedFile } from './worker.js';
+import { spawnWorkerProcess } from './worker-process.js';
 
 export interface GroupOptions {
   python: string;
@@ -108,7 +109,8 @@ class Group {
 
   private async spawn(): Promise<Worker> {
     this.baseline = await snapshot([this.script]);
-    const worker = await Worker.start({ ...this.opts, cwd: dirname(this.script), tag: this.script });
+    const launch = { ...this.opts, cwd: dirname(this.script), tag: this.script, processes: 1, env: {}, pythonPath: [], preload: [] };
+    const worker = await Worker.start(await spawnWorkerProcess(launch), { tag: this.script, log: this.opts.log });
     this.all.add(worker);
     worker.on('watch', (files: WatchedFile[]) => worker === this.worker && (this.baseline = files));
     worker.on('slot', () => this.wake());

@@ -2,20 +2,15 @@
 // requests over the frame pipes, and what happens when the process dies.
 // It knows nothing of groups or Koa: it is given a request and a response.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Exchange, type Job, type Outcome } from './exchange.js';
-import { encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ToWorker, type Frame } from './protocol.js';
-import { pythonPackageDir } from './paths.js';
 import type { Logger } from './log.js';
+import { encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ToWorker, type Frame } from './protocol.js';
+import type { WorkerProcess } from './worker-process.js';
 
 export interface WorkerOptions {
-  python: string;   // interpreter path
-  root: string;     // document root (realpath)
-  cwd: string;      // working directory of the process
-  threads: number;  // requests it may run at once
-  tag: string;      // how its output is labelled in the error log
+  tag: string;  // how it is named in the error log
   log: Logger;
 }
 
@@ -43,24 +38,15 @@ export class Worker extends EventEmitter {
   private nextId = 1;
   private exited = false;
 
-  /** Use Worker.start(); the constructor takes a child that has said READY. */
-  constructor(private readonly child: ChildProcess, private readonly toWorker: Writable, ready: Ready, private readonly opts: WorkerOptions) {
+  /** Use Worker.start(); the constructor takes a process that has said READY. */
+  constructor(private readonly proc: WorkerProcess, ready: Ready, private readonly opts: WorkerOptions) {
     super();
     this.pid = ready.pid;
   }
 
-  /** Spawns a worker and resolves once it has said READY; rejects with the reason otherwise. */
-  static start(opts: WorkerOptions): Promise<Worker> {
-    const child = spawn(opts.python, ['-u', '-m', 'pypages_worker', '--root', opts.root, '--threads', String(opts.threads)], {
-      cwd: opts.cwd,
-      env: workerEnv(),
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    const tail: string[] = [];
-    const print = (line: string) => opts.log.error(`[${opts.tag} pid ${child.pid}] ${line}`);
-    pipeLines(child.stdout!, tail, print);
-    pipeLines(child.stderr!, tail, print);
-    return handshake(child, opts, tail);
+  /** Resolves once the process has said READY; rejects with the reason (and its last output) otherwise. */
+  static start(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
+    return handshake(proc, opts);
   }
 
   get inflight(): number {
@@ -90,7 +76,7 @@ export class Worker extends EventEmitter {
 
   /** Ends the process now: its in-flight requests fail as crashed. */
   kill(): void {
-    if (!this.exited) this.child.kill('SIGKILL');
+    if (!this.exited) this.proc.kill('SIGKILL');
   }
 
   attach(reader: Readable, decoder: FrameDecoder): void {
@@ -104,7 +90,7 @@ export class Worker extends EventEmitter {
       }
       for (const frame of frames) this.dispatch(frame);
     });
-    this.child.once('exit', (code, signal) => this.onExit(code, signal));
+    this.proc.once('exit', (code, signal) => this.onExit(code, signal));
   }
 
   private dispatch(frame: Frame): void {
@@ -121,7 +107,7 @@ export class Worker extends EventEmitter {
   }
 
   private send(type: number, id: number, payload?: Buffer): void {
-    if (!this.exited && this.toWorker.writable) this.toWorker.write(encodeFrame(type, id, payload));
+    if (!this.exited && this.proc.input.writable) this.proc.input.write(encodeFrame(type, id, payload));
   }
 
   private forget(id: number): void {
@@ -136,10 +122,10 @@ export class Worker extends EventEmitter {
   /** Closing its input tells the worker to exit; it is killed if it lingers. */
   private stop(): void {
     if (this.exited) return;
-    this.toWorker.end();
+    this.proc.input.end();
     const timer = setTimeout(() => this.kill(), STOP_GRACE_MS);
     timer.unref();
-    this.child.once('exit', () => clearTimeout(timer));
+    this.proc.once('exit', () => clearTimeout(timer));
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -157,64 +143,33 @@ export class Worker extends EventEmitter {
   }
 }
 
-function workerEnv(): NodeJS.ProcessEnv {
-  const existing = process.env.PYTHONPATH;
-  return {
-    ...process.env,
-    PYTHONPATH: existing ? `${pythonPackageDir}:${existing}` : pythonPackageDir,
-    PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ litter in users' folders, no stale .pyc after an edit
-    PYTHONUNBUFFERED: '1',
-  };
-}
-
-/** Waits for READY, then hands the pipes to a Worker. */
-function handshake(child: ChildProcess, opts: WorkerOptions, tail: string[]): Promise<Worker> {
-  const fromWorker = child.stdio[4] as Readable;
-  const toWorker = child.stdio[3] as Writable;
-  toWorker.on('error', () => {}); // EPIPE when the worker dies: handled by 'exit'
+/** Waits for READY, then hands the process to a Worker. */
+function handshake(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
   return new Promise((resolve, reject) => {
     const decoder = new FrameDecoder();
     const fail = (reason: string) => {
       cleanup();
-      child.kill('SIGKILL');
-      reject(new Error(`${reason}${tail.length ? `:\n${tail.join('\n')}` : ''}`));
+      proc.kill('SIGKILL');
+      reject(new Error(`${reason}${proc.tail.length ? `:\n${proc.tail.join('\n')}` : ''}`));
     };
     const timer = setTimeout(() => fail(`the Python worker did not start within ${READY_TIMEOUT_MS / 1000} s`), READY_TIMEOUT_MS);
-    const onError = (err: Error) => fail(`cannot start ${opts.python}: ${err.message}`);
     const onExit = (code: number | null, signal: string | null) =>
-      setTimeout(() => fail(`the Python worker exited before it was ready (${signal ?? `code ${code}`})`), 20);
+      fail(`the Python worker exited before it was ready (${signal ?? `code ${code}`})`);
     const onData = (chunk: Buffer) => {
       const frames = decoder.push(chunk);
       if (!frames.length) return;
       if (frames[0].type !== FromWorker.READY) return fail(`the Python worker sent 0x${frames[0].type.toString(16)} instead of READY`);
       cleanup();
-      const worker = new Worker(child, toWorker, parseJson<Ready>(frames[0].payload), opts);
-      worker.attach(fromWorker, decoder);
+      const worker = new Worker(proc, parseJson<Ready>(frames[0].payload), opts);
+      worker.attach(proc.output, decoder);
       resolve(worker);
     };
     const cleanup = () => {
       clearTimeout(timer);
-      child.off('error', onError).off('exit', onExit);
-      fromWorker.off('data', onData);
+      proc.off('exit', onExit);
+      proc.output.off('data', onData);
     };
-    child.on('error', onError).on('exit', onExit);
-    fromWorker.on('data', onData);
+    proc.once('exit', onExit);
+    proc.output.on('data', onData);
   });
-}
-
-/** Splits a stream into lines; keeps the last few in `tail` for startup errors. */
-function pipeLines(stream: Readable, tail: string[], onLine: (line: string) => void): void {
-  const emit = (line: string) => {
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-    onLine(line);
-  };
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    const lines = (rest + text).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) emit(line.replace(/\r$/, ''));
-  });
-  stream.on('end', () => rest && emit(rest));
 }

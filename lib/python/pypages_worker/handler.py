@@ -54,7 +54,7 @@ def find_app(script, root=None):
     return app
 
 
-def handle_request(channel, request, root, multithread, reporter):
+def handle_request(channel, request, root, multithread, reporter, multiprocess=False):
     """Serve one parsed REQUEST on `channel`; always ends it with one END or ERROR."""
     try:
         try:
@@ -66,7 +66,7 @@ def handle_request(channel, request, root, multithread, reporter):
         reporter.report()
         if channel.aborted:  # the client left while the request waited for a thread
             return channel.end(False)
-        run_wsgi(app, channel, request["environ"], multithread=multithread)
+        run_wsgi(app, channel, request["environ"], multithread=multithread, multiprocess=multiprocess)
     except BaseException as err:  # the pipe to Node failing, or a bug in this package
         log("request %d: %s" % (channel.id, traceback.format_exc().rstrip()))
         if not channel.finished:

@@ -5,6 +5,7 @@ thread pool of --threads threads (Node never sends more at once).
 """
 
 import argparse
+import faulthandler
 import os
 import platform
 import signal
@@ -14,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from . import PROTOCOL_VERSION, log
 from .channel import Channel
-from .handler import WatchReporter, handle_request, parse_request
+from .handler import WatchReporter, find_app, handle_request, parse_request
+from .wsgi import describe
 from .protocol import (ABORT, BODY, CREDIT, FILE_OPENED, PING, PONG, READY, REQUEST,
                        FrameReader, FrameWriter, ProtocolError, dump_json, load_json,
                        read_uint32)
@@ -29,6 +31,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="pypages_worker", description="pypages Python worker")
     parser.add_argument("--root", required=True, help="the document root (absolute path)")
     parser.add_argument("--threads", type=int, default=1, help="requests run at once")
+    parser.add_argument("--processes", type=int, default=1, help="processes in this worker's group")
+    parser.add_argument("--python-path", action="append", default=[], help="extra import path (repeatable)")
+    parser.add_argument("--preload", action="append", default=[], help="script to import at start (repeatable)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
@@ -40,6 +45,7 @@ def main(argv=None):
     """Run the worker until Node closes fd 3; returns the exit code."""
     args = parse_args(argv)
     isolate_sys_path()
+    sys.path[0:0] = args.python_path
     try:
         for fd in (FD_IN, FD_OUT):
             os.set_inheritable(fd, False)  # a page's child processes must not hold our pipes
@@ -50,7 +56,10 @@ def main(argv=None):
         if stream is not None and hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)  # print() reaches the log promptly
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Node supervises: it closes fd 3 to stop us
-    worker = Worker(args.root, args.threads, FrameWriter(FD_OUT).send)
+    # Before Node kills a hung worker it sends SIGUSR1: every thread's stack goes to the error log.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+    worker = Worker(args.root, args.threads, FrameWriter(FD_OUT).send, args.processes > 1)
+    worker.preload(args.preload)
     worker.ready()
     return worker.serve(FrameReader(FD_IN))
 
@@ -67,14 +76,24 @@ def isolate_sys_path():
 class Worker:
     """Routes Node's frames to requests and runs each request on the pool."""
 
-    def __init__(self, root, threads, send):
+    def __init__(self, root, threads, send, multiprocess=False):
         self.root = root
         self.threads = threads
+        self.multiprocess = multiprocess
         self.send = send
         self.reporter = WatchReporter(root, send)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypages")
         self.channels = {}  # request id -> Channel, until its terminal frame
         self.idle = threading.Condition()
+
+    def preload(self, scripts):
+        """Import these pages now rather than at their first request; failures are only logged."""
+        for script in scripts:
+            try:
+                find_app(script, self.root)
+            except BaseException as err:  # the first request will report it properly
+                log("preload of %s failed: %s" % (script, describe(err)[0]))
+        self.reporter.report()
 
     def ready(self):
         """Send the READY handshake."""
@@ -120,7 +139,8 @@ class Worker:
                 log("REQUEST %d reuses the id of a request in flight; ignored" % frame.id)
                 return
             self.channels[frame.id] = channel
-        self.pool.submit(handle_request, channel, request, self.root, self.threads > 1, self.reporter)
+        self.pool.submit(handle_request, channel, request, self.root, self.threads > 1, self.reporter,
+                         self.multiprocess)
 
     def release(self, channel):
         """Channel hook, run just before its terminal frame: report imports, forget the id."""
