@@ -74,6 +74,10 @@ function finish(values: Values, cwd: string, configFile: string | null): Config 
   for (const name of VALUE_NAMES) config[name] = values[name] ?? SETTINGS[name].default;
   config.root = root;
   config.index = Object.freeze([...(config.index as string[])]);
+  if (Boolean(config.cert) !== Boolean(config.key)) {
+    const missing = config.cert ? 'key' : 'cert';
+    throw new ConfigError(`${missing}: cert and key go together for HTTPS: give both (--cert FILE --key FILE, or cert: and key: in ${configFile ? shown(configFile, cwd) : DEFAULT_CONFIG_FILE}) or neither`, configFile, missing);
+  }
   return Object.freeze(config) as unknown as Config;
 }
 
@@ -150,10 +154,12 @@ function loadYaml(file: string, cwd: string): Values {
   return out as Values;
 }
 
-const FLAGS: ReadonlyMap<string, Setting<unknown>> = new Map(
-  SETTING_LIST.filter((s) => !s.positional).map((s) => [s.flag.slice(2), s]),
+type CliSetting = Setting<unknown> & { readonly flag: string };
+const FLAGS: ReadonlyMap<string, CliSetting> = new Map(
+  SETTING_LIST.filter((s): s is CliSetting => !s.positional && s.flag !== null).map((s) => [s.flag.slice(2), s]),
 );
-const POSITIONAL = SETTING_LIST.find((s) => s.positional) as Setting<unknown>;
+const POSITIONAL = SETTING_LIST.find((s) => s.positional) as CliSetting;
+const CONFIG_FLAG = SETTINGS.config.flag as string;
 
 function parseOptions(): Record<string, { type: 'string' | 'boolean'; short?: string }> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
@@ -195,7 +201,7 @@ function rawFlags(tokens: Token[]): Map<string, { setting: Setting<unknown>; raw
 
 /** The config file to read: an explicit --config (must exist), else pypages.yaml in cwd if present. */
 function configPath(explicit: { raw: unknown } | undefined, cwd: string): string | null {
-  if (explicit) return check(SETTINGS.config, explicit.raw, { from: 'cli', base: cwd }, SETTINGS.config.flag, null, SETTINGS.config.flag);
+  if (explicit) return check(SETTINGS.config, explicit.raw, { from: 'cli', base: cwd }, CONFIG_FLAG, null, CONFIG_FLAG);
   const fallback = path.join(cwd, DEFAULT_CONFIG_FILE);
   return existsSync(fallback) && statSync(fallback).isFile() ? fallback : null;
 }

@@ -42,6 +42,11 @@ export class Exchange {
   private fileSent: Promise<void> = Promise.resolve();
   private lastWrite: Promise<void> = Promise.resolve();
   private readonly body: BodyReader;
+  private readonly startedAt = Date.now();
+  /** Time spent waiting on the client (body to read, bytes to flush): not the page's fault. */
+  private clientWaitMs = 0;
+  private clientWaits = 0;
+  private clientWaitSince = 0;
 
   constructor(readonly id: number, private readonly job: Job, private readonly send: Send, private readonly log: Logger) {
     this.outcome = new Promise((r) => (this.settle = r));
@@ -96,8 +101,10 @@ export class Exchange {
     const res = this.job.res;
     if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(chunk.length));
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
+    this.waitOnClient(+1);
     this.lastWrite = new Promise((flushed) =>
       res.write(chunk, () => {
+        this.waitOnClient(-1);
         this.send(ToWorker.CREDIT, uint32Payload(chunk.length));
         flushed();
       }),
@@ -125,12 +132,37 @@ export class Exchange {
   }
 
   private async onRead(max: number): Promise<void> {
+    this.waitOnClient(+1);
     try {
       const chunk = await this.body.read(max);
       this.send(ToWorker.BODY, chunk);
     } catch {
       this.abort();
+    } finally {
+      this.waitOnClient(-1);
     }
+  }
+
+  private waitOnClient(delta: number): void {
+    const now = Date.now();
+    if (this.clientWaits === 0 && delta > 0) this.clientWaitSince = now;
+    this.clientWaits += delta;
+    if (this.clientWaits === 0) this.clientWaitMs += now - this.clientWaitSince;
+  }
+
+  /** How long the page itself has been running: wall time minus time spent waiting on the client. */
+  activeMs(now = Date.now()): number {
+    const waiting = this.clientWaits > 0 ? now - this.clientWaitSince : 0;
+    return now - this.startedAt - this.clientWaitMs - waiting;
+  }
+
+  /** The request ran past its time limit: 504 if nothing was sent yet, else the connection is closed. */
+  timedOut(limitMs: number): void {
+    this.fail({ status: 504, kind: 'timeout', message: `the page ran longer than the request timeout (${limitMs / 1000} s)`, traceback: '' });
+  }
+
+  get requestId(): string {
+    return this.job.requestId;
   }
 
   private async onFile(file: { path: string; offset: number; length: number | null }): Promise<void> {

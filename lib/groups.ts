@@ -1,161 +1,217 @@
-// Interpreter groups: which worker runs a script, starting it lazily, queueing
-// requests beyond its threads, replacing it when its code changed on disk or
-// it died. One group per script (mod_wsgi's default application group), so
-// module state lives across requests and is never shared between scripts.
+// All interpreter groups: which group runs a script, the global cap on live
+// Python processes (evicting the least recently used idle group), and the
+// periodic sweep that enforces request timeouts, heartbeats, memory limits
+// and idle stops. The only way requests reach a worker.
 
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import type { Config } from './config.js';
 import type { Job, Outcome } from './exchange.js';
+import { Group, type GroupContext, type ProcessStatus } from './group.js';
+import { groupSpecFor, preloadTargets } from './group-spec.js';
 import type { Logger } from './log.js';
-import { Worker, type WatchedFile } from './worker.js';
-import { spawnWorkerProcess } from './worker-process.js';
+import type { Launcher } from './worker-process.js';
 
-export interface GroupOptions {
-  python: string;
-  root: string;
-  threads: number;
+export interface GroupManagerOptions {
+  config: Config;
+  interpreter: string; // the checked default Python
+  launcher: Launcher;
   log: Logger;
 }
 
-/** Owns every group; the only way requests reach a worker. */
+export interface GroupStatus {
+  key: string;
+  label: string;
+  python: string;
+  processes: ProcessStatus[];
+  queued: number;
+  idleSeconds: number;
+}
+
+const SWEEP_MS = 100;
+const SLOW_SWEEP_EVERY = 10; // heartbeat, memory and idle checks: every second
+
 export class GroupManager {
   private readonly groups = new Map<string, Group>();
+  private readonly specCache = new Map<string, string>(); // script → group key
+  private reservations = 0;
+  private slotWaiters: (() => void)[] = [];
   private closed = false;
+  private sweeps = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly ctx: GroupContext;
+  private readonly preloads: string[];
 
-  constructor(private readonly opts: GroupOptions) {}
-
-  /** Runs a script request in its group's worker. Never rejects. */
-  async run(job: Job): Promise<Outcome> {
-    if (this.closed) return unavailable('the server is shutting down');
-    let group = this.groups.get(job.script);
-    if (!group) {
-      group = new Group(job.script, this.opts);
-      this.groups.set(job.script, group);
-    }
-    return group.run(job);
+  constructor(private readonly opts: GroupManagerOptions) {
+    const { config } = opts;
+    this.preloads = preloadTargets(config);
+    this.ctx = {
+      launcher: opts.launcher, log: opts.log, root: config.root,
+      queueLimit: config.queueLimit, queueTimeoutMs: config.queueTimeout * 1000,
+      maxRequests: config.maxRequests, maxRequestsJitter: config.maxRequestsJitter,
+      reserve: (group, deadline) => this.reserve(group, deadline),
+      unreserve: () => this.unreserve(),
+      released: () => this.wakeSlots(),
+      preloadFor: (group) => this.preloads.filter((script) => this.groupOf(script) === group),
+    };
+    this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.timer.unref();
   }
 
-  /** Stops every worker (in-flight requests fail as crashed). */
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.groups.values()].map((g) => g.close()));
+  /** Runs a script request in its group. Never rejects. */
+  run(job: Job): Promise<Outcome> {
+    if (this.closed) return Promise.resolve({ kind: 'error', status: 503, errorKind: 'busy', message: 'the server is shutting down', traceback: '' });
+    return this.groupOf(job.script).run(job);
   }
 
-  get workerCount(): number {
+  /** Imports the preload scripts now, so their first request is fast; failures are logged. */
+  async warmUp(): Promise<void> {
+    const groups = new Set(this.preloads.map((script) => this.groupOf(script)));
+    await Promise.all([...groups].map((g) => g.warm().catch((err) => this.opts.log.error(`preload of ${g.spec.label} failed: ${(err as Error).message}`))));
+  }
+
+  private groupOf(script: string): Group {
+    const key = this.specCache.get(script);
+    if (key !== undefined) return this.groups.get(key)!;
+    const spec = groupSpecFor(script, this.opts.config, this.opts.interpreter);
+    this.specCache.set(script, spec.key);
+    let group = this.groups.get(spec.key);
+    if (!group) this.groups.set(spec.key, (group = new Group(spec, this.ctx)));
+    return group;
+  }
+
+  get liveProcesses(): number {
     let n = 0;
-    for (const g of this.groups.values()) n += g.liveWorkers;
+    for (const g of this.groups.values()) n += g.workers.length;
     return n;
   }
-}
 
-function unavailable(message: string): Outcome {
-  return { kind: 'error', status: 503, errorKind: 'unavailable', message, traceback: '' };
-}
-
-class Group {
-  private worker: Worker | null = null;
-  private starting: Promise<Worker> | null = null;
-  private readonly waiting: (() => void)[] = [];
-  private readonly all = new Set<Worker>();
-  private baseline: WatchedFile[] = [];
-
-  constructor(private readonly script: string, private readonly opts: GroupOptions) {}
-
-  get liveWorkers(): number {
-    return this.all.size;
-  }
-
-  async run(job: Job): Promise<Outcome> {
-    try {
-      await this.reloadIfChanged();
-      return await this.dispatch(job);
-    } catch (err) {
-      this.opts.log.error(`request ${job.requestId}: cannot start a worker for ${this.script}: ${(err as Error).message}`);
-      return { kind: 'error', status: 500, errorKind: 'start', message: (err as Error).message, traceback: '' };
+  /** Room for one more process under max-workers: evicts the least recently used idle group if needed. */
+  private async reserve(requester: Group, deadline: number): Promise<boolean> {
+    while (this.liveProcesses + this.reservations >= this.opts.config.maxWorkers) {
+      const victim = this.leastRecentlyUsedIdle(requester);
+      if (victim) {
+        await victim.drain(`stopped to make room for ${requester.spec.label} (max-workers ${this.opts.config.maxWorkers})`);
+        continue;
+      }
+      if (!(await this.waitForSlot(deadline))) return false;
     }
+    this.reservations++;
+    return true;
   }
 
-  /** Runs the job on a worker with a free thread, started on first use; waits in line when all are busy. */
-  private async dispatch(job: Job): Promise<Outcome> {
-    if (this.waiting.length) await this.wait();
-    for (;;) {
-      const worker = this.worker ?? (await this.start());
-      // handle() is called synchronously after the check, so no one else can take the slot in between.
-      if (worker.alive && !worker.retiring && worker.inflight < this.opts.threads) return this.runOn(worker, job);
-      await this.wait();
+  private unreserve(): void {
+    this.reservations--;
+    this.wakeSlots();
+  }
+
+  private leastRecentlyUsedIdle(except: Group): Group | null {
+    let best: Group | null = null;
+    for (const g of this.groups.values()) {
+      if (g === except || !g.idle || g.workers.length === 0 || g.workers.some((w) => w.retiring)) continue;
+      if (!best || g.lastUsed < best.lastUsed) best = g;
     }
+    return best;
   }
 
-  private async runOn(worker: Worker, job: Job): Promise<Outcome> {
-    const outcome = await worker.handle(job);
-    // A failed import leaves a half-initialised interpreter: start afresh next time.
-    if (outcome.kind === 'error' && outcome.errorKind === 'load') this.replace(worker);
-    return outcome;
-  }
-
-  private wait(): Promise<void> {
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  /** Something changed (a slot freed, a worker died): everyone waiting looks again, in order. */
-  private wake(): void {
-    for (const resolve of this.waiting.splice(0)) resolve();
-  }
-
-  private start(): Promise<Worker> {
-    this.starting ??= this.spawn().finally(() => (this.starting = null));
-    return this.starting;
-  }
-
-  private async spawn(): Promise<Worker> {
-    this.baseline = await snapshot([this.script]);
-    const launch = { ...this.opts, cwd: dirname(this.script), tag: this.script, processes: 1, env: {}, pythonPath: [], preload: [] };
-    const worker = await Worker.start(await spawnWorkerProcess(launch), { tag: this.script, log: this.opts.log });
-    this.all.add(worker);
-    worker.on('watch', (files: WatchedFile[]) => worker === this.worker && (this.baseline = files));
-    worker.on('slot', () => this.wake());
-    worker.once('exit', () => {
-      this.all.delete(worker);
-      if (this.worker === worker) this.worker = null;
-      this.wake();
+  private waitForSlot(deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+      this.slotWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
-    this.worker = worker;
-    return worker;
   }
 
-  /** Retires the current worker when a file it imported changed: the next request runs the new code. */
-  private async reloadIfChanged(): Promise<void> {
-    if (!this.worker) return;
-    const now = await snapshot(this.baseline.map((f) => f.path));
-    if (now.some((f, i) => f.mtimeNs !== this.baseline[i].mtimeNs || f.size !== this.baseline[i].size)) {
-      this.opts.log.info(`${this.script}: code changed on disk; starting a new worker`);
-      this.replace(this.worker);
+  private wakeSlots(): void {
+    for (const wake of this.slotWaiters.splice(0)) wake();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const slow = ++this.sweeps % SLOW_SWEEP_EVERY === 0;
+    for (const group of this.groups.values()) {
+      this.enforceTimeouts(group, now);
+      if (!slow) continue;
+      this.heartbeat(group, now);
+      this.enforceMemory(group);
+      this.stopIfIdle(group, now);
     }
   }
 
-  private replace(worker: Worker): void {
-    if (this.worker === worker) this.worker = null;
-    worker.retire();
-    this.wake();
+  /** request-timeout: 504 for the request, stacks to the log, the worker replaced. */
+  private enforceTimeouts(group: Group, now: number): void {
+    const limitMs = this.opts.config.requestTimeout * 1000;
+    if (limitMs === 0) return;
+    for (const worker of group.workers) {
+      for (const exchange of worker.inFlight()) {
+        if (exchange.activeMs(now) <= limitMs) continue;
+        this.opts.log.error(`request ${exchange.requestId}: ${group.spec.label} ran longer than request-timeout (${limitMs / 1000} s): 504`);
+        exchange.timedOut(limitMs);
+        worker.dumpStacksAndKill(`request ${exchange.requestId} timed out`);
+      }
+    }
   }
 
+  private heartbeat(group: Group, now: number): void {
+    const timeoutMs = this.opts.config.heartbeatTimeout * 1000;
+    if (timeoutMs === 0) return;
+    for (const worker of group.workers) {
+      if (now - worker.lastPong > timeoutMs) worker.dumpStacksAndKill(`no heartbeat for ${Math.round((now - worker.lastPong) / 1000)} s`);
+      else if (now - worker.lastPong >= timeoutMs / 3) worker.ping();
+    }
+  }
+
+  private enforceMemory(group: Group): void {
+    const limit = this.opts.config.maxMemory;
+    if (limit === 0) return;
+    for (const worker of group.workers) {
+      const rss = worker.rss();
+      if (rss > limit && !worker.retiring) group.retire(worker, `RSS ${mib(rss)} over max-memory ${mib(limit)}; recycling`);
+    }
+  }
+
+  private stopIfIdle(group: Group, now: number): void {
+    const idleMs = this.opts.config.idleTimeout * 1000;
+    if (idleMs === 0 || !group.idle || group.workers.length === 0 || now - group.lastUsed < idleMs) return;
+    void group.drain(`idle for ${Math.round((now - group.lastUsed) / 1000)} s; stopping its processes`);
+  }
+
+  status(): GroupStatus[] {
+    const now = Date.now();
+    return [...this.groups.values()]
+      .filter((g) => g.workers.length > 0 || g.queueDepth > 0)
+      .map((g) => ({ key: g.spec.key, label: g.spec.label, python: g.spec.python, processes: g.status(), queued: g.queueDepth, idleSeconds: Math.round((now - g.lastUsed) / 1000) }));
+  }
+
+  /** Every request in flight on any worker. */
+  get inflight(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.inflight;
+    return n;
+  }
+
+  /** Stops taking requests and lets every worker finish what it runs, then stop. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.all([...this.groups.values()].map((g) => g.drain(null)));
+  }
+
+  /** Stops every worker now (in-flight requests fail as crashed). */
   async close(): Promise<void> {
-    const exits = [...this.all].map((w) => new Promise((r) => (w.alive ? w.once('exit', r) : r(null))));
-    for (const w of this.all) w.kill();
+    this.closed = true;
+    clearInterval(this.timer);
+    const exits: Promise<unknown>[] = [];
+    for (const g of this.groups.values()) {
+      for (const w of g.workers) {
+        exits.push(new Promise((r) => w.once('exit', r)));
+        w.kill();
+      }
+    }
     await Promise.all(exits);
   }
 }
 
-/** mtime and size of each file now; a missing file reads as changed. */
-async function snapshot(paths: string[]): Promise<WatchedFile[]> {
-  return Promise.all(
-    paths.map(async (path) => {
-      try {
-        const s = await stat(path, { bigint: true });
-        return { path, mtimeNs: String(s.mtimeNs), size: Number(s.size) };
-      } catch {
-        return { path, mtimeNs: 'missing', size: -1 };
-      }
-    }),
-  );
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

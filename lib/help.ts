@@ -12,6 +12,7 @@ export const META_FLAGS = [
 ] as const;
 
 function usage(s: Setting<unknown>): string {
+  if (s.flag === null) return '(pypages.yaml only)';
   return s.metavar === null || s.positional ? s.flag : `${s.flag} ${s.metavar}`;
 }
 

@@ -3,6 +3,7 @@
 // It knows nothing of groups or Koa: it is given a request and a response.
 
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Exchange, type Job, type Outcome } from './exchange.js';
 import type { Logger } from './log.js';
@@ -24,6 +25,8 @@ interface Ready { pid: number; python: string; executable: string; protocol: num
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
+const STACK_DUMP_MS = 300;
+const PAGE_SIZE = 4096;
 
 /**
  * A running worker. Events: 'exit' (code, signal) once the process is gone;
@@ -32,11 +35,17 @@ const STOP_GRACE_MS = 5_000;
  */
 export class Worker extends EventEmitter {
   readonly pid: number;
+  readonly startedAt = Date.now();
   watched: WatchedFile[] = [];
   retiring = false;
+  /** Requests started on this worker. */
+  served = 0;
+  /** When it last answered a PING (or started). */
+  lastPong = Date.now();
   private readonly exchanges = new Map<number, Exchange>();
   private nextId = 1;
   private exited = false;
+  private killing = false;
 
   /** Use Worker.start(); the constructor takes a process that has said READY. */
   constructor(private readonly proc: WorkerProcess, ready: Ready, private readonly opts: WorkerOptions) {
@@ -63,6 +72,7 @@ export class Worker extends EventEmitter {
     this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
     const exchange = new Exchange(id, job, (type, payload) => this.send(type, id, payload), this.opts.log);
     this.exchanges.set(id, exchange);
+    this.served++;
     exchange.finished.then(() => this.forget(id));
     exchange.begin();
     return exchange.outcome;
@@ -100,7 +110,8 @@ export class Worker extends EventEmitter {
       this.emit('watch', this.watched);
       return;
     }
-    if (frame.type === FromWorker.PONG || frame.type === FromWorker.READY) return;
+    if (frame.type === FromWorker.PONG) return void (this.lastPong = Date.now());
+    if (frame.type === FromWorker.READY) return;
     const exchange = this.exchanges.get(frame.id);
     if (exchange) exchange.onFrame(frame);
     else this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] frame 0x${frame.type.toString(16)} for unknown request ${frame.id}`);
@@ -137,9 +148,37 @@ export class Worker extends EventEmitter {
     this.emit('exit', code, signal);
   }
 
-  /** Sent once the worker runs: used for the handshake and liveness. */
+  /** Heartbeat: the worker answers PONG from its frame loop. */
   ping(): void {
     this.send(ToWorker.PING, 0, jsonPayload({ t: Date.now() }));
+  }
+
+  /** Requests in flight, for timeouts and the status page. */
+  inFlight(): IterableIterator<Exchange> {
+    return this.exchanges.values();
+  }
+
+  /**
+   * A hung worker: ask Python to write every thread's stack to the error log
+   * (faulthandler on SIGUSR1), give it a moment, then kill it. Its requests
+   * in flight fail as crashed unless already answered (e.g. 504).
+   */
+  dumpStacksAndKill(reason: string): void {
+    if (this.exited || this.killing) return;
+    this.killing = true;
+    this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] ${reason}; Python stacks follow, then the worker is replaced`);
+    this.proc.kill('SIGUSR1');
+    setTimeout(() => this.kill(), STACK_DUMP_MS).unref();
+  }
+
+  /** Resident memory in bytes (Linux /proc), or 0 when unknown. */
+  rss(): number {
+    try {
+      const pages = Number(readFileSync(`/proc/${this.pid}/statm`, 'utf8').split(' ')[1]);
+      return pages * PAGE_SIZE;
+    } catch {
+      return 0;
+    }
   }
 }
 

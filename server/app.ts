@@ -6,12 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../lib/config.js';
-import { GroupManager } from '../lib/groups.js';
+import type { GroupManager } from '../lib/groups.js';
 import { findInterpreter, type Interpreter } from '../lib/interpreter.js';
 import { combinedLine, consoleLogger, type Logger } from '../lib/log.js';
 import { resolve } from '../lib/resolve.js';
 import { sendErrorPage } from './error-page.js';
 import { runScript } from './scripts.js';
+import { Lifecycle } from './lifecycle.js';
+import { operatorPages } from './operator-pages.js';
+import { Runtime } from './runtime.js';
 import { staticSender } from './static-files.js';
 
 export interface RunningServer {
@@ -19,8 +22,13 @@ export interface RunningServer {
   port: number;
   server: Server;
   interpreter: Interpreter;
-  groups: GroupManager;
+  /** The current config and groups (replaced by reload()). */
+  readonly runtime: Runtime;
+  readonly groups: GroupManager;
+  /** Graceful stop: no new connections, requests in flight finish (up to shutdown-grace), workers stop. */
   close(): Promise<void>;
+  /** SIGHUP: serve with `config` from now on; workers of the old config finish their requests, then stop. */
+  reload(config: Config): Promise<void>;
 }
 
 export interface StartOptions {
@@ -34,10 +42,16 @@ export interface StartOptions {
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? consoleLogger();
   const interpreter = await findInterpreter(config.python);
-  const groups = new GroupManager({ python: interpreter.path, root: config.root, threads: config.threads, log });
-  const app = buildApp(config, groups, log);
+  const holder = { runtime: await Runtime.create(config, interpreter.path, log) };
+  const lifecycle = new Lifecycle(log);
+  const app = buildApp(holder, lifecycle, log);
   const server = createServer(app.callback());
-  await listen(server, config.port, config.host);
+  try {
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    await holder.runtime.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
@@ -45,17 +59,33 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
     port,
     server,
     interpreter,
-    groups,
-    close: () => shutdown(server, groups),
+    get runtime() {
+      return holder.runtime;
+    },
+    get groups() {
+      return holder.runtime.groups;
+    },
+    close: () => lifecycle.shutdown(server, holder.runtime),
+    reload: async (next: Config) => {
+      const old = holder.runtime;
+      holder.runtime = await Runtime.create(next, (await findInterpreter(next.python)).path, log);
+      await old.drain();
+    },
   };
 }
 
-export function buildApp(config: Config, groups: GroupManager, log: Logger): Koa {
+/** The Koa app. It reads `holder.runtime` per request, so a reload takes effect at the next request. */
+export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): Koa {
   const app = new Koa();
-  const sendStatic = staticSender(config.root);
+  let sendStatic = staticSender(holder.runtime.config.root);
+  let staticRoot = holder.runtime.config.root;
   app.use(accessLog(log));
-  app.use(errorPages(config, log));
+  app.use(lifecycle.track());
+  app.use(errorPages(() => holder.runtime.config, log));
+  app.use(operatorPages(holder, lifecycle));
   app.use(async (ctx: Context) => {
+    const { config, groups } = holder.runtime;
+    if (staticRoot !== config.root) [sendStatic, staticRoot] = [staticSender(config.root), config.root];
     const [rawPath, ...query] = (ctx.req.url ?? '/').split('?');
     const target = await resolve(config.root, rawPath, query.join('?'), { index: config.index });
     switch (target.kind) {
@@ -98,7 +128,7 @@ function accessLog(log: Logger) {
 }
 
 /** Anything thrown in the app becomes a logged 500 with the request id. */
-function errorPages(config: Config, log: Logger) {
+function errorPages(config: () => Config, log: Logger) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
@@ -107,7 +137,7 @@ function errorPages(config: Config, log: Logger) {
       const status = e.status && e.status >= 400 && e.status < 600 ? e.status : 500;
       if (status >= 500) log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.originalUrl}: ${e.stack ?? e.message}`);
       if (ctx.res.headersSent) return void ctx.res.destroy();
-      sendErrorPage(ctx, status, e.message, config.debug);
+      sendErrorPage(ctx, status, e.message, config().debug);
     }
   };
 }
@@ -120,12 +150,4 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
-}
-
-async function shutdown(server: Server, groups: GroupManager): Promise<void> {
-  const closed = new Promise((r) => server.close(r));
-  server.closeIdleConnections();
-  await groups.close();
-  server.closeAllConnections();
-  await closed;
 }

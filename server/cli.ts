@@ -2,9 +2,9 @@
 // The pypages command: parse flags and config, start, stop on signals.
 // Exit codes: 0 ok, 2 usage or config error, 3 no usable Python, 4 cannot listen.
 
-import { ConfigError, parseCli } from '../lib/config.js';
+import { ConfigError, parseCli, type Config } from '../lib/config.js';
 import { InterpreterError } from '../lib/interpreter.js';
-import { startPypages } from './app.js';
+import { startPypages, type RunningServer } from './app.js';
 
 async function main(argv: string[]): Promise<number | null> {
   const parsed = parseCli(argv, process.cwd());
@@ -18,11 +18,29 @@ async function main(argv: string[]): Promise<number | null> {
   process.stdout.write(`pypages: serving ${config.root} at ${running.url}\n`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      process.stderr.write(`pypages: ${signal}: shutting down\n`);
+      process.stderr.write(`pypages: ${signal}: finishing requests in flight, then stopping\n`);
       running.close().then(() => process.exit(0));
     });
   }
+  process.on('SIGHUP', () => reload(running, argv, config));
   return null;
+}
+
+/** SIGHUP: re-read the config file and flags; a bad config is reported and the old one kept. */
+async function reload(running: RunningServer, argv: string[], first: Config): Promise<void> {
+  process.stderr.write('pypages: SIGHUP: re-reading the configuration\n');
+  try {
+    const parsed = parseCli(argv, process.cwd());
+    if (parsed.kind !== 'run') return;
+    const next = parsed.config;
+    for (const key of ['port', 'host', 'cert', 'key', 'maxHeaderSize'] as const) {
+      if (JSON.stringify(next[key]) !== JSON.stringify(first[key])) process.stderr.write(`pypages: ${key} changed; it takes effect after a restart\n`);
+    }
+    await running.reload(next);
+    process.stderr.write('pypages: configuration reloaded; workers replaced\n');
+  } catch (err) {
+    process.stderr.write(`pypages: reload failed, keeping the running configuration: ${describe(err)}\n`);
+  }
 }
 
 function exitCodeFor(err: unknown): number {

@@ -41,10 +41,16 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
-    """Run the worker until Node closes fd 3; returns the exit code."""
+def main(argv=None, fresh=True):
+    """Run the worker until Node closes fd 3; returns the exit code.
+
+    `fresh` is False in a child of the fork server (forkserver.py): the zygote
+    cleaned sys.path when it started, and our cwd is no longer the one that
+    `python -m` put there.
+    """
     args = parse_args(argv)
-    isolate_sys_path()
+    if fresh:
+        isolate_sys_path()
     sys.path[0:0] = args.python_path
     try:
         for fd in (FD_IN, FD_OUT):

@@ -1,0 +1,235 @@
+// One interpreter group: its pool of worker processes (up to `processes`,
+// each running up to `threads` requests), the line of requests waiting for a
+// free thread, reload when its code changed on disk, and recycling.
+
+import { stat } from 'node:fs/promises';
+import type { Job, Outcome } from './exchange.js';
+import type { GroupSpec } from './group-spec.js';
+import type { Logger } from './log.js';
+import { Worker, type WatchedFile } from './worker.js';
+import type { Launcher } from './worker-process.js';
+
+/** What a group needs from its manager. */
+export interface GroupContext {
+  readonly launcher: Launcher;
+  readonly log: Logger;
+  readonly root: string;
+  readonly queueLimit: number;
+  readonly queueTimeoutMs: number;
+  readonly maxRequests: number;
+  readonly maxRequestsJitter: number;
+  /** Waits for room under the global process cap (evicting idle groups); false if the deadline passed. */
+  reserve(group: Group, deadline: number): Promise<boolean>;
+  /** Gives back a reservation that did not become a process. */
+  unreserve(): void;
+  /** A worker process of this group ended: its slot is free. */
+  released(): void;
+  /** Scripts of this group to import as soon as a worker starts. */
+  preloadFor(group: Group): string[];
+}
+
+export type ProcessState = 'starting' | 'ready' | 'busy' | 'retiring';
+
+export interface ProcessStatus { pid: number; state: ProcessState; served: number; inflight: number; rssBytes: number; uptimeSeconds: number }
+
+interface Waiter { resolve: (ok: boolean) => void }
+
+export class Group {
+  readonly workers: Worker[] = [];
+  lastUsed = Date.now();
+  private starting = 0;
+  private waiting: Waiter[] = [];
+  private queued = 0;
+
+  constructor(readonly spec: GroupSpec, private readonly ctx: GroupContext) {}
+
+  get inflight(): number {
+    return this.workers.reduce((n, w) => n + w.inflight, 0);
+  }
+
+  get queueDepth(): number {
+    return this.queued;
+  }
+
+  /** No request running or waiting: it may be stopped without harm. */
+  get idle(): boolean {
+    return this.inflight === 0 && this.queued === 0 && this.starting === 0;
+  }
+
+  /** Runs one request; never rejects: failures become an Outcome (503 when the line is full or too slow). */
+  async run(job: Job): Promise<Outcome> {
+    this.lastUsed = Date.now();
+    await this.reloadIfChanged();
+    const deadline = Date.now() + this.ctx.queueTimeoutMs;
+    let inLine = false;
+    try {
+      for (;;) {
+        const worker = this.freeWorker();
+        if (worker && !(this.queued > 0 && !inLine)) return await this.runOn(worker, job);
+        if (!worker && this.workers.length + this.starting < this.spec.processes) {
+          const error = await this.grow(deadline);
+          if (error) return error;
+          continue;
+        }
+        if (!inLine && this.queued >= this.ctx.queueLimit) return busy(`the queue of ${this.spec.label} is full (${this.ctx.queueLimit} waiting)`);
+        if (!inLine) this.queued++;
+        inLine = true;
+        if (!(await this.wait(deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${this.ctx.queueTimeoutMs / 1000} s)`);
+      }
+    } finally {
+      if (inLine) this.queued--;
+    }
+  }
+
+  /** The least busy worker with a free thread. */
+  private freeWorker(): Worker | null {
+    let best: Worker | null = null;
+    for (const w of this.workers) {
+      if (!w.alive || w.retiring || w.inflight >= this.spec.threads) continue;
+      if (!best || w.inflight < best.inflight) best = w;
+    }
+    return best;
+  }
+
+  private async runOn(worker: Worker, job: Job): Promise<Outcome> {
+    const outcome = worker.handle(job); // synchronous up to here: the thread is taken before anyone else looks
+    if (worker.served >= this.recycleAfter(worker)) this.retire(worker, `served ${worker.served} requests (max-requests)`);
+    const result = await outcome;
+    // A failed import leaves a half-initialised interpreter: start afresh next time.
+    if (result.kind === 'error' && result.errorKind === 'load') this.retire(worker, null);
+    return result;
+  }
+
+  private readonly limits = new WeakMap<Worker, number>();
+
+  private recycleAfter(worker: Worker): number {
+    if (this.ctx.maxRequests === 0) return Infinity;
+    let limit = this.limits.get(worker);
+    if (limit === undefined) {
+      limit = this.ctx.maxRequests + Math.floor(Math.random() * (this.ctx.maxRequestsJitter + 1));
+      this.limits.set(worker, limit);
+    }
+    return limit;
+  }
+
+  /** Starts one more worker process; returns an error Outcome if it cannot. */
+  private async grow(deadline: number): Promise<Outcome | null> {
+    this.starting++;
+    try {
+      if (!(await this.ctx.reserve(this, deadline))) return busy(`no room for another Python process (max-workers) within the queue timeout`);
+      try {
+        this.adopt(await this.launch());
+      } finally {
+        this.ctx.unreserve();
+      }
+      return null;
+    } catch (err) {
+      const message = (err as Error).message;
+      this.ctx.log.error(`${this.spec.label}: cannot start a worker: ${message}`);
+      return { kind: 'error', status: 500, errorKind: 'start', message, traceback: '' };
+    } finally {
+      this.starting--;
+      this.wake();
+    }
+  }
+
+  private async launch(): Promise<Worker> {
+    const { spec, ctx } = this;
+    const proc = await ctx.launcher({
+      python: spec.python, root: ctx.root, cwd: spec.cwd, threads: spec.threads, processes: spec.processes,
+      env: spec.env, pythonPath: spec.pythonPath, preload: ctx.preloadFor(this), tag: spec.label, log: ctx.log,
+    });
+    return Worker.start(proc, { tag: spec.label, log: ctx.log });
+  }
+
+  private adopt(worker: Worker): void {
+    this.workers.push(worker);
+    worker.on('slot', () => this.wake());
+    worker.once('exit', () => {
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      this.ctx.released();
+      this.wake();
+    });
+  }
+
+  /** Starts the group's processes now (preload at server start). */
+  async warm(): Promise<void> {
+    while (this.workers.length + this.starting < this.spec.processes) {
+      const error = await this.grow(Date.now() + this.ctx.queueTimeoutMs);
+      if (error) throw new Error(error.kind === 'error' ? error.message : 'cannot start');
+    }
+  }
+
+  private wait(deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = { resolve };
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        resolve(false);
+      }, Math.max(0, deadline - Date.now()));
+      waiter.resolve = (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Something changed (a thread freed, a worker started or died): everyone in line looks again, in order. */
+  private wake(): void {
+    for (const w of this.waiting.splice(0)) w.resolve(true);
+  }
+
+  /** Retires a worker whose imported files changed on disk: the next request runs the new code. */
+  private async reloadIfChanged(): Promise<void> {
+    for (const worker of this.workers) {
+      if (worker.retiring || worker.watched.length === 0) continue;
+      if (await changed(worker.watched)) this.retire(worker, 'code changed on disk; the next request starts a new worker');
+    }
+  }
+
+  /** Lets a worker finish what it runs, and takes no more requests to it. */
+  retire(worker: Worker, reason: string | null): void {
+    if (worker.retiring) return;
+    if (reason) this.ctx.log.info(`${this.spec.label} pid ${worker.pid}: ${reason}`);
+    worker.retire();
+    this.wake();
+  }
+
+  /** Retires every worker and resolves once they have all exited. */
+  async drain(reason: string | null): Promise<void> {
+    const exits = this.workers.map((w) => new Promise((r) => w.once('exit', r)));
+    for (const w of [...this.workers]) this.retire(w, reason);
+    await Promise.all(exits);
+  }
+
+  status(): ProcessStatus[] {
+    return this.workers.map((w) => ({
+      pid: w.pid,
+      state: w.retiring ? 'retiring' : w.inflight > 0 ? 'busy' : 'ready',
+      served: w.served,
+      inflight: w.inflight,
+      rssBytes: w.rss(),
+      uptimeSeconds: Math.round((Date.now() - w.startedAt) / 1000),
+    }));
+  }
+}
+
+function busy(message: string): Outcome {
+  return { kind: 'error', status: 503, errorKind: 'busy', message, traceback: '' };
+}
+
+/** True when any file differs on disk from what the worker saw (or is gone). */
+async function changed(files: WatchedFile[]): Promise<boolean> {
+  const now = await Promise.all(
+    files.map(async (f) => {
+      try {
+        const s = await stat(f.path, { bigint: true });
+        return String(s.mtimeNs) !== f.mtimeNs || Number(s.size) !== f.size;
+      } catch {
+        return true;
+      }
+    }),
+  );
+  return now.includes(true);
+}

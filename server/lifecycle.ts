@@ -1,0 +1,60 @@
+// Accepting, then draining: counts requests in flight so a graceful shutdown
+// can wait for them (up to shutdown-grace) before the workers are stopped.
+
+import type { Context, Next } from 'koa';
+import type { Server } from 'node:http';
+import type { Logger } from '../lib/log.js';
+import type { Runtime } from './runtime.js';
+
+export class Lifecycle {
+  accepting = true;
+  inflight = 0;
+  private readonly startedAt = Date.now();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly log: Logger) {}
+
+  get uptimeSeconds(): number {
+    return Math.round((Date.now() - this.startedAt) / 1000);
+  }
+
+  /** Koa middleware counting requests until their response is done (or the client left). */
+  track() {
+    return async (ctx: Context, next: Next) => {
+      this.inflight++;
+      ctx.res.once('close', () => {
+        this.inflight--;
+        if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+      await next();
+    };
+  }
+
+  /**
+   * Stops accepting connections, lets requests in flight finish within the
+   * grace period, then stops the workers (gracefully if all finished, killed
+   * otherwise) and closes what connections remain.
+   */
+  async shutdown(server: Server, runtime: Runtime): Promise<void> {
+    if (!this.accepting) return;
+    this.accepting = false;
+    const closed = new Promise((r) => server.close(r));
+    server.closeIdleConnections();
+    const finished = await this.whenIdle(runtime.config.shutdownGrace * 1000);
+    if (!finished) this.log.error(`shutdown: ${this.inflight} request(s) still running after shutdown-grace (${runtime.config.shutdownGrace} s); stopping them`);
+    await (finished ? runtime.drain() : runtime.close());
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inflight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}
