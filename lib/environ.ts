@@ -15,6 +15,8 @@ export interface RequestFacts {
   localAddress: string;
   localPort: number;
   secure: boolean;
+  /** The Host the client asked for, as a trusted proxy reports it (lib/proxy.ts); replaces the Host header. */
+  forwardedHost?: string | null;
 }
 
 export interface ScriptFacts {
@@ -48,6 +50,7 @@ export function buildEnviron(req: RequestFacts, script: ScriptFacts): Environ {
   };
   if (req.secure) env.HTTPS = 'on';
   addHeaders(env, req.rawHeaders);
+  if (req.forwardedHost) env.HTTP_HOST = req.forwardedHost;
   env.SERVER_NAME = serverName(env.HTTP_HOST, env.SERVER_ADDR);
   return env;
 }

@@ -26,6 +26,8 @@ export interface GroupContext {
   released(): void;
   /** Scripts of this group to import as soon as a worker starts. */
   preloadFor(group: Group): string[];
+  /** Runs a request that reached this group after it was closed (a reload) in its new group. */
+  redispatch(job: Job): Promise<Outcome>;
 }
 
 export type ProcessState = 'starting' | 'ready' | 'busy' | 'retiring';
@@ -37,6 +39,8 @@ interface Waiter { resolve: (ok: boolean) => void }
 export class Group {
   readonly workers: Worker[] = [];
   lastUsed = Date.now();
+  /** Replaced by a reload: requests still arriving here go to the new group. */
+  closed = false;
   private starting = 0;
   private waiting: Waiter[] = [];
   private queued = 0;
@@ -64,11 +68,15 @@ export class Group {
     let inLine = false;
     try {
       for (;;) {
+        if (this.closed) return this.ctx.redispatch(job);
         const worker = this.freeWorker();
-        if (worker && !(this.queued > 0 && !inLine)) return await this.runOn(worker, job);
+        // Newcomers go behind those already waiting.
+        if (worker && (inLine || this.queued === 0)) return this.runOn(worker, job);
         if (!worker && this.workers.length + this.starting < this.spec.processes) {
-          const error = await this.grow(deadline);
-          if (error) return error;
+          const started = await this.grow(deadline);
+          if (!(started instanceof Worker)) return started;
+          // The request that started a worker uses it first: it was there before anyone now waiting.
+          if (started.alive && !started.retiring && started.inflight < this.spec.threads) return this.runOn(started, job, true);
           continue;
         }
         if (!inLine && this.queued >= this.ctx.queueLimit) return busy(`the queue of ${this.spec.label} is full (${this.ctx.queueLimit} waiting)`);
@@ -91,8 +99,9 @@ export class Group {
     return best;
   }
 
-  private async runOn(worker: Worker, job: Job): Promise<Outcome> {
+  private async runOn(worker: Worker, job: Job, wakeOthers = false): Promise<Outcome> {
     const outcome = worker.handle(job); // synchronous up to here: the thread is taken before anyone else looks
+    if (wakeOthers) this.wake(); // a new worker may have threads to spare
     if (worker.served >= this.recycleAfter(worker)) this.retire(worker, `served ${worker.served} requests (max-requests)`);
     const result = await outcome;
     // A failed import leaves a half-initialised interpreter: start afresh next time.
@@ -112,24 +121,26 @@ export class Group {
     return limit;
   }
 
-  /** Starts one more worker process; returns an error Outcome if it cannot. */
-  private async grow(deadline: number): Promise<Outcome | null> {
+  /** Starts one more worker process; returns it, or an error Outcome if it cannot. */
+  private async grow(deadline: number): Promise<Worker | Outcome> {
     this.starting++;
+    let worker: Worker | null = null;
     try {
       if (!(await this.ctx.reserve(this, deadline))) return busy(`no room for another Python process (max-workers) within the queue timeout`);
       try {
-        this.adopt(await this.launch());
+        worker = await this.launch();
       } finally {
         this.ctx.unreserve();
       }
-      return null;
+      this.adopt(worker);
+      return worker;
     } catch (err) {
       const message = (err as Error).message;
       this.ctx.log.error(`${this.spec.label}: cannot start a worker: ${message}`);
       return { kind: 'error', status: 500, errorKind: 'start', message, traceback: '' };
     } finally {
       this.starting--;
-      this.wake();
+      if (!worker) this.wake(); // on success, the starter wakes the others once it has its thread
     }
   }
 
@@ -155,8 +166,9 @@ export class Group {
   /** Starts the group's processes now (preload at server start). */
   async warm(): Promise<void> {
     while (this.workers.length + this.starting < this.spec.processes) {
-      const error = await this.grow(Date.now() + this.ctx.queueTimeoutMs);
-      if (error) throw new Error(error.kind === 'error' ? error.message : 'cannot start');
+      const started = await this.grow(Date.now() + this.ctx.queueTimeoutMs);
+      if (!(started instanceof Worker)) throw new Error(started.kind === 'error' ? started.message : 'cannot start');
+      this.wake();
     }
   }
 
@@ -194,6 +206,13 @@ export class Group {
     if (reason) this.ctx.log.info(`${this.spec.label} pid ${worker.pid}: ${reason}`);
     worker.retire();
     this.wake();
+  }
+
+  /** Closes the group for good: its workers finish what they run, then stop; new requests go elsewhere. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    await this.drain(null);
   }
 
   /** Retires every worker and resolves once they have all exited. */

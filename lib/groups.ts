@@ -30,18 +30,27 @@ const SWEEP_MS = 100;
 const SLOW_SWEEP_EVERY = 10; // heartbeat, memory and idle checks: every second
 
 export class GroupManager {
-  private readonly groups = new Map<string, Group>();
+  private groups = new Map<string, Group>();
   private readonly specCache = new Map<string, string>(); // script → group key
   private reservations = 0;
   private slotWaiters: (() => void)[] = [];
   private closed = false;
   private sweeps = 0;
   private readonly timer: NodeJS.Timeout;
-  private readonly ctx: GroupContext;
-  private readonly preloads: string[];
+  private ctx!: GroupContext;
+  private preloads: string[] = [];
+  /** Groups replaced by a reload, finishing their requests. */
+  private readonly retired = new Set<Group>();
 
-  constructor(private readonly opts: GroupManagerOptions) {
+  constructor(private opts: GroupManagerOptions) {
+    this.configure(opts);
+    this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.timer.unref();
+  }
+
+  private configure(opts: GroupManagerOptions): void {
     const { config } = opts;
+    this.opts = opts;
     this.preloads = preloadTargets(config);
     this.ctx = {
       launcher: opts.launcher, log: opts.log, root: config.root,
@@ -51,9 +60,22 @@ export class GroupManager {
       unreserve: () => this.unreserve(),
       released: () => this.wakeSlots(),
       preloadFor: (group) => this.preloads.filter((script) => this.groupOf(script) === group),
+      redispatch: (job) => this.run(job),
     };
-    this.timer = setInterval(() => this.sweep(), SWEEP_MS);
-    this.timer.unref();
+  }
+
+  /**
+   * SIGHUP: new groups from the new config take every request from now on;
+   * the old groups finish what they run, then stop. No request is refused.
+   */
+  async reconfigure(opts: GroupManagerOptions): Promise<void> {
+    const old = [...this.groups.values()];
+    this.groups = new Map();
+    this.specCache.clear();
+    this.configure(opts);
+    for (const g of old) this.retired.add(g);
+    await this.warmUp();
+    await Promise.all(old.map((g) => g.close().finally(() => this.retired.delete(g))));
   }
 
   /** Runs a script request in its group. Never rejects. */
@@ -78,10 +100,12 @@ export class GroupManager {
     return group;
   }
 
+  private allGroups(): Group[] {
+    return [...this.groups.values(), ...this.retired];
+  }
+
   get liveProcesses(): number {
-    let n = 0;
-    for (const g of this.groups.values()) n += g.workers.length;
-    return n;
+    return this.allGroups().reduce((n, g) => n + g.workers.length, 0);
   }
 
   /** Room for one more process under max-workers: evicts the least recently used idle group if needed. */
@@ -129,7 +153,7 @@ export class GroupManager {
   private sweep(): void {
     const now = Date.now();
     const slow = ++this.sweeps % SLOW_SWEEP_EVERY === 0;
-    for (const group of this.groups.values()) {
+    for (const group of this.allGroups()) {
       this.enforceTimeouts(group, now);
       if (!slow) continue;
       this.heartbeat(group, now);
@@ -185,16 +209,14 @@ export class GroupManager {
 
   /** Every request in flight on any worker. */
   get inflight(): number {
-    let n = 0;
-    for (const g of this.groups.values()) n += g.inflight;
-    return n;
+    return this.allGroups().reduce((n, g) => n + g.inflight, 0);
   }
 
   /** Stops taking requests and lets every worker finish what it runs, then stop. */
   async drain(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    await Promise.all([...this.groups.values()].map((g) => g.drain(null)));
+    await Promise.all(this.allGroups().map((g) => g.drain(null)));
   }
 
   /** Stops every worker now (in-flight requests fail as crashed). */
@@ -202,7 +224,7 @@ export class GroupManager {
     this.closed = true;
     clearInterval(this.timer);
     const exits: Promise<unknown>[] = [];
-    for (const g of this.groups.values()) {
+    for (const g of this.allGroups()) {
       for (const w of g.workers) {
         exits.push(new Promise((r) => w.once('exit', r)));
         w.kill();

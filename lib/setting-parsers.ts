@@ -21,7 +21,8 @@ export class InvalidValue extends Error {
 /** Renders a raw value for an error message. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  // Numbers via String: JSON would show Infinity and NaN (YAML .inf, .nan) as null.
+  const text = typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

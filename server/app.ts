@@ -3,8 +3,11 @@
 
 import Koa, { type Context, type Next } from 'koa';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { clientView, trustList, type ClientView, type TrustList } from '../lib/proxy.js';
 import type { Config } from '../lib/config.js';
 import type { GroupManager } from '../lib/groups.js';
 import { findInterpreter, type Interpreter } from '../lib/interpreter.js';
@@ -45,7 +48,7 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const holder = { runtime: await Runtime.create(config, interpreter.path, log) };
   const lifecycle = new Lifecycle(log);
   const app = buildApp(holder, lifecycle, log);
-  const server = createServer(app.callback());
+  const server = httpServer(config, app.callback());
   try {
     await listen(server, config.port, config.host);
   } catch (err) {
@@ -55,7 +58,7 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
-    url: `http://${host}:${port}/`,
+    url: `${config.cert ? 'https' : 'http'}://${host}:${port}/`,
     port,
     server,
     interpreter,
@@ -66,11 +69,7 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
       return holder.runtime.groups;
     },
     close: () => lifecycle.shutdown(server, holder.runtime),
-    reload: async (next: Config) => {
-      const old = holder.runtime;
-      holder.runtime = await Runtime.create(next, (await findInterpreter(next.python)).path, log);
-      await old.drain();
-    },
+    reload: async (next: Config) => holder.runtime.reload(next, (await findInterpreter(next.python)).path),
   };
 }
 
@@ -80,6 +79,7 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
   let sendStatic = staticSender(holder.runtime.config.root);
   let staticRoot = holder.runtime.config.root;
   app.use(accessLog(log));
+  app.use(realClient(() => holder.runtime.config));
   app.use(lifecycle.track());
   app.use(errorPages(() => holder.runtime.config, log));
   app.use(operatorPages(holder, lifecycle));
@@ -89,7 +89,7 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
     const [rawPath, ...query] = (ctx.req.url ?? '/').split('?');
     const target = await resolve(config.root, rawPath, query.join('?'), { index: config.index });
     switch (target.kind) {
-      case 'script': return runScript(ctx, target, groups, config.root, config.debug);
+      case 'script': return runScript(ctx, target, groups, config.root, config.debug, config.maxBody);
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, config.debug);
         return sendStatic(ctx, target.urlPath);
@@ -121,7 +121,8 @@ function accessLog(log: Logger) {
     const requestLine = `${ctx.method} ${ctx.originalUrl} HTTP/${ctx.req.httpVersion}`;
     ctx.res.once('close', () => {
       const bytes = ctx.respond === false ? (ctx.state.bytes as number) : ctx.response.length ?? null;
-      log.access(combinedLine({ remote: ctx.ip || '-', time, requestLine, status: ctx.res.statusCode, bytes, referer: ctx.get('Referer') || undefined, userAgent: ctx.get('User-Agent') || undefined }));
+      const client = ctx.state.client as ClientView | undefined;
+      log.access(combinedLine({ remote: client?.remoteAddr || ctx.ip || '-', time, requestLine, status: ctx.res.statusCode, bytes, referer: ctx.get('Referer') || undefined, userAgent: ctx.get('User-Agent') || undefined }));
     });
     await next();
   };
@@ -140,6 +141,32 @@ function errorPages(config: () => Config, log: Logger) {
       sendErrorPage(ctx, status, e.message, config().debug);
     }
   };
+}
+
+/** Works out the real client once per request (lib/proxy.ts: trust-proxy), for the environ and the access log. */
+function realClient(config: () => Config) {
+  let compiled: { entries: readonly string[]; trust: TrustList } | null = null;
+  return async (ctx: Context, next: Next) => {
+    const entries = config().trustProxy;
+    if (compiled?.entries !== entries) compiled = { entries, trust: trustList(entries) };
+    const { remoteAddress, remotePort } = ctx.req.socket;
+    ctx.state.client = clientView(compiled.trust, { peer: remoteAddress ?? '', peerPort: remotePort ?? 0, secure: ctx.secure, headers: ctx.req.headers });
+    await next();
+  };
+}
+
+/**
+ * HTTPS when cert and key are set, else HTTP; heads over max-header-size get
+ * Node's 431. With a 'checkContinue' listener Node leaves "100 Continue" to
+ * us: server/request-body.ts sends it when the page first reads the body.
+ */
+function httpServer(config: Config, handler: RequestListener): Server {
+  const options = { maxHeaderSize: config.maxHeaderSize };
+  const server = config.cert
+    ? createTlsServer({ ...options, cert: readFileSync(config.cert), key: readFileSync(config.key) }, handler)
+    : createServer(options, handler);
+  server.on('checkContinue', handler);
+  return server;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

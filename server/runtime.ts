@@ -1,38 +1,58 @@
-// What the running server serves with, swappable as a whole: the config and
-// the groups built from it. SIGHUP builds a new Runtime from the re-read
-// config; requests already running finish on the old one's workers.
+// What the running server serves with: the config, the groups built from it,
+// and how worker processes start. SIGHUP calls reload() with the re-read
+// config; requests already running finish on the old workers.
 
 import type { Config } from '../lib/config.js';
 import { GroupManager } from '../lib/groups.js';
 import type { Logger } from '../lib/log.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker-process.js';
 
+interface LauncherHandle { launch: Launcher; close(): Promise<void> }
+
+/** A fork server unless launch is "spawn". */
+function makeLauncher(config: Config, _log: Logger): LauncherHandle {
+  // WIRE-FORK: config.launch === 'fork' uses lib/forkserver.ts once it lands.
+  return { launch: spawnWorkerProcess, close: async () => {} };
+}
+
 export class Runtime {
   private constructor(
-    readonly config: Config,
+    private current: Config,
     readonly groups: GroupManager,
-    private readonly stopLauncher: () => Promise<void>,
+    private launcher: LauncherHandle,
+    private readonly log: Logger,
   ) {}
 
-  /** Builds the groups for `config`, with a fork server unless launch is "spawn", and imports the preload scripts. */
+  get config(): Config {
+    return this.current;
+  }
+
+  /** Builds the groups for `config` and imports the preload scripts. */
   static async create(config: Config, interpreter: string, log: Logger): Promise<Runtime> {
-    let launcher: Launcher = spawnWorkerProcess;
-    let stopLauncher = async () => {};
-    // WIRE-FORK: config.launch === 'fork' uses lib/forkserver.ts once it lands.
-    const groups = new GroupManager({ config, interpreter, launcher, log });
+    const launcher = makeLauncher(config, log);
+    const groups = new GroupManager({ config, interpreter, launcher: launcher.launch, log });
     await groups.warmUp();
-    return new Runtime(config, groups, stopLauncher);
+    return new Runtime(config, groups, launcher, log);
+  }
+
+  /** Serves with `config` from now on: new groups, new workers; old workers finish their requests. */
+  async reload(config: Config, interpreter: string): Promise<void> {
+    const oldLauncher = this.launcher;
+    this.launcher = makeLauncher(config, this.log);
+    this.current = config;
+    await this.groups.reconfigure({ config, interpreter, launcher: this.launcher.launch, log: this.log });
+    await oldLauncher.close();
   }
 
   /** Lets every worker finish its requests, then stops them and the fork server. */
   async drain(): Promise<void> {
     await this.groups.drain();
-    await this.stopLauncher();
+    await this.launcher.close();
   }
 
   /** Stops every worker now. */
   async close(): Promise<void> {
     await this.groups.close();
-    await this.stopLauncher();
+    await this.launcher.close();
   }
 }

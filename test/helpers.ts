@@ -102,3 +102,24 @@ export async function waitFor<T>(probe: () => T | Promise<T>, what = 'condition'
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Python processes below this one (workers and fork servers), from /proc. */
+export async function pythonDescendants(): Promise<{ pid: number; ppid: number; cmdline: string }[]> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const procs = new Map<number, { pid: number; ppid: number; cmdline: string; comm: string }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      procs.set(Number(entry), { pid: Number(entry), ppid, cmdline, comm });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const below = (p: { ppid: number }): boolean => p.ppid === process.pid || (procs.has(p.ppid) && below(procs.get(p.ppid)!));
+  return [...procs.values()].filter((p) => p.comm.startsWith('python') && below(p));
+}

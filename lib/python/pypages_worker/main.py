@@ -26,14 +26,20 @@ EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE = 0, 1, 2  # 2 is also argparse's
 DRAIN_SECONDS = 0.5  # how long in-flight requests get once Node has gone
 
 
-def parse_args(argv=None):
-    """Return the parsed command line (--root, --threads)."""
+def build_parser():
+    """Return the command-line parser; the fork server builds one and reuses it in every child."""
     parser = argparse.ArgumentParser(prog="pypages_worker", description="pypages Python worker")
     parser.add_argument("--root", required=True, help="the document root (absolute path)")
     parser.add_argument("--threads", type=int, default=1, help="requests run at once")
     parser.add_argument("--processes", type=int, default=1, help="processes in this worker's group")
     parser.add_argument("--python-path", action="append", default=[], help="extra import path (repeatable)")
     parser.add_argument("--preload", action="append", default=[], help="script to import at start (repeatable)")
+    return parser
+
+
+def parse_args(argv=None, parser=None):
+    """Return the parsed command line (--root, --threads, ...), with `parser` from build_parser() if given."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
@@ -41,14 +47,15 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None, fresh=True):
+def main(argv=None, parser=None, fresh=True):
     """Run the worker until Node closes fd 3; returns the exit code.
 
-    `fresh` is False in a child of the fork server (forkserver.py): the zygote
-    cleaned sys.path when it started, and our cwd is no longer the one that
-    `python -m` put there.
+    A child of the fork server (forkserver.py) passes the parser the zygote
+    built (building one costs each child memory of its own), and fresh=False:
+    the zygote cleaned sys.path when it started, and our cwd is no longer the
+    one that `python -m` put there.
     """
-    args = parse_args(argv)
+    args = parse_args(argv, parser)
     if fresh:
         isolate_sys_path()
     sys.path[0:0] = args.python_path

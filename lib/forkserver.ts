@@ -1,0 +1,395 @@
+// Worker processes forked from a warm Python parent (the "zygote",
+// lib/python/pypages_worker/forkserver.py) instead of spawned afresh: the
+// runtime and the shared-preload modules are imported once, a new worker
+// starts in milliseconds, and their memory is shared copy-on-write.
+//
+// Channels. The zygote is spawned like a worker, with a control pipe each way
+// on its fds 3/4 (one JSON object per line: "fork" commands in; "ready",
+// "forked", "fork-failed" and "exit" events out). Node listens on a Unix
+// socket in a private 0700 temp folder; each forked child connects to it
+// twice, first writing a one-time token and a letter: F = its frame stream
+// (fds 3 and 4; a socket carries both directions), O = its stdout+stderr.
+// The token says which launch a connection belongs to; the folder's mode
+// says who may connect at all.
+//
+// Exits. The zygote reaps its children and reports each one's real code or
+// signal. If the zygote is gone, a child's end is its frame socket closing
+// (code null): children outlive their zygote, as spawned workers would.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from './log.js';
+import { pipeLines, spawnWorkerProcess, workerArgs, workerEnv, type LaunchOptions, type Launcher, type WorkerProcess } from './worker-process.js';
+
+const TOKEN_CHARS = 32;
+const HEADER_BYTES = TOKEN_CHARS + 1;
+const START_TIMEOUT_MS = 30_000;  // the zygote imports the shared-preload modules (a big framework on a cold disk)
+const CONNECT_TIMEOUT_MS = 10_000; // from "fork" to both connections of the child
+const EXIT_GRACE_MS = 200;        // a child that exited at once may still have connected: its output explains why
+const OUTPUT_LINGER_MS = 20;      // as spawnWorkerProcess: the last printed lines arrive before 'exit'
+const CLOSE_TIMEOUT_MS = 2_000;
+
+export interface ForkServerOptions {
+  python: string;                    // interpreter path: the zygote and all its children run it
+  sharedPreload: readonly string[];  // modules the zygote imports once, shared by every child
+  log: Logger;
+}
+
+type ZygoteEvent =
+  | { event: 'ready'; pid: number; python: string; preloaded: string[]; failed: string[] }
+  | { event: 'forked'; token: string; pid: number }
+  | { event: 'fork-failed'; token: string; error: string }
+  | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
+
+/** A forked worker: its frames and output come over the two sockets it opened to Node. */
+class ForkedProcess extends EventEmitter implements WorkerProcess {
+  readonly tail: string[] = [];
+  input!: Socket;
+  output!: Socket;
+  private status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private framesClosed = false;
+  private outputClosed = false;
+  private done = false;
+
+  constructor(readonly pid: number, private readonly tag: string, private readonly log: Logger, private readonly zygoteAlive: () => boolean) {
+    super();
+  }
+
+  attach(frames: Socket, output: Socket): void {
+    this.input = this.output = frames;
+    frames.on('error', () => {}); // EPIPE/ECONNRESET when the worker dies: reported by 'exit'
+    output.on('error', () => {});
+    frames.once('close', () => ((this.framesClosed = true), this.check()));
+    output.once('close', () => ((this.outputClosed = true), this.check()));
+    pipeLines(output, this.tail, (line) => this.log.error(`[${this.tag} pid ${this.pid}] ${line}`));
+  }
+
+  /** The zygote reaped it. */
+  exited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.status = { code, signal };
+    this.check();
+  }
+
+  /** No exit status will come any more: the frame socket's end is the process's end. */
+  orphaned(): void {
+    this.check();
+  }
+
+  get gone(): boolean {
+    return this.status !== null || this.done;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.gone) return; // its pid may belong to someone else by now
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already gone: its exit is on its way
+    }
+  }
+
+  private check(): void {
+    if (this.done) return;
+    if (this.status) {
+      const { code, signal } = this.status;
+      if (this.outputClosed) this.finish(code, signal);
+      else setTimeout(() => this.finish(code, signal), OUTPUT_LINGER_MS);
+    } else if (this.framesClosed && !this.zygoteAlive()) {
+      setTimeout(() => this.finish(null, null), OUTPUT_LINGER_MS);
+    }
+  }
+
+  private finish(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.emit('exit', code, signal);
+  }
+}
+
+/** A launch between "fork" and the child's second connection. */
+interface Pending {
+  opts: LaunchOptions;
+  proc?: ForkedProcess;
+  frames?: Socket;
+  output?: Socket;
+  settle(err: Error | null, proc?: ForkedProcess): void;
+}
+
+/** One warm Python parent for one interpreter, and the launches it forks. */
+export class ForkServer {
+  private readonly pending = new Map<string, Pending>();
+  private readonly children = new Map<number, ForkedProcess>();
+  private readonly tail: string[] = [];
+  private running = true;
+  private closing = false;
+  private ready!: (err: Error | null) => void;
+
+  private constructor(
+    private readonly zygote: ChildProcess,
+    private readonly listener: Server,
+    private readonly dir: string,
+    private readonly opts: ForkServerOptions,
+  ) {}
+
+  /** Spawns the zygote and resolves once it has imported everything; rejects with the reason (and its output). */
+  static async start(opts: ForkServerOptions): Promise<ForkServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'pypages-fork-')); // mode 0700: only our user can connect
+    const socketPath = join(dir, 'workers.sock');
+    const listener = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
+      listener.on('error', (err) => opts.log.error(`fork server socket ${socketPath}: ${err.message}`));
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`cannot listen on ${socketPath}: ${(err as Error).message}`);
+    }
+    const args = ['-u', '-m', 'pypages_worker.forkserver', '--socket', socketPath];
+    for (const m of opts.sharedPreload) args.push('--preload', m);
+    const zygote = spawn(opts.python, args, { cwd: dir, env: workerEnv({}), stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const server = new ForkServer(zygote, listener, dir, opts);
+    await server.boot();
+    return server;
+  }
+
+  /** The zygote's pid. */
+  get pid(): number {
+    return this.zygote.pid ?? -1;
+  }
+
+  /** False once the zygote has exited: launches then reject, and forkingLauncher spawns instead. */
+  get alive(): boolean {
+    return this.running;
+  }
+
+  /** Forks a worker: same LaunchOptions semantics as spawnWorkerProcess. Rejects if the fork or its connections fail. */
+  readonly launch: Launcher = (opts) =>
+    new Promise((resolve, reject) => {
+      if (!this.running) return reject(new Error(`the fork server for ${this.opts.python} is not running`));
+      if (opts.python !== this.opts.python) return reject(new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`));
+      const token = randomBytes(TOKEN_CHARS / 2).toString('hex');
+      const timer = setTimeout(() => this.fail(token, `the forked worker did not connect within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+      this.pending.set(token, {
+        opts,
+        settle: (err, proc) => {
+          clearTimeout(timer);
+          this.pending.delete(token);
+          if (err) reject(err);
+          else resolve(proc!);
+        },
+      });
+      this.send({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
+    });
+
+  /** Stops the zygote (children already forked keep running) and removes the socket. Call after the workers are stopped: later exits are then reported with code null. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.zygote.exitCode === null && this.zygote.signalCode === null && this.zygote.pid !== undefined) {
+      const exited = new Promise((r) => this.zygote.once('exit', r));
+      (this.zygote.stdio[3] as NodeJS.WritableStream).end(); // end of its fd 3: the zygote exits
+      const timer = setTimeout(() => this.zygote.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.shutDown();
+  }
+
+  /** Wires the zygote's channels and waits for its 'ready' event. */
+  private boot(): Promise<void> {
+    const { zygote } = this;
+    const started = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.ready(new Error(`the fork server did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      this.ready = (err) => {
+        clearTimeout(timer);
+        this.ready = () => {};
+        if (!err) return resolve();
+        zygote.kill('SIGKILL');
+        this.shutDown();
+        reject(err);
+      };
+    });
+    const print = (line: string) => this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${line}`);
+    pipeLines(zygote.stdout!, this.tail, print);
+    pipeLines(zygote.stderr!, this.tail, print);
+    (zygote.stdio[3] as NodeJS.WritableStream).on('error', () => {}); // EPIPE once it is gone: 'exit' tells
+    readLines(zygote.stdio[4] as NodeJS.ReadableStream, (line) => this.onEvent(line));
+    this.listener.on('connection', (socket) => this.onConnection(socket));
+    zygote.once('error', (err) => this.onZygoteExit(`cannot start ${this.opts.python}: ${err.message}`));
+    // After a pause: its last output lines and events arrive first.
+    zygote.once('exit', (code, signal) => setTimeout(() => this.onZygoteExit(`exited ${signal ? `on ${signal}` : `with code ${code}`}`), OUTPUT_LINGER_MS));
+    return started;
+  }
+
+  private send(command: object): void {
+    (this.zygote.stdio[3] as NodeJS.WritableStream).write(JSON.stringify(command) + '\n');
+  }
+
+  private onEvent(line: string): void {
+    let e: ZygoteEvent;
+    try {
+      e = JSON.parse(line) as ZygoteEvent;
+    } catch {
+      return this.opts.log.error(`[forkserver pid ${this.pid}] unreadable event ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    if (e.event === 'ready') {
+      if (e.failed.length) this.opts.log.error(`fork server for ${this.opts.python}: shared-preload of ${e.failed.join(', ')} failed; those modules load in each worker instead`);
+      this.ready(null);
+    } else if (e.event === 'forked') this.onForked(e.token, e.pid);
+    else if (e.event === 'fork-failed') this.fail(e.token, `fork failed: ${e.error}`);
+    else if (e.event === 'exit') this.onChildExit(e.pid, e.code, e.signal);
+  }
+
+  private onForked(token: string, pid: number): void {
+    const p = this.pending.get(token);
+    if (!p) return void killQuietly(pid); // its launch already gave up
+    p.proc = new ForkedProcess(pid, p.opts.tag, p.opts.log, () => this.running);
+    this.children.set(pid, p.proc);
+    this.complete(p);
+  }
+
+  private onChildExit(pid: number, code: number | null, signal: NodeJS.Signals | null): void {
+    const proc = this.children.get(pid);
+    if (!proc) return;
+    this.children.delete(pid);
+    proc.exited(code, signal);
+    for (const [token, p] of this.pending) {
+      if (p.proc !== proc) continue;
+      // Wait a moment: its connections may be queued behind this event, with output that says why.
+      setTimeout(() => this.fail(token, `the forked worker (pid ${pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it connected`), EXIT_GRACE_MS);
+    }
+  }
+
+  /** Reads a connection's header (token + kind), then hands it to its launch. */
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => {});
+    const timer = setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
+    const onReadable = () => {
+      const head = socket.read(HEADER_BYTES) as Buffer | null;
+      if (head === null) return;
+      clearTimeout(timer);
+      socket.off('readable', onReadable); // the socket stays paused until its user listens for 'data'
+      const token = head.toString('latin1', 0, TOKEN_CHARS);
+      const p = head.length === HEADER_BYTES ? this.pending.get(token) : undefined;
+      const kind = head.toString('latin1', TOKEN_CHARS);
+      if (p && kind === 'F' && !p.frames) p.frames = socket;
+      else if (p && kind === 'O' && !p.output) p.output = socket;
+      else return void socket.destroy(); // not one of ours, or a second connection of one kind
+      this.complete(p);
+    };
+    socket.on('readable', onReadable);
+  }
+
+  private complete(p: Pending): void {
+    if (!p.proc || !p.frames || !p.output) return;
+    p.proc.attach(p.frames, p.output);
+    p.settle(null, p.proc);
+  }
+
+  private fail(token: string, reason: string): void {
+    const p = this.pending.get(token);
+    if (!p) return;
+    p.frames?.destroy();
+    p.output?.destroy();
+    if (p.proc) {
+      p.proc.kill('SIGKILL');
+      reason += p.proc.tail.length ? `:\n${p.proc.tail.join('\n')}` : '';
+    }
+    p.settle(new Error(reason));
+  }
+
+  private onZygoteExit(how: string): void {
+    if (!this.running) return;
+    this.running = false;
+    const why = `the fork server for ${this.opts.python} (pid ${this.pid}) ${how}`;
+    this.ready(new Error(`${why}${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`));
+    if (!this.closing) this.opts.log.error(`${why}; new workers for it are spawned instead`);
+    for (const token of [...this.pending.keys()]) this.fail(token, why);
+    for (const proc of this.children.values()) proc.orphaned();
+    this.children.clear();
+    this.shutDown();
+  }
+
+  private shutDown(): void {
+    this.running = false;
+    if (this.listener.listening) this.listener.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+/** Calls onLine for each newline-terminated line of a stream. */
+function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    const lines = (rest + text).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line) onLine(line);
+  });
+}
+
+/** Environment variables read only when an interpreter starts: a forked child cannot take them on. */
+function needsFreshInterpreter(env: Record<string, string>): boolean {
+  return Object.keys(env).some((k) => /^(PYTHON|LD_|MALLOC_)/.test(k));
+}
+
+export interface ForkingLauncher {
+  launch: Launcher;
+  /** Starts the fork server for this interpreter now rather than at its first launch; never rejects. */
+  warm(python: string): Promise<void>;
+  /** Stops every fork server; later launches spawn. Call after the workers are stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * A launcher that forks workers from one fork server per interpreter path
+ * (started at its first launch), and spawns them instead where forking is
+ * not possible: on Windows, for env extras only a new interpreter reads, or
+ * when that interpreter's fork server could not start or has died (logged once).
+ */
+export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: Logger }): ForkingLauncher {
+  const servers = new Map<string, Promise<ForkServer | null>>();
+  let closed = false;
+  const serverFor = (python: string): Promise<ForkServer | null> => {
+    let server = servers.get(python);
+    if (!server) {
+      server = ForkServer.start({ python, ...opts }).catch((err: Error) => {
+        opts.log.error(`cannot start a fork server for ${python} (${err.message}); its workers are spawned instead`);
+        return null;
+      });
+      servers.set(python, server);
+    }
+    return server;
+  };
+  const launch: Launcher = async (o) => {
+    if (closed || process.platform === 'win32' || needsFreshInterpreter(o.env)) return spawnWorkerProcess(o);
+    const server = await serverFor(o.python);
+    if (!server?.alive) return spawnWorkerProcess(o);
+    try {
+      return await server.launch(o);
+    } catch (err) {
+      if (server.alive) opts.log.error(`${o.tag}: ${(err as Error).message}; spawning the worker instead`);
+      return spawnWorkerProcess(o);
+    }
+  };
+  return {
+    launch,
+    warm: async (python) => void (process.platform !== 'win32' && !closed && (await serverFor(python))),
+    async close() {
+      closed = true;
+      const all = await Promise.all(servers.values());
+      await Promise.all(all.map((s) => s?.close()));
+    },
+  };
+}

@@ -1,0 +1,247 @@
+"""The fork server: its pieces in-process, and a real zygote driven the way Node drives it."""
+
+import fcntl
+import io
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import unittest
+from contextlib import redirect_stderr
+
+from pypages_worker import forkserver, protocol
+from pypages_worker.protocol import FrameReader, encode
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT = 10.0
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+PAGE = """
+import os, sys
+def application(environ, start_response):
+    print("printed by the page")
+    start_response("200 OK", [("Content-Type", "application/json")])
+    import json
+    return [json.dumps({"cwd": os.getcwd(), "env": os.environ.get("PYPAGES_FS_TEST"), "ppid": os.getppid(),
+                        "preloaded": "xml.dom.minidom" in sys.modules, "argv0": sys.argv[0]}).encode()]
+"""
+THREADER = "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+
+
+def command(**overrides):
+    cmd = {"cmd": "fork", "token": TOKEN, "cwd": "/", "env": {}, "argv": ["--root", "/"]}
+    cmd.update(overrides)
+    return json.dumps(cmd).encode()
+
+
+def high_dup(fd):
+    # Far from 3 and 4, so the child's dup2 calls cannot clobber each other.
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
+    os.close(fd)
+    return new
+
+
+def wait_readable(fd, what):
+    if not select.select([fd], [], [], TIMEOUT)[0]:
+        raise TimeoutError("nothing from %s for %s s" % (what, TIMEOUT))
+
+
+class ParseCommand(unittest.TestCase):
+    def test_a_fork_command(self):
+        cmd = forkserver.parse_command(command(env={"A": "1"}))
+        self.assertEqual((cmd["token"], cmd["cwd"], cmd["env"], cmd["argv"]), (TOKEN, "/", {"A": "1"}, ["--root", "/"]))
+
+    def test_rejects_what_is_not_a_well_formed_fork_command(self):
+        bad = [b"not json", b"[]", json.dumps({"cmd": "exec"}).encode(), command(token="short"),
+               command(token="g" * 31 + "\u00e9"), command(cwd="relative"), command(env={"A": 1}),
+               command(env=[]), command(argv="--root /"), command(argv=[1]), b"\xff\n"]
+        for line in bad:
+            with self.subTest(line=line):
+                self.assertRaises(ValueError, forkserver.parse_command, line)
+
+
+class ExitEvent(unittest.TestCase):
+    def reaped(self, child):
+        pid = os.fork()
+        if pid == 0:
+            child()
+            os._exit(0)
+        return forkserver.exit_event(pid, os.waitpid(pid, 0)[1]), pid
+
+    def test_exit_code(self):
+        event, pid = self.reaped(lambda: os._exit(3))
+        self.assertEqual(event, {"event": "exit", "pid": pid, "code": 3, "signal": None})
+
+    def test_killed_by_a_signal_is_named_as_node_names_it(self):
+        event, pid = self.reaped(lambda: os.kill(os.getpid(), signal.SIGKILL))
+        self.assertEqual(event, {"event": "exit", "pid": pid, "code": None, "signal": "SIGKILL"})
+
+
+class Pieces(unittest.TestCase):
+    def test_preload_logs_a_failing_import_and_goes_on(self):
+        err = io.StringIO()
+        with redirect_stderr(err):
+            self.assertEqual(forkserver.preload(["json", "no_such_module_pypages", "email"]),
+                             (["json", "email"], ["no_such_module_pypages"]))
+        self.assertIn("shared-preload of no_such_module_pypages failed: ModuleNotFoundError", err.getvalue())
+
+    def test_extra_threads_sees_a_running_thread(self):
+        before = forkserver.extra_threads()
+        stop = threading.Event()
+        thread = threading.Thread(target=stop.wait, name="pypages-test-thread")
+        thread.start()
+        try:
+            self.assertIn("pypages-test-thread", forkserver.extra_threads()[0])
+        finally:
+            stop.set()
+            thread.join()
+        self.assertEqual(forkserver.extra_threads(), before)
+
+    def test_connect_sends_the_token_and_becomes_the_given_fds(self):
+        folder = tempfile.mkdtemp(prefix="pypages-fs-")
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "s")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+        self.addCleanup(listener.close)
+        fds = [high_dup(os.open(os.devnull, os.O_RDONLY)) for _ in range(2)]  # placeholders to replace
+        self.addCleanup(lambda: [os.close(fd) for fd in fds])
+        forkserver.connect(path, TOKEN, forkserver.FRAMES, fds)
+        peer, _ = listener.accept()
+        self.addCleanup(peer.close)
+        os.write(fds[1], b"out")
+        peer.sendall(b"in")
+        self.assertEqual(peer.recv(64), TOKEN.encode() + b"F" + b"out")
+        self.assertEqual(os.read(fds[0], 64), b"in")
+
+
+class Zygote(unittest.TestCase):
+    """A real `python -m pypages_worker.forkserver`, with this test as Node."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pypages-fs-")
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.root = os.path.join(self.dir, "root")
+        os.mkdir(self.root)
+        self.path = os.path.join(self.dir, "workers.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(8)
+        self.addCleanup(self.listener.close)
+        self.events = b""
+
+    def start(self, *preload, extra_path=None):
+        to_r, to_w = map(high_dup, os.pipe())
+        from_r, from_w = map(high_dup, os.pipe())
+
+        def child_fds():
+            os.dup2(to_r, 3)
+            os.dup2(from_w, 4)
+        path = PACKAGE_PARENT + (os.pathsep + extra_path if extra_path else "")
+        env = dict(os.environ, PYTHONPATH=path, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        args = [sys.executable, "-u", "-m", "pypages_worker.forkserver", "--socket", self.path]
+        for module in preload:
+            args += ["--preload", module]
+        self.zygote = subprocess.Popen(args, cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, close_fds=False, preexec_fn=child_fds)
+        os.close(to_r)
+        os.close(from_w)
+        self.control, self.from_zygote = to_w, from_r
+        self.addCleanup(self.stop)
+
+    def stop(self):
+        for fd in (self.control, self.from_zygote):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.zygote.poll() is None:
+            self.zygote.kill()
+        self.zygote.communicate()
+
+    def event(self):
+        while b"\n" not in self.events:
+            wait_readable(self.from_zygote, "the zygote")
+            data = os.read(self.from_zygote, 65536)
+            self.assertTrue(data, "the zygote closed fd 4")
+            self.events += data
+        line, self.events = self.events.split(b"\n", 1)
+        return json.loads(line.decode())
+
+    def fork(self, **overrides):
+        """Send a fork command; return (pid, frames socket, output socket)."""
+        os.write(self.control, command(**overrides) + b"\n")
+        forked = self.event()
+        self.assertEqual((forked["event"], forked["token"]), ("forked", TOKEN))
+        conns = {}
+        for _ in range(2):
+            wait_readable(self.listener.fileno(), "a forked child")
+            conn, _ = self.listener.accept()
+            self.addCleanup(conn.close)
+            conn.settimeout(TIMEOUT)
+            head = b""
+            while len(head) < 33:
+                head += conn.recv(33 - len(head))
+            self.assertEqual(head[:32].decode(), TOKEN)
+            conns[head[32:]] = conn
+        return forked["pid"], conns[b"F"], conns[b"O"]
+
+    def test_ready_fork_request_exit(self):
+        self.start("xml.dom.minidom", "no_such_module_pypages")
+        ready = self.event()
+        self.assertEqual((ready["event"], ready["pid"]), ("ready", self.zygote.pid))
+        self.assertEqual((ready["preloaded"], ready["failed"]), (["xml.dom.minidom"], ["no_such_module_pypages"]))
+        page = os.path.join(self.root, "page.py")
+        with open(page, "w") as f:
+            f.write(textwrap.dedent(PAGE))
+        pid, frames, output = self.fork(cwd=self.root, env={"PYPAGES_FS_TEST": "yes"},
+                                        argv=["--root", self.root, "--threads", "1"])
+        reader = FrameReader(frames.makefile("rb"))
+        hello = reader.read()
+        self.assertEqual((hello.type, protocol.load_json(hello.payload)["pid"]), (protocol.READY, pid))
+        frames.sendall(encode(protocol.REQUEST, 1, protocol.dump_json(
+            {"script": page, "environ": {"REQUEST_METHOD": "GET"}, "body": False, "window": 65536})))
+        body = b""
+        for frame in iter(reader.read, None):
+            body += frame.payload if frame.type == protocol.RESPONSE_BODY else b""
+            if frame.type in (protocol.END, protocol.ERROR):
+                break
+        seen = json.loads(body.decode())
+        self.assertEqual((seen["cwd"], seen["env"], seen["ppid"], seen["preloaded"]), (self.root, "yes", self.zygote.pid, True))
+        self.assertTrue(seen["argv0"].endswith(os.path.join("pypages_worker", "__main__.py")))
+        self.assertIn(b"printed by the page", output.recv(4096))
+        frames.shutdown(socket.SHUT_WR)  # end of fd 3: the worker exits 0
+        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": 0, "signal": None})
+
+    def test_kill_bad_command_bad_cwd_and_end_of_control(self):
+        self.start()
+        self.assertEqual(self.event()["event"], "ready")
+        pid, _, _ = self.fork(argv=["--root", self.root])
+        os.kill(pid, signal.SIGKILL)
+        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": None, "signal": "SIGKILL"})
+        os.write(self.control, b'{"cmd": "fork"}\n')  # ignored, logged
+        pid, _, output = self.fork(cwd=os.path.join(self.dir, "missing"))
+        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": forkserver.EXIT_CHILD_SETUP, "signal": None})
+        self.assertIn(b"cannot change to the working directory", output.recv(4096))
+        os.close(self.control)
+        self.assertEqual(self.zygote.wait(TIMEOUT), 0)
+        self.assertIn(b"bad command from Node", self.zygote.stderr.read())
+
+    def test_refuses_to_fork_when_a_preloaded_module_started_a_thread(self):
+        with open(os.path.join(self.dir, "pypages_threader.py"), "w") as f:
+            f.write(THREADER)
+        self.start("pypages_threader", extra_path=self.dir)
+        self.assertEqual(self.zygote.wait(TIMEOUT), forkserver.EXIT_THREADS)
+        self.assertIn(b"cannot fork safely", self.zygote.stderr.read())
+
+
+if __name__ == "__main__":
+    unittest.main()

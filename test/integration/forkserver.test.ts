@@ -1,0 +1,175 @@
+// The fork server with real Python: workers forked from a warm zygote behave
+// as spawned ones do (READY, requests, cwd, env, python-path, output, exit
+// codes and signals), and the launcher falls back to spawn when it must.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEnviron } from '../../lib/environ.js';
+import { ForkServer, forkingLauncher, type ForkingLauncher } from '../../lib/forkserver.js';
+import { findInterpreter } from '../../lib/interpreter.js';
+import { memoryLogger } from '../../lib/log.js';
+import { Worker } from '../../lib/worker.js';
+import type { LaunchOptions, WorkerProcess } from '../../lib/worker-process.js';
+import { waitFor } from '../helpers.js';
+
+const STATE = `import json, os, sys
+count = 0
+def application(environ, start_response):
+    global count
+    count += 1
+    print("state page printing", count)
+    try:
+        import fs_extra_mod
+        extra = fs_extra_mod.VALUE
+    except ImportError:
+        extra = None
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"count": count, "pid": os.getpid(), "cwd": os.getcwd(), "env": os.environ.get("PYPAGES_FS_TEST"),
+                        "extra": extra, "preloaded": "xml.dom.minidom" in sys.modules}).encode()]
+`;
+const EXIT3 = `import os
+def application(environ, start_response):
+    os._exit(3)
+`;
+
+interface Seen { count: number; pid: number; cwd: string; env: string | null; extra: string | null; preloaded: boolean }
+
+const ps = (pid: number, field: string) => execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8' }).trim();
+const parentOf = (pid: number) => Number(ps(pid, 'ppid'));
+
+describe.skipIf(process.platform === 'win32')('fork server', () => {
+  const log = memoryLogger();
+  const routes = new Map<string, { worker: Worker; script: string }>();
+  const started: Worker[] = [];
+  let python: string;
+  let dir: string;
+  let root: string;
+  let launcher: ForkingLauncher;
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    python = (await findInterpreter('')).path;
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-fork-test-')));
+    root = join(dir, 'root');
+    for (const sub of ['root', 'extra', 'elsewhere']) mkdirSync(join(dir, sub));
+    writeFileSync(join(root, 'state.py'), STATE);
+    writeFileSync(join(root, 'exit3.py'), EXIT3);
+    writeFileSync(join(dir, 'extra', 'fs_extra_mod.py'), 'VALUE = "from python-path"\n');
+    launcher = forkingLauncher({ sharedPreload: ['xml.dom.minidom'], log });
+    server = createServer((req, res) => {
+      const { worker, script } = routes.get(req.url!.slice(1))!;
+      const s = req.socket;
+      const environ = buildEnviron(
+        { method: 'GET', rawUrl: req.url!, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: s.remoteAddress!, remotePort: s.remotePort!, localAddress: s.localAddress!, localPort: s.localPort!, secure: false },
+        { file: join(root, script), scriptName: `/${script}`, pathInfo: '', root },
+      );
+      void worker.handle({ script: join(root, script), environ, req, res, hasBody: false, requestId: 'test' }).then((outcome) => {
+        if (outcome.kind === 'error' && !res.headersSent) res.writeHead(outcome.status).end(outcome.message);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+
+  afterAll(async () => {
+    await Promise.all(started.map((w) => (w.alive ? new Promise((r) => (w.once('exit', r), w.kill())) : null)));
+    await launcher?.close();
+    server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(opts: Partial<LaunchOptions> = {}): Promise<{ worker: Worker; proc: WorkerProcess }> {
+    const tag = opts.tag ?? 'worker';
+    const proc = await launcher.launch({ python, root, cwd: root, threads: 1, processes: 1, env: {}, pythonPath: [], preload: [], tag, log, ...opts });
+    const worker = await Worker.start(proc, { tag, log });
+    started.push(worker);
+    return { worker, proc };
+  }
+
+  let nextRoute = 0;
+  async function get(worker: Worker, script = 'state.py'): Promise<{ status: number; text: string }> {
+    const id = String(++nextRoute);
+    routes.set(id, { worker, script });
+    const res = await fetch(base + id);
+    return { status: res.status, text: await res.text() };
+  }
+  const seen = async (worker: Worker): Promise<Seen> => JSON.parse((await get(worker)).text) as Seen;
+
+  it('forks workers from one zygote: distinct pids, its children, state kept apart, shared-preload loaded', async () => {
+    const a = await start();
+    const b = await start();
+    expect(a.proc.pid).not.toBe(b.proc.pid);
+    expect(a.worker.pid).toBe(a.proc.pid);
+    const zygote = parentOf(a.proc.pid);
+    expect(parentOf(b.proc.pid)).toBe(zygote);
+    expect(zygote).not.toBe(process.pid);
+    expect(ps(zygote, 'command')).toContain('pypages_worker.forkserver');
+    expect(await seen(a.worker)).toMatchObject({ count: 1, pid: a.proc.pid, preloaded: true });
+    expect((await seen(a.worker)).count).toBe(2);
+    expect(await seen(b.worker)).toMatchObject({ count: 1, pid: b.proc.pid });
+  });
+
+  it('applies cwd, env and python-path, and logs printed lines tagged with the tag and pid', async () => {
+    const cwd = join(dir, 'elsewhere');
+    const c = await start({ cwd, env: { PYPAGES_FS_TEST: 'yes' }, pythonPath: [join(dir, 'extra')], tag: 'tag-C' });
+    expect(await seen(c.worker)).toMatchObject({ cwd, env: 'yes', extra: 'from python-path' });
+    await waitFor(() => log.errors.includes(`[tag-C pid ${c.proc.pid}] state page printing 1`), 'the tagged print line');
+    const d = await start();
+    expect(await seen(d.worker)).toMatchObject({ cwd: root, env: null, extra: null }); // nothing leaked from C
+  });
+
+  it('reports kill -9 as SIGKILL and os._exit(3) as code 3', async () => {
+    const killed = await start();
+    const killedExit = once(killed.proc, 'exit');
+    process.kill(killed.proc.pid, 'SIGKILL');
+    expect(await killedExit).toEqual([null, 'SIGKILL']);
+    const exits = await start();
+    const exitsExit = once(exits.proc, 'exit');
+    expect((await get(exits.worker, 'exit3.py')).status).toBe(502);
+    expect(await exitsExit).toEqual([3, null]);
+  });
+
+  it('fails a start in a missing cwd with the reason', async () => {
+    const proc = await launcher.launch({ python, root, cwd: join(dir, 'missing'), threads: 1, processes: 1, env: {}, pythonPath: [], preload: [], tag: 'bad', log });
+    await expect(Worker.start(proc, { tag: 'bad', log })).rejects.toThrow(/cannot change to the working directory/);
+  });
+
+  it('gives another interpreter path its own fork server', async () => {
+    const usr = '/usr/bin/python3';
+    let other = usr;
+    if (!existsSync(usr) || realpathSync(usr) === realpathSync(python)) {
+      other = join(dir, 'python-link'); // same interpreter, another path: still its own server, by construction
+      symlinkSync(python, other);
+    }
+    const a = await start();
+    const e = await start({ python: other });
+    const zygote = parentOf(e.proc.pid);
+    expect(zygote).not.toBe(parentOf(a.proc.pid));
+    expect(ps(zygote, 'command')).toContain('pypages_worker.forkserver');
+    expect((await seen(e.worker)).count).toBe(1);
+  });
+
+  it('rejects ForkServer.start for an interpreter that does not run', async () => {
+    await expect(ForkServer.start({ python: join(dir, 'no-python'), sharedPreload: [], log })).rejects.toThrow(/fork server for .*no-python/);
+  });
+
+  it('when the zygote dies, its workers keep serving and later launches are spawned', async () => {
+    const a = await start();
+    expect((await seen(a.worker)).count).toBe(1);
+    process.kill(parentOf(a.proc.pid), 'SIGKILL');
+    await waitFor(() => log.errors.some((l) => l.includes(`fork server for ${python}`) && l.includes('spawned instead')), 'the fallback log line');
+    expect((await seen(a.worker)).count).toBe(2);
+    const g = await start();
+    expect(parentOf(g.proc.pid)).toBe(process.pid);
+    expect((await seen(g.worker)).count).toBe(1);
+    const orphanExit = once(a.proc, 'exit');
+    a.worker.kill();
+    expect(await orphanExit).toEqual([null, null]); // no zygote to report it: the end of its frame socket does
+  });
+});

@@ -1,0 +1,82 @@
+// The server as a process: SIGTERM lets requests in flight finish; SIGHUP
+// replaces every worker under load without failing a request.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers.js';
+
+const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
+let child: ChildProcess | null = null;
+afterEach(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts the compiled CLI on a copy of the fixtures; resolves with its URL once it says so. */
+async function startCli(args: string[] = []): Promise<{ url: string; root: string; exited: Promise<number | null>; stderr: () => string }> {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-life-')));
+  cpSync(FIXTURES, root, { recursive: true });
+  child = spawn(process.execPath, [CLI, root, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child!.once('exit', r));
+  const url = await new Promise<string>((resolve, reject) => {
+    child!.stdout!.on('data', (d) => {
+      out += d;
+      const m = /at (http:\/\/\S+\/)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    exited.then((code) => reject(new Error(`exited with ${code}: ${err}`)));
+  });
+  return { url, root, exited, stderr: () => err };
+}
+
+describe('SIGTERM', () => {
+  it('finishes every request in flight, refuses new connections, exits 0', async () => {
+    const { url, exited } = await startCli();
+    const inflight = [1, 2, 3, 4].map(() => fetch(new URL('sleepy.py?s=1', url)).then(async (r) => [r.status, await r.text()]));
+    await new Promise((r) => setTimeout(r, 300));
+    child!.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(fetch(new URL('hello.py', url))).rejects.toThrow();
+    expect(await Promise.all(inflight)).toEqual([[200, 'v1'], [200, 'v1'], [200, 'v1'], [200, 'v1']]);
+    expect(await exited).toBe(0);
+  });
+});
+
+describe('SIGHUP', () => {
+  it('re-reads the config and replaces every worker without failing a request', async () => {
+    const { url, root, exited, stderr } = await startCli();
+    const pids = new Set<number>();
+    const failures: string[] = [];
+    let done = false;
+    const load = async (page: string) => {
+      for (let i = 0; i < 2000 && !done; i++) {
+        try {
+          const res = await fetch(new URL(page, url));
+          const text = await res.text();
+          if (res.status !== 200) failures.push(`${page}: ${res.status} ${text}`);
+          else if (page === 'whoami.py') pids.add(JSON.parse(text).pid);
+        } catch (err) {
+          failures.push(`${page}: ${(err as Error).message}`);
+        }
+      }
+    };
+    const runs = ['whoami.py', 'whoami.py', 'hello.py', 'sleepy.py?s=0.05'].map(load);
+    await new Promise((r) => setTimeout(r, 500));
+    writeFileSync(join(root, 'pypages.yaml'), 'threads: 4\n');
+    child!.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 1000));
+    child!.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 1000));
+    done = true;
+    await Promise.all(runs);
+    expect(failures).toEqual([]);
+    expect(pids.size).toBeGreaterThanOrEqual(2); // the workers were replaced
+    expect(stderr()).toContain('configuration reloaded');
+    child!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 30_000);
+});
