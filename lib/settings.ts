@@ -157,7 +157,7 @@ export const SETTINGS: Table = {
     name: 'pythonPath', flag: '--python-path', positional: false, metavar: 'DIRS', yaml: 'python-path',
     default: Object.freeze([]), defaultText: 'none',
     allowed: PATHS,
-    help: 'Extra import folders, put on sys.path before the script\'s own folder. Comma-separated on the command line.',
+    help: 'Extra import folders, put on sys.path right after the script\'s own folder (which stays first). Comma-separated on the command line.',
     parse: pathList,
   },
   env: {

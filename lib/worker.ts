@@ -103,6 +103,11 @@ export class Worker extends EventEmitter {
     this.proc.once('exit', (code, signal) => this.onExit(code, signal));
   }
 
+  /** Frames that arrived with READY, in the same read. */
+  deliver(frame: Frame): void {
+    this.dispatch(frame);
+  }
+
   private dispatch(frame: Frame): void {
     if (frame.type === FromWorker.WATCH) {
       const files = parseJson<{ files: [string, string, number][] }>(frame.payload).files;
@@ -201,6 +206,7 @@ function handshake(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
       cleanup();
       const worker = new Worker(proc, parseJson<Ready>(frames[0].payload), opts);
       worker.attach(proc.output, decoder);
+      for (const frame of frames.slice(1)) worker.deliver(frame);
       resolve(worker);
     };
     const cleanup = () => {

@@ -72,8 +72,8 @@ def main(argv=None, parser=None, fresh=True):
     # Before Node kills a hung worker it sends SIGUSR1: every thread's stack goes to the error log.
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     worker = Worker(args.root, args.threads, FrameWriter(FD_OUT).send, args.processes > 1)
-    worker.preload(args.preload)
     worker.ready()
+    worker.preload(args.preload)  # after READY: Node treats every frame before it as a failed start
     return worker.serve(FrameReader(FD_IN))
 
 
