@@ -34,6 +34,7 @@ const EXIT_GRACE_MS = 200;        // a child that exited at once may still have 
 const OUTPUT_LINGER_MS = 20;      // as spawnWorkerProcess: the last printed lines arrive before 'exit'
 const CLOSE_TIMEOUT_MS = 2_000;
 
+/** What a fork server is started with. */
 export interface ForkServerOptions {
   python: string;                    // interpreter path: the zygote and all its children run it
   sharedPreload: readonly string[];  // modules the zygote imports once, shared by every child
@@ -41,7 +42,7 @@ export interface ForkServerOptions {
 }
 
 type ZygoteEvent =
-  | { event: 'ready'; pid: number; python: string; preloaded: string[]; failed: string[] }
+  | { event: 'ready'; pid: number; python: string; executable: string; preloaded: string[]; failed: string[] }
   | { event: 'forked'; token: string; pid: number }
   | { event: 'fork-failed'; token: string; error: string }
   | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
@@ -126,6 +127,7 @@ export class ForkServer {
   private readonly children = new Map<number, ForkedProcess>();
   private readonly tail: string[] = [];
   private running = true;
+  private booted = false;
   private closing = false;
   private ready!: (err: Error | null) => void;
 
@@ -201,17 +203,7 @@ export class ForkServer {
   /** Wires the zygote's channels and waits for its 'ready' event. */
   private boot(): Promise<void> {
     const { zygote } = this;
-    const started = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => this.ready(new Error(`the fork server did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
-      this.ready = (err) => {
-        clearTimeout(timer);
-        this.ready = () => {};
-        if (!err) return resolve();
-        zygote.kill('SIGKILL');
-        this.shutDown();
-        reject(err);
-      };
-    });
+    const started = this.whenReady();
     const print = (line: string) => this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${line}`);
     pipeLines(zygote.stdout!, this.tail, print);
     pipeLines(zygote.stderr!, this.tail, print);
@@ -222,6 +214,24 @@ export class ForkServer {
     // After a pause: its last output lines and events arrive first.
     zygote.once('exit', (code, signal) => setTimeout(() => this.onZygoteExit(`exited ${signal ? `on ${signal}` : `with code ${code}`}`), OUTPUT_LINGER_MS));
     return started;
+  }
+
+  /** Settled by the zygote's 'ready' event, its exit, or the start timeout: whichever comes first. */
+  private whenReady(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.ready(new Error(`the fork server did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      this.ready = (err) => {
+        clearTimeout(timer);
+        this.ready = () => {};
+        if (err) {
+          this.zygote.kill('SIGKILL');
+          this.shutDown();
+          return reject(err);
+        }
+        this.booted = true;
+        resolve();
+      };
+    });
   }
 
   private send(command: object): void {
@@ -235,10 +245,8 @@ export class ForkServer {
     } catch {
       return this.opts.log.error(`[forkserver pid ${this.pid}] unreadable event ${JSON.stringify(line.slice(0, 80))}`);
     }
-    if (e.event === 'ready') {
-      if (e.failed.length) this.opts.log.error(`fork server for ${this.opts.python}: shared-preload of ${e.failed.join(', ')} failed; those modules load in each worker instead`);
-      this.ready(null);
-    } else if (e.event === 'forked') this.onForked(e.token, e.pid);
+    if (e.event === 'ready') this.ready(null); // a failed shared-preload import was logged by the zygote itself
+    else if (e.event === 'forked') this.onForked(e.token, e.pid);
     else if (e.event === 'fork-failed') this.fail(e.token, `fork failed: ${e.error}`);
     else if (e.event === 'exit') this.onChildExit(e.pid, e.code, e.signal);
   }
@@ -306,7 +314,7 @@ export class ForkServer {
     this.running = false;
     const why = `the fork server for ${this.opts.python} (pid ${this.pid}) ${how}`;
     this.ready(new Error(`${why}${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`));
-    if (!this.closing) this.opts.log.error(`${why}; new workers for it are spawned instead`);
+    if (this.booted && !this.closing) this.opts.log.error(`${why}; new workers for it are spawned instead`); // else start() rejects
     for (const token of [...this.pending.keys()]) this.fail(token, why);
     for (const proc of this.children.values()) proc.orphaned();
     this.children.clear();
@@ -344,6 +352,7 @@ function needsFreshInterpreter(env: Record<string, string>): boolean {
   return Object.keys(env).some((k) => /^(PYTHON|LD_|MALLOC_)/.test(k));
 }
 
+/** What forkingLauncher returns: the launcher, and the fork servers' lifecycle. */
 export interface ForkingLauncher {
   launch: Launcher;
   /** Starts the fork server for this interpreter now rather than at its first launch; never rejects. */

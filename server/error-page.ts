@@ -5,21 +5,40 @@ const EXPLANATIONS: Record<number, string> = {
   400: 'The request could not be understood by the server.',
   404: 'The requested URL was not found on this server.',
   405: 'This method is not allowed for the requested URL.',
+  413: 'The request body is larger than this server accepts.',
   500: 'The page failed while handling the request.',
   502: 'The page stopped before it finished answering.',
   503: 'The server cannot handle the request right now; try again shortly.',
+  504: 'The page took too long to answer.',
 };
 
 /**
  * Answers with a short plain-text error page carrying the request id that is
  * also in the error log. `detail` (a reason, a Python traceback) is shown only
- * in debug mode: it may reveal paths and code.
+ * in debug mode: it may reveal paths and code. `note` is always shown: it is
+ * for advice that reveals nothing (see missingModuleNote).
  */
-export function sendErrorPage(ctx: Context, status: number, detail: string, debug: boolean): void {
+export function sendErrorPage(ctx: Context, status: number, detail: string, debug: boolean, note = ''): void {
   const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
-  const lines = [title, '', EXPLANATIONS[status] ?? '', `Request id: ${ctx.state.requestId}`];
+  const lines = [title, '', EXPLANATIONS[status] ?? '', ...(note ? ['', note, ''] : []), `Request id: ${ctx.state.requestId}`];
   if (debug && detail) lines.push('', detail);
   ctx.status = status;
   ctx.type = 'text/plain; charset=utf-8';
   ctx.body = lines.join('\n') + '\n';
+}
+
+/**
+ * Advice for a page that failed because Python could not import a module
+ * ("ModuleNotFoundError: No module named 'flask'"), or '' for any other
+ * error. Safe without --debug: it names the module and the fix, no code.
+ */
+export function missingModuleNote(message: string): string {
+  const match = /^ModuleNotFoundError: No module named '([\w.]+)'/.exec(message);
+  if (!match) return '';
+  const top = match[1].split('.')[0];
+  return [
+    `The page needs the Python module '${match[1]}', which is not installed for the Python interpreter pypages runs pages with.`,
+    `Install it for that interpreter (for example: python3 -m pip install ${top}, or Debian's python3-${top.toLowerCase()} package),`,
+    'or start pypages with --python pointing at an interpreter or virtualenv that has it (for example --python /usr/bin/python3 or --python ./venv).',
+  ].join('\n');
 }

@@ -5,14 +5,15 @@
 import type { Config } from '../lib/config.js';
 import { GroupManager } from '../lib/groups.js';
 import type { Logger } from '../lib/log.js';
+import { forkingLauncher } from '../lib/forkserver.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker-process.js';
 
-interface LauncherHandle { launch: Launcher; close(): Promise<void> }
+interface LauncherHandle { launch: Launcher; warm(python: string): Promise<void>; close(): Promise<void> }
 
 /** A fork server unless launch is "spawn". */
-function makeLauncher(config: Config, _log: Logger): LauncherHandle {
-  // WIRE-FORK: config.launch === 'fork' uses lib/forkserver.ts once it lands.
-  return { launch: spawnWorkerProcess, close: async () => {} };
+function makeLauncher(config: Config, log: Logger): LauncherHandle {
+  if (config.launch === 'fork') return forkingLauncher({ sharedPreload: config.sharedPreload, log });
+  return { launch: spawnWorkerProcess, warm: async () => {}, close: async () => {} };
 }
 
 export class Runtime {
@@ -30,6 +31,7 @@ export class Runtime {
   /** Builds the groups for `config` and imports the preload scripts. */
   static async create(config: Config, interpreter: string, log: Logger): Promise<Runtime> {
     const launcher = makeLauncher(config, log);
+    await launcher.warm(interpreter); // so the first page does not wait for the warm parent to start
     const groups = new GroupManager({ config, interpreter, launcher: launcher.launch, log });
     await groups.warmUp();
     return new Runtime(config, groups, launcher, log);
@@ -39,6 +41,7 @@ export class Runtime {
   async reload(config: Config, interpreter: string): Promise<void> {
     const oldLauncher = this.launcher;
     this.launcher = makeLauncher(config, this.log);
+    await this.launcher.warm(interpreter);
     this.current = config;
     await this.groups.reconfigure({ config, interpreter, launcher: this.launcher.launch, log: this.log });
     await oldLauncher.close();

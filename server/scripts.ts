@@ -1,7 +1,10 @@
 import type { Context } from 'koa';
-import { buildEnviron, hasRequestBody } from '../lib/environ.js';
+import type { IncomingMessage } from 'node:http';
+import { buildEnviron, hasRequestBody, type Environ } from '../lib/environ.js';
 import type { GroupManager } from '../lib/groups.js';
-import { sendErrorPage } from './error-page.js';
+import type { ClientView } from '../lib/proxy.js';
+import { missingModuleNote, sendErrorPage } from './error-page.js';
+import { declaredTooLarge, pageBody } from './request-body.js';
 
 export interface ScriptTarget {
   file: string;
@@ -14,24 +17,19 @@ export interface ScriptTarget {
  * (streaming, backpressure); only when it fails before sending anything does
  * Koa answer, with an error page.
  */
-export async function runScript(ctx: Context, target: ScriptTarget, groups: GroupManager, root: string, debug: boolean): Promise<void> {
+export async function runScript(ctx: Context, target: ScriptTarget, groups: GroupManager, root: string, debug: boolean, maxBody = 0): Promise<void> {
   const { req, res } = ctx;
-  const socket = req.socket;
-  const environ = buildEnviron(
-    {
-      method: req.method ?? 'GET',
-      rawUrl: req.url ?? '/',
-      httpVersion: req.httpVersion,
-      rawHeaders: req.rawHeaders,
-      remoteAddress: socket.remoteAddress ?? '',
-      remotePort: socket.remotePort ?? 0,
-      localAddress: socket.localAddress ?? '',
-      localPort: socket.localPort ?? 0,
-      secure: ctx.secure,
-    },
-    { ...target, root },
-  );
-  const outcome = await groups.run({ script: target.file, environ, req, res, hasBody: hasRequestBody(req.headers), requestId: ctx.state.requestId });
+  if (declaredTooLarge(req, maxBody)) {
+    // Refused before Python sees it; no "100 Continue" was sent, and the unread body makes the connection unusable.
+    sendErrorPage(ctx, 413, `Content-Length ${req.headers['content-length']} is over max-body (${maxBody} bytes)`, debug);
+    ctx.set('Connection', 'close');
+    return;
+  }
+  const environ = scriptEnviron(ctx, target, root);
+  const hasBody = hasRequestBody(req.headers);
+  // Job.req is only read as a stream (lib/body-reader.ts); the wrapper is that stream, limited and 100-continue aware.
+  const body = hasBody ? (pageBody(req, res, maxBody) as IncomingMessage) : req;
+  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, requestId: ctx.state.requestId });
   if (outcome.kind === 'done' || res.headersSent || res.destroyed) {
     ctx.respond = false;
     ctx.state.bytes = outcome.kind === 'done' ? outcome.bytes : 0;
@@ -41,6 +39,30 @@ export async function runScript(ctx: Context, target: ScriptTarget, groups: Grou
   if (outcome.status >= 500) {
     ctx.state.log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
   }
+  // A full queue or no free thread in time: the client may try again shortly.
+  if (outcome.status === 503) ctx.set('Retry-After', '1');
   const detail = outcome.traceback || outcome.message;
-  sendErrorPage(ctx, outcome.status, detail, debug);
+  sendErrorPage(ctx, outcome.status, detail, debug, missingModuleNote(outcome.message));
+}
+
+/** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies (ctx.state.client). */
+function scriptEnviron(ctx: Context, target: ScriptTarget, root: string): Environ {
+  const { req } = ctx;
+  const socket = req.socket;
+  const client = ctx.state.client as ClientView | undefined;
+  return buildEnviron(
+    {
+      method: req.method ?? 'GET',
+      rawUrl: req.url ?? '/',
+      httpVersion: req.httpVersion,
+      rawHeaders: req.rawHeaders,
+      remoteAddress: client?.remoteAddr ?? socket.remoteAddress ?? '',
+      remotePort: client?.remotePort ?? socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
+      localPort: client?.serverPort ?? socket.localPort ?? 0,
+      secure: client?.secure ?? ctx.secure,
+      forwardedHost: client?.host ?? null,
+    },
+    { ...target, root },
+  );
 }

@@ -42,7 +42,7 @@ interface Seen { count: number; pid: number; cwd: string; env: string | null; ex
 const ps = (pid: number, field: string) => execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8' }).trim();
 const parentOf = (pid: number) => Number(ps(pid, 'ppid'));
 
-describe.skipIf(process.platform === 'win32')('fork server', () => {
+describe('fork server', () => {
   const log = memoryLogger();
   const routes = new Map<string, { worker: Worker; script: string }>();
   const started: Worker[] = [];
@@ -153,6 +153,11 @@ describe.skipIf(process.platform === 'win32')('fork server', () => {
     expect(zygote).not.toBe(parentOf(a.proc.pid));
     expect(ps(zygote, 'command')).toContain('pypages_worker.forkserver');
     expect((await seen(e.worker)).count).toBe(1);
+  });
+
+  it('spawns a worker whose env extras only a new interpreter reads', async () => {
+    const h = await start({ env: { PYTHONHASHSEED: '0' } });
+    expect(parentOf(h.proc.pid)).toBe(process.pid);
   });
 
   it('rejects ForkServer.start for an interpreter that does not run', async () => {

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Where pypages spends its time on one workload: runs pypages under
+// `node --cpu-prof` with every Python worker thread under cProfile
+// (bench/profile/python/sitecustomize.py, through PYTHONPATH: nothing in lib/
+// changes), loads it with wrk, and prints both profiles' summaries.
+//
+//   node bench/profile.mjs [--workload hello] [--duration 5] [--pypages-args "..."] [--out DIR]
+//
+// Profilers slow the code they watch (cProfile a lot): use the shares, and the
+// unprofiled CPU µs per request from bench/run.mjs for absolute figures.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { killAllChildren, processTree, request, runWrk, sampleTree, sleep, waitForHttp } from './measure.mjs';
+import { summarise } from './profile/cpuprofile-top.mjs';
+import { BENCH_DIR, freePort, makeRunDir, SERVERS } from './servers.mjs';
+import { WORKLOADS } from './workloads.mjs';
+
+const { values } = parseArgs({
+  options: {
+    workload: { type: 'string', default: 'hello' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '32' },
+    'pypages-args': { type: 'string', default: '' },
+    'no-python': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(BENCH_DIR, 'results', 'profile') },
+    top: { type: 'string', default: '25' },
+  },
+});
+const wl = WORKLOADS[values.workload];
+if (!wl?.path) {
+  console.error(`bench/profile: unknown or unsupported workload ${values.workload}`);
+  process.exit(2);
+}
+const out = join(values.out, `${values.workload}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+mkdirSync(out, { recursive: true });
+
+process.on('SIGINT', () => {
+  killAllChildren();
+  process.exit(130);
+});
+
+const { dir, docroot } = makeRunDir();
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const env = values['no-python'] ? {} : { PYTHONPATH: join(BENCH_DIR, 'profile/python'), PYPAGES_BENCH_PYPROF: out };
+const handle = SERVERS.pypages.start({
+  dir,
+  docroot,
+  port,
+  env,
+  pypagesArgs: values['pypages-args'].split(/\s+/).filter(Boolean),
+  nodeArgs: ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', '250'],
+});
+try {
+  await waitForHttp(`${base}/static/small.txt`, { isAlive: handle.alive });
+  const probe = await request(base + wl.path, { ...(wl.request ?? {}) });
+  const wrong = wl.check(probe, docroot);
+  if (wrong) throw new Error(`wrong answer: ${wrong}`);
+  const wrkArgs = { url: base + wl.path, connections: Number(values.connections), threads: 2, script: wl.lua?.(dir), headers: wl.headers };
+  const warm = await runWrk({ ...wrkArgs, duration: Number(values.warmup) });
+  const workers = () => processTree(handle.pid).filter((p) => p.pid !== handle.pid && p.comm.startsWith('python'));
+  for (const w of workers()) process.kill(w.pid, 'SIGUSR2'); // arm: clear the Python profiles
+  const sampler = sampleTree(handle.pid);
+  sampler.mark();
+  const load = await runWrk({ ...wrkArgs, duration: Number(values.duration) });
+  const tree = sampler.stop();
+  for (const w of workers()) process.kill(w.pid, 'SIGUSR2'); // dump
+  await sleep(1500);
+  await handle.stop(); // SIGTERM: pypages exits, node writes its .cpuprofile
+  for (let i = 0; i < 50 && !readdirSync(out).some((f) => f.endsWith('.cpuprofile')); i++) await sleep(100);
+
+  const served = (load.requests ?? 0) + (warm.requests ?? 0) + 1;
+  console.log(`pypages under profilers, ${values.workload}: ${load.rps?.toFixed(0)} req/s, p50 ${load.p50} ms, p99 ${load.p99} ms, ${load.errors} errors (${load.requests} requests in ${values.duration} s)`);
+  console.log(`CPU per request in the measured window (profilers included): ${tree.cpu.map((c) => `${c.comm} ${((c.seconds / load.requests) * 1e6).toFixed(0)} µs`).join(', ')}`);
+  const cpuprofile = readdirSync(out).find((f) => f.endsWith('.cpuprofile'));
+  if (cpuprofile) {
+    console.log(`\n== Node (${join(out, cpuprofile)}; whole run incl. start-up and warm-up, ${served} requests)\n`);
+    console.log(summarise(JSON.parse(readFileSync(join(out, cpuprofile), 'utf8')), { top: Number(values.top), requests: served }));
+  } else console.log('\nno .cpuprofile was written (did pypages exit normally on SIGTERM?)');
+  for (const f of readdirSync(out).filter((f) => /^python-\d+\.txt$/.test(f))) {
+    console.log(`\n== Python ${f} (measured window only, ${load.requests} requests; cProfile)\n`);
+    console.log(readFileSync(join(out, f), 'utf8').split('\n').slice(0, 60 + Number(values.top)).join('\n'));
+  }
+  console.log(`\nprofiles in ${out} (open .cpuprofile in Chrome DevTools; python-*.prof with python3 -m pstats)`);
+} catch (err) {
+  console.error(`bench/profile: ${err.message}`);
+  process.exitCode = 1;
+} finally {
+  await handle.stop();
+  killAllChildren();
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,82 @@
+// The request body on its way to a page: the max-body limit and
+// "Expect: 100-continue", both decided as late as possible and in one place.
+// A body declared too large (Content-Length) is refused before anything runs;
+// a chunked body is counted as the page reads it. "100 Continue" is sent only
+// when the page first reads the body, so a page that answers without reading
+// never makes the client send it (Node then closes the connection).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+
+/** True when the request declares (Content-Length) a body over `maxBody` bytes; 0 means no limit. */
+export function declaredTooLarge(req: IncomingMessage, maxBody: number): boolean {
+  const length = req.headers['content-length'];
+  return maxBody > 0 && length !== undefined && Number(length) > maxBody;
+}
+
+const TOO_LARGE = '413 Content Too Large\n\nThe request body is larger than this server accepts.\n';
+
+/**
+ * Wraps `req` for the worker to read. The first read sends "100 Continue" if
+ * the client waits for it (and no response has started). Past `maxBody`
+ * bytes (0: no limit) it answers 413 itself if the response has not started,
+ * else closes the connection, and fails the stream so the page stops reading.
+ */
+export function pageBody(req: IncomingMessage, res: ServerResponse, maxBody: number): Readable {
+  return new PageBody(req, res, maxBody);
+}
+
+class PageBody extends Readable {
+  private seen = 0;
+  private asked = false;
+  private waiting = false;
+  private readonly expects100: boolean;
+
+  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly maxBody: number) {
+    super();
+    this.expects100 = /^100-continue$/i.test(req.headers.expect ?? '');
+    req.once('end', () => this.push(null));
+    req.once('error', (err) => this.destroy(err));
+    req.once('close', () => {
+      if (!req.readableEnded) this.destroy(new Error('client closed the connection before the end of the request body'));
+    });
+  }
+
+  override _read(): void {
+    if (!this.asked && this.expects100 && !this.res.headersSent) this.res.writeContinue();
+    this.asked = true;
+    this.pull();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.req.off('readable', this.onReadable);
+    done(err);
+  }
+
+  private readonly onReadable = () => {
+    this.waiting = false;
+    this.pull();
+  };
+
+  private pull(): void {
+    for (let chunk: Buffer | null; !this.destroyed && (chunk = this.req.read() as Buffer | null) !== null;) {
+      this.seen += chunk.length;
+      if (this.maxBody > 0 && this.seen > this.maxBody) return this.overflow();
+      if (!this.push(chunk)) return;
+    }
+    if (this.waiting || this.destroyed || this.req.readableEnded) return;
+    this.waiting = true;
+    this.req.once('readable', this.onReadable);
+  }
+
+  private overflow(): void {
+    const res = this.res;
+    if (!res.headersSent) {
+      res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(TOO_LARGE), Connection: 'close' });
+      res.end(TOO_LARGE);
+    } else {
+      res.destroy(); // too late for a status: a cut connection tells the client
+    }
+    this.destroy(new Error(`request body larger than max-body (${this.maxBody} bytes)`));
+  }
+}
