@@ -80,21 +80,26 @@ class WatchReporter:
     import is always reported as a change by Node.
     """
 
-    def __init__(self, root, send):
+    def __init__(self, root, send, seen=()):
         self._root = root
         self._send = send
         self._lock = threading.Lock()
         self._files = {}  # realpath -> (mtime_ns, size)
-        self._modules = frozenset()
+        self._seen = set(seen)  # module names already looked at
+        self._count = -1
 
     def report(self):
         """Send WATCH if modules were imported from the root since the last call."""
+        if len(sys.modules) == self._count:
+            # The common case, every request: nothing imported since. (A module
+            # removed and another added in between would go unseen until the next
+            # import; imports that fail are the only removals, and leave nothing to watch.)
+            return
         with self._lock:  # held while sending: lists reach Node in order
-            modules = frozenset(sys.modules.copy())
-            if modules <= self._modules:
-                return
-            self._modules = modules
-            new = [f for f in loader.watched_files(self._root) if f[0] not in self._files]
+            names = [n for n in list(sys.modules) if n not in self._seen]
+            self._count = len(sys.modules)
+            self._seen.update(names)
+            new = [f for f in loader.watched_files(self._root, names) if f[0] not in self._files]
             if not new:
                 return
             for path, mtime, size in new:

@@ -123,12 +123,17 @@ def _import(path, name):
     return module
 
 
-def watched_files(root):
-    """Return [[realpath, mtime_ns, size], ...] for every imported file inside `root`, sorted."""
+def watched_files(root, names=None):
+    """Return [[realpath, mtime_ns, size], ...] for imported files inside `root`, sorted.
+
+    `names` limits the look to those module names (the ones imported since
+    the last look); None looks at every module.
+    """
     prefix = os.path.join(os.path.realpath(root), "")
+    modules = sys.modules.copy()  # copy: other threads may import
     found = {}
-    for module in sys.modules.copy().values():  # copy: other threads may import
-        filename = getattr(module, "__file__", None)
+    for name in (modules if names is None else names):
+        filename = getattr(modules.get(name), "__file__", None)
         if not isinstance(filename, str):
             continue
         real = os.path.realpath(filename)

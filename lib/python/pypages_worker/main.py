@@ -94,7 +94,8 @@ class Worker:
         self.threads = threads
         self.multiprocess = multiprocess
         self.send = send
-        self.reporter = WatchReporter(root, send)
+        # What is imported before any page runs (the runtime, shared preloads) is not the user's code.
+        self.reporter = WatchReporter(root, send, seen=list(sys.modules))
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypages")
         self.channels = {}  # request id -> Channel, until its terminal frame
         self.idle = threading.Condition()
