@@ -4,7 +4,8 @@
 // into exactly one Outcome.
 
 import { open } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { BodyReader } from './body-reader.js';
 import type { Logger } from './log.js';
 import { FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
@@ -15,7 +16,8 @@ export const INITIAL_WINDOW = 512 * 1024;
 export interface Job {
   script: string;
   environ: Record<string, string>;
-  req: IncomingMessage;
+  /** The request body, read only as a stream (it may be a wrapper that enforces limits). */
+  req: Readable;
   res: ServerResponse;
   hasBody: boolean;
   requestId: string;

@@ -2,8 +2,8 @@
 // default; when on, only for the addresses in status-allow).
 
 import type { Context, Next } from 'koa';
-import { BlockList, isIPv4 } from 'node:net';
 import type { GroupStatus } from '../lib/groups.js';
+import { trustList, type TrustList } from '../lib/proxy.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
@@ -25,17 +25,13 @@ function health(ctx: Context, lifecycle: Lifecycle): void {
   ctx.set('Cache-Control', 'no-store');
 }
 
-/** Is `address` in one of the addresses/CIDR ranges? (IPv4-mapped IPv6 peers count as IPv4.) */
-export function allowed(address: string, ranges: readonly string[]): boolean {
-  const list = new BlockList();
-  for (const range of ranges) {
-    const [net, bits] = range.split('/');
-    const family = isIPv4(net) ? 'ipv4' : 'ipv6';
-    if (bits === undefined) list.addAddress(net, family);
-    else list.addSubnet(net, Number(bits), family);
-  }
-  const plain = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-  return list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
+const allowLists = new WeakMap<readonly string[], TrustList>();
+
+/** Is `address` in status-allow? (One matcher per config, the same one trust-proxy uses.) */
+function allowed(address: string, ranges: readonly string[]): boolean {
+  let list = allowLists.get(ranges);
+  if (!list) allowLists.set(ranges, (list = trustList(ranges)));
+  return list(address);
 }
 
 interface StatusReport {

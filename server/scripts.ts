@@ -1,5 +1,4 @@
 import type { Context } from 'koa';
-import type { IncomingMessage } from 'node:http';
 import { buildEnviron, hasRequestBody, type Environ } from '../lib/environ.js';
 import type { GroupManager } from '../lib/groups.js';
 import type { ClientView } from '../lib/proxy.js';
@@ -27,8 +26,8 @@ export async function runScript(ctx: Context, target: ScriptTarget, groups: Grou
   }
   const environ = scriptEnviron(ctx, target, root);
   const hasBody = hasRequestBody(req.headers);
-  // Job.req is only read as a stream (lib/body-reader.ts); the wrapper is that stream, limited and 100-continue aware.
-  const body = hasBody ? (pageBody(req, res, maxBody) as IncomingMessage) : req;
+  // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
+  const body = hasBody ? pageBody(req, res, maxBody) : req;
   const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, requestId: ctx.state.requestId });
   if (outcome.kind === 'done' || res.headersSent || res.destroyed) {
     ctx.respond = false;
