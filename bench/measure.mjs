@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { cpus } from 'node:os';
 
 const PAGE_SIZE = 4096;
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
@@ -131,8 +132,15 @@ export function sampleTree(rootPid, intervalMs = 100) {
   let markRss = null;
   let markCpu = null;
   let samples = 0;
+  const wrkTicks = new Map(); // wrk processes started by the harness: pid -> CPU ticks last seen
+  let machineAtMark = null;
+  let selfAtMark = null;
+  let wrkAtMark = new Map();
+  let markTime = 0n;
   const take = () => {
-    const tree = processTree(rootPid);
+    const procs = scanProcesses();
+    for (const [pid, p] of procs) if (p.ppid === process.pid && p.comm === 'wrk') wrkTicks.set(pid, p.cpuTicks);
+    const tree = processTree(rootPid, procs);
     last = treeRss(tree);
     peak = Math.max(peak, last);
     samples++;
@@ -147,6 +155,10 @@ export function sampleTree(rootPid, intervalMs = 100) {
       markRss = last;
       markCpu = new Map(tree.map((p) => [p.pid, p]));
       peak = last;
+      machineAtMark = machineBusyTicks();
+      selfAtMark = process.cpuUsage();
+      wrkAtMark = new Map(wrkTicks);
+      markTime = process.hrtime.bigint();
     },
     /** Ends sampling; returns { peakRss, startRss, endRss, rssByProcess (at the end), cpu: [{comm, seconds}], cpuSeconds, samples }. */
     stop() {
@@ -162,7 +174,19 @@ export function sampleTree(rootPid, intervalMs = 100) {
       }
       const rss = new Map();
       for (const p of tree) rss.set(p.comm, (rss.get(p.comm) ?? 0) + p.rssBytes);
+      // CPU used on this machine by anything but the server, wrk and this harness: other people's work.
+      let otherCpuPercent = null;
+      if (machineAtMark !== null) {
+        const wall = Number(process.hrtime.bigint() - markTime) / 1e9;
+        let wrk = 0;
+        for (const [pid, ticks] of wrkTicks) wrk += ticks - (wrkAtMark.get(pid) ?? 0);
+        const self = process.cpuUsage(selfAtMark);
+        const selfTicks = ((self.user + self.system) / 1e6) * CLOCK_TICKS;
+        const other = machineBusyTicks() - machineAtMark - total * CLOCK_TICKS - wrk - selfTicks;
+        otherCpuPercent = Math.max(0, (100 * other) / (wall * CLOCK_TICKS * cpus().length));
+      }
       return {
+        otherCpuPercent,
         rssByProcess: [...rss].map(([comm, bytes]) => ({ comm, bytes, count: tree.filter((p) => p.comm === comm).length })).sort((a, b) => b.bytes - a.bytes),
         peakRss: peak,
         startRss: markRss ?? last,
@@ -174,6 +198,13 @@ export function sampleTree(rootPid, intervalMs = 100) {
       };
     },
   };
+}
+
+/** Busy CPU ticks of the whole machine since boot (all CPUs; idle and iowait excluded). */
+export function machineBusyTicks() {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return user + nice + system + irq + softirq + (steal || 0);
 }
 
 // ---------------------------------------------------------------------------

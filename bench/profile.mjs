@@ -4,26 +4,29 @@
 // (bench/profile/python/sitecustomize.py, through PYTHONPATH: nothing in lib/
 // changes), loads it with wrk, and prints both profiles' summaries.
 //
-//   node bench/profile.mjs [--workload hello] [--duration 5] [--pypages-args "..."] [--out DIR]
+//   node bench/profile.mjs [--workload hello] [--duration 5] [--pypages-args "..."] [--pypages DIR] [--no-python] [--out DIR]
 //
 // Profilers slow the code they watch (cProfile a lot): use the shares, and the
 // unprofiled CPU µs per request from bench/run.mjs for absolute figures.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildren, processTree, request, runWrk, sampleTree, sleep, waitForHttp } from './measure.mjs';
 import { summarise } from './profile/cpuprofile-top.mjs';
-import { BENCH_DIR, freePort, makeRunDir, SERVERS } from './servers.mjs';
+import { BENCH_DIR, freePort, makeRunDir, REPO_DIR, SERVERS } from './servers.mjs';
 import { WORKLOADS } from './workloads.mjs';
+import { joinPypagesArgs } from './run.mjs';
 
 const { values } = parseArgs({
+  args: joinPypagesArgs(process.argv.slice(2)),
   options: {
     workload: { type: 'string', default: 'hello' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '32' },
     'pypages-args': { type: 'string', default: '' },
+    pypages: { type: 'string', default: REPO_DIR },
     'no-python': { type: 'boolean', default: false },
     out: { type: 'string', default: join(BENCH_DIR, 'results', 'profile') },
     top: { type: 'string', default: '25' },
@@ -51,7 +54,10 @@ const handle = SERVERS.pypages.start({
   docroot,
   port,
   env,
-  pypagesArgs: values['pypages-args'].split(/\s+/).filter(Boolean),
+  // A request stuck after its client left (seen on big) would hold a graceful stop for the
+  // whole grace period, and SIGKILL loses the Node profile: do not wait for stragglers.
+  pypagesArgs: ['--shutdown-grace', '1', ...values['pypages-args'].split(/\s+/).filter(Boolean)],
+  pypagesDir: resolvePath(values.pypages),
   nodeArgs: ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', '250'],
 });
 try {
@@ -62,14 +68,18 @@ try {
   const wrkArgs = { url: base + wl.path, connections: Number(values.connections), threads: 2, script: wl.lua?.(dir), headers: wl.headers };
   const warm = await runWrk({ ...wrkArgs, duration: Number(values.warmup) });
   const workers = () => processTree(handle.pid).filter((p) => p.pid !== handle.pid && p.comm.startsWith('python'));
-  for (const w of workers()) process.kill(w.pid, 'SIGUSR2'); // arm: clear the Python profiles
+  const signalPython = () => { if (!values['no-python']) for (const w of workers()) process.kill(w.pid, 'SIGUSR2'); };
+  signalPython(); // arm: clear the Python profiles
   const sampler = sampleTree(handle.pid);
   sampler.mark();
   const load = await runWrk({ ...wrkArgs, duration: Number(values.duration) });
   const tree = sampler.stop();
-  for (const w of workers()) process.kill(w.pid, 'SIGUSR2'); // dump
+  signalPython(); // dump
   await sleep(1500);
-  await handle.stop(); // SIGTERM: pypages exits, node writes its .cpuprofile
+  const stopping = Date.now();
+  await handle.stop(30_000); // SIGTERM: pypages exits, node writes its .cpuprofile
+  const exit = await Promise.race([handle.exit, sleep(10).then(() => null)]);
+  if (!exit || exit.signal === 'SIGKILL') console.log(`pypages did not exit by itself within ${((Date.now() - stopping) / 1000).toFixed(1)} s of SIGTERM`);
   for (let i = 0; i < 50 && !readdirSync(out).some((f) => f.endsWith('.cpuprofile')); i++) await sleep(100);
 
   const served = (load.requests ?? 0) + (warm.requests ?? 0) + 1;
@@ -80,9 +90,12 @@ try {
     console.log(`\n== Node (${join(out, cpuprofile)}; whole run incl. start-up and warm-up, ${served} requests)\n`);
     console.log(summarise(JSON.parse(readFileSync(join(out, cpuprofile), 'utf8')), { top: Number(values.top), requests: served }));
   } else console.log('\nno .cpuprofile was written (did pypages exit normally on SIGTERM?)');
-  for (const f of readdirSync(out).filter((f) => /^python-\d+\.txt$/.test(f))) {
-    console.log(`\n== Python ${f} (measured window only, ${load.requests} requests; cProfile)\n`);
-    console.log(readFileSync(join(out, f), 'utf8').split('\n').slice(0, 60 + Number(values.top)).join('\n'));
+  // The busiest process first (with --launch fork, the idle warm parent is profiled too).
+  const texts = readdirSync(out).filter((f) => /^python-\d+\.txt$/.test(f)).map((f) => [f, readFileSync(join(out, f), 'utf8')]);
+  for (const [f, text] of texts.sort((a, b) => b[1].length - a[1].length)) {
+    console.log(`\n== Python ${f} (measured window only, ${load.requests} requests; cProfile on each thread's CPU clock)\n`);
+    const lines = text.split('\n').filter((l) => !/-thread\d+\.prof$/.test(l));
+    console.log(lines.slice(0, 40 + Number(values.top)).join('\n'));
   }
   console.log(`\nprofiles in ${out} (open .cpuprofile in Chrome DevTools; python-*.prof with python3 -m pstats)`);
 } catch (err) {

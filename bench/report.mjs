@@ -16,21 +16,21 @@ export function formatReport(meta, results) {
   if (pp) out.push(`pypages: ${pp.commit ? `commit ${pp.commit}${pp.dirty ? ' with uncommitted changes in lib/ or server/' : ''}` : pp.note ?? 'not a git checkout'} (${pp.dir}).`);
   out.push(`Versions: ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
   out.push('');
-  out.push('| workload | server | req/s | MB/s | p50 ms | p99 ms | errors | CPU µs/req | peak RSS MiB | pypages ÷ best peer: req/s | p50 | p99 | RSS |');
-  out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  out.push('| workload | server | req/s | MB/s | p50 ms | p99 ms | errors | CPU µs/req | peak RSS MiB | others\' CPU | pypages ÷ best peer: req/s | p50 | p99 | RSS |');
+  out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   const order = Object.keys(WORKLOADS);
   const serverOrder = Object.keys(SERVERS);
   const sorted = [...results].sort((a, b) => order.indexOf(a.workload) - order.indexOf(b.workload) || serverOrder.indexOf(a.server) - serverOrder.indexOf(b.server));
   for (const r of sorted) {
     if (r.failed) {
-      out.push(`| ${r.workload} | ${r.server} | failed: ${r.failed.replace(/\|/g, '\\|')} | | | | | | | | | | |`);
+      out.push(`| ${r.workload} | ${r.server} | failed: ${r.failed.replace(/\|/g, '\\|')} | | | | | | | | | | | |`);
       continue;
     }
     const ratio = r.server === 'pypages' ? ratios(r, results) : { rps: '', p50: '', p99: '', rss: '' };
-    out.push(`| ${r.workload} | ${r.server === 'pypages' ? '**pypages**' : r.server} | ${num(r.rps, 0)} | ${r.rps == null ? '' : num(r.mbps, r.mbps < 10 ? 2 : 0)} | ${num(r.p50, 2)} | ${num(r.p99, 2)} | ${r.errors ?? ''} | ${num(r.cpuUsPerRequest, 0)} | ${num(r.peakRss / MiB, 0)} | ${ratio.rps} | ${ratio.p50} | ${ratio.p99} | ${ratio.rss} |`);
+    out.push(`| ${r.workload} | ${r.server === 'pypages' ? '**pypages**' : r.server} | ${num(r.rps, 0)} | ${r.rps == null ? '' : num(r.mbps, r.mbps < 10 ? 2 : 0)} | ${num(r.p50, 2)} | ${num(r.p99, 2)} | ${r.errors ?? ''} | ${num(r.cpuUsPerRequest, 0)} | ${num(r.peakRss / MiB, 0)} | ${r.otherCpuPercent == null ? '' : `${r.otherCpuPercent.toFixed(0)}%`} | ${ratio.rps} | ${ratio.p50} | ${ratio.p99} | ${ratio.rss} |`);
   }
   out.push('');
-  out.push('cold: p50 and p99 (= the slowest, with few samples) of the first request to each new script; req/s does not apply. CPU µs/req: CPU time of the whole process tree during the measured window ÷ requests. RSS: sum over the server\'s process tree (shared pages counted in each process), peak of 100 ms samples. Ratios: pypages ÷ the best peer among Apache embedded/daemon, uWSGI, gunicorn, waitress (highest req/s, lowest p50/p99/RSS), named after the ratio.');
+  out.push('cold: p50 and p99 (= the slowest, with few samples) of the first request to each new script; req/s does not apply. CPU µs/req: CPU time of the whole process tree during the measured window ÷ requests. RSS: sum over the server\'s process tree (shared pages counted in each process), peak of 100 ms samples. Others\' CPU: share of the machine\'s CPU used during the window by processes other than the server, wrk and the harness (other people\'s work on a shared machine): rows with a high figure are noisy. Ratios: pypages ÷ the best peer among Apache embedded/daemon, uWSGI, gunicorn, waitress (highest req/s, lowest p50/p99/RSS), named after the ratio.');
   const split = results.filter((r) => r.server === 'pypages' && r.cpuSplit?.length);
   if (split.length) {
     out.push('');

@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAllChildren, loadAverage, request, runWrk, sampleTree, sleep, waitForHttp } from './measure.mjs';
 import { formatReport } from './report.mjs';
@@ -49,7 +50,7 @@ Quick run: node bench/run.mjs --duration 3 --servers pypages,uwsgi --workloads h
 
 function options(argv) {
   const { values } = parseArgs({
-    args: argv,
+    args: joinPypagesArgs(argv),
     options: {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
@@ -94,6 +95,16 @@ function options(argv) {
     install: values.install,
     keep: values.keep,
   };
+}
+
+/** `--pypages-args "--threads 32"`: parseArgs refuses a value that starts with a dash unless written with "=". */
+export function joinPypagesArgs(argv) {
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--pypages-args' && i + 1 < argv.length) out.push(`--pypages-args=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 function usage(message) {
@@ -264,6 +275,7 @@ async function measurePair({ workload, server, dir, docroot, opts }) {
       endRss: tree.endRss,
       processes: tree.processes,
       rssByProcess: tree.rssByProcess,
+      otherCpuPercent: tree.otherCpuPercent,
       cpuUsPerRequest: load.requests ? (tree.cpuSeconds / load.requests) * 1e6 : null,
       cpuSplit: tree.cpu.map((c) => ({ comm: c.comm, usPerRequest: load.requests ? (c.seconds / load.requests) * 1e6 : null })),
     });
@@ -321,7 +333,7 @@ function progressLine(r) {
   if (r.failed) return `${head} FAILED: ${r.failed}${r.logTail ? `\n  ${r.logTail}` : ''}`;
   const mib = (b) => (b / 1024 ** 2).toFixed(0);
   if (r.workload === 'cold') return `${head} p50 ${r.p50.toFixed(1)} ms, max ${r.p99.toFixed(1)} ms, RSS ${mib(r.peakRss)} MiB`;
-  return `${head} ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors, RSS ${mib(r.peakRss)} MiB, ${r.cpuUsPerRequest?.toFixed(0)} µs CPU/req`;
+  return `${head} ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors, RSS ${mib(r.peakRss)} MiB, ${r.cpuUsPerRequest?.toFixed(0)} µs CPU/req, others' CPU ${r.otherCpuPercent?.toFixed(0)}%`;
 }
 
 function report(meta, results, opts) {
@@ -338,7 +350,7 @@ function report(meta, results, opts) {
   }
 }
 
-main().catch((err) => {
+if (import.meta.url === pathToFileURL(process.argv[1]).href) main().catch((err) => {
   console.error(`bench: ${err.stack}`);
   killAllChildren();
   process.exit(1);

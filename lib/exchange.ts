@@ -40,6 +40,7 @@ export class Exchange {
   private settled = false;
   private started = false;
   private aborted = false;
+  private ended = false;
   private bytes = 0;
   private fileSent: Promise<void> = Promise.resolve();
   private lastWrite: Promise<void> = Promise.resolve();
@@ -96,6 +97,9 @@ export class Exchange {
     this.started = true;
     if (this.aborted || res.destroyed) return;
     res.writeHead(Number(match[1]), match[2] ?? '', start.headers.flat());
+    // Head, body and end usually arrive in one read: send them in one write.
+    res.cork();
+    process.nextTick(() => res.uncork());
   }
 
   private onBody(chunk: Buffer): void {
@@ -107,13 +111,14 @@ export class Exchange {
     this.lastWrite = new Promise((flushed) =>
       res.write(chunk, () => {
         this.waitOnClient(-1);
-        this.send(ToWorker.CREDIT, uint32Payload(chunk.length));
+        if (!this.ended) this.send(ToWorker.CREDIT, uint32Payload(chunk.length)); // no more to send: no credit needed
         flushed();
       }),
     );
   }
 
   private async onEnd(complete: boolean): Promise<void> {
+    this.ended = true;
     await this.fileSent;
     const res = this.job.res;
     if (!complete) {

@@ -75,7 +75,9 @@ export class ProtocolError extends Error {}
 
 /**
  * Reassembles frames from a byte stream. Owns no I/O: feed it chunks in
- * order; it returns every complete frame and keeps the remainder.
+ * order; it returns every complete frame and keeps the remainder. Each byte
+ * is copied at most once (a frame split across chunks is joined when it is
+ * whole), so a large frame arriving in many reads costs linear time.
  * Throws ProtocolError on an oversize length (the stream is then unusable).
  */
 export class FrameDecoder {
@@ -83,28 +85,63 @@ export class FrameDecoder {
   private pendingBytes = 0;
 
   push(chunk: Buffer): Frame[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < HEADER_SIZE) return [];
-    let buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    const frames: Frame[] = [];
-    let offset = 0;
-    while (buf.length - offset >= HEADER_SIZE) {
-      const length = buf.readUInt32BE(offset + 5);
-      if (length > MAX_PAYLOAD) throw new ProtocolError(`frame length ${length} exceeds ${MAX_PAYLOAD}`);
-      const end = offset + HEADER_SIZE + length;
-      if (end > buf.length) break;
-      frames.push({ type: buf[offset], id: buf.readUInt32BE(offset + 1), payload: buf.subarray(offset + HEADER_SIZE, end) });
-      offset = end;
+    if (chunk.length) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
     }
-    buf = buf.subarray(offset);
-    this.pending = buf.length ? [buf] : [];
-    this.pendingBytes = buf.length;
+    const frames: Frame[] = [];
+    while (this.pendingBytes >= HEADER_SIZE) {
+      const header = this.peek(HEADER_SIZE);
+      const length = header.readUInt32BE(5);
+      if (length > MAX_PAYLOAD) throw new ProtocolError(`frame length ${length} exceeds ${MAX_PAYLOAD}`);
+      if (this.pendingBytes < HEADER_SIZE + length) break;
+      const frame = this.take(HEADER_SIZE + length);
+      frames.push({ type: frame[0], id: frame.readUInt32BE(1), payload: frame.subarray(HEADER_SIZE) });
+    }
     return frames;
   }
 
   /** Bytes received that do not yet form a whole frame. */
   get buffered(): number {
     return this.pendingBytes;
+  }
+
+  /** The first n pending bytes, without consuming them. */
+  private peek(n: number): Buffer {
+    return this.pending[0].length >= n ? this.pending[0] : this.copyOut(n);
+  }
+
+  /** Removes and returns the first n pending bytes. */
+  private take(n: number): Buffer {
+    const out = this.pending[0].length >= n ? this.pending[0].subarray(0, n) : this.copyOut(n);
+    this.consume(n);
+    return out;
+  }
+
+  private copyOut(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    for (const piece of this.pending) {
+      const used = Math.min(piece.length, n - filled);
+      piece.copy(out, filled, 0, used);
+      filled += used;
+      if (filled === n) break;
+    }
+    return out;
+  }
+
+  private consume(n: number): void {
+    this.pendingBytes -= n;
+    let left = n;
+    while (left > 0 && this.pending.length) {
+      const piece = this.pending[0];
+      if (piece.length <= left) {
+        left -= piece.length;
+        this.pending.shift();
+      } else {
+        this.pending[0] = piece.subarray(left);
+        left = 0;
+      }
+    }
   }
 }

@@ -1,7 +1,7 @@
 // URL path → what to serve. Every URL-to-file rule and every deny rule of
 // pypages lives in this file and nowhere else, so it can be tested without a
 // server. Nothing here opens or runs a file; it only looks at names and stats.
-import { promises as fs, type Stats } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
 export type Target =
@@ -354,9 +354,15 @@ function badRequest(reason: string): Target {
 
 // Any fs failure (ENOENT, EACCES, ENOTDIR, ENAMETOOLONG, ELOOP, ...) means
 // "nothing servable here"; the caller turns that into not-found.
+//
+// Synchronous on purpose: a stat or realpath of a local file the kernel has
+// cached takes microseconds, while the promise versions cost tens of
+// microseconds of CPU each in thread-pool hand-offs; they were a third of
+// the server's CPU per request (bench/README.md). A document root on a slow
+// network filesystem would stall the event loop instead: keep it local.
 async function realpathOrNull(p: string): Promise<string | null> {
   try {
-    return await fs.realpath(p);
+    return realpathSync.native(p);
   } catch {
     return null;
   }
@@ -364,7 +370,7 @@ async function realpathOrNull(p: string): Promise<string | null> {
 
 async function statOrNull(p: string): Promise<Stats | null> {
   try {
-    return await fs.stat(p);
+    return statSync(p, { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }

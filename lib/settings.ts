@@ -148,9 +148,9 @@ export const SETTINGS: Table = {
   },
   threads: {
     name: 'threads', flag: '--threads', positional: false, metavar: 'N', yaml: 'threads',
-    default: 16, defaultText: '16',
+    default: 32, defaultText: '32',
     allowed: 'an integer from 1 to 512',
-    help: 'Request threads per Python worker process.',
+    help: 'Request threads per Python worker process (started as needed). 32 lets a page that waits (on a database, an API) serve 32 clients at once.',
     parse: integer(1, 512),
   },
   pythonPath: {
@@ -204,7 +204,7 @@ export const SETTINGS: Table = {
   },
   queueLimit: {
     name: 'queueLimit', flag: '--queue-limit', positional: false, metavar: 'N', yaml: 'queue-limit',
-    default: 100, defaultText: '100',
+    default: 1000, defaultText: '1000',
     allowed: 'an integer from 0 to 100000',
     help: 'Requests a busy group may hold waiting; beyond it, 503 with Retry-After.',
     parse: integer(0, 100000),

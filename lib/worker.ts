@@ -46,6 +46,7 @@ export class Worker extends EventEmitter {
   private nextId = 1;
   private exited = false;
   private killing = false;
+  private corked = false;
 
   /** Use Worker.start(); the constructor takes a process that has said READY. */
   constructor(private readonly proc: WorkerProcess, ready: Ready, private readonly opts: WorkerOptions) {
@@ -123,7 +124,17 @@ export class Worker extends EventEmitter {
   }
 
   private send(type: number, id: number, payload?: Buffer): void {
-    if (!this.exited && this.proc.input.writable) this.proc.input.write(encodeFrame(type, id, payload));
+    if (this.exited || !this.proc.input.writable) return;
+    // Frames sent in one turn of the event loop (requests, credits) leave in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.proc.input.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.proc.input.uncork();
+      });
+    }
+    this.proc.input.write(encodeFrame(type, id, payload));
   }
 
   private forget(id: number): void {

@@ -101,7 +101,11 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
       case 'not-found': return sendErrorPage(ctx, 404, target.reason, config.debug);
     }
   });
-  app.on('error', (err: Error) => log.error(`koa: ${err.stack ?? err.message}`));
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    // A client that hangs up mid-response is routine, not a server error.
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    log.error(`koa: ${err.stack ?? err.message}`);
+  });
   return app;
 }
 

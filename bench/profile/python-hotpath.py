@@ -92,7 +92,6 @@ def main():
             done.release()
 
     worker = Worker(root, 1, pool_send)
-    frame = protocol.Frame(protocol.REQUEST, 1, payload)
 
     def pool(n):
         for i in range(n):
@@ -116,7 +115,6 @@ def main():
             protocol.encode(protocol.END, i, end)
 
     timed("frames", frames, args.n)
-    del frame
 
 
 def node_environ(root, page):

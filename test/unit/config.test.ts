@@ -62,7 +62,7 @@ const TABLE: { name: string; flag: string | null; metavar: string | null; yaml: 
   { name: 'grouping', flag: '--grouping', metavar: 'MODE', yaml: 'grouping', default: 'per-script', defaultText: 'per-script' },
   { name: 'groups', flag: null, metavar: null, yaml: 'groups', default: [], defaultText: 'none' },
   { name: 'processes', flag: '--processes', metavar: 'N', yaml: 'processes', default: 1, defaultText: '1' },
-  { name: 'threads', flag: '--threads', metavar: 'N', yaml: 'threads', default: 16, defaultText: '16' },
+  { name: 'threads', flag: '--threads', metavar: 'N', yaml: 'threads', default: 32, defaultText: '32' },
   { name: 'pythonPath', flag: '--python-path', metavar: 'DIRS', yaml: 'python-path', default: [], defaultText: 'none' },
   { name: 'env', flag: null, metavar: null, yaml: 'env', default: {}, defaultText: 'none' },
   { name: 'cwd', flag: '--cwd', metavar: 'DIR', yaml: 'cwd', default: '', defaultText: 'the script\'s folder' },
@@ -70,7 +70,7 @@ const TABLE: { name: string; flag: string | null; metavar: string | null; yaml: 
   { name: 'venv', flag: '--venv', metavar: 'MODE', yaml: 'venv', default: 'auto', defaultText: 'auto' },
   { name: 'idleTimeout', flag: '--idle-timeout', metavar: 'SECONDS', yaml: 'idle-timeout', default: 300, defaultText: '300' },
   { name: 'maxWorkers', flag: '--max-workers', metavar: 'N', yaml: 'max-workers', default: 64, defaultText: '64' },
-  { name: 'queueLimit', flag: '--queue-limit', metavar: 'N', yaml: 'queue-limit', default: 100, defaultText: '100' },
+  { name: 'queueLimit', flag: '--queue-limit', metavar: 'N', yaml: 'queue-limit', default: 1000, defaultText: '1000' },
   { name: 'queueTimeout', flag: '--queue-timeout', metavar: 'SECONDS', yaml: 'queue-timeout', default: 30, defaultText: '30' },
   { name: 'requestTimeout', flag: '--request-timeout', metavar: 'SECONDS', yaml: 'request-timeout', default: 60, defaultText: '60' },
   { name: 'maxRequests', flag: '--max-requests', metavar: 'N', yaml: 'max-requests', default: 0, defaultText: '0' },
@@ -98,8 +98,8 @@ const ALLOWED_KEYS = YAML_KEYS.join(', ');
 /** The Config run([]) gives in an empty folder with www/ ("/CWD" stands for cwd). */
 const DEFAULTS = {
   root: '/CWD/www', port: 8000, host: '127.0.0.1', python: '', debug: false, index: ['index.py', 'index.html'],
-  grouping: 'per-script', groups: [], processes: 1, threads: 16, pythonPath: [], env: {}, cwd: '', preload: [], venv: 'auto',
-  idleTimeout: 300, maxWorkers: 64, queueLimit: 100, queueTimeout: 30, requestTimeout: 60, maxRequests: 0, maxRequestsJitter: 0,
+  grouping: 'per-script', groups: [], processes: 1, threads: 32, pythonPath: [], env: {}, cwd: '', preload: [], venv: 'auto',
+  idleTimeout: 300, maxWorkers: 64, queueLimit: 1000, queueTimeout: 30, requestTimeout: 60, maxRequests: 0, maxRequestsJitter: 0,
   maxMemory: 0, heartbeatTimeout: 30, shutdownGrace: 30, launch: 'fork', sharedPreload: [], statusPath: '', statusAllow: ['127.0.0.0/8', '::1'],
   healthPath: '/-/health', maxBody: 1073741824, maxHeaderSize: 16384, trustProxy: [], cert: '', key: '', configFile: null,
 };

@@ -66,3 +66,18 @@ describe('payload helpers', () => {
     expect(() => encodeFrame(0x83, 1, Buffer.alloc(MAX_PAYLOAD + 1))).toThrow(RangeError);
   });
 });
+
+describe('FrameDecoder with large frames', () => {
+  it('reassembles a 1 MiB frame delivered in a thousand pieces, byte for byte', () => {
+    const payload = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) % 256;
+    const stream = Buffer.concat([encodeFrame(0x83, 9, payload), encodeFrame(0x84, 9, Buffer.from('{}'))]);
+    const d = new FrameDecoder();
+    const frames = [];
+    const step = Math.ceil(stream.length / 1000);
+    for (let at = 0; at < stream.length; at += step) frames.push(...d.push(stream.subarray(at, at + step)));
+    expect(frames.map((f) => f.type)).toEqual([0x83, 0x84]);
+    expect(frames[0].payload.equals(payload)).toBe(true);
+    expect(d.buffered).toBe(0);
+  });
+});

@@ -13,6 +13,10 @@ from .protocol import (END, ERROR, FILE, MAX_BODY_CHUNK, MAX_ID, READ,
                        RESPONSE_BODY, START, dump_json, uint32)
 
 
+_COMPLETE = dump_json({"complete": True})
+_INCOMPLETE = dump_json({"complete": False})
+
+
 class ClientAborted(OSError):
     """The client went away (ABORT): the request must stop producing output."""
 
@@ -25,9 +29,16 @@ class Channel:
     most once.
     """
 
-    def __init__(self, id_, send, window, has_body=True, on_finish=None):
+    def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None):
         self.id = id_
         self._send = send
+        # Frames held back to leave in one write: START with the first BODY,
+        # and a list body with its END (see hold_body).
+        self._send_many = send_many or (lambda frames: [send(*f) for f in frames])
+        self._held = []
+        self._held_bytes = 0
+        #: Set while the whole body is already in memory (a list): BODY frames wait for END.
+        self.hold_body = False
         self._window = window
         self._on_finish = on_finish
         self._cond = threading.Condition()
@@ -89,7 +100,8 @@ class Channel:
                 if self._body_eof or size <= 0:
                     return b""
                 self._reading, self._body = True, None
-            self._send(READ, self.id, uint32(min(size, MAX_ID)))
+            self._hold(READ, uint32(min(size, MAX_ID)))
+            self.flush()
             with self._cond:
                 self._wait(lambda: not self._reading)
                 data, self._body = self._body, None
@@ -98,8 +110,8 @@ class Channel:
             return data
 
     def start(self, status, headers):
-        """Send START: the status line and the list of (name, value) headers."""
-        self._send(START, self.id, dump_json({"status": status, "headers": [list(h) for h in headers]}))
+        """Queue START (the status line and the (name, value) headers); it leaves with the next frame."""
+        self._hold(START, dump_json({"status": status, "headers": [list(h) for h in headers]}))
 
     def send_body(self, data):
         """Send response bytes as BODY frames of at most 256 KiB, each within the credit."""
@@ -107,20 +119,39 @@ class Channel:
         for offset in range(0, len(view), MAX_BODY_CHUNK):
             chunk = view[offset:offset + MAX_BODY_CHUNK]
             self._take_credit(len(chunk))
-            self._send(RESPONSE_BODY, self.id, chunk)
+            self._hold(RESPONSE_BODY, chunk)
+            if not self.hold_body or self._held_bytes >= MAX_BODY_CHUNK:
+                self.flush()
 
     def _take_credit(self, n):
         # Wait until n more bytes fit the window; a lone frame may exceed it.
         with self._cond:
+            if self._outstanding > 0 and self._outstanding + n > self._window:
+                self._cond.release()
+                try:
+                    self.flush()  # what we hold must reach Node before credit can come back
+                finally:
+                    self._cond.acquire()
             self._wait(lambda: self._outstanding <= 0 or self._outstanding + n <= self._window)
             self._outstanding += n
+
+    def _hold(self, type_, payload):
+        self._held.append((type_, self.id, payload))
+        self._held_bytes += len(payload)
+
+    def flush(self):
+        """Write every held frame, in one write."""
+        if self._held:
+            frames, self._held, self._held_bytes = self._held, [], 0
+            self._send_many(frames)
 
     def open_file(self, path, offset, length):
         """Ask Node to send a file itself (FILE); return its FILE_OPENED answer (a dict)."""
         with self._cond:
             self._raise_if_aborted()
             self._file_answer = None
-        self._send(FILE, self.id, dump_json({"path": path, "offset": offset, "length": length}))
+        self._hold(FILE, dump_json({"path": path, "offset": offset, "length": length}))
+        self.flush()
         with self._cond:
             self._wait(lambda: self._file_answer is not None)
             return self._file_answer
@@ -137,13 +168,13 @@ class Channel:
 
     def end(self, complete):
         """Send the terminal END frame; a second terminal frame is never sent."""
-        self._finish(END, {"complete": bool(complete)})
+        self._finish(END, _COMPLETE if complete else _INCOMPLETE)
 
     def error(self, status, kind, message, traceback=""):
         """Send the terminal ERROR frame; a second terminal frame is never sent."""
-        self._finish(ERROR, {"status": status, "kind": kind, "message": message, "traceback": traceback})
+        self._finish(ERROR, dump_json({"status": status, "kind": kind, "message": message, "traceback": traceback}))
 
-    def _finish(self, type_, obj):
+    def _finish(self, type_, payload):
         with self._cond:
             if self._finished:
                 return
@@ -153,4 +184,5 @@ class Channel:
                 self._on_finish(self)
             except Exception as err:  # must not cost the request its terminal frame
                 log("request %d: on_finish failed: %r" % (self.id, err))
-        self._send(type_, self.id, dump_json(obj))
+        self._hold(type_, payload)
+        self.flush()

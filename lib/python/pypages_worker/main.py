@@ -5,16 +5,19 @@ thread pool of --threads threads (Node never sends more at once).
 """
 
 import argparse
+import fcntl
+import socket
+import stat
 import faulthandler
 import os
 import platform
 import signal
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from . import PROTOCOL_VERSION, log
 from .channel import Channel
+from .pool import ThreadPool
 from .handler import WatchReporter, find_app, handle_request, parse_request
 from .wsgi import describe
 from .protocol import (ABORT, BODY, CREDIT, FILE_OPENED, PING, PONG, READY, REQUEST,
@@ -62,6 +65,7 @@ def main(argv=None, parser=None, fresh=True):
     try:
         for fd in (FD_IN, FD_OUT):
             os.set_inheritable(fd, False)  # a page's child processes must not hold our pipes
+            widen(fd)
     except OSError:
         log("fds 3 and 4 must be the frame pipes: this program is started by the pypages server")
         return EXIT_USAGE
@@ -71,10 +75,29 @@ def main(argv=None, parser=None, fresh=True):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Node supervises: it closes fd 3 to stop us
     # Before Node kills a hung worker it sends SIGUSR1: every thread's stack goes to the error log.
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
-    worker = Worker(args.root, args.threads, FrameWriter(FD_OUT).send, args.processes > 1)
+    writer = FrameWriter(FD_OUT)
+    worker = Worker(args.root, args.threads, writer.send, args.processes > 1, writer.send_many)
     worker.ready()
     worker.preload(args.preload)  # after READY: Node treats every frame before it as a failed start
     return worker.serve(FrameReader(FD_IN))
+
+
+PIPE_BYTES = 1 << 20  # Linux's default cap for an unprivileged pipe (fs.pipe-max-size)
+
+
+def widen(fd):
+    """Give the frame channel 1 MiB of kernel buffer instead of 64 KiB: large bodies
+    then cross in few wake-ups, not in 64 KiB ping-pong. Best effort."""
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+        elif stat.S_ISSOCK(os.fstat(fd).st_mode):
+            sock = socket.socket(fileno=os.dup(fd))
+            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                sock.setsockopt(socket.SOL_SOCKET, option, PIPE_BYTES)
+            sock.close()
+    except (OSError, ImportError, AttributeError):
+        pass  # not Linux, or over the limit: the default size still works
 
 
 def isolate_sys_path():
@@ -89,14 +112,15 @@ def isolate_sys_path():
 class Worker:
     """Routes Node's frames to requests and runs each request on the pool."""
 
-    def __init__(self, root, threads, send, multiprocess=False):
+    def __init__(self, root, threads, send, multiprocess=False, send_many=None):
         self.root = root
         self.threads = threads
         self.multiprocess = multiprocess
+        self.send_many = send_many
         self.send = send
         # What is imported before any page runs (the runtime, shared preloads) is not the user's code.
         self.reporter = WatchReporter(root, send, seen=list(sys.modules))
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pypages")
+        self.pool = ThreadPool(threads)
         self.channels = {}  # request id -> Channel, until its terminal frame
         self.idle = threading.Condition()
 
@@ -147,7 +171,7 @@ class Worker:
             request = parse_request(frame.payload)
         except ProtocolError as err:
             return Channel(frame.id, self.send, 0).error(500, "protocol", str(err))
-        channel = Channel(frame.id, self.send, request["window"], request["body"], self.release)
+        channel = Channel(frame.id, self.send, request["window"], request["body"], self.release, self.send_many)
         with self.idle:
             if frame.id in self.channels:
                 log("REQUEST %d reuses the id of a request in flight; ignored" % frame.id)
@@ -189,7 +213,6 @@ class Worker:
                 channel.on_abort()
             self.idle.wait_for(lambda: not self.channels, DRAIN_SECONDS)
             stuck = len(self.channels)
-        self.pool.shutdown(wait=False)
         if stuck:
             # A page that ignores the abort would keep the interpreter alive at exit.
             log("%d request(s) still running at exit; not waiting for them" % stuck)

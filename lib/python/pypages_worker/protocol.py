@@ -114,7 +114,11 @@ class FrameReader:
 
     def __init__(self, source, chunk_size=256 * 1024):
         if isinstance(source, int):
-            self._read = lambda n: os.read(source, n)
+            # Read into one reused buffer: os.read(fd, 256 KiB) would allocate
+            # (and, past the allocator's mmap threshold, map) 256 KiB per read.
+            scratch = bytearray(chunk_size)
+            view = memoryview(scratch)
+            self._read = lambda n: view[:os.readv(source, [view])]
         else:
             self._read = getattr(source, "read1", None) or source.read
         self._chunk = chunk_size
@@ -134,7 +138,7 @@ class FrameReader:
     def _fill(self, size):
         # True once `size` bytes are buffered; False at EOF on an empty buffer.
         while len(self._buf) < size:
-            data = self._read(max(self._chunk, size - len(self._buf)))
+            data = self._read(self._chunk)
             if not data:
                 if self._buf:
                     raise ProtocolError("end of file inside a frame (%d of %d bytes)"
@@ -164,7 +168,14 @@ class FrameWriter:
 
     def send(self, type_, id_, payload=b""):
         """Write one frame whole."""
-        view = memoryview(encode(type_, id_, payload))
+        self._write(encode(type_, id_, payload))
+
+    def send_many(self, frames):
+        """Write several (type, id, payload) frames whole, in one write when they fit."""
+        self._write(b"".join(encode(*f) for f in frames))
+
+    def _write(self, data):
+        view = memoryview(data)
         with self._lock:
             while view:
                 view = view[os.write(self._fd, view):]

@@ -157,6 +157,8 @@ class WSGIRequest:
                             "of bytes, e.g. [body]" % type(result).__name__)
         try:
             if not self._send_file(result):
+                # A list body is all in memory already: its frames can leave with END, in one write.
+                self.channel.hold_body = type(result) in (list, tuple)
                 for chunk in result:
                     self._write(chunk)
         finally:
