@@ -163,8 +163,12 @@ export class Exchange {
     return now - this.startedAt - this.clientWaitMs - waiting;
   }
 
+  /** True once timedOut() has run: the limit is enforced once. */
+  isTimedOut = false;
+
   /** The request ran past its time limit: 504 if nothing was sent yet, else the connection is closed. */
   timedOut(limitMs: number): void {
+    this.isTimedOut = true;
     this.fail({ status: 504, kind: 'timeout', message: `the page ran longer than the request timeout (${limitMs / 1000} s)`, traceback: '' });
   }
 
@@ -201,6 +205,7 @@ export class Exchange {
   }
 
   private fail(error: WorkerError): void {
+    if (this.settled) return; // already answered (e.g. 504): a later crash of the worker is not this request's
     const res = this.job.res;
     if (this.started || res.headersSent) {
       this.log.error(`request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd());

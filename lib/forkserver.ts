@@ -24,6 +24,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from './log.js';
+import { onLines } from './lines.js';
 import { pipeLines, spawnWorkerProcess, workerArgs, workerEnv, type LaunchOptions, type Launcher, type WorkerProcess } from './worker-process.js';
 
 const TOKEN_CHARS = 32;
@@ -208,7 +209,7 @@ export class ForkServer {
     pipeLines(zygote.stdout!, this.tail, print);
     pipeLines(zygote.stderr!, this.tail, print);
     (zygote.stdio[3] as NodeJS.WritableStream).on('error', () => {}); // EPIPE once it is gone: 'exit' tells
-    readLines(zygote.stdio[4] as NodeJS.ReadableStream, (line) => this.onEvent(line));
+    onLines(zygote.stdio[4] as NodeJS.ReadableStream, (line) => line && this.onEvent(line), 1024 * 1024);
     this.listener.on('connection', (socket) => this.onConnection(socket));
     zygote.once('error', (err) => this.onZygoteExit(`cannot start ${this.opts.python}: ${err.message}`));
     // After a pause: its last output lines and events arrive first.
@@ -334,17 +335,6 @@ function killQuietly(pid: number): void {
   } catch {
     // gone already
   }
-}
-
-/** Calls onLine for each newline-terminated line of a stream. */
-function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    const lines = (rest + text).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) if (line) onLine(line);
-  });
 }
 
 /** Environment variables read only when an interpreter starts: a forked child cannot take them on. */

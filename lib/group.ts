@@ -66,8 +66,11 @@ export class Group {
     this.reloadIfChanged();
     const deadline = Date.now() + this.ctx.queueTimeoutMs;
     let inLine = false;
+    const leave = () => this.wake(); // a client that hangs up while waiting leaves the line at once
+    job.res.once('close', leave);
     try {
       for (;;) {
+        if (clientGone(job)) return CLIENT_GONE;
         if (this.closed) return this.ctx.redispatch(job);
         const worker = this.freeWorker();
         // Newcomers go behind those already waiting.
@@ -85,6 +88,7 @@ export class Group {
         if (!(await this.wait(deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${this.ctx.queueTimeoutMs / 1000} s)`);
       }
     } finally {
+      job.res.off('close', leave);
       if (inLine) this.queued--;
     }
   }
@@ -106,6 +110,8 @@ export class Group {
     const result = await outcome;
     // A failed import leaves a half-initialised interpreter: start afresh next time.
     if (result.kind === 'error' && result.errorKind === 'load') this.retire(worker, null);
+    // A worker that has only ever been asked about modules that are not pages holds nothing worth keeping.
+    if (result.kind === 'error' && result.errorKind === 'not-page' && worker.watched.length === 0) this.retire(worker, null);
     return result;
   }
 
@@ -155,6 +161,7 @@ export class Group {
 
   private adopt(worker: Worker): void {
     this.workers.push(worker);
+    if (this.closed) worker.retire(); // started while a reload closed this group: it takes no requests
     worker.on('slot', () => this.wake());
     worker.once('exit', () => {
       this.workers.splice(this.workers.indexOf(worker), 1);
@@ -232,6 +239,13 @@ export class Group {
       uptimeSeconds: Math.round((Date.now() - w.startedAt) / 1000),
     }));
   }
+}
+
+/** What the access log calls a request whose client left before it ran (nginx's 499). */
+const CLIENT_GONE: Outcome = { kind: 'error', status: 499, errorKind: 'client-gone', message: 'the client closed the connection while the request waited', traceback: '' };
+
+function clientGone(job: Job): boolean {
+  return job.res.destroyed || job.res.socket?.destroyed === true;
 }
 
 function busy(message: string): Outcome {

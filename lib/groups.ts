@@ -3,6 +3,7 @@
 // periodic sweep that enforces request timeouts, heartbeats, memory limits
 // and idle stops. The only way requests reach a worker.
 
+import { statSync } from 'node:fs';
 import type { Config } from './config.js';
 import type { Job, Outcome } from './exchange.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
@@ -32,6 +33,7 @@ const SLOW_SWEEP_EVERY = 10; // heartbeat, memory and idle checks: every second
 export class GroupManager {
   private groups = new Map<string, Group>();
   private readonly specCache = new Map<string, string>(); // script → group key
+  private readonly notPages = new Map<string, string>(); // script → its signature when a worker said "not a page"
   private reservations = 0;
   private slotWaiters: (() => void)[] = [];
   private closed = false;
@@ -79,9 +81,14 @@ export class GroupManager {
   }
 
   /** Runs a script request in its group. Never rejects. */
-  run(job: Job): Promise<Outcome> {
-    if (this.closed) return Promise.resolve({ kind: 'error', status: 503, errorKind: 'busy', message: 'the server is shutting down', traceback: '' });
-    return this.groupOf(job.script).run(job);
+  async run(job: Job): Promise<Outcome> {
+    if (this.closed) return { kind: 'error', status: 503, errorKind: 'busy', message: 'the server is shutting down', traceback: '' };
+    // A module already found not to be a page stays a 404 until it changes, without asking a worker.
+    const signature = fileSignature(job.script);
+    if (signature !== null && this.notPages.get(job.script) === signature) return NOT_A_PAGE;
+    const outcome = await this.groupOf(job.script).run(job);
+    if (outcome.kind === 'error' && outcome.errorKind === 'not-page' && signature !== null) this.notPages.set(job.script, signature);
+    return outcome;
   }
 
   /** Imports the preload scripts now, so their first request is fast; failures are logged. */
@@ -168,7 +175,7 @@ export class GroupManager {
     if (limitMs === 0) return;
     for (const worker of group.workers) {
       for (const exchange of worker.inFlight()) {
-        if (exchange.activeMs(now) <= limitMs) continue;
+        if (exchange.isTimedOut || exchange.activeMs(now) <= limitMs) continue;
         this.opts.log.error(`request ${exchange.requestId}: ${group.spec.label} ran longer than request-timeout (${limitMs / 1000} s): 504`);
         exchange.timedOut(limitMs);
         worker.dumpStacksAndKill(`request ${exchange.requestId} timed out`);
@@ -232,6 +239,14 @@ export class GroupManager {
     }
     await Promise.all(exits);
   }
+}
+
+const NOT_A_PAGE: Outcome = { kind: 'error', status: 404, errorKind: 'not-page', message: 'not a page (no callable application)', traceback: '' };
+
+/** mtime and size, enough to tell that a file changed; null if it is gone. */
+function fileSignature(file: string): string | null {
+  const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return s ? `${s.mtimeNs}:${s.size}` : null;
 }
 
 function mib(bytes: number): string {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { onLines } from './lines.js';
 import type { Logger } from './log.js';
 import { pythonPackageDir } from './paths.js';
 
@@ -81,19 +82,11 @@ export const spawnWorkerProcess: Launcher = async (opts) => {
   return proc;
 };
 
-/** Splits a stream into lines for `onLine`; keeps the last 20 in `tail`. */
+/** Sends a stream's lines to `onLine`, keeping the last 20 in `tail` (shown if the worker fails to start). */
 export function pipeLines(stream: Readable, tail: string[], onLine: (line: string) => void): void {
-  let rest = '';
-  const emit = (line: string) => {
+  onLines(stream, (line) => {
     tail.push(line);
     if (tail.length > 20) tail.shift();
     onLine(line);
-  };
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    const lines = (rest + text).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) emit(line.replace(/\r$/, ''));
   });
-  stream.on('end', () => rest && emit(rest));
 }

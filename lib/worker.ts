@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Exchange, type Job, type Outcome } from './exchange.js';
 import type { Logger } from './log.js';
-import { encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ToWorker, type Frame } from './protocol.js';
+import { encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ProtocolError, ToWorker, type Frame } from './protocol.js';
 import type { WorkerProcess } from './worker-process.js';
 
 export interface WorkerOptions {
@@ -47,6 +47,7 @@ export class Worker extends EventEmitter {
   private exited = false;
   private killing = false;
   private corked = false;
+  private broken = false;
 
   /** Use Worker.start(); the constructor takes a process that has said READY. */
   constructor(private readonly proc: WorkerProcess, ready: Ready, private readonly opts: WorkerOptions) {
@@ -92,27 +93,37 @@ export class Worker extends EventEmitter {
 
   attach(reader: Readable, decoder: FrameDecoder): void {
     reader.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
+      // A page runs in this process and could write anything to our pipe:
+      // whatever it sends, the worker dies, never the server.
+      if (this.broken) return;
       try {
-        frames = decoder.push(chunk);
+        for (const frame of decoder.push(chunk)) this.dispatch(frame);
       } catch (err) {
-        this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] protocol error: ${(err as Error).message}; killing the worker`);
-        return this.kill();
+        this.protocolError(err as Error);
       }
-      for (const frame of frames) this.dispatch(frame);
     });
     this.proc.once('exit', (code, signal) => this.onExit(code, signal));
   }
 
   /** Frames that arrived with READY, in the same read. */
   deliver(frame: Frame): void {
-    this.dispatch(frame);
+    try {
+      if (!this.broken) this.dispatch(frame);
+    } catch (err) {
+      this.protocolError(err as Error);
+    }
+  }
+
+  /** Nothing more it says can be trusted: ignore it and end it; its requests fail as crashed. */
+  private protocolError(err: Error): void {
+    this.broken = true;
+    this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] protocol error: ${err.message}; killing the worker`);
+    this.kill();
   }
 
   private dispatch(frame: Frame): void {
     if (frame.type === FromWorker.WATCH) {
-      const files = parseJson<{ files: [string, string, number][] }>(frame.payload).files;
-      this.watched = files.map(([path, mtimeNs, size]) => ({ path, mtimeNs: String(mtimeNs), size }));
+      this.watched = parseWatch(frame.payload);
       this.emit('watch', this.watched);
       return;
     }
@@ -196,6 +207,15 @@ export class Worker extends EventEmitter {
       return 0;
     }
   }
+}
+
+/** WATCH's file list, checked: a malformed one is a ProtocolError. */
+function parseWatch(payload: Buffer): WatchedFile[] {
+  const files = parseJson<{ files?: unknown }>(payload).files;
+  const ok = (f: unknown): f is [string, string, number] =>
+    Array.isArray(f) && typeof f[0] === 'string' && /^\d+$/.test(String(f[1])) && Number.isInteger(f[2]);
+  if (!Array.isArray(files) || !files.every(ok)) throw new ProtocolError('WATCH must list [path, mtime_ns, size] entries');
+  return files.map(([path, mtimeNs, size]) => ({ path, mtimeNs: String(mtimeNs), size }));
 }
 
 /** Waits for READY, then hands the process to a Worker. */

@@ -86,7 +86,7 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
   app.use(async (ctx: Context) => {
     const { config, groups } = holder.runtime;
     if (staticRoot !== config.root) [sendStatic, staticRoot] = [staticSender(config.root), config.root];
-    const [rawPath, ...query] = (ctx.req.url ?? '/').split('?');
+    const [rawPath, ...query] = originForm(ctx.req.url ?? '/').split('?');
     const target = await resolve(config.root, rawPath, query.join('?'), { index: config.index });
     switch (target.kind) {
       case 'script': return runScript(ctx, target, groups, config.root, config.debug, config.maxBody);
@@ -109,12 +109,24 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
   return app;
 }
 
+/** "http://host/a?b" → "/a?b": HTTP/1.1 servers must accept the absolute form (RFC 9112 3.2.2). */
+function originForm(url: string): string {
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  if (!authority) return url;
+  const rest = url.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 function methodNotAllowed(ctx: Context, debug: boolean): void {
   sendErrorPage(ctx, 405, `${ctx.method} is not allowed on a static file`, debug);
   ctx.set('Allow', 'GET, HEAD');
 }
 
-/** Gives each request an id and writes its access-log line once the response is done. */
+/**
+ * Gives each request an id and writes its access-log line once both the
+ * response is done and the app has finished with it (a client may leave
+ * first: the line must still carry the final status).
+ */
 function accessLog(log: Logger) {
   let counter = 0;
   const prefix = randomBytes(3).toString('hex');
@@ -123,12 +135,23 @@ function accessLog(log: Logger) {
     ctx.state.log = log;
     const time = new Date();
     const requestLine = `${ctx.method} ${ctx.originalUrl} HTTP/${ctx.req.httpVersion}`;
-    ctx.res.once('close', () => {
+    let closed = false;
+    let handled = false;
+    const write = () => {
       const bytes = ctx.respond === false ? (ctx.state.bytes as number) : ctx.response.length ?? null;
-      const client = ctx.state.client as ClientView | undefined;
-      log.access(combinedLine({ remote: client?.remoteAddr || ctx.ip || '-', time, requestLine, status: ctx.res.statusCode, bytes, referer: ctx.get('Referer') || undefined, userAgent: ctx.get('User-Agent') || undefined }));
+      const remote = (ctx.state.client as ClientView | undefined)?.remoteAddr || ctx.ip || '-';
+      log.access(combinedLine({ remote, time, requestLine, status: ctx.res.statusCode, bytes, referer: ctx.get('Referer') || undefined, userAgent: ctx.get('User-Agent') || undefined }));
+    };
+    ctx.res.once('close', () => {
+      closed = true;
+      if (handled) write();
     });
-    await next();
+    try {
+      await next();
+    } finally {
+      handled = true;
+      if (closed) write();
+    }
   };
 }
 
@@ -165,7 +188,9 @@ function realClient(config: () => Config) {
  * us: server/request-body.ts sends it when the page first reads the body.
  */
 function httpServer(config: Config, handler: RequestListener): Server {
-  const options = { maxHeaderSize: config.maxHeaderSize };
+  // requestTimeout 0: Node's default (300 s) would cut a slow but live upload;
+  // headersTimeout (60 s) still ends connections that never finish their head.
+  const options = { maxHeaderSize: config.maxHeaderSize, requestTimeout: 0 };
   const server = config.cert
     ? createTlsServer({ ...options, cert: readFileSync(config.cert), key: readFileSync(config.key) }, handler)
     : createServer(options, handler);

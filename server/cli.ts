@@ -47,15 +47,16 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof ConfigError) return 2;
   if (err instanceof InterpreterError) return 3;
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return 4;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 4;
   return 1;
 }
 
 function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
   if (e.code === 'EADDRINUSE') return `${e.address}:${e.port} is already in use; choose another port with --port N (or "port:" in pypages.yaml)`;
   if (e.code === 'EACCES') return `not allowed to listen on ${e.address}:${e.port}; ports below 1024 need privileges, choose another with --port N`;
   if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${e.address}: no such address on this machine; check --host`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot listen on ${e.hostname ?? 'that host'}: not an address or a name this machine resolves; check --host`;
   if (err instanceof ConfigError || err instanceof InterpreterError) return e.message;
   return e.stack ?? String(err);
 }

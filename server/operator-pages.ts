@@ -3,7 +3,7 @@
 
 import type { Context, Next } from 'koa';
 import type { GroupStatus } from '../lib/groups.js';
-import { trustList, type TrustList } from '../lib/proxy.js';
+import { trustList, type ClientView, type TrustList } from '../lib/proxy.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
@@ -11,7 +11,9 @@ export function operatorPages(holder: { runtime: Runtime }, lifecycle: Lifecycle
   return async (ctx: Context, next: Next) => {
     const { config } = holder.runtime;
     if (config.healthPath && ctx.path === config.healthPath) return health(ctx, lifecycle);
-    if (config.statusPath && ctx.path === config.statusPath && allowed(ctx.req.socket.remoteAddress ?? '', config.statusAllow)) {
+    // The client as seen through trusted proxies: behind a local reverse proxy, the socket's peer is always loopback.
+    const client = (ctx.state.client as ClientView | undefined)?.remoteAddr ?? ctx.req.socket.remoteAddress ?? '';
+    if (config.statusPath && ctx.path === config.statusPath && allowed(client, config.statusAllow)) {
       return status(ctx, holder.runtime, lifecycle);
     }
     await next();

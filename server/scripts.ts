@@ -29,7 +29,8 @@ export async function runScript(ctx: Context, target: ScriptTarget, groups: Grou
   // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
   const body = hasBody ? pageBody(req, res, maxBody) : req;
   const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, requestId: ctx.state.requestId });
-  if (outcome.kind === 'done' || res.headersSent || res.destroyed) {
+  if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
+    if (outcome.kind === 'error' && outcome.status === 499) res.statusCode = 499; // for the access log: nobody to answer
     ctx.respond = false;
     ctx.state.bytes = outcome.kind === 'done' ? outcome.bytes : 0;
     ctx.state.status = res.statusCode;

@@ -69,6 +69,13 @@ describe('pypages CLI', () => {
     expect(stderr).toContain('--port');
   });
 
+  it('exits 4 for an address that is not one', async () => {
+    const { code, stderr } = await fails([FIXTURES, '--host', '999.1.1.1']);
+    expect(code).toBe(4);
+    expect(stderr).toContain('--host');
+    expect(stderr).not.toContain('    at '); // a message, not a stack trace
+  });
+
   it('serves a folder, prints its URL, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [CLI, FIXTURES, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

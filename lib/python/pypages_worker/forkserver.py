@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 
-from . import loader, log
+from . import loader, log, signals
 from . import main as worker_main  # imports the whole runtime: handler, loader, wsgi, channel, streams
 from .wsgi import describe
 
@@ -95,6 +95,17 @@ def extra_threads():
     return names, max(0, native)
 
 
+def safe_to_fork():
+    """False (and logged) if Python threads run besides the main one; native threads are only noted."""
+    threads, native = extra_threads()
+    if threads:  # Python code runs in them: a lock one of them holds at a fork stays locked in the child
+        log("cannot fork safely: the shared-preload modules started threads (%s)" % ", ".join(threads))
+        return False
+    if native:  # a C library's pool (e.g. OpenBLAS): such libraries guard their own state at fork
+        log("note: %d native thread(s) run in the fork server; workers do not inherit them" % native)
+    return True
+
+
 def parse_command(line):
     """Return a fork command as a dict with checked types; raises ValueError otherwise."""
     cmd = json.loads(line.decode("utf-8"))
@@ -140,7 +151,6 @@ class Zygote:
         """Watch fd 3 and SIGCHLD. A signal only wakes the loop (gunicorn's rule): the loop acts."""
         signal.signal(signal.SIGCHLD, _wake_only)  # a Python handler, or the wakeup fd is never written
         signal.set_wakeup_fd(self.wake_w)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Node supervises: it closes fd 3 to stop us
         self.selector.register(self.control_in, selectors.EVENT_READ, self.on_control)
         self.selector.register(self.wake_r, selectors.EVENT_READ, self.on_wake)
 
@@ -204,10 +214,13 @@ class Zygote:
         return None
 
     def forget(self):
-        """In the child: undo what only the zygote needs. Fds 3 and 4 stay open until dup2 replaces them."""
+        """In the child: undo what only the zygote needs. Fds 3 and 4 stay open until dup2 replaces them.
+
+        The stop signals keep the zygote's handler: a worker ignores them too,
+        from the fork on (main.main() sets the same again).
+        """
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
         self.selector.close()
         os.close(self.wake_r)
         os.close(self.wake_w)
@@ -297,6 +310,7 @@ def run_child(cmd, socket_path, parser):
 
 def main(argv=None):
     """Serve fork commands until Node closes fd 3 (returns 0); in a forked child, the worker's exit code."""
+    signals.ignore_stop_signals()  # first: Node supervises, it closes fd 3 to stop us (see signals.py)
     args = parse_args(argv)
     worker_main.isolate_sys_path()  # now, while the cwd is still the one `python -m` put on sys.path
     # A collection writes to every object it visits: that would unshare pages
@@ -310,12 +324,8 @@ def main(argv=None):
         return EXIT_USAGE
     parser = warm_up()
     imported, failed = preload(args.preload)
-    threads, native = extra_threads()
-    if threads:  # Python code runs in them: a lock one of them holds at a fork stays locked in the child
-        log("cannot fork safely: the shared-preload modules started threads (%s)" % ", ".join(threads))
+    if not safe_to_fork():
         return EXIT_THREADS
-    if native:  # a C library's pool (e.g. OpenBLAS): such libraries guard their own state at fork
-        log("note: %d native thread(s) run in the fork server; workers do not inherit them" % native)
     zygote = Zygote()
     zygote.start()
     zygote.send({"event": "ready", "pid": os.getpid(), "python": platform.python_version(),

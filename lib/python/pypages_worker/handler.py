@@ -77,8 +77,12 @@ def handle_request(channel, request, root, multithread, reporter, multiprocess=F
 class WatchReporter:
     """Sends WATCH whenever the set of imported document-root files grows.
 
-    Each file keeps the mtime and size first seen, so an edit made after the
-    import is always reported as a change by Node.
+    Each file is listed with the stat the loader recorded before the import
+    read it (loader.watch_imports): for scripts and .py modules, run from
+    source or .pyc, an edit made after the read is always a change for Node,
+    even if the module was imported lazily and is first listed after the edit.
+    Files of other loaders (extension modules) are stat'ed when first listed.
+    A file keeps its first stat; lib/protocol.md (WATCH) states the guarantee.
     """
 
     def __init__(self, root, send, seen=()):

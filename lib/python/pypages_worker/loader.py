@@ -4,6 +4,9 @@ A page is a script with a module-level binding of `application`. That is
 decided from the syntax tree, so asking for a helper module never runs it.
 Scripts are imported under unique module names (never `__main__`), once per
 path, with their folder on sys.path so sibling modules import.
+
+Each imported file's stat is recorded before its code is read (see
+watch_imports), so an edit made while that code runs is seen as a change.
 """
 
 import ast
@@ -22,7 +25,10 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 _lock = threading.RLock()
 _modules = {}  # abs script path -> module
-_stats = {}  # realpath -> (mtime_ns, size) seen just before the script was imported
+# __file__ -> (mtime_ns, size) taken before the import read the file, the first import's;
+# every module's (a few hundred small entries): the root is checked when listing.
+_read_stats = {}
+_original_path_stats = importlib.machinery.SourceFileLoader.path_stats
 
 
 def is_page_source(source, filename="<page>"):
@@ -109,7 +115,7 @@ def _import(path, name):
     folder = os.path.dirname(path)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    st = os.stat(path)  # before the read: an edit after it is always seen as a change
+    _remember(path, os.stat(path))  # before the read, even without watch_imports()
     loader = importlib.machinery.SourceFileLoader(name, path)
     spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
@@ -119,8 +125,43 @@ def _import(path, name):
     except BaseException:
         sys.modules.pop(name, None)
         raise
-    _stats[os.path.realpath(path)] = (st.st_mtime_ns, st.st_size)
     return module
+
+
+def watch_imports():
+    """Record the stat Python's source loader takes of each module before reading it.
+
+    SourceLoader.get_code() calls path_stats(source) first, to decide whether
+    the __pycache__ .pyc is valid, then reads the .pyc or the source. Taking
+    the stat there (rather than when WATCH is sent, maybe after an edit) is
+    exact for both, costs no extra system call, and sees imports only: not a
+    page reading a .py as data, nor linecache formatting a traceback. (An
+    audit hook on "open" would see all of those, never see the .py of a
+    module run from its .pyc, and could not be removed.)
+    Idempotent. Not installed if this Python's path_stats has another contract.
+    """
+    loader = importlib.machinery.SourceFileLoader
+    if loader.path_stats is _path_stats:
+        return
+    try:
+        contract = set(_original_path_stats(None, os.curdir))  # it does not use self
+    except Exception:  # not the method we know: Python's loader stays as it is
+        return
+    if contract == {"mtime", "size"}:
+        loader.path_stats = _path_stats
+
+
+def _path_stats(self, path):
+    # SourceFileLoader.path_stats as CPython 3.3-3.13 write it, plus the record.
+    st = os.stat(path)
+    _remember(path, st)
+    return {"mtime": st.st_mtime, "size": st.st_size}
+
+
+def _remember(path, st):
+    # The first import's stat: if the file was read again since, Node reloads
+    # once more than needed, and never misses an edit.
+    _read_stats.setdefault(path, (st.st_mtime_ns, st.st_size))
 
 
 def watched_files(root, names=None):
@@ -138,17 +179,21 @@ def watched_files(root, names=None):
             continue
         real = os.path.realpath(filename)
         if real.startswith(prefix) and real not in found:
-            stat = _stat(real)
+            stat = _stat(filename, real)
             if stat is not None:
                 found[real] = stat
     return [[path, mtime, size] for path, (mtime, size) in sorted(found.items())]
 
 
-def _stat(real):
-    if real in _stats:
-        return _stats[real]
+def _stat(filename, real):
+    """The stat recorded before the import read `filename`; else one taken now (another loader)."""
+    recorded = _read_stats.get(filename)
+    if recorded is not None:
+        return recorded
     try:
         st = os.stat(real)
     except OSError:
         return None  # deleted since it was imported: nothing to watch
-    return (st.st_mtime_ns, st.st_size)
+    # Looked up again: an import in another thread may have recorded (and read) it
+    # meanwhile; if it still has not, its read comes after our stat, which is then safe.
+    return _read_stats.get(filename, (st.st_mtime_ns, st.st_size))

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 
-from . import PROTOCOL_VERSION, log
+from . import PROTOCOL_VERSION, loader, log, signals
 from .channel import Channel
 from .pool import ThreadPool
 from .handler import WatchReporter, find_app, handle_request, parse_request
@@ -58,6 +58,7 @@ def main(argv=None, parser=None, fresh=True):
     the zygote cleaned sys.path when it started, and our cwd is no longer the
     one that `python -m` put there.
     """
+    set_up_process()
     args = parse_args(argv, parser)
     if fresh:
         isolate_sys_path()
@@ -69,17 +70,23 @@ def main(argv=None, parser=None, fresh=True):
     except OSError:
         log("fds 3 and 4 must be the frame pipes: this program is started by the pypages server")
         return EXIT_USAGE
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None and hasattr(stream, "reconfigure"):
-            stream.reconfigure(line_buffering=True)  # print() reaches the log promptly
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Node supervises: it closes fd 3 to stop us
-    # Before Node kills a hung worker it sends SIGUSR1: every thread's stack goes to the error log.
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     writer = FrameWriter(FD_OUT)
     worker = Worker(args.root, args.threads, writer.send, args.processes > 1, writer.send_many)
     worker.ready()
     worker.preload(args.preload)  # after READY: Node treats every frame before it as a failed start
     return worker.serve(FrameReader(FD_IN))
+
+
+def set_up_process():
+    """What every worker does first, spawned or forked (its fds 1 and 2 are the log already)."""
+    signals.ignore_stop_signals()  # Node supervises: it closes fd 3 to stop us (see signals.py)
+    signals.default_in_forked_children()
+    loader.watch_imports()  # before any page or preload is imported
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)  # print() reaches the log promptly
+    # Before Node kills a hung worker it sends SIGUSR1: every thread's stack goes to the error log.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
 
 
 PIPE_BYTES = 1 << 20  # Linux's default cap for an unprivileged pipe (fs.pipe-max-size)

@@ -32,6 +32,13 @@ def application(environ, start_response):
     return [json.dumps({"cwd": os.getcwd(), "env": os.environ.get("PYPAGES_FS_TEST"), "ppid": os.getppid(),
                         "preloaded": "xml.dom.minidom" in sys.modules, "argv0": sys.argv[0]}).encode()]
 """
+NAPS = """
+import time
+def application(environ, start_response):
+    time.sleep(0.5)
+    start_response("200 OK", [])
+    return [b"slept"]
+"""
 THREADER = "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
 
 
@@ -220,6 +227,30 @@ class Zygote(unittest.TestCase):
         self.assertIn(b"printed by the page", output.recv(4096))
         frames.shutdown(socket.SHUT_WR)  # end of fd 3: the worker exits 0
         self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": 0, "signal": None})
+
+    def test_stop_signals_to_the_group_leave_the_zygote_and_its_workers_running(self):
+        # systemd (KillMode=control-group) or `kill -TERM -PGID` signal them with Node.
+        self.start()
+        self.assertEqual(self.event()["event"], "ready")
+        page = os.path.join(self.root, "naps.py")
+        with open(page, "w") as f:
+            f.write(NAPS)
+        pid, frames, _ = self.fork(cwd=self.root, argv=["--root", self.root])
+        reader = FrameReader(frames.makefile("rb"))
+        self.assertEqual(reader.read().type, protocol.READY)
+        frames.sendall(encode(protocol.REQUEST, 1, protocol.dump_json(
+            {"script": page, "environ": {}, "body": False, "window": 65536})))
+        self.assertEqual(reader.read().type, protocol.WATCH)  # the request is running
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            os.kill(self.zygote.pid, signum)
+            os.kill(pid, signum)
+        got = [reader.read() for _ in range(3)]
+        self.assertEqual([(f.type, f.payload) for f in got[1:]],
+                         [(protocol.RESPONSE_BODY, b"slept"), (protocol.END, b'{"complete":true}')])
+        frames.shutdown(socket.SHUT_WR)  # Node closes fd 3: now the worker exits
+        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": 0, "signal": None})
+        os.close(self.control)
+        self.assertEqual(self.zygote.wait(TIMEOUT), 0)
 
     def test_kill_bad_command_bad_cwd_and_end_of_control(self):
         self.start()

@@ -1,6 +1,7 @@
 """Page detection without execution, script import, and the watched files."""
 
 import os
+import py_compile
 import shutil
 import sys
 import tempfile
@@ -98,6 +99,7 @@ class TempRoot(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.root)
         saved_path, saved_modules = list(sys.path), set(sys.modules)
         self.addCleanup(self._restore, saved_path, saved_modules)
+        loader.watch_imports()  # as main.main() does
 
     def _restore(self, saved_path, saved_modules):
         sys.path[:] = saved_path
@@ -176,6 +178,31 @@ class WatchedFiles(TempRoot):
         before = watched_files(self.root)
         self.write("seen.py", "X = 2  # edited after the import\n")
         self.assertEqual(watched_files(self.root), before)
+
+    def test_a_module_run_from_its_pyc_keeps_the_stat_taken_before_the_read(self):
+        # The .py itself is never opened: only stat'ed, to check the .pyc against it.
+        helper = self.write("pyc_helper_for_watch.py", """
+            FROM = "pyc"
+            with open(__file__, "a") as f:
+                f.write("# edited while it ran\\n")
+            """)
+        py_compile.compile(helper, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        self.write("pyc_helper_for_watch.py", "FROM = 'source'\n")  # the .pyc is used all the same
+        before = os.stat(helper)
+        sys.path.insert(0, self.root)
+        self.assertEqual(__import__("pyc_helper_for_watch").FROM, "pyc")
+        self.assertNotEqual(os.stat(helper).st_size, before.st_size)
+        self.assertEqual(watched_files(self.root), [[helper, before.st_mtime_ns, before.st_size]])
+
+    def test_reading_a_module_as_data_before_its_import_records_nothing(self):
+        helper = self.write("data_helper_for_watch.py", "X = 1\n")
+        with open(helper, "rb") as f:  # e.g. a page showing its source, or linecache
+            f.read()
+        self.write("data_helper_for_watch.py", "X = 2  # edited before the import\n")
+        sys.path.insert(0, self.root)
+        __import__("data_helper_for_watch")
+        st = os.stat(helper)
+        self.assertEqual(watched_files(self.root), [[helper, st.st_mtime_ns, st.st_size]])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import os
 import platform
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,52 @@ def application(environ, start_response):
     time.sleep(60)
 """
 
+NAPS = """
+import time
+def application(environ, start_response):
+    time.sleep(0.5)
+    start_response("200 OK", [])
+    return [b"slept"]
+"""
+LAZY = """
+def application(environ, start_response):
+    import lazyhelper_edited
+    start_response("200 OK", [])
+    return [b"ok"]
+"""
+# Edits itself (a different size) after the import read it, before the WATCH report.
+SELF_EDITING = """
+with open(__file__, "a") as f:
+    f.write("# edited while its first request ran\\n")
+"""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# What a page's children see: a process it starts (exec) and one it forks.
+CHILD_SIGNALS = r"""
+import os, signal, subprocess, sys
+SHOW = (
+    "import signal\n"
+    "def name(h):\n"
+    "    if h is signal.default_int_handler: return 'pythons'\n"
+    "    return {signal.SIG_DFL: 'default', signal.SIG_IGN: 'ignored'}.get(h, 'caught')\n"
+    "SEEN = ' '.join(name(signal.getsignal(s)) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP))\n")
+
+def forked():
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        namespace = {}
+        exec(SHOW, namespace)
+        os.write(w, namespace["SEEN"].encode())
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    return os.read(r, 4096).decode()
+
+def application(environ, start_response):
+    spawned = subprocess.run([sys.executable, "-c", SHOW + "print(SEEN)"], stdout=subprocess.PIPE).stdout
+    start_response("200 OK", [])
+    return [spawned.strip() + b"|" + forked().encode()]
+"""
 
 class TimedFd:
     """A readable fd whose reads fail instead of hanging when the worker is silent."""
@@ -222,6 +269,37 @@ class WorkerProcess(unittest.TestCase):
         started = time.monotonic()
         self.assertEqual(self.finish(timeout=2.0)[2], 0)
         self.assertLess(time.monotonic() - started, 2.0)
+
+    def test_a_helper_edited_after_its_import_read_it_is_watched_with_the_stat_before(self):
+        helper = self.page("lazyhelper_edited.py", SELF_EDITING)
+        before = os.stat(helper)
+        script = self.page("lazy.py", LAZY)
+        frames = self.request(14, script)
+        self.assertNotEqual(os.stat(helper).st_size, before.st_size)  # it did edit itself
+        watch = protocol.load_json([f for f in frames if f.type == protocol.WATCH][-1].payload)["files"]
+        self.assertIn([helper, str(before.st_mtime_ns), before.st_size], watch)
+
+    def test_stop_signals_to_the_group_leave_requests_running(self):
+        # systemd (KillMode=control-group) or `kill -TERM -PGID` signal Node and the
+        # workers at once; Node finishes requests in flight, then closes fd 3.
+        self.send(protocol.REQUEST, 12, protocol.dump_json(
+            {"script": self.page("naps.py", NAPS), "environ": {}, "body": False, "window": 65536}))
+        self.assertEqual(self.next_frame().type, protocol.WATCH)  # it is running now
+        for signum in STOP_SIGNALS:
+            os.kill(self.proc.pid, signum)
+        frames = self.exchange(12, b"")
+        self.assertEqual(frames[-1].type, protocol.END, [protocol.NAMES[f.type] for f in frames])
+        self.assertEqual(b"".join(f.payload for f in frames if f.type == protocol.RESPONSE_BODY), b"slept")
+        self.send(protocol.PING, 0, b"still here")
+        self.assertEqual(self.next_frame().payload, b"still here")
+        self.assertIsNone(self.proc.poll())
+        self.assertEqual(self.finish()[2], 0)  # and it still exits when fd 3 closes
+
+    def test_a_pages_child_processes_get_the_default_stop_signals(self):
+        frames = self.request(13, self.page("children.py", CHILD_SIGNALS))
+        body = b"".join(f.payload for f in frames if f.type == protocol.RESPONSE_BODY).decode()
+        # SIGTERM, SIGINT, SIGHUP as in a process Python started afresh: exec'd and forked alike.
+        self.assertEqual(body.split("|"), ["default pythons default"] * 2)
 
     def finish(self, timeout=5.0):
         """Close fd 3; return (stdout, stderr, exit code)."""
