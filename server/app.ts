@@ -12,7 +12,7 @@ import type { Config } from '../lib/config.js';
 import type { GroupManager } from '../lib/groups.js';
 import { findInterpreter, type Interpreter } from '../lib/interpreter.js';
 import { combinedLine, consoleLogger, type Logger } from '../lib/log.js';
-import { resolve } from '../lib/resolve.js';
+import { ResolveCache } from '../lib/resolve-cache.js';
 import { sendErrorPage } from './error-page.js';
 import { runScript } from './scripts.js';
 import { Lifecycle } from './lifecycle.js';
@@ -77,7 +77,8 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
 export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): Koa {
   const app = new Koa();
   let sendStatic = staticSender(holder.runtime.config.root);
-  let staticRoot = holder.runtime.config.root;
+  let paths = new ResolveCache(holder.runtime.config.root, { index: holder.runtime.config.index });
+  let builtFor = holder.runtime.config;
   app.use(accessLog(log));
   app.use(realClient(() => holder.runtime.config));
   app.use(lifecycle.track());
@@ -85,9 +86,11 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
   app.use(operatorPages(holder, lifecycle));
   app.use(async (ctx: Context) => {
     const { config, groups } = holder.runtime;
-    if (staticRoot !== config.root) [sendStatic, staticRoot] = [staticSender(config.root), config.root];
+    if (builtFor !== config) {
+      [sendStatic, paths, builtFor] = [staticSender(config.root), new ResolveCache(config.root, { index: config.index }), config];
+    }
     const [rawPath, ...query] = originForm(ctx.req.url ?? '/').split('?');
-    const target = await resolve(config.root, rawPath, query.join('?'), { index: config.index });
+    const target = await paths.resolve(rawPath, query.join('?'));
     switch (target.kind) {
       case 'script': return runScript(ctx, target, groups, config.root, config.debug, config.maxBody);
       case 'static':
