@@ -85,26 +85,22 @@ class WatchReporter:
     A file keeps its first stat; lib/protocol.md (WATCH) states the guarantee.
     """
 
-    def __init__(self, root, send, seen=()):
+    def __init__(self, root, send, seen=(), skip_recorded=False):
         self._root = root
         self._send = send
         self._lock = threading.Lock()
         self._files = {}  # realpath -> (mtime_ns, size)
-        self._seen = set(seen)  # module names already looked at
+        self._seen = set(seen)  # module names already looked at (fallback only)
         self._count = -1
+        # Imports recorded before this worker serves anything (the runtime, shared
+        # preloads) are not the user's code: start looking after them.
+        self._recorded = loader.recorded_count() if skip_recorded else 0
 
     def report(self):
         """Send WATCH if modules were imported from the root since the last call."""
-        if len(sys.modules) == self._count:
-            # The common case, every request: nothing imported since. (A module
-            # removed and another added in between would go unseen until the next
-            # import; imports that fail are the only removals, and leave nothing to watch.)
-            return
         with self._lock:  # held while sending: lists reach Node in order
-            names = [n for n in list(sys.modules) if n not in self._seen]
-            self._count = len(sys.modules)
-            self._seen.update(names)
-            new = [f for f in loader.watched_files(self._root, names) if f[0] not in self._files]
+            new = self._new_files()
+            new = [f for f in new if f[0] not in self._files]
             if not new:
                 return
             for path, mtime, size in new:
@@ -112,3 +108,18 @@ class WatchReporter:
             # mtime_ns as a string: it does not fit a JavaScript number exactly.
             files = [[p, str(m), s] for p, (m, s) in sorted(self._files.items())]
             self._send(WATCH, 0, dump_json({"files": files}))
+
+    def _new_files(self):
+        # The loader records every source import: look at the new records only.
+        if loader.imports_watched():
+            paths, self._recorded = loader.recorded_since(self._recorded)
+            return loader.watched_paths(self._root, paths) if paths else []
+        # Otherwise walk sys.modules, but only when it grew. (A module removed
+        # and another added in between would go unseen until the next import;
+        # imports that fail are the only removals, and leave nothing to watch.)
+        if len(sys.modules) == self._count:
+            return []
+        names = [n for n in list(sys.modules) if n not in self._seen]
+        self._count = len(sys.modules)
+        self._seen.update(names)
+        return loader.watched_files(self._root, names)

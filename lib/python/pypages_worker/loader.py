@@ -28,6 +28,7 @@ _modules = {}  # abs script path -> module
 # __file__ -> (mtime_ns, size) taken before the import read the file, the first import's;
 # every module's (a few hundred small entries): the root is checked when listing.
 _read_stats = {}
+_read_order = []  # the keys of _read_stats, in the order they were recorded
 _original_path_stats = importlib.machinery.SourceFileLoader.path_stats
 
 
@@ -161,7 +162,41 @@ def _path_stats(self, path):
 def _remember(path, st):
     # The first import's stat: if the file was read again since, Node reloads
     # once more than needed, and never misses an edit.
-    _read_stats.setdefault(path, (st.st_mtime_ns, st.st_size))
+    if path not in _read_stats:
+        _read_stats[path] = (st.st_mtime_ns, st.st_size)
+        _read_order.append(path)
+
+
+def imports_watched():
+    """True when every source import is recorded (watch_imports() is in place)."""
+    return importlib.machinery.SourceFileLoader.path_stats is _path_stats
+
+
+def recorded_count():
+    """How many imports have been recorded so far."""
+    return len(_read_order)
+
+
+def recorded_since(start):
+    """Paths recorded by imports, from the `start`-th on, and the count so far.
+
+    Lets a report look at new imports only, without walking sys.modules
+    (which, in a forked worker, would write to every module name's page).
+    """
+    return _read_order[start:], len(_read_order)
+
+
+def watched_paths(root, paths):
+    """[[realpath, mtime_ns, size], ...] of those `paths` inside `root`."""
+    prefix = os.path.join(os.path.realpath(root), "")
+    found = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        if real.startswith(prefix) and real not in found:
+            stat = _stat(path, real)
+            if stat is not None:
+                found[real] = stat
+    return [[p, m, z] for p, (m, z) in sorted(found.items())]
 
 
 def watched_files(root, names=None):

@@ -126,7 +126,10 @@ class Worker:
         self.send_many = send_many
         self.send = send
         # What is imported before any page runs (the runtime, shared preloads) is not the user's code.
-        self.reporter = WatchReporter(root, send, seen=list(sys.modules))
+        # (Listing sys.modules only when imports are not recorded: in a forked
+        # worker, touching every module name would unshare their memory.)
+        watched = loader.imports_watched()
+        self.reporter = WatchReporter(root, send, seen=() if watched else list(sys.modules), skip_recorded=watched)
         self.pool = ThreadPool(threads)
         self.channels = {}  # request id -> Channel, until its terminal frame
         self.idle = threading.Condition()

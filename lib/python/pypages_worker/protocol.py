@@ -6,6 +6,7 @@ knowledge of requests or WSGI.
 """
 
 import json
+import mmap
 import os
 import struct
 import threading
@@ -116,8 +117,10 @@ class FrameReader:
         if isinstance(source, int):
             # Read into one reused buffer: os.read(fd, 256 KiB) would allocate
             # (and, past the allocator's mmap threshold, map) 256 KiB per read.
-            scratch = bytearray(chunk_size)
-            view = memoryview(scratch)
+            # An anonymous mmap, unlike a bytearray, is not zero-filled up
+            # front: a worker that only ever gets small frames keeps its pages
+            # untouched (shared with its fork server, not its own memory).
+            view = memoryview(mmap.mmap(-1, chunk_size))
             self._read = lambda n: view[:os.readv(source, [view])]
         else:
             self._read = getattr(source, "read1", None) or source.read
