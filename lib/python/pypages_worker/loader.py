@@ -205,19 +205,9 @@ def watched_files(root, names=None):
     `names` limits the look to those module names (the ones imported since
     the last look); None looks at every module.
     """
-    prefix = os.path.join(os.path.realpath(root), "")
     modules = sys.modules.copy()  # copy: other threads may import
-    found = {}
-    for name in (modules if names is None else names):
-        filename = getattr(modules.get(name), "__file__", None)
-        if not isinstance(filename, str):
-            continue
-        real = os.path.realpath(filename)
-        if real.startswith(prefix) and real not in found:
-            stat = _stat(filename, real)
-            if stat is not None:
-                found[real] = stat
-    return [[path, mtime, size] for path, (mtime, size) in sorted(found.items())]
+    files = (getattr(modules.get(name), "__file__", None) for name in (modules if names is None else names))
+    return watched_paths(root, [f for f in files if isinstance(f, str)])
 
 
 def _stat(filename, real):
