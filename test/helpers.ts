@@ -1,6 +1,7 @@
 // Integration-test harness: a temporary document root made from
 // test/fixtures/pages, and the real server on a free port with real Python.
 
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,30 @@ export function blobBytes(): Buffer {
   return b;
 }
 
+/** A new, empty folder in the OS temp dir (its real path). The caller removes it with removeDir. */
+export function tempDir(prefix: string): string {
+  return realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+}
+
+/** Removes a folder made by tempDir (or mkdtemp) and all it holds; no error if it is already gone. */
+export function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Stops a child process and resolves once it has exited: SIGTERM first, so it
+ * can stop its own children and remove its files, then SIGKILL if it is still
+ * running after graceMs. Does nothing for a child that has already exited.
+ */
+export async function stopChild(child: ChildProcess | null | undefined, graceMs = 5000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export interface TestServer extends RunningServer {
   root: string;
   log: ReturnType<typeof memoryLogger>;
@@ -26,23 +51,32 @@ export interface TestServer extends RunningServer {
 
 /** Copies the fixture pages into a fresh temp root and starts pypages on it. */
 export async function startTestServer(overrides: Partial<Omit<Config, 'root' | 'configFile'>> = {}): Promise<TestServer> {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-test-')));
-  cpSync(FIXTURES, root, { recursive: true });
-  writeFileSync(join(root, 'blob.bin'), blobBytes());
-  // Copies made here rather than kept twice in fixtures/: a second script with
-  // the same code, and the validator helper next to a page in a subfolder.
-  copyFileSync(join(root, 'counter.py'), join(root, 'counter2.py'));
-  copyFileSync(join(root, 'wsgi_check.py'), join(root, 'sub', 'wsgi_check.py'));
+  const root = tempDir('pypages-test-');
   const log = memoryLogger();
-  const running = await startPypages(makeConfig({ port: 0, ...overrides, root }), { log });
+  let running: RunningServer;
+  try {
+    cpSync(FIXTURES, root, { recursive: true });
+    writeFileSync(join(root, 'blob.bin'), blobBytes());
+    // Copies made here rather than kept twice in fixtures/: a second script with
+    // the same code, and the validator helper next to a page in a subfolder.
+    copyFileSync(join(root, 'counter.py'), join(root, 'counter2.py'));
+    copyFileSync(join(root, 'wsgi_check.py'), join(root, 'sub', 'wsgi_check.py'));
+    running = await startPypages(makeConfig({ port: 0, ...overrides, root }), { log });
+  } catch (err) {
+    removeDir(root);
+    throw err;
+  }
   return {
     ...running,
     root,
     log,
     get: (path, init) => fetch(new URL(path.replace(/^\//, ''), running.url), { redirect: 'manual', ...init }),
     async stop() {
-      await running.close();
-      rmSync(root, { recursive: true, force: true });
+      try {
+        await running.close();
+      } finally {
+        removeDir(root);
+      }
       const failures = log.errors.filter((line) => line.includes('WSGI-VALIDATION-FAILURE'));
       if (failures.length) throw new Error(`wsgiref.validate found PEP 3333 violations:\n${failures.join('\n')}`);
     },

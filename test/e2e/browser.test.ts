@@ -47,8 +47,11 @@ describe('the demo site in a browser', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    try {
+      await browser?.close();
+    } finally {
+      await server?.close();
+    }
   });
 
   beforeEach(async () => {

@@ -1,14 +1,31 @@
 // The pypages command as a user runs it: the compiled CLI in a child process.
-import { execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { FIXTURES } from '../helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURES, removeDir, stopChild, tempDir } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 const run = promisify(execFile);
+
+// What a test made, removed after it whether it passed or failed.
+let dirs: string[] = [];
+let child: ChildProcess | null = null;
+afterEach(async () => {
+  await stopChild(child);
+  child = null;
+  for (const dir of dirs) removeDir(dir);
+  dirs = [];
+});
+
+/** A temp folder that afterEach removes. */
+function scratch(): string {
+  const dir = tempDir('pypages-cli-');
+  dirs.push(dir);
+  return dir;
+}
 
 async function fails(args: string[], cwd = tmpdir()): Promise<{ code: number; stderr: string }> {
   try {
@@ -27,7 +44,7 @@ describe('pypages CLI', () => {
   });
 
   it('exits 2 naming the file and the key for an unknown YAML key', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pypages-cli-'));
+    const dir = scratch();
     writeFileSync(join(dir, 'pypages.yaml'), 'prot: 80\n');
     const { code, stderr } = await fails([FIXTURES], dir);
     expect(code).toBe(2);
@@ -49,7 +66,7 @@ describe('pypages CLI', () => {
   });
 
   it('exits 3 at startup when Python is too old', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pypages-cli-'));
+    const dir = scratch();
     const fake = join(dir, 'python');
     writeFileSync(fake, '#!/bin/sh\necho 2.7.18\necho /usr/bin/python2.7\n');
     chmodSync(fake, 0o755);
@@ -61,10 +78,15 @@ describe('pypages CLI', () => {
   it('exits 4 when the port is taken', async () => {
     const { createServer } = await import('node:net');
     const blocker = createServer().listen(0, '127.0.0.1');
-    await new Promise((r) => blocker.once('listening', r));
-    const port = (blocker.address() as { port: number }).port;
-    const { code, stderr } = await fails([FIXTURES, '--port', String(port)]);
-    blocker.close();
+    let result: { code: number; stderr: string };
+    try {
+      await new Promise((r) => blocker.once('listening', r));
+      const port = (blocker.address() as { port: number }).port;
+      result = await fails([FIXTURES, '--port', String(port)]);
+    } finally {
+      blocker.close();
+    }
+    const { code, stderr } = result;
     expect(code).toBe(4);
     expect(stderr).toContain('--port');
   });
@@ -77,19 +99,20 @@ describe('pypages CLI', () => {
   });
 
   it('serves a folder, prints its URL, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, FIXTURES, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [CLI, FIXTURES, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = cli;
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
+      cli.stdout.on('data', (d) => {
         out += d;
         const m = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
         if (m) resolve(m[1]);
       });
-      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
+      cli.once('exit', (code) => reject(new Error(`exited early with ${code}: ${out}`)));
     });
     expect(await (await fetch(new URL('hello.py', url))).text()).toBe('Hello, World!');
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    const exited = new Promise((r) => cli.once('exit', r));
+    cli.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
 });

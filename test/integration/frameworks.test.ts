@@ -9,14 +9,13 @@
 // the first test with the list of what to install.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../lib/config.js';
 import { memoryLogger } from '../../lib/log.js';
 import { startPypages, type RunningServer } from '../../server/app.js';
-import { rawRequest } from '../helpers.js';
+import { rawRequest, removeDir, tempDir } from '../helpers.js';
 
 const EXAMPLES = new URL('../../www/examples/', import.meta.url).pathname;
 const CHECKED = new URL('../fixtures/frameworks/', import.meta.url).pathname;
@@ -40,18 +39,27 @@ interface Served extends RunningServer {
 
 /** The examples at /examples/, the checked copies at /examples/checked/, on a temp root. */
 async function serveExamples(python?: string, trustProxy: string[] = []): Promise<Served> {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-frameworks-')));
-  cpSync(EXAMPLES, join(root, 'examples'), { recursive: true });
-  cpSync(CHECKED, join(root, 'examples', 'checked'), { recursive: true });
+  const root = tempDir('pypages-frameworks-');
   const log = memoryLogger();
-  const running = await startPypages(makeConfig({ root, port: 0, python, trustProxy }), { log });
+  let running: RunningServer;
+  try {
+    cpSync(EXAMPLES, join(root, 'examples'), { recursive: true });
+    cpSync(CHECKED, join(root, 'examples', 'checked'), { recursive: true });
+    running = await startPypages(makeConfig({ root, port: 0, python, trustProxy }), { log });
+  } catch (err) {
+    removeDir(root);
+    throw err;
+  }
   return {
     ...running,
     log,
     get: (path, init) => fetch(new URL(path.replace(/^\//, ''), running.url), { redirect: 'manual', ...init }),
     async stop() {
-      await running.close();
-      rmSync(root, { recursive: true, force: true });
+      try {
+        await running.close();
+      } finally {
+        removeDir(root);
+      }
     },
   };
 }
@@ -276,16 +284,20 @@ describe('a page whose package is missing', () => {
 
   it('names flask for the Flask example under an interpreter without it', async () => {
     // A bare virtualenv of Debian's python3 (no system site-packages) certainly lacks Flask.
-    const venv = join(mkdtempSync(join(tmpdir(), 'pypages-bare-venv-')), 'venv');
-    spawnSync(PYTHON, ['-m', 'venv', '--without-pip', venv], { stdio: 'ignore' });
-    const bare = await serveExamples(venv);
+    const dir = tempDir('pypages-bare-venv-');
     try {
-      const res = await bare.get('/examples/flask_app.py/hello/Ada');
-      expect(res.status).toBe(500);
-      expect(await res.text()).toContain("needs the Python module 'flask'");
+      const venv = join(dir, 'venv');
+      spawnSync(PYTHON, ['-m', 'venv', '--without-pip', venv], { stdio: 'ignore' });
+      const bare = await serveExamples(venv);
+      try {
+        const res = await bare.get('/examples/flask_app.py/hello/Ada');
+        expect(res.status).toBe(500);
+        expect(await res.text()).toContain("needs the Python module 'flask'");
+      } finally {
+        await bare.stop();
+      }
     } finally {
-      await bare.stop();
-      rmSync(venv, { recursive: true, force: true });
+      removeDir(dir); // the venv and the folder made for it
     }
   }, 60_000);
 });

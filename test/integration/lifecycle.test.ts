@@ -1,23 +1,30 @@
 // The server as a process: SIGTERM lets requests in flight finish; SIGHUP
 // replaces every worker under load without failing a request.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, removeDir, stopChild, tempDir } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 let child: ChildProcess | null = null;
-afterEach(() => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+let root: string | undefined;
+// A test that failed midway leaves its server running: SIGTERM lets it stop
+// its workers and remove its files (SIGKILL after a grace period), then the
+// copy of the fixtures goes.
+afterEach(async () => {
+  await stopChild(child);
+  child = null;
+  removeDir(root);
+  root = undefined;
 });
 
 /** Starts the compiled CLI on a copy of the fixtures; resolves with its URL once it says so. */
 async function startCli(args: string[] = []): Promise<{ url: string; root: string; exited: Promise<number | null>; stderr: () => string }> {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-life-')));
-  cpSync(FIXTURES, root, { recursive: true });
-  child = spawn(process.execPath, [CLI, root, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+  const dir = tempDir('pypages-life-');
+  root = dir;
+  cpSync(FIXTURES, dir, { recursive: true });
+  child = spawn(process.execPath, [CLI, dir, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -30,7 +37,7 @@ async function startCli(args: string[] = []): Promise<{ url: string; root: strin
     });
     exited.then((code) => reject(new Error(`exited with ${code}: ${err}`)));
   });
-  return { url, root, exited, stderr: () => err };
+  return { url, root: dir, exited, stderr: () => err };
 }
 
 describe('SIGTERM', () => {

@@ -38,12 +38,13 @@ describe('health and status', () => {
 
   it('hides the status page from addresses not in status-allow, and is off by default', async () => {
     const other = await startTestServer({ statusPath: '/server-status', statusAllow: ['10.0.0.0/8'] });
-    const off = await startTestServer();
+    let off: TestServer | undefined;
     try {
+      off = await startTestServer();
       expect((await other.get('/server-status')).status).toBe(404);
       expect((await off.get('/server-status')).status).toBe(404);
     } finally {
-      await Promise.all([other.stop(), off.stop()]);
+      await Promise.all([other.stop(), off?.stop()]);
     }
   });
 });

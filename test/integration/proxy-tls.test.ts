@@ -111,8 +111,11 @@ describe('HTTPS with --cert and --key', () => {
     s = await startTestServer({ cert: certFile, key: keyFile, trustProxy: ['10.0.0.0/8'] });
   });
   afterAll(async () => {
-    await s.stop();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await s?.stop(); // undefined if beforeAll failed before starting it
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** GET over TLS, verifying the server against the throwaway certificate. */
