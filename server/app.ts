@@ -76,15 +76,26 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
 /** The Koa app. It reads `holder.runtime` per request, so a reload takes effect at the next request. */
 export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): Koa {
   const app = new Koa();
-  let sendStatic = staticSender(holder.runtime.config.root);
-  let paths = new ResolveCache(holder.runtime.config.root, { index: holder.runtime.config.index });
-  let builtFor = holder.runtime.config;
   app.use(accessLog(log));
   app.use(realClient(() => holder.runtime.config));
   app.use(lifecycle.track());
   app.use(errorPages(() => holder.runtime.config, log));
   app.use(operatorPages(holder, lifecycle));
-  app.use(async (ctx: Context) => {
+  app.use(serveTargets(holder));
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    // A client that hangs up mid-response is routine, not a server error.
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    log.error(`koa: ${err.stack ?? err.message}`);
+  });
+  return app;
+}
+
+/** URL → page, file, redirect or error page. Its path memory and static sender follow config reloads. */
+function serveTargets(holder: { runtime: Runtime }) {
+  let builtFor: Config | null = null;
+  let sendStatic: ReturnType<typeof staticSender>;
+  let paths: ResolveCache;
+  return async (ctx: Context) => {
     const { config, groups } = holder.runtime;
     if (builtFor !== config) {
       [sendStatic, paths, builtFor] = [staticSender(config.root), new ResolveCache(config.root, { index: config.index }), config];
@@ -103,13 +114,7 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
       case 'bad-request': return sendErrorPage(ctx, 400, target.reason, config.debug);
       case 'not-found': return sendErrorPage(ctx, 404, target.reason, config.debug);
     }
-  });
-  app.on('error', (err: NodeJS.ErrnoException) => {
-    // A client that hangs up mid-response is routine, not a server error.
-    if (err.code === 'EPIPE' || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
-    log.error(`koa: ${err.stack ?? err.message}`);
-  });
-  return app;
+  };
 }
 
 /** "http://host/a?b" → "/a?b": HTTP/1.1 servers must accept the absolute form (RFC 9112 3.2.2). */
