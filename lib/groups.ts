@@ -33,7 +33,10 @@ const SLOW_SWEEP_EVERY = 10; // heartbeat, memory and idle checks: every second
 export class GroupManager {
   private groups = new Map<string, Group>();
   private readonly specCache = new Map<string, string>(); // script → group key
-  private readonly notPages = new Map<string, string>(); // script → its signature when a worker said "not a page"
+  // script → its signature when a worker found no `application` in its source
+  // (not "not callable": that verdict ran the module and may change with another file).
+  private readonly notPages = new Map<string, string>();
+  private readonly pages = new Set<string>(); // scripts that have answered as pages
   private reservations = 0;
   private slotWaiters: (() => void)[] = [];
   private closed = false;
@@ -74,6 +77,8 @@ export class GroupManager {
     const old = [...this.groups.values()];
     this.groups = new Map();
     this.specCache.clear();
+    this.notPages.clear(); // a new python-path or env may change what a module is
+    this.pages.clear();
     this.configure(opts);
     for (const g of old) this.retired.add(g);
     await this.warmUp();
@@ -84,10 +89,16 @@ export class GroupManager {
   async run(job: Job): Promise<Outcome> {
     if (this.closed) return { kind: 'error', status: 503, errorKind: 'busy', message: 'the server is shutting down', traceback: '' };
     // A module already found not to be a page stays a 404 until it changes, without asking a worker.
-    const signature = fileSignature(job.script);
-    if (signature !== null && this.notPages.get(job.script) === signature) return NOT_A_PAGE;
+    // (Known pages skip the stat: that is most requests.)
+    const known = this.notPages.get(job.script);
+    const before = known !== undefined || !this.pages.has(job.script) ? fileSignature(job.script) : null;
+    if (known !== undefined && before === known) return NOT_A_PAGE;
     const outcome = await this.groupOf(job.script).run(job);
-    if (outcome.kind === 'error' && outcome.errorKind === 'not-page' && signature !== null) this.notPages.set(job.script, signature);
+    if (outcome.kind === 'done') this.pages.add(job.script);
+    if (outcome.kind === 'error' && outcome.errorKind === 'not-page') {
+      const signature = before ?? fileSignature(job.script);
+      if (signature !== null) this.notPages.set(job.script, signature);
+    }
     return outcome;
   }
 

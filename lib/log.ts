@@ -21,8 +21,9 @@ export function consoleLogger(): Logger {
 
 /**
  * Lines written in one turn of the event loop leave in one write: under load
- * that is one system call for many requests instead of one each. What is
- * still pending at exit is written synchronously.
+ * that is one system call for many requests instead of one each. At exit,
+ * lines not yet handed to the stream are written synchronously (best effort:
+ * a pipe whose reader lags may still lose what the stream had queued).
  */
 function batchedWriter(stream: NodeJS.WriteStream & { fd: number }): (text: string) => void {
   let pending = '';

@@ -80,6 +80,21 @@ describe('modules that are not pages', () => {
   });
 });
 
+describe('a page whose application comes from another module', () => {
+  it('becomes a page as soon as that module makes application callable', async () => {
+    const s = await startTestServer();
+    try {
+      writeFileSync(join(s.root, 'app_holder.py'), 'application = None\n');
+      writeFileSync(join(s.root, 'via_holder.py'), 'from app_holder import application\n');
+      expect((await s.get('/via_holder.py')).status).toBe(404);
+      writeFileSync(join(s.root, 'app_holder.py'), 'def application(e, sr):\n    sr("200 OK", [])\n    return [b"now a page"]\n');
+      expect(await (await s.get('/via_holder.py')).text()).toBe('now a page');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('max-requests-jitter', () => {
   it('recycles each worker after max-requests plus 0..jitter requests', async () => {
     const s = await startTestServer({ maxRequests: 2, maxRequestsJitter: 3 });

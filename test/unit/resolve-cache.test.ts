@@ -34,6 +34,25 @@ describe('ResolveCache', () => {
     expect((await cache.resolve('/new.py', '')).kind).toBe('script');
   });
 
+  it('never remembers a static file (koa-static opens it by path again: a swapped link must be checked)', async () => {
+    const cache = new ResolveCache(root, { index: ['index.py'] });
+    writeFileSync(join(root, 'a.txt'), 'a');
+    expect((await cache.resolve('/a.txt', '')).kind).toBe('static');
+    unlinkSync(join(root, 'a.txt'));
+    expect((await cache.resolve('/a.txt', '')).kind).toBe('not-found');
+  });
+
+  it('does not remember very long paths', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(root, 'long'));
+    writeFileSync(join(root, 'long', 'a.py'), APP);
+    const cache = new ResolveCache(root, { index: ['index.py'] });
+    const path = `/long/a.py/${'x'.repeat(2000)}`;
+    expect((await cache.resolve(path, '')).kind).toBe('script');
+    unlinkSync(join(root, 'long', 'a.py'));
+    expect((await cache.resolve(path, '')).kind).toBe('not-found');
+  });
+
   it('never remembers a redirect (it carries the query)', async () => {
     const cache = new ResolveCache(root, { index: ['index.py'] });
     const { mkdirSync } = await import('node:fs');

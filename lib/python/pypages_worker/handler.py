@@ -14,7 +14,16 @@ from .wsgi import describe, run_wsgi
 
 
 class NotAPage(Exception):
-    """The script is not a page (no module-level callable `application`): a 404."""
+    """The script is not a page (no module-level callable `application`): a 404.
+
+    `executed` is true when the module was imported to find out (its
+    `application` is not callable): that answer may change when another file
+    does, so Node must not remember it the way it remembers "no application".
+    """
+
+    def __init__(self, message, executed=False):
+        super().__init__(message)
+        self.executed = executed
 
 
 def parse_request(payload):
@@ -51,7 +60,7 @@ def find_app(script, root=None):
             raise NotAPage("%s defines no `application` at module level" % script)
     app = getattr(loader.load_script(script, root), "application", None)
     if not callable(app):
-        raise NotAPage("%s: `application` is not callable" % script)
+        raise NotAPage("%s: `application` is not callable" % script, executed=True)
     return app
 
 
@@ -61,7 +70,7 @@ def handle_request(channel, request, root, multithread, reporter, multiprocess=F
         try:
             app = find_app(request["script"], root)
         except NotAPage as err:
-            return channel.error(404, "not-page", str(err))
+            return channel.error(404, "not-callable" if err.executed else "not-page", str(err))
         except BaseException as err:  # SyntaxError, ImportError, SystemExit at import...
             return channel.error(500, "load", *describe(err))
         reporter.report()

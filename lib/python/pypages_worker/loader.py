@@ -150,6 +150,32 @@ def watch_imports():
         return
     if contract == {"mtime", "size"}:
         loader.path_stats = _path_stats
+        _watch_other_loaders()
+
+
+def _watch_other_loaders():
+    # Extension modules (.so) and .pyc files without their source never call
+    # path_stats: record their stat as they are loaded, before the read too.
+    machinery = importlib.machinery
+    create, get_code = machinery.ExtensionFileLoader.create_module, machinery.SourcelessFileLoader.get_code
+
+    def create_module(self, spec):
+        _remember_now(spec.origin)
+        return create(self, spec)
+
+    def sourceless_get_code(self, fullname):
+        _remember_now(self.get_filename(fullname))
+        return get_code(self, fullname)
+
+    machinery.ExtensionFileLoader.create_module = create_module
+    machinery.SourcelessFileLoader.get_code = sourceless_get_code
+
+
+def _remember_now(path):
+    try:
+        _remember(path, os.stat(path))
+    except (OSError, TypeError):
+        pass  # the loader itself will report a missing file
 
 
 def _path_stats(self, path):

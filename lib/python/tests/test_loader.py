@@ -1,5 +1,6 @@
 """Page detection without execution, script import, and the watched files."""
 
+import importlib
 import os
 import py_compile
 import shutil
@@ -207,3 +208,25 @@ class WatchedFiles(TempRoot):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OtherLoadersAreWatched(TempRoot):
+    """Modules loaded without path_stats (a .pyc with no source) are recorded too."""
+
+    def test_a_sourceless_pyc_module_is_recorded_before_it_runs(self):
+
+        source = os.path.join(self.root, "onlypyc_src.py")
+        with open(source, "w") as f:
+            f.write("VALUE = 1\n")
+        compiled = os.path.join(self.root, "onlypyc.pyc")
+        py_compile.compile(source, cfile=compiled)
+        os.remove(source)
+        before = loader.recorded_count()
+        sys.path.insert(0, self.root)
+        try:
+            importlib.import_module("onlypyc")
+        finally:
+            sys.path.remove(self.root)
+            sys.modules.pop("onlypyc", None)
+        paths, _ = loader.recorded_since(before)
+        self.assertIn(compiled, paths)
