@@ -18,7 +18,7 @@ export interface GroupSpec {
   readonly cwd: string;
 }
 
-type Overridable = Pick<Config, 'processes' | 'threads' | 'python' | 'pythonPath' | 'env' | 'cwd' | 'venv'>;
+type Overridable = Pick<Config, 'processes' | 'threads' | 'pythonPath' | 'env' | 'cwd' | 'venv'>;
 
 /**
  * The group of `script` (an absolute path inside config.root). `interpreter`
@@ -28,12 +28,12 @@ type Overridable = Pick<Config, 'processes' | 'threads' | 'python' | 'pythonPath
 export function groupSpecFor(script: string, config: Config, interpreter: string): GroupSpec {
   const rel = toUrlPath(relative(config.root, script));
   const rule = config.groups.find((r) => r.test(rel));
-  const { preload: _preload, ...overrides } = rule?.overrides ?? {};
+  const { preload: _preload, python: ownPython, ...overrides } = rule?.overrides ?? {};
   const settings: Overridable = { ...pick(config), ...overrides };
   const [base, label, anchor] = rule
     ? [`name:${rule.name}`, rule.name, config.root]
-    : baseKey(script, config);
-  const python = pythonFor(settings, rule ? dirname(script) : anchor, config, interpreter);
+    : baseKey(script, rel, config);
+  const python = pythonFor(typeof ownPython === 'string' && ownPython ? ownPython : null, settings.venv, rule ? dirname(script) : anchor, config.root, interpreter);
   return {
     key: `${base}|${python}`,
     label,
@@ -47,13 +47,12 @@ export function groupSpecFor(script: string, config: Config, interpreter: string
 }
 
 function pick(config: Config): Overridable {
-  const { processes, threads, python, pythonPath, env, cwd, venv } = config;
-  return { processes, threads, python, pythonPath, env, cwd, venv };
+  const { processes, threads, pythonPath, env, cwd, venv } = config;
+  return { processes, threads, pythonPath, env, cwd, venv };
 }
 
 /** [key, label, anchor folder] from the grouping mode. */
-function baseKey(script: string, config: Config): [string, string, string] {
-  const rel = toUrlPath(relative(config.root, script));
+function baseKey(script: string, rel: string, config: Config): [string, string, string] {
   switch (config.grouping) {
     case 'per-folder': {
       const folder = dirname(script);
@@ -67,13 +66,9 @@ function baseKey(script: string, config: Config): [string, string, string] {
 }
 
 /** The group's own python, else the nearest .venv above `from` (inside the root), else the default. */
-function pythonFor(settings: Overridable, from: string, config: Config, interpreter: string): string {
-  if (settings.python && settings.python !== config.python) return pythonOfSpec(settings.python);
-  if (settings.venv === 'auto') {
-    const venv = nearestVenv(from, config.root);
-    if (venv) return venv;
-  }
-  return interpreter;
+function pythonFor(own: string | null, venv: 'auto' | 'off', from: string, root: string, interpreter: string): string {
+  if (own) return pythonOfSpec(own);
+  return (venv === 'auto' && nearestVenv(from, root)) || interpreter;
 }
 
 /** A virtualenv folder → its interpreter; anything else as given. */

@@ -20,6 +20,15 @@ export type TrustList = (address: string) => boolean;
  * blocks (::ffff:10.0.0.0/104) are treated as the IPv4 ones they stand for,
  * both in the list and in the addresses checked. Throws on an invalid entry.
  */
+const compiled = new WeakMap<readonly string[], TrustList>();
+
+/** trustList(entries), built once per (frozen) config list: the per-request form. */
+export function trustListOf(entries: readonly string[]): TrustList {
+  let list = compiled.get(entries);
+  if (!list) compiled.set(entries, (list = trustList(entries)));
+  return list;
+}
+
 export function trustList(entries: readonly string[]): TrustList {
   const blocks = entries.map((entry) => {
     const block = parseBlock(entry);

@@ -187,21 +187,19 @@ export function urlPath(raw: unknown): string {
 }
 
 export const OPTIONAL_FOLDER = 'a folder, or "" for the script\'s own folder';
-
-export function optionalFolder(raw: unknown, ctx: ValueContext): string {
-  if (typeof raw !== 'string') throw new InvalidValue(OPTIONAL_FOLDER, raw);
-  if (raw.trim() === '') return '';
-  const full = path.resolve(ctx.base, raw.trim());
-  if (!existsSync(full) || !statSync(full).isDirectory()) throw new InvalidValue(OPTIONAL_FOLDER, full);
-  return full;
-}
-
 export const OPTIONAL_FILE = 'an existing file, or "" for none';
 
-export function optionalFile(raw: unknown, ctx: ValueContext): string {
-  if (typeof raw !== 'string') throw new InvalidValue(OPTIONAL_FILE, raw);
-  if (raw.trim() === '') return '';
-  const full = path.resolve(ctx.base, raw.trim());
-  if (!existsSync(full) || !statSync(full).isFile()) throw new InvalidValue(OPTIONAL_FILE, full);
-  return full;
+/** An existing file or folder (absolute, or relative to ctx.base), or '' for none. */
+function optionalPath(allowed: string, kind: 'file' | 'folder'): (raw: unknown, ctx: ValueContext) => string {
+  return (raw, ctx) => {
+    if (typeof raw !== 'string') throw new InvalidValue(allowed, raw);
+    if (raw.trim() === '') return '';
+    const full = path.resolve(ctx.base, raw.trim());
+    const stats = existsSync(full) ? statSync(full) : null;
+    if (!stats || (kind === 'file' ? !stats.isFile() : !stats.isDirectory())) throw new InvalidValue(allowed, full);
+    return full;
+  };
 }
+
+export const optionalFolder = optionalPath(OPTIONAL_FOLDER, 'folder');
+export const optionalFile = optionalPath(OPTIONAL_FILE, 'file');

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { clientView, trustList, type ClientView, type TrustList } from '../lib/proxy.js';
+import { clientView, trustListOf, type ClientView } from '../lib/proxy.js';
 import type { Config } from '../lib/config.js';
 import type { GroupManager } from '../lib/groups.js';
 import { findInterpreter, type Interpreter } from '../lib/interpreter.js';
@@ -180,12 +180,10 @@ function errorPages(config: () => Config, log: Logger) {
 
 /** Works out the real client once per request (lib/proxy.ts: trust-proxy), for the environ and the access log. */
 function realClient(config: () => Config) {
-  let compiled: { entries: readonly string[]; trust: TrustList } | null = null;
   return async (ctx: Context, next: Next) => {
-    const entries = config().trustProxy;
-    if (compiled?.entries !== entries) compiled = { entries, trust: trustList(entries) };
     const { remoteAddress, remotePort } = ctx.req.socket;
-    ctx.state.client = clientView(compiled.trust, { peer: remoteAddress ?? '', peerPort: remotePort ?? 0, secure: ctx.secure, headers: ctx.req.headers });
+    const trust = trustListOf(config().trustProxy);
+    ctx.state.client = clientView(trust, { peer: remoteAddress ?? '', peerPort: remotePort ?? 0, secure: ctx.secure, headers: ctx.req.headers });
     await next();
   };
 }

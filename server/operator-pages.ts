@@ -3,7 +3,7 @@
 
 import type { Context, Next } from 'koa';
 import type { GroupStatus } from '../lib/groups.js';
-import { trustList, type ClientView, type TrustList } from '../lib/proxy.js';
+import { trustListOf, type ClientView } from '../lib/proxy.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
@@ -13,7 +13,7 @@ export function operatorPages(holder: { runtime: Runtime }, lifecycle: Lifecycle
     if (config.healthPath && ctx.path === config.healthPath) return health(ctx, lifecycle);
     // The client as seen through trusted proxies: behind a local reverse proxy, the socket's peer is always loopback.
     const client = (ctx.state.client as ClientView | undefined)?.remoteAddr ?? ctx.req.socket.remoteAddress ?? '';
-    if (config.statusPath && ctx.path === config.statusPath && allowed(client, config.statusAllow)) {
+    if (config.statusPath && ctx.path === config.statusPath && trustListOf(config.statusAllow)(client)) {
       return status(ctx, holder.runtime, lifecycle);
     }
     await next();
@@ -25,15 +25,6 @@ function health(ctx: Context, lifecycle: Lifecycle): void {
   ctx.type = 'text/plain; charset=utf-8';
   ctx.body = lifecycle.accepting ? 'ok\n' : 'shutting down\n';
   ctx.set('Cache-Control', 'no-store');
-}
-
-const allowLists = new WeakMap<readonly string[], TrustList>();
-
-/** Is `address` in status-allow? (One matcher per config, the same one trust-proxy uses.) */
-function allowed(address: string, ranges: readonly string[]): boolean {
-  let list = allowLists.get(ranges);
-  if (!list) allowLists.set(ranges, (list = trustList(ranges)));
-  return list(address);
 }
 
 interface StatusReport {

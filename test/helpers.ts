@@ -50,17 +50,28 @@ export interface TestServer extends RunningServer {
 }
 
 /** Copies the fixture pages into a fresh temp root and starts pypages on it. */
-export async function startTestServer(overrides: Partial<Omit<Config, 'root' | 'configFile'>> = {}): Promise<TestServer> {
-  const root = tempDir('pypages-test-');
-  const log = memoryLogger();
-  let running: RunningServer;
-  try {
+export function startTestServer(overrides: Partial<Omit<Config, 'root' | 'configFile'>> = {}): Promise<TestServer> {
+  return serveTempRoot((root) => {
     cpSync(FIXTURES, root, { recursive: true });
     writeFileSync(join(root, 'blob.bin'), blobBytes());
     // Copies made here rather than kept twice in fixtures/: a second script with
     // the same code, and the validator helper next to a page in a subfolder.
     copyFileSync(join(root, 'counter.py'), join(root, 'counter2.py'));
     copyFileSync(join(root, 'wsgi_check.py'), join(root, 'sub', 'wsgi_check.py'));
+  }, overrides);
+}
+
+/**
+ * Starts pypages on a fresh temp root that `populate` fills. stop() closes the
+ * server, removes the root (also when closing fails), and fails if a
+ * validator reported a PEP 3333 violation in the error log.
+ */
+export async function serveTempRoot(populate: (root: string) => void, overrides: Partial<Omit<Config, 'root' | 'configFile'>> = {}): Promise<TestServer> {
+  const root = tempDir('pypages-test-');
+  const log = memoryLogger();
+  let running: RunningServer;
+  try {
+    populate(root);
     running = await startPypages(makeConfig({ port: 0, ...overrides, root }), { log });
   } catch (err) {
     removeDir(root);

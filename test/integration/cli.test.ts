@@ -114,5 +114,6 @@ describe('pypages CLI', () => {
     const exited = new Promise((r) => cli.once('exit', r));
     cli.kill('SIGTERM');
     expect(await exited).toBe(0);
+    expect(out).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\.py HTTP\/1\.1" 200 13 /m); // the access log, on stdout
   });
 });

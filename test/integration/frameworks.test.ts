@@ -12,10 +12,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeConfig } from '../../lib/config.js';
-import { memoryLogger } from '../../lib/log.js';
-import { startPypages, type RunningServer } from '../../server/app.js';
-import { rawRequest, removeDir, tempDir } from '../helpers.js';
+import { rawRequest, removeDir, serveTempRoot, tempDir, type TestServer } from '../helpers.js';
 
 const EXAMPLES = new URL('../../www/examples/', import.meta.url).pathname;
 const CHECKED = new URL('../fixtures/frameworks/', import.meta.url).pathname;
@@ -31,37 +28,14 @@ function missingModules(): string[] {
   return run.status === 0 ? run.stdout.split(/\s+/).filter(Boolean) : MODULES;
 }
 
-interface Served extends RunningServer {
-  log: ReturnType<typeof memoryLogger>;
-  get(path: string, init?: RequestInit): Promise<Response>;
-  stop(): Promise<void>;
-}
+type Served = TestServer;
 
 /** The examples at /examples/, the checked copies at /examples/checked/, on a temp root. */
-async function serveExamples(python?: string, trustProxy: string[] = []): Promise<Served> {
-  const root = tempDir('pypages-frameworks-');
-  const log = memoryLogger();
-  let running: RunningServer;
-  try {
+function serveExamples(python?: string, trustProxy: string[] = []): Promise<Served> {
+  return serveTempRoot((root) => {
     cpSync(EXAMPLES, join(root, 'examples'), { recursive: true });
     cpSync(CHECKED, join(root, 'examples', 'checked'), { recursive: true });
-    running = await startPypages(makeConfig({ root, port: 0, python, trustProxy }), { log });
-  } catch (err) {
-    removeDir(root);
-    throw err;
-  }
-  return {
-    ...running,
-    log,
-    get: (path, init) => fetch(new URL(path.replace(/^\//, ''), running.url), { redirect: 'manual', ...init }),
-    async stop() {
-      try {
-        await running.close();
-      } finally {
-        removeDir(root);
-      }
-    },
-  };
+  }, { python, trustProxy });
 }
 
 const missing = missingModules();

@@ -36,6 +36,17 @@ describe('health and status', () => {
     expect(await res.text()).toContain('whoami.py');
   });
 
+  it('judges status-allow by the client behind a trusted proxy, not the proxy', async () => {
+    const proxied = await startTestServer({ statusPath: '/server-status', statusAllow: ['10.0.0.0/8'], trustProxy: ['127.0.0.1'] });
+    try {
+      expect((await proxied.get('/server-status', { headers: { 'X-Forwarded-For': '10.1.2.3' } })).status).toBe(200);
+      expect((await proxied.get('/server-status', { headers: { 'X-Forwarded-For': '203.0.113.9' } })).status).toBe(404);
+      expect((await proxied.get('/server-status')).status).toBe(404); // the proxy itself (loopback) is not in the list
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   it('hides the status page from addresses not in status-allow, and is off by default', async () => {
     const other = await startTestServer({ statusPath: '/server-status', statusAllow: ['10.0.0.0/8'] });
     let off: TestServer | undefined;
@@ -82,6 +93,18 @@ describe('per-group python-path, env and cwd', () => {
     const who = (await (await s.get('/whoami.py')).json()) as Who;
     expect(who.env).toBe('top');
     expect(who.cwd).toBe(s.root); // the script's folder
+  });
+
+  it('runs a named group with its own python', async () => {
+    const t = await startTestServer({ groups: [{ name: 'debian', match: 'whoami.py', python: '/usr/bin/python3' }] as never });
+    try {
+      copyFileSync(join(t.root, 'whoami.py'), join(t.root, 'other.py'));
+      expect(((await (await t.get('/whoami.py')).json()) as Who).prefix).toBe('/usr');
+      const defaultPrefix = execFileSync((await findInterpreter('')).path, ['-c', 'import sys; print(sys.prefix)'], { encoding: 'utf8' }).trim();
+      expect(((await (await t.get('/other.py')).json()) as Who).prefix).toBe(defaultPrefix); // others: the default python
+    } finally {
+      await t.stop();
+    }
   });
 
   it('applies a named group\'s own settings', async () => {
