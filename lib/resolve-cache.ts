@@ -28,11 +28,11 @@ export class ResolveCache {
   constructor(private readonly root: string, private readonly opts: ResolveOptions) {}
 
   /** resolve(root, rawPath, rawQuery), answered from memory when it was a page less than a second ago. */
-  async resolve(rawPath: string, rawQuery: string): Promise<Target> {
+  resolve(rawPath: string, rawQuery: string): Target {
     const now = Date.now();
     const hit = this.entries.get(rawPath);
     if (hit && hit.expires > now) return hit.target;
-    const target = await resolve(this.root, rawPath, rawQuery, this.opts);
+    const target = resolve(this.root, rawPath, rawQuery, this.opts);
     if (target.kind === 'script' && rawPath.length <= MAX_KEY) this.remember(rawPath, target, now);
     return target;
   }

@@ -38,7 +38,7 @@ interface Lookup {
   root: string;
   index: readonly string[];
   /** Folder real path → "is an unindexed package", so each is stat'ed once per call. */
-  packages: Map<string, Promise<boolean>>;
+  packages: Map<string, boolean>;
 }
 
 /** A file or folder that exists, is inside the root and passed every deny rule. */
@@ -65,17 +65,17 @@ const EMACS_AUTOSAVE = /^#.*#$/;
  * any fs error, is `not-found`. `script.file` and `static.file` are real paths
  * (symlinks resolved) inside `root`, the files that were actually checked.
  */
-export async function resolve(
+export function resolve(
   root: string,
   rawPath: string,
   rawQuery: string,
   opts: ResolveOptions = { index: DEFAULT_INDEX },
-): Promise<Target> {
+): Target {
   try {
     const parsed = parsePath(rawPath);
     if ('kind' in parsed) return parsed;
     const lookup: Lookup = { root, index: opts.index, packages: new Map() };
-    return await walk(lookup, parsed, rawQuery);
+    return walk(lookup, parsed, rawQuery);
   } catch (err) {
     // Fail closed: a bug or an odd fs state must never serve a file.
     return notFound(`internal: ${String(err)}`);
@@ -167,7 +167,7 @@ function isScriptName(name: string): boolean {
 // ---------------------------------------------------------------- lookup
 
 /** Descends folder by folder until a file is hit or the segments run out. */
-async function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Promise<Target> {
+function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Target {
   const { segs, trailing } = parsed;
   let dir = lookup.root;
   for (let i = 0; i < segs.length; i++) {
@@ -175,7 +175,7 @@ async function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Promi
     if (name === null) return notFound('name is not utf-8');
     const why = deniedName(name);
     if (why) return notFound(`${why}: ${JSON.stringify(name)}`);
-    const entry = await enter(lookup, dir, name);
+    const entry = enter(lookup, dir, name);
     if (typeof entry === 'string') return notFound(`${entry}: ${JSON.stringify(name)}`);
     if (entry.stats.isDirectory()) {
       dir = entry.real;
@@ -188,15 +188,15 @@ async function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Promi
 }
 
 /** Looks up `name` in the real folder `dir`; an Entry, or why it is refused. */
-async function enter(lookup: Lookup, dir: string, name: string): Promise<Entry | string> {
-  const real = await realpathOrNull(path.join(dir, name));
+function enter(lookup: Lookup, dir: string, name: string): Entry | string {
+  const real = realpathOrNull(path.join(dir, name));
   if (real === null) return 'missing';
   // Decided before stat, so nothing outside the root is ever looked at.
   if (relativeInside(lookup.root, real) === null) return 'outside root';
-  const stats = await statOrNull(real);
+  const stats = statOrNull(real);
   if (stats === null) return 'missing';
   if (!stats.isFile() && !stats.isDirectory()) return 'not a regular file';
-  const why = await deniedReal(lookup, real, stats.isDirectory());
+  const why = deniedReal(lookup, real, stats.isDirectory());
   if (why) return why;
   // A symlink must not turn a script into a static file or the reverse.
   if (stats.isFile() && isScriptName(name) !== isScriptName(path.basename(real))) {
@@ -210,12 +210,12 @@ async function enter(lookup: Lookup, dir: string, name: string): Promise<Entry |
  * name on the way, not in a package folder. Checked at every step, so no
  * folder component may escape or pass through a denied folder either.
  */
-async function deniedReal(
+function deniedReal(
   lookup: Lookup,
   real: string,
   isDir: boolean,
   checkPackages = true,
-): Promise<string | null> {
+): string | null {
   const rel = relativeInside(lookup.root, real);
   if (rel === null) return 'outside root';
   const parts = rel === '' ? [] : rel.split(path.sep);
@@ -228,7 +228,7 @@ async function deniedReal(
   const folders = isDir ? parts.length : parts.length - 1;
   for (let n = 1; n <= folders; n++) {
     const folder = path.join(lookup.root, ...parts.slice(0, n));
-    if (await isClosedPackage(lookup, folder)) return 'package folder';
+    if (isClosedPackage(lookup, folder)) return 'package folder';
   }
   return null;
 }
@@ -241,14 +241,10 @@ function relativeInside(root: string, real: string): string | null {
 }
 
 /** A folder with __init__.py is library code, unless it also has an index file. */
-function isClosedPackage(lookup: Lookup, folder: string): Promise<boolean> {
+function isClosedPackage(lookup: Lookup, folder: string): boolean {
   let known = lookup.packages.get(folder);
   if (known === undefined) {
-    known = (async () => {
-      const init = await statOrNull(path.join(folder, '__init__.py'));
-      if (init === null) return false;
-      return (await findIndex(lookup, folder, false)) === null;
-    })();
+    known = statOrNull(path.join(folder, '__init__.py')) !== null && findIndex(lookup, folder, false) === null;
     lookup.packages.set(folder, known);
   }
   return known;
@@ -259,19 +255,19 @@ function isClosedPackage(lookup: Lookup, folder: string): Promise<boolean> {
  * `checkPackages` is off only while deciding whether `dir` is a package,
  * which is what the index itself settles.
  */
-async function findIndex(
+function findIndex(
   lookup: Lookup,
   dir: string,
   checkPackages: boolean,
-): Promise<{ name: string; real: string } | null> {
+): { name: string; real: string } | null {
   for (const name of lookup.index) {
     if (deniedName(name) !== null) continue;
-    const real = await realpathOrNull(path.join(dir, name));
+    const real = realpathOrNull(path.join(dir, name));
     if (real === null) continue;
-    const stats = await statOrNull(real);
+    const stats = statOrNull(real);
     if (stats === null || !stats.isFile()) continue;
     if (isScriptName(name) !== isScriptName(path.basename(real))) continue;
-    if ((await deniedReal(lookup, real, false, checkPackages)) !== null) continue;
+    if ((deniedReal(lookup, real, false, checkPackages)) !== null) continue;
     return { name, real };
   }
   return null;
@@ -292,8 +288,8 @@ function fileTarget(entry: Entry, segs: Segment[], i: number, trailing: boolean)
 }
 
 /** A folder URL ending in '/': its index, never a listing. */
-async function folderIndex(lookup: Lookup, dir: string, segs: Segment[]): Promise<Target> {
-  const found = await findIndex(lookup, dir, true);
+function folderIndex(lookup: Lookup, dir: string, segs: Segment[]): Target {
+  const found = findIndex(lookup, dir, true);
   if (found === null) return notFound(`no index in folder ${JSON.stringify(joinNames(segs) || '/')}`);
   const prefix = segs.length === 0 ? '' : joinLatin1(segs);
   if (isScriptName(found.name)) {
@@ -360,7 +356,7 @@ function badRequest(reason: string): Target {
 // microseconds of CPU each in thread-pool hand-offs; they were a third of
 // the server's CPU per request (bench/README.md). A document root on a slow
 // network filesystem would stall the event loop instead: keep it local.
-async function realpathOrNull(p: string): Promise<string | null> {
+function realpathOrNull(p: string): string | null {
   try {
     return realpathSync.native(p);
   } catch {
@@ -368,7 +364,7 @@ async function realpathOrNull(p: string): Promise<string | null> {
   }
 }
 
-async function statOrNull(p: string): Promise<Stats | null> {
+function statOrNull(p: string): Stats | null {
   try {
     return statSync(p, { throwIfNoEntry: false }) ?? null;
   } catch {

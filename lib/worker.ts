@@ -140,7 +140,7 @@ export class Worker extends EventEmitter {
     if (!this.corked) {
       this.corked = true;
       this.proc.input.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.proc.input.uncork();
       });

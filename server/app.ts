@@ -2,17 +2,18 @@
 // lib/ (resolve, environ, groups, worker); this file wires them in order.
 
 import Koa, { type Context, type Next } from 'koa';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { clientView, trustListOf, type ClientView } from '../lib/proxy.js';
+import { trustListOf } from '../lib/proxy.js';
 import type { Config } from '../lib/config.js';
 import type { GroupManager } from '../lib/groups.js';
 import { findInterpreter, type Interpreter } from '../lib/interpreter.js';
-import { combinedLine, consoleLogger, type Logger } from '../lib/log.js';
+import { consoleLogger, type Logger } from '../lib/log.js';
+import { resolve, type Target } from '../lib/resolve.js';
 import { ResolveCache } from '../lib/resolve-cache.js';
+import { AccessLog, type RequestInfo } from './access-log.js';
 import { sendErrorPage } from './error-page.js';
 import { runScript } from './scripts.js';
 import { Lifecycle } from './lifecycle.js';
@@ -47,8 +48,7 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const interpreter = await findInterpreter(config.python);
   const holder = { runtime: await Runtime.create(config, interpreter.path, log) };
   const lifecycle = new Lifecycle(log);
-  const app = buildApp(holder, lifecycle, log);
-  const server = httpServer(config, app.callback());
+  const server = httpServer(config, buildHandler(holder, lifecycle, log));
   try {
     await listen(server, config.port, config.host);
   } catch (err) {
@@ -73,15 +73,58 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   };
 }
 
-/** The Koa app. It reads `holder.runtime` per request, so a reload takes effect at the next request. */
-export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): Koa {
+/**
+ * The request listener. Page requests, the bulk of the traffic, go straight
+ * to server/scripts.ts on node:http's objects: a Koa context, its middleware
+ * chain and their promises cost more than the rest of Node's share of a
+ * hello-world request. Koa serves everything else (static files, redirects,
+ * error pages, the operator pages). Both get the same request id, client,
+ * access-log line and in-flight count, and each config (a reload replaces it)
+ * gets its own path memory.
+ */
+export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): RequestListener {
+  const koa = buildKoa(holder, lifecycle, log).callback();
+  const accessLog = new AccessLog(log);
+  const pathsFor = perConfig((config) => new ResolveCache(config.root, { index: config.index }));
+  return (req, res) => {
+    const { config, groups } = holder.runtime;
+    const info = accessLog.begin(req, trustListOf(config.trustProxy));
+    const done = lifecycle.track();
+    const url = originForm(req.url ?? '/');
+    const queryAt = url.indexOf('?');
+    const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
+    // The operator pages come first, and decide for themselves (status-allow).
+    const operator = rawPath === config.healthPath || rawPath === config.statusPath;
+    const target = operator ? null : pathsFor(config).resolve(rawPath, queryAt === -1 ? '' : url.slice(queryAt + 1));
+    let handled: Promise<unknown>;
+    if (target?.kind === 'script') {
+      handled = runScript(req, res, target, info, { config, groups, log });
+    } else {
+      requests.set(req, { info, target });
+      handled = koa(req, res);
+    }
+    const logged = accessLog.record(req, res, info, handled);
+    res.once('close', () => {
+      done();
+      logged();
+    });
+  };
+}
+
+/** What the listener learnt about a request that it hands to Koa. */
+const requests = new WeakMap<IncomingMessage, { info: RequestInfo; target: Target | null }>();
+
+/** Koa, for everything but page requests. It reads `holder.runtime` per request, so a reload takes effect at the next one. */
+function buildKoa(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): Koa {
   const app = new Koa();
-  app.use(accessLog(log));
-  app.use(realClient(() => holder.runtime.config));
-  app.use(lifecycle.track());
+  app.use((ctx, next) => {
+    const { info } = requests.get(ctx.req)!;
+    Object.assign(ctx.state, { requestId: info.id, client: info.client, log });
+    return next();
+  });
   app.use(errorPages(() => holder.runtime.config, log));
   app.use(operatorPages(holder, lifecycle));
-  app.use(serveTargets(holder));
+  app.use(serveTargets(holder, log));
   app.on('error', (err: NodeJS.ErrnoException) => {
     // A client that hangs up mid-response is routine, not a server error.
     if (err.code === 'EPIPE' || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
@@ -90,23 +133,31 @@ export function buildApp(holder: { runtime: Runtime }, lifecycle: Lifecycle, log
   return app;
 }
 
-/** URL → page, file, redirect or error page. Its path memory and static sender follow config reloads. */
-function serveTargets(holder: { runtime: Runtime }) {
+/** One value per config, rebuilt when a reload replaces the config. */
+function perConfig<T>(build: (config: Config) => T): (config: Config) => T {
   let builtFor: Config | null = null;
-  let sendStatic: ReturnType<typeof staticSender>;
-  let paths: ResolveCache;
+  let value: T;
+  return (config) => {
+    if (builtFor !== config) [value, builtFor] = [build(config), config];
+    return value;
+  };
+}
+
+/** Target → file, redirect or error page (a page, when an operator path that was not for this client names one). */
+function serveTargets(holder: { runtime: Runtime }, log: Logger) {
+  const senderFor = perConfig((config) => staticSender(config.root));
   return async (ctx: Context) => {
     const { config, groups } = holder.runtime;
-    if (builtFor !== config) {
-      [sendStatic, paths, builtFor] = [staticSender(config.root), new ResolveCache(config.root, { index: config.index }), config];
-    }
+    const known = requests.get(ctx.req)!;
     const [rawPath, ...query] = originForm(ctx.req.url ?? '/').split('?');
-    const target = await paths.resolve(rawPath, query.join('?'));
+    const target = known.target ?? resolve(config.root, rawPath, query.join('?'), { index: config.index });
     switch (target.kind) {
-      case 'script': return runScript(ctx, target, groups, config.root, config.debug, config.maxBody);
+      case 'script':
+        ctx.respond = false;
+        return runScript(ctx.req, ctx.res, target, known.info, { config, groups, log });
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, config.debug);
-        return sendStatic(ctx, target.urlPath);
+        return senderFor(config)(ctx, target.urlPath);
       case 'redirect':
         ctx.status = 301;
         ctx.redirect(target.location);
@@ -119,6 +170,7 @@ function serveTargets(holder: { runtime: Runtime }) {
 
 /** "http://host/a?b" → "/a?b": HTTP/1.1 servers must accept the absolute form (RFC 9112 3.2.2). */
 function originForm(url: string): string {
+  if (url.charCodeAt(0) === 47 /* / */) return url;
   const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
   if (!authority) return url;
   const rest = url.slice(authority[0].length);
@@ -128,39 +180,6 @@ function originForm(url: string): string {
 function methodNotAllowed(ctx: Context, debug: boolean): void {
   sendErrorPage(ctx, 405, `${ctx.method} is not allowed on a static file`, debug);
   ctx.set('Allow', 'GET, HEAD');
-}
-
-/**
- * Gives each request an id and writes its access-log line once both the
- * response is done and the app has finished with it (a client may leave
- * first: the line must still carry the final status).
- */
-function accessLog(log: Logger) {
-  let counter = 0;
-  const prefix = randomBytes(3).toString('hex');
-  return async (ctx: Context, next: Next) => {
-    ctx.state.requestId = `${prefix}-${(++counter).toString(36)}`;
-    ctx.state.log = log;
-    const time = new Date();
-    const requestLine = `${ctx.method} ${ctx.originalUrl} HTTP/${ctx.req.httpVersion}`;
-    let closed = false;
-    let handled = false;
-    const write = () => {
-      const bytes = ctx.respond === false ? (ctx.state.bytes as number) : ctx.response.length ?? null;
-      const remote = (ctx.state.client as ClientView | undefined)?.remoteAddr || ctx.ip || '-';
-      log.access(combinedLine({ remote, time, requestLine, status: ctx.res.statusCode, bytes, referer: ctx.get('Referer') || undefined, userAgent: ctx.get('User-Agent') || undefined }));
-    };
-    ctx.res.once('close', () => {
-      closed = true;
-      if (handled) write();
-    });
-    try {
-      await next();
-    } finally {
-      handled = true;
-      if (closed) write();
-    }
-  };
 }
 
 /** Anything thrown in the app becomes a logged 500 with the request id. */
@@ -175,16 +194,6 @@ function errorPages(config: () => Config, log: Logger) {
       if (ctx.res.headersSent) return void ctx.res.destroy();
       sendErrorPage(ctx, status, e.message, config().debug);
     }
-  };
-}
-
-/** Works out the real client once per request (lib/proxy.ts: trust-proxy), for the environ and the access log. */
-function realClient(config: () => Config) {
-  return async (ctx: Context, next: Next) => {
-    const { remoteAddress, remotePort } = ctx.req.socket;
-    const trust = trustListOf(config().trustProxy);
-    ctx.state.client = clientView(trust, { peer: remoteAddress ?? '', peerPort: remotePort ?? 0, secure: ctx.secure, headers: ctx.req.headers });
-    await next();
   };
 }
 

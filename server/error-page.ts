@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 
 const EXPLANATIONS: Record<number, string> = {
   400: 'The request could not be understood by the server.',
@@ -13,18 +13,29 @@ const EXPLANATIONS: Record<number, string> = {
 };
 
 /**
- * Answers with a short plain-text error page carrying the request id that is
- * also in the error log. `detail` (a reason, a Python traceback) is shown only
- * in debug mode: it may reveal paths and code. `note` is always shown: it is
- * for advice that reveals nothing (see missingModuleNote).
+ * A short plain-text error page carrying the request id that is also in the
+ * error log. `detail` (a reason, a Python traceback) is shown only in debug
+ * mode: it may reveal paths and code. `note` is always shown: it is for
+ * advice that reveals nothing (see missingModuleNote).
  */
-export function sendErrorPage(ctx: Context, status: number, detail: string, debug: boolean, note = ''): void {
+export function errorPageText(status: number, requestId: string, detail: string, debug: boolean, note = ''): string {
   const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
-  const lines = [title, '', EXPLANATIONS[status] ?? '', ...(note ? ['', note, ''] : []), `Request id: ${ctx.state.requestId}`];
+  const lines = [title, '', EXPLANATIONS[status] ?? '', ...(note ? ['', note, ''] : []), `Request id: ${requestId}`];
   if (debug && detail) lines.push('', detail);
+  return lines.join('\n') + '\n';
+}
+
+/** The error page as Koa's answer. */
+export function sendErrorPage(ctx: Context, status: number, detail: string, debug: boolean, note = ''): void {
   ctx.status = status;
   ctx.type = 'text/plain; charset=utf-8';
-  ctx.body = lines.join('\n') + '\n';
+  ctx.body = errorPageText(status, ctx.state.requestId, detail, debug, note);
+}
+
+/** The error page written straight to a response that has not started (the script path has no Koa context). */
+export function writeErrorPage(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(req.method === 'HEAD' ? undefined : text);
 }
 
 /**

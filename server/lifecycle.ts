@@ -1,7 +1,6 @@
 // Accepting, then draining: counts requests in flight so a graceful shutdown
 // can wait for them (up to shutdown-grace) before the workers are stopped.
 
-import type { Context, Next } from 'koa';
 import type { Server } from 'node:http';
 import type { Logger } from '../lib/log.js';
 import type { Runtime } from './runtime.js';
@@ -18,15 +17,12 @@ export class Lifecycle {
     return Math.round((Date.now() - this.startedAt) / 1000);
   }
 
-  /** Koa middleware counting requests until their response is done (or the client left). */
-  track() {
-    return async (ctx: Context, next: Next) => {
-      this.inflight++;
-      ctx.res.once('close', () => {
-        this.inflight--;
-        if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-      });
-      await next();
+  /** A request arrived; call the returned function when its response is done (or the client left). */
+  track(): () => void {
+    this.inflight++;
+    return () => {
+      this.inflight--;
+      if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     };
   }
 

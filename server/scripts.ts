@@ -1,8 +1,17 @@
-import type { Context } from 'koa';
+// A page request, from the resolved script to the last byte. This is the hot
+// path, so it runs on node:http's request and response directly, without a
+// Koa context: the worker writes the response itself (streaming,
+// backpressure); only when it fails before sending anything does this file
+// answer, with an error page.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Config } from '../lib/config.js';
 import { buildEnviron, hasRequestBody, type Environ } from '../lib/environ.js';
 import type { GroupManager } from '../lib/groups.js';
-import type { ClientView } from '../lib/proxy.js';
-import { missingModuleNote, sendErrorPage } from './error-page.js';
+import type { Logger } from '../lib/log.js';
+import type { RequestInfo } from './access-log.js';
+import { errorPageText, missingModuleNote, writeErrorPage } from './error-page.js';
 import { declaredTooLarge, pageBody } from './request-body.js';
 
 export interface ScriptTarget {
@@ -11,57 +20,66 @@ export interface ScriptTarget {
   pathInfo: string;
 }
 
-/**
- * Runs a page in its group's worker. The worker writes the response itself
- * (streaming, backpressure); only when it fails before sending anything does
- * Koa answer, with an error page.
- */
-export async function runScript(ctx: Context, target: ScriptTarget, groups: GroupManager, root: string, debug: boolean, maxBody = 0): Promise<void> {
-  const { req, res } = ctx;
+export interface ScriptContext {
+  config: Config;
+  groups: GroupManager;
+  log: Logger;
+}
+
+/** Runs a page in its group's worker; never rejects (a bug here is a logged 500). */
+export async function runScript(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
+  try {
+    await run(req, res, target, info, cx);
+  } catch (err) {
+    cx.log.error(`request ${info.id}: ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
+    if (res.headersSent) return void res.destroy();
+    writeErrorPage(req, res, 500, errorPageText(500, info.id, (err as Error).message, cx.config.debug));
+  }
+}
+
+async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
+  const { config, groups, log } = cx;
+  const maxBody = config.maxBody;
   if (declaredTooLarge(req, maxBody)) {
     // Refused before Python sees it; no "100 Continue" was sent, and the unread body makes the connection unusable.
-    sendErrorPage(ctx, 413, `Content-Length ${req.headers['content-length']} is over max-body (${maxBody} bytes)`, debug);
-    ctx.set('Connection', 'close');
-    return;
+    const reason = `Content-Length ${req.headers['content-length']} is over max-body (${maxBody} bytes)`;
+    return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, config.debug), { Connection: 'close' });
   }
-  const environ = scriptEnviron(ctx, target, root);
+  const environ = scriptEnviron(req, target, config.root, info);
   const hasBody = hasRequestBody(req.headers);
   // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
   const body = hasBody ? pageBody(req, res, maxBody) : req;
-  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, requestId: ctx.state.requestId });
+  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, requestId: info.id });
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
     if (outcome.kind === 'error' && outcome.status === 499) res.statusCode = 499; // for the access log: nobody to answer
-    ctx.respond = false;
-    ctx.state.bytes = outcome.kind === 'done' ? outcome.bytes : 0;
-    ctx.state.status = res.statusCode;
+    info.bytes = outcome.kind === 'done' ? outcome.bytes : 0;
     return;
   }
   if (outcome.status >= 500) {
-    ctx.state.log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
+    log.error(`request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
   }
   // A full queue or no free thread in time: the client may try again shortly.
-  if (outcome.status === 503) ctx.set('Retry-After', '1');
-  const detail = outcome.traceback || outcome.message;
-  sendErrorPage(ctx, outcome.status, detail, debug, missingModuleNote(outcome.message));
+  const headers = outcome.status === 503 ? { 'Retry-After': '1' } : {};
+  const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, config.debug, missingModuleNote(outcome.message));
+  writeErrorPage(req, res, outcome.status, text, headers);
 }
 
-/** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies (ctx.state.client). */
-function scriptEnviron(ctx: Context, target: ScriptTarget, root: string): Environ {
-  const { req } = ctx;
-  const socket = req.socket;
-  const client = ctx.state.client as ClientView | undefined;
+/** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies. */
+function scriptEnviron(req: IncomingMessage, target: ScriptTarget, root: string, info: RequestInfo): Environ {
+  const socket = req.socket as TLSSocket;
+  const { client } = info;
   return buildEnviron(
     {
       method: req.method ?? 'GET',
       rawUrl: req.url ?? '/',
       httpVersion: req.httpVersion,
       rawHeaders: req.rawHeaders,
-      remoteAddress: client?.remoteAddr ?? socket.remoteAddress ?? '',
-      remotePort: client?.remotePort ?? socket.remotePort ?? 0,
+      remoteAddress: client.remoteAddr,
+      remotePort: client.remotePort,
       localAddress: socket.localAddress ?? '',
-      localPort: client?.serverPort ?? socket.localPort ?? 0,
-      secure: client?.secure ?? ctx.secure,
-      forwardedHost: client?.host ?? null,
+      localPort: client.serverPort ?? socket.localPort ?? 0,
+      secure: client.secure,
+      forwardedHost: client.host,
     },
     { ...target, root },
   );
