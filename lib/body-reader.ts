@@ -14,6 +14,9 @@ export class BodyReader {
   private ended = false;
 
   constructor(private readonly stream: Readable) {
+    // Made when the page first reads: the stream may have ended or failed already.
+    this.ended = stream.readableEnded;
+    if (stream.destroyed && !this.ended) this.failure = stream.errored ?? new Error('client closed the connection before the end of the request body');
     stream.once('end', () => (this.ended = true));
     stream.once('error', (err) => (this.failure = err));
     stream.once('close', () => {

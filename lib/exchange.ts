@@ -43,8 +43,10 @@ export class Exchange {
   private ended = false;
   private bytes = 0;
   private fileSent: Promise<void> = Promise.resolve();
+  private sentFile = false;
   private lastWrite: Promise<void> = Promise.resolve();
-  private readonly body: BodyReader;
+  /** Made on the first READ: most requests have no body to read. */
+  private bodyReader: BodyReader | null = null;
   private readonly startedAt = Date.now();
   /** Time spent waiting on the client (body to read, bytes to flush): not the page's fault. */
   private clientWaitMs = 0;
@@ -54,7 +56,6 @@ export class Exchange {
   constructor(readonly id: number, private readonly job: Job, private readonly send: Send, private readonly log: Logger) {
     this.outcome = new Promise((r) => (this.settle = r));
     this.finished = new Promise((r) => (this.finish = r));
-    this.body = new BodyReader(job.req);
   }
 
   begin(): void {
@@ -119,7 +120,7 @@ export class Exchange {
 
   private async onEnd(complete: boolean): Promise<void> {
     this.ended = true;
-    await this.fileSent;
+    if (this.sentFile) await this.fileSent;
     const res = this.job.res;
     if (!complete) {
       this.log.error(`request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`);
@@ -128,7 +129,7 @@ export class Exchange {
       if (!res.headersSent) res.writeHead(200);
       res.end();
     }
-    this.body.drain();
+    this.drainBody();
     this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete });
     this.finish();
   }
@@ -141,7 +142,7 @@ export class Exchange {
   private async onRead(max: number): Promise<void> {
     this.waitOnClient(+1);
     try {
-      const chunk = await this.body.read(max);
+      const chunk = await (this.bodyReader ??= new BodyReader(this.job.req)).read(max);
       this.send(ToWorker.BODY, chunk);
     } catch {
       this.abort();
@@ -185,6 +186,7 @@ export class Exchange {
       return;
     }
     this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
+    this.sentFile = true;
     this.fileSent = this.streamFile(handle, file.offset, file.length);
   }
 
@@ -214,7 +216,12 @@ export class Exchange {
     } else {
       this.resolve({ kind: 'error', status: error.status, errorKind: error.kind, message: error.message, traceback: error.traceback });
     }
-    this.body.drain();
+    this.drainBody();
+  }
+
+  /** Lets an unread request body flow away, so the connection can be reused. */
+  private drainBody(): void {
+    if (this.job.hasBody) (this.bodyReader ??= new BodyReader(this.job.req)).drain();
   }
 
   /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */

@@ -64,10 +64,8 @@ export class Group {
   async run(job: Job): Promise<Outcome> {
     this.lastUsed = Date.now();
     this.reloadIfChanged();
-    const deadline = Date.now() + this.ctx.queueTimeoutMs;
+    const deadline = this.lastUsed + this.ctx.queueTimeoutMs;
     let inLine = false;
-    const leave = () => this.wake(); // a client that hangs up while waiting leaves the line at once
-    job.res.once('close', leave);
     try {
       for (;;) {
         if (clientGone(job)) return CLIENT_GONE;
@@ -85,11 +83,21 @@ export class Group {
         if (!inLine && this.queued >= this.ctx.queueLimit) return busy(`the queue of ${this.spec.label} is full (${this.ctx.queueLimit} waiting)`);
         if (!inLine) this.queued++;
         inLine = true;
-        if (!(await this.wait(deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${this.ctx.queueTimeoutMs / 1000} s)`);
+        if (!(await this.waitInLine(job, deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${this.ctx.queueTimeoutMs / 1000} s)`);
       }
     } finally {
-      job.res.off('close', leave);
       if (inLine) this.queued--;
+    }
+  }
+
+  /** Waits for a change; a client that hangs up meanwhile leaves the line at once. */
+  private async waitInLine(job: Job, deadline: number): Promise<boolean> {
+    const leave = () => this.wake();
+    job.res.once('close', leave);
+    try {
+      return await this.wait(deadline);
+    } finally {
+      job.res.off('close', leave);
     }
   }
 
@@ -199,13 +207,23 @@ export class Group {
     for (const w of this.waiting.splice(0)) w.resolve(true);
   }
 
-  /** Retires a worker whose imported files changed on disk: the next request runs the new code. */
+  /**
+   * Retires a worker whose imported files changed on disk: the next request
+   * runs the new code. Once per turn of the event loop: the requests of one
+   * turn arrived together, and an edit between them cannot be told from one
+   * just after.
+   */
   private reloadIfChanged(): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => (this.checkedThisTurn = false));
     for (const worker of this.workers) {
       if (worker.retiring || worker.watched.length === 0) continue;
       if (changed(worker.watched)) this.retire(worker, 'code changed on disk; the next request starts a new worker');
     }
   }
+
+  private checkedThisTurn = false;
 
   /** Lets a worker finish what it runs, and takes no more requests to it. */
   retire(worker: Worker, reason: string | null): void {
