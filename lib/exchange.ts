@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyReader } from './body-reader.js';
 import type { Logger } from './log.js';
-import { FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
+import { EMPTY, FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
 
 /** Response credit granted up front: what may sit between Python and the socket. */
 export const INITIAL_WINDOW = 512 * 1024;
@@ -82,7 +82,7 @@ export class Exchange {
   private handle(frame: Frame): void {
     switch (frame.type) {
       case FromWorker.START: return this.onStart(parseJson(frame.payload));
-      case FromWorker.BODY: return this.onBody(frame.payload);
+      case FromWorker.BODY: return this.onBody(frame.parts ?? [frame.payload]);
       case FromWorker.END: return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
       case FromWorker.ERROR: return this.onError(parseJson(frame.payload));
       case FromWorker.READ: return void this.onRead(readUint32(frame.payload));
@@ -103,16 +103,20 @@ export class Exchange {
     process.nextTick(() => res.uncork());
   }
 
-  private onBody(chunk: Buffer): void {
-    this.bytes += chunk.length;
+  /** A piece of the response body, as one or more buffers as they came off the pipe (written without joining them). */
+  private onBody(parts: readonly Buffer[]): void {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    this.bytes += length;
     const res = this.job.res;
-    if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(chunk.length));
+    if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(length));
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
     this.waitOnClient(+1);
+    for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
     this.lastWrite = new Promise((flushed) =>
-      res.write(chunk, () => {
+      res.write(parts.length ? parts[parts.length - 1] : EMPTY, () => {
         this.waitOnClient(-1);
-        if (!this.ended) this.send(ToWorker.CREDIT, uint32Payload(chunk.length)); // no more to send: no credit needed
+        if (!this.ended) this.send(ToWorker.CREDIT, uint32Payload(length)); // no more to send: no credit needed
         flushed();
       }),
     );

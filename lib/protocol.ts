@@ -33,6 +33,20 @@ export interface Frame {
   type: number;
   id: number;
   payload: Buffer;
+  /** The payload as it arrived, in one or more pieces: a body can be passed on without joining them. */
+  readonly parts?: readonly Buffer[];
+}
+
+/** A frame whose payload pieces are joined only if someone asks for the whole payload. */
+class DecodedFrame implements Frame {
+  private joined: Buffer | null = null;
+
+  constructor(readonly type: number, readonly id: number, readonly parts: readonly Buffer[]) {}
+
+  get payload(): Buffer {
+    if (this.joined === null) this.joined = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts as Buffer[]);
+    return this.joined;
+  }
 }
 
 /** Encodes one frame: 9-byte header (type, id, length) then the payload. */
@@ -75,9 +89,10 @@ export class ProtocolError extends Error {}
 
 /**
  * Reassembles frames from a byte stream. Owns no I/O: feed it chunks in
- * order; it returns every complete frame and keeps the remainder. Each byte
- * is copied at most once (a frame split across chunks is joined when it is
- * whole), so a large frame arriving in many reads costs linear time.
+ * order; it returns every complete frame and keeps the remainder. A frame
+ * split across chunks keeps its pieces (`parts`) and is joined only if its
+ * `payload` is read, so a large frame arriving in many reads costs linear
+ * time, and a body passed on piece by piece is never copied here.
  * Throws ProtocolError on an oversize length (the stream is then unusable).
  */
 export class FrameDecoder {
@@ -95,8 +110,10 @@ export class FrameDecoder {
       const length = header.readUInt32BE(5);
       if (length > MAX_PAYLOAD) throw new ProtocolError(`frame length ${length} exceeds ${MAX_PAYLOAD}`);
       if (this.pendingBytes < HEADER_SIZE + length) break;
-      const frame = this.take(HEADER_SIZE + length);
-      frames.push({ type: frame[0], id: frame.readUInt32BE(1), payload: frame.subarray(HEADER_SIZE) });
+      const type = header[0];
+      const id = header.readUInt32BE(1);
+      this.consume(HEADER_SIZE);
+      frames.push(new DecodedFrame(type, id, this.takeParts(length)));
     }
     return frames;
   }
@@ -111,11 +128,23 @@ export class FrameDecoder {
     return this.pending[0].length >= n ? this.pending[0] : this.copyOut(n);
   }
 
-  /** Removes and returns the first n pending bytes. */
-  private take(n: number): Buffer {
-    const out = this.pending[0].length >= n ? this.pending[0].subarray(0, n) : this.copyOut(n);
-    this.consume(n);
-    return out;
+  /** Removes the first n pending bytes and returns them as they arrived, in one or more pieces, without copying. */
+  private takeParts(n: number): Buffer[] {
+    const parts: Buffer[] = [];
+    this.pendingBytes -= n;
+    while (n > 0) {
+      const piece = this.pending[0];
+      if (piece.length <= n) {
+        parts.push(piece);
+        n -= piece.length;
+        this.pending.shift();
+      } else {
+        parts.push(piece.subarray(0, n));
+        this.pending[0] = piece.subarray(n);
+        n = 0;
+      }
+    }
+    return parts;
   }
 
   private copyOut(n: number): Buffer {

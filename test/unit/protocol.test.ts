@@ -81,3 +81,25 @@ describe('FrameDecoder with large frames', () => {
     expect(d.buffered).toBe(0);
   });
 });
+
+describe('FrameDecoder parts', () => {
+  it('keeps a frame split across reads as the pieces that arrived, sharing their memory', () => {
+    const payload = Buffer.from('abcdefghij');
+    const stream = encodeFrame(0x83, 3, payload);
+    const first = stream.subarray(0, 12); // header and "abc"
+    const second = Buffer.from(stream.subarray(12)); // the rest, in a buffer of its own
+    const d = new FrameDecoder();
+    expect(d.push(first)).toEqual([]);
+    const [frame] = d.push(second);
+    expect(frame.parts!.map((p) => p.toString())).toEqual(['abc', 'defghij']);
+    expect(frame.parts![1].buffer).toBe(second.buffer); // not a copy
+    expect(frame.payload.equals(payload)).toBe(true); // joined on demand
+  });
+
+  it('gives a frame that arrived whole as one part, and an empty one as none', () => {
+    const [whole, empty] = new FrameDecoder().push(Buffer.concat([encodeFrame(0x83, 1, Buffer.from('xyz')), encodeFrame(0x84, 1)]));
+    expect(whole.parts!.map(String)).toEqual(['xyz']);
+    expect(empty.parts).toEqual([]);
+    expect(empty.payload.length).toBe(0);
+  });
+});
