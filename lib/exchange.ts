@@ -98,9 +98,7 @@ export class Exchange {
     this.started = true;
     if (this.aborted || res.destroyed) return;
     res.writeHead(Number(match[1]), match[2] ?? '', start.headers.flat());
-    // Head, body and end usually arrive in one read: send them in one write.
-    res.cork();
-    process.nextTick(() => res.uncork());
+    this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
   }
 
   /** A piece of the response body, as one or more buffers as they came off the pipe (written without joining them). */
@@ -112,6 +110,7 @@ export class Exchange {
     if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(length));
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
     this.waitOnClient(+1);
+    this.corkUntilNextTick(); // the pieces, and the frames of the same read, leave in one write
     for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
     this.lastWrite = new Promise((flushed) =>
       res.write(parts.length ? parts[parts.length - 1] : EMPTY, () => {
@@ -120,6 +119,19 @@ export class Exchange {
         flushed();
       }),
     );
+  }
+
+  private corked = false;
+
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    const res = this.job.res;
+    res.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      res.uncork();
+    });
   }
 
   private async onEnd(complete: boolean): Promise<void> {
