@@ -106,7 +106,7 @@ function serveTargets(holder: { runtime: Runtime }) {
       case 'script': return runScript(ctx, target, groups, config.root, config.debug, config.maxBody);
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, config.debug);
-        return sendStatic(ctx, target.urlPath);
+        return sendStatic(ctx, target.urlPath, target.file);
       case 'redirect':
         ctx.status = 301;
         ctx.redirect(target.location);
