@@ -157,7 +157,7 @@ function serveTargets(holder: { runtime: Runtime }, log: Logger) {
         return runScript(ctx.req, ctx.res, target, known.info, { config, groups, log });
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, config.debug);
-        return senderFor(config)(ctx, target.urlPath);
+        return senderFor(config)(ctx, target.urlPath, target.file);
       case 'redirect':
         ctx.status = 301;
         ctx.redirect(target.location);
