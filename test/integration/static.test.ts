@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, w
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_FILE_BYTES, RACY_MS } from '../../lib/file-cache.js';
-import { rawRequest, removeDir, serveTempRoot, startTestServer, tempDir, type TestServer } from '../helpers.js';
+import { rawRequest, removeDir, serveTempRoot, startTestServer, tempDir, waitFor, type TestServer } from '../helpers.js';
 
 let s: TestServer;
 beforeAll(async () => (s = await startTestServer()));
@@ -167,23 +167,34 @@ describe('static files from memory', () => {
     expect((await m.get('/gone.txt')).status).toBe(404);
   });
 
-  it('follows a swapped symlink to its new target, and never out of the root', async () => {
+  it('follows a swapped symlink to its new target within a second (the path memory), and never out of the root', async () => {
     const link = join(m.root, 'link.txt');
     const swap = (target: string) => {
       symlinkSync(target, `${link}.new`);
       renameSync(`${link}.new`, link);
     };
+    // Every answer until the new one shows is the old target's: never a file outside the root.
+    const settles = async (before: string, after: (r: { status: number; text: string }) => boolean) => {
+      await waitFor(async () => {
+        const res = await m.get('/link.txt');
+        const r = { status: res.status, text: await res.text() };
+        expect(r.text).not.toContain('SECRET');
+        if (after(r)) return true;
+        expect(r.text).toBe(before);
+        return false;
+      }, 'the swapped link to be followed', 3000);
+    };
     expect(await (await m.get('/link.txt')).text()).toBe('ONE\n');
     swap('two.txt'); // same size as one.txt
-    expect(await (await m.get('/link.txt')).text()).toBe('TWO\n');
+    await settles('ONE\n', (r) => r.text === 'TWO\n');
     swap(join(outside, 'same.txt'));
-    expect((await m.get('/link.txt')).status).toBe(404);
+    await settles('TWO\n', (r) => r.status === 404);
     swap(join(outside, 'secret.txt'));
     const res = await m.get('/link.txt');
     expect(res.status).toBe(404);
     expect(await res.text()).not.toContain('SECRET');
     swap('one.txt');
-    expect(await (await m.get('/link.txt')).text()).toBe('ONE\n');
+    await settles('', (r) => r.text === 'ONE\n');
   });
 
   it('takes Content-Type from the URL, as before: a link without extension is octet-stream', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -34,12 +34,45 @@ describe('ResolveCache', () => {
     expect((await cache.resolve('/new.py', '')).kind).toBe('script');
   });
 
-  it('never remembers a static file (koa-static opens it by path again: a swapped link must be checked)', async () => {
+  it('remembers a static file, but sees its deletion at once', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const cache = new ResolveCache(root, { index: ['index.py'] });
     writeFileSync(join(root, 'a.txt'), 'a');
-    expect((await cache.resolve('/a.txt', '')).kind).toBe('static');
+    const first = cache.resolve('/a.txt', '');
+    expect(first).toMatchObject({ kind: 'static', file: join(root, 'a.txt') });
+    expect(cache.resolve('/a.txt', '')).toBe(first); // from memory
     unlinkSync(join(root, 'a.txt'));
-    expect((await cache.resolve('/a.txt', '')).kind).toBe('not-found');
+    expect(cache.resolve('/a.txt', '').kind).toBe('not-found');
+  });
+
+  it('does not follow a folder on the way to a remembered file that became a symlink out of the root', () => {
+    const outside = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-outside-')));
+    try {
+      mkdirSync(join(root, 'd'));
+      writeFileSync(join(root, 'd', 'f.txt'), 'inside');
+      writeFileSync(join(outside, 'f.txt'), 'outside');
+      const cache = new ResolveCache(root, { index: ['index.py'] });
+      expect(cache.resolve('/d/f.txt', '').kind).toBe('static');
+      renameSync(join(root, 'd'), join(root, 'old'));
+      symlinkSync(outside, join(root, 'd'));
+      expect(cache.resolve('/d/f.txt', '').kind).toBe('not-found');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps serving the old target of a swapped link on the URL path for up to a second', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    writeFileSync(join(root, 'one.txt'), '1');
+    writeFileSync(join(root, 'two.txt'), '2');
+    symlinkSync(join(root, 'one.txt'), join(root, 'link.txt'));
+    const cache = new ResolveCache(root, { index: ['index.py'] });
+    expect(cache.resolve('/link.txt', '')).toMatchObject({ file: join(root, 'one.txt') });
+    unlinkSync(join(root, 'link.txt'));
+    symlinkSync(join(root, 'two.txt'), join(root, 'link.txt'));
+    expect(cache.resolve('/link.txt', '')).toMatchObject({ file: join(root, 'one.txt') });
+    vi.advanceTimersByTime(1001);
+    expect(cache.resolve('/link.txt', '')).toMatchObject({ file: join(root, 'two.txt') });
   });
 
   it('does not remember very long paths', async () => {
