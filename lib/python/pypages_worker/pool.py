@@ -24,7 +24,7 @@ class _Slot:
 
 
 class ThreadPool:
-    """Runs submitted calls on up to `size` daemon threads."""
+    """Runs submitted calls on up to `size` daemon threads (submit_now may start more)."""
 
     def __init__(self, size, name="pypages"):
         self._size = size
@@ -36,13 +36,24 @@ class ThreadPool:
 
     def submit(self, fn, *args):
         """Run fn(*args) on a pool thread, now or as soon as one is free."""
+        self._submit(fn, args, False)
+
+    def submit_now(self, fn, *args):
+        """Run fn(*args) on a pool thread now, starting one beyond the limit if none is idle.
+
+        For the reader role (leader.py): it must never wait in the backlog
+        behind the requests it is there to route frames to.
+        """
+        self._submit(fn, args, True)
+
+    def _submit(self, fn, args, now):
         with self._lock:
             if self._idle:
                 slot = self._idle.pop()
                 slot.job = (fn, args)
                 slot.wake.release()
                 return
-            if self._started >= self._size:
+            if self._started >= self._size and not now:
                 self._backlog.append((fn, args))
                 return
             self._started += 1

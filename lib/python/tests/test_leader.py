@@ -1,0 +1,355 @@
+"""Leader: requests run on the thread that read them; the reader role moves when one blocks."""
+
+import os
+import random
+import select
+import shutil
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+
+from pypages_worker import protocol
+from pypages_worker.leader import Leader
+from pypages_worker.main import Worker
+from pypages_worker.pool import ThreadPool
+from pypages_worker.protocol import FrameReader, FrameWriter, encode
+
+from .fakes import capture
+
+TIMEOUT = 5.0
+JOB = 0x01  # a REQUEST: accept() returns the job registered for its id
+NOTE = 0x02  # any other frame: accept() only records it
+
+
+class CountingReader(FrameReader):
+    """A FrameReader that fails the test if two threads ever read at once."""
+
+    def __init__(self, fd):
+        super().__init__(fd)
+        self.inside = 0
+        self.overlaps = 0
+        self.gate = threading.Lock()
+
+    def read(self):
+        with self.gate:
+            self.inside += 1
+            if self.inside > 1:
+                self.overlaps += 1
+        try:
+            return super().read()
+        finally:
+            with self.gate:
+                self.inside -= 1
+
+
+class Rig:
+    """A Leader over a real pipe; jobs[id]() runs for the REQUEST (JOB frame) with that id."""
+
+    def __init__(self, test, poll=0.001, threads=8):
+        self.r, self.w = os.pipe()
+        test.addCleanup(self.close)
+        self.frames = CountingReader(self.r)
+        self.jobs = {}
+        self.channels = {}
+        self.seen = []  # (type, id, thread ident) of every frame accepted, in order
+        self.ran = {}  # id -> thread ident its job ran on
+        self.ended = threading.Event()
+        self.end_error = []
+        self.pool = ThreadPool(threads + 1)
+        self.leader = Leader(self.frames, self.accept, self.pool, self.on_end, poll=poll)
+
+    def accept(self, frame):
+        self.seen.append((frame.type, frame.id, threading.get_ident()))
+        if frame.type != JOB:
+            return None
+        job = self.jobs.get(frame.id, lambda: None)
+        channel = object()
+
+        def run():
+            self.ran[frame.id] = threading.get_ident()
+            job()
+        self.channels[frame.id] = channel
+        return channel, run
+
+    def on_end(self, error):
+        self.end_error.append(error)
+        self.ended.set()
+
+    def start(self):
+        self.leader.start()
+        return self
+
+    def send(self, *frames):
+        os.write(self.w, b"".join(encode(type_, id_, b"x") for type_, id_ in frames))
+
+    def close_writer(self):
+        if self.w is not None:
+            os.close(self.w)
+            self.w = None
+
+    def close(self):
+        self.close_writer()
+        self.ended.wait(TIMEOUT)
+        os.close(self.r)
+
+    def wait(self, predicate, what):
+        deadline = time.monotonic() + TIMEOUT
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for " + what)
+            time.sleep(0.001)
+
+
+class LeaderTests(unittest.TestCase):
+    def test_requests_run_inline_on_the_reader_thread(self):
+        rig = Rig(self, poll=60).start()
+        rig.send(*[(JOB, i) for i in range(1, 6)] + [(NOTE, 9)])
+        rig.wait(lambda: len(rig.seen) == 6, "six frames")
+        threads = {ident for _, _, ident in rig.seen} | set(rig.ran.values())
+        self.assertEqual(len(threads), 1, "all read and run on one thread")
+        self.assertNotIn(threading.main_thread().ident, threads)
+        self.assertEqual(rig.leader.takeovers, 0)
+
+    def test_a_blocking_inline_request_is_taken_over_and_what_waited_starts_at_once(self):
+        rig = Rig(self, poll=0.002, threads=8)
+        release = threading.Event()
+        together = threading.Barrier(5, timeout=TIMEOUT)  # passes only if all five run at once
+        rig.jobs[1] = lambda: release.wait(TIMEOUT)
+        for i in range(2, 7):
+            rig.jobs[i] = together.wait
+        rig.start()
+        rig.send(*[(JOB, i) for i in range(1, 7)] + [(NOTE, 99)])
+        rig.wait(lambda: len(rig.ran) == 6, "every request to start")
+        rig.wait(lambda: (NOTE, 99) in [(t, i) for t, i, _ in rig.seen], "the frame after them")
+        self.assertFalse(release.is_set())  # all of it while request 1 still blocks
+        self.assertEqual(rig.leader.takeovers, 1)
+        self.assertEqual(len({rig.ran[i] for i in range(1, 7)}), 6)
+        release.set()
+
+    def test_frames_keep_flowing_while_a_request_runs_long(self):
+        rig = Rig(self, poll=0.002)
+        release = threading.Event()
+        rig.jobs[1] = lambda: release.wait(TIMEOUT)
+        rig.start()
+        rig.send((JOB, 1))
+        rig.wait(lambda: 1 in rig.ran, "request 1")
+        for n in range(3):  # e.g. PING, CREDIT for others: each handled while 1 runs
+            rig.send((NOTE, 100 + n))
+            rig.wait(lambda: (NOTE, 100 + n) in [(t, i) for t, i, _ in rig.seen], "note %d" % n)
+        self.assertFalse(release.is_set())
+        release.set()
+
+    def test_release_hands_the_role_over_before_the_request_waits(self):
+        # No monitor to rescue it (a poll of a minute): the request waits for
+        # what only a later frame delivers, as Channel.read_body waits for BODY.
+        rig = Rig(self, poll=60)
+        delivered = threading.Event()
+        rig.jobs[1] = lambda: (rig.leader.release(rig.channels[1]), delivered.wait(TIMEOUT))
+        rig.jobs[2] = delivered.set
+        rig.start()
+        rig.send((JOB, 1), (JOB, 2))
+        rig.wait(lambda: delivered.is_set(), "request 2 to run while request 1 waits")
+        self.assertEqual(rig.leader.takeovers, 1)
+        rig.leader.release(rig.channels[2])  # not inline (any more): nothing happens
+        self.assertEqual(rig.leader.takeovers, 1)
+
+    def test_the_old_reader_leaves_and_the_new_one_runs_inline(self):
+        rig = Rig(self, poll=60)
+        rig.jobs[1] = lambda: rig.leader.release(rig.channels[1])
+        rig.start()
+        rig.send((JOB, 1))
+        rig.wait(lambda: 1 in rig.ran, "request 1")
+        time.sleep(0.01)
+        rig.send((JOB, 2), (JOB, 3))
+        rig.wait(lambda: 3 in rig.ran, "requests 2 and 3")
+        self.assertEqual(rig.ran[2], rig.ran[3])  # inline on the new reader
+        self.assertEqual(rig.leader.takeovers, 1)
+
+    def test_never_two_readers_and_frames_in_order(self):
+        rig = Rig(self, poll=0.0005, threads=16)
+        rng = random.Random(7)
+        for i in range(1, 301):
+            pause = rng.choice([0, 0, 0, 0.0003, 0.0006, 0.001, 0.003])
+            rig.jobs[i] = (lambda p: (lambda: time.sleep(p)))(pause)
+        rig.start()
+        for start in range(1, 301, 10):
+            rig.send(*[(JOB if i % 3 else NOTE, i) for i in range(start, start + 10)])
+            time.sleep(rng.choice([0, 0.0005, 0.002]))
+        rig.wait(lambda: len(rig.seen) == 300, "every frame")
+        self.assertEqual([i for _, i, _ in rig.seen], list(range(1, 301)))
+        self.assertEqual(rig.frames.overlaps, 0)
+        self.assertGreater(rig.leader.takeovers, 0, "the test meant to exercise takeovers")
+
+    def test_the_monitor_parks_when_no_request_runs(self):
+        rig = Rig(self, poll=0.001)
+        self.assertTrue(rig.leader.parked)
+        rig.jobs[1] = lambda: time.sleep(0.005)  # long enough for a look or two
+        rig.start()
+        rig.send((JOB, 1), (JOB, 2))
+        rig.wait(lambda: 2 in rig.ran, "requests")
+        rig.wait(lambda: rig.leader.parked, "the monitor to park")
+        monitor = rig.leader._monitor
+        self.assertIsNotNone(monitor)
+        if not hasattr(time, "pthread_getcpuclockid"):
+            return
+        clock = time.pthread_getcpuclockid(monitor.ident)
+        before = time.clock_gettime(clock)
+        time.sleep(0.1)
+        self.assertEqual(time.clock_gettime(clock), before, "a parked monitor uses no CPU at all")
+
+    def test_an_idle_worker_starts_no_monitor(self):
+        rig = Rig(self).start()
+        rig.send((NOTE, 1))
+        rig.wait(lambda: rig.seen, "the frame")
+        self.assertIsNone(rig.leader._monitor)
+
+    def test_a_failing_job_is_logged_and_the_reader_goes_on(self):
+        rig = Rig(self, poll=60)
+        rig.jobs[1] = lambda: 1 / 0
+        rig.start()
+        with capture("stderr") as err:
+            rig.send((JOB, 1), (JOB, 2))
+            rig.wait(lambda: 2 in rig.ran, "request 2")
+        self.assertIn("ZeroDivisionError", err.getvalue())
+        self.assertEqual(rig.ran[1], rig.ran[2])
+
+    def test_end_of_file_ends_once(self):
+        rig = Rig(self).start()
+        rig.send((NOTE, 1))
+        rig.close_writer()
+        self.assertTrue(rig.ended.wait(TIMEOUT))
+        self.assertEqual(rig.end_error, [None])
+
+    def test_a_broken_stream_ends_with_its_error(self):
+        rig = Rig(self).start()
+        os.write(rig.w, encode(NOTE, 1, b"x")[:5])  # EOF inside a frame
+        rig.close_writer()
+        self.assertTrue(rig.ended.wait(TIMEOUT))
+        self.assertEqual(len(rig.end_error), 1)
+        self.assertIsInstance(rig.end_error[0], protocol.ProtocolError)
+
+    def test_end_of_file_after_a_takeover_is_read_by_the_new_reader(self):
+        rig = Rig(self, poll=0.001)
+        release = threading.Event()
+        rig.jobs[1] = lambda: release.wait(TIMEOUT)
+        rig.start()
+        rig.send((JOB, 1))
+        rig.wait(lambda: 1 in rig.ran, "request 1")
+        rig.close_writer()
+        self.assertTrue(rig.ended.wait(TIMEOUT), "EOF seen while request 1 still runs")
+        self.assertFalse(release.is_set())
+        release.set()
+
+
+class PoolTests(unittest.TestCase):
+    def test_submit_now_does_not_wait_behind_the_limit(self):
+        pool = ThreadPool(1)
+        release, ran = threading.Event(), threading.Event()
+        pool.submit(release.wait, TIMEOUT)
+        pool.submit(ran.set)  # queued: the one thread is busy
+        urgent = threading.Event()
+        pool.submit_now(urgent.set)
+        self.assertTrue(urgent.wait(TIMEOUT))  # while the one thread still waits
+        self.assertFalse(release.is_set())
+        release.set()
+        self.assertTrue(ran.wait(TIMEOUT))
+
+
+class FrameReaderReadinessTests(unittest.TestCase):
+    def test_buffered_and_absorb(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        reader = FrameReader(r)
+        self.assertFalse(reader.buffered())
+        reader.absorb()  # nothing there: returns at once
+        os.write(w, encode(NOTE, 1, b"ab") + encode(NOTE, 2, b"c")[:4])
+        reader.absorb()
+        self.assertTrue(reader.buffered())
+        self.assertEqual(reader.read().id, 1)
+        self.assertFalse(reader.buffered())  # half a frame
+        os.write(w, encode(NOTE, 2, b"c")[4:])
+        self.assertEqual(reader.read().payload, b"c")
+        os.close(w)
+        reader.absorb()  # end of file, remembered
+        self.assertIsNone(reader.read())
+
+
+PAGES = {
+    "echo.py": """
+        def application(environ, start_response):
+            body = environ["wsgi.input"].read()
+            start_response("200 OK", [])
+            return [body]
+    """,
+    "big.py": """
+        def application(environ, start_response):
+            start_response("200 OK", [])
+            return [b"x" * 300000]
+    """,
+    "file.py": """
+        def application(environ, start_response):
+            start_response("200 OK", [])
+            return environ["wsgi.file_wrapper"](open(__file__, "rb"))
+    """,
+}
+
+
+class TimedFd:
+    def __init__(self, fd):
+        self.fd = fd
+
+    def read(self, n):
+        if not select.select([self.fd], [], [], TIMEOUT)[0]:
+            raise TimeoutError("the worker sent nothing for %s s" % TIMEOUT)
+        return os.read(self.fd, n)
+
+
+class WorkerTests(unittest.TestCase):
+    def test_requests_waiting_for_a_frame_never_wait_for_the_monitor(self):
+        # The monitor looks once a minute here: a request that waits for
+        # BODY, CREDIT or FILE_OPENED while it holds the reader role would
+        # hang unless it handed the role over itself, first.
+        root = tempfile.mkdtemp(prefix="pypages-leader-")
+        self.addCleanup(shutil.rmtree, root)
+        for name, source in PAGES.items():
+            with open(os.path.join(root, name), "w") as f:
+                f.write(textwrap.dedent(source))
+        to_r, to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        writer = FrameWriter(from_w)
+        worker = Worker(root, 2, writer.send, send_many=writer.send_many)
+        served = threading.Thread(target=worker.serve, args=(FrameReader(to_r),), kwargs={"poll": 60}, daemon=True)
+        served.start()
+        frames = FrameReader(TimedFd(from_r))
+        body = os.urandom(100000)
+        for id_, name, has_body in ((1, "echo.py", True), (2, "big.py", False), (3, "file.py", False)):
+            os.write(to_w, encode(protocol.REQUEST, id_, protocol.dump_json(
+                {"script": os.path.join(root, name), "environ": {}, "body": has_body, "window": 65536})))
+            got, pending = b"", body
+            while True:
+                frame = frames.read()
+                if frame.type == protocol.READ:
+                    n = protocol.read_uint32(frame.payload)
+                    os.write(to_w, encode(protocol.BODY, id_, pending[:n]))
+                    pending = pending[n:]
+                elif frame.type == protocol.RESPONSE_BODY:
+                    got += frame.payload
+                    os.write(to_w, encode(protocol.CREDIT, id_, protocol.uint32(len(frame.payload))))
+                elif frame.type == protocol.FILE:
+                    os.write(to_w, encode(protocol.FILE_OPENED, id_, protocol.dump_json({"ok": True})))
+                elif frame.type in (protocol.END, protocol.ERROR):
+                    self.assertEqual(frame.type, protocol.END, frame.payload)
+                    break
+            self.assertEqual(len(got), {1: len(body), 2: 300000, 3: 0}[id_])
+        self.assertEqual(worker.leader.takeovers, 3)
+        os.close(to_w)
+        served.join(TIMEOUT)
+        self.assertFalse(served.is_alive())
+        for fd in (to_r, from_r, from_w):
+            os.close(fd)
+
+
+if __name__ == "__main__":
+    unittest.main()
