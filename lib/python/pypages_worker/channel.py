@@ -2,8 +2,8 @@
 
 The request's thread calls the outbound methods (read_body, send_body,
 open_file, start, end, error); the thread that reads fd 3 (leader.py)
-calls the on_* methods. A Condition joins the two: it holds the response credit,
-the pending READ and FILE, and the abort flag.
+calls the on_* methods. A Condition joins the two: it holds the response
+credit, the pending READ and FILE, and the abort flag.
 """
 
 import threading
@@ -28,8 +28,10 @@ class Channel:
     runs just before the terminal frame (END or ERROR), which is sent at
     most once. on_wait(channel), if given, runs on the request's thread each
     time it is about to wait for a frame from Node (BODY, CREDIT,
-    FILE_OPENED): if that thread holds the reader role, it must hand it
-    over first, or nobody would read the frame it waits for (leader.py).
+    FILE_OPENED): if that thread holds the reader role (leader.py), nobody
+    else would read the frame, and on_wait returns a function that reads
+    and handles one frame, which the thread then calls instead of waiting;
+    otherwise it returns None.
     """
 
     def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None, on_wait=None):
@@ -163,9 +165,17 @@ class Channel:
     def _wait(self, ready):
         # Called with the Condition held; ABORT ends every wait.
         while not ready() and not self._aborted:
-            if self._on_wait is not None:
-                self._on_wait(self)  # hands the reader role over if this thread holds it
-            self._cond.wait()
+            pump = self._on_wait(self) if self._on_wait is not None else None
+            if pump is None:
+                self._cond.wait()
+                continue
+            # This thread reads fd 3 itself (see __init__), so no other thread
+            # can deliver a frame, nor notify us, while it does.
+            self._cond.release()
+            try:
+                pump()
+            finally:
+                self._cond.acquire()
         self._raise_if_aborted()
 
     def _raise_if_aborted(self):

@@ -1,9 +1,11 @@
 """The worker process: arguments, the READY handshake, and the routing of Node's frames.
 
-Frames are read by whichever pool thread holds the reader role, which also
-runs each REQUEST itself and hands the role over when that request blocks
-(leader.py). The main thread only waits for the end: it reads nothing and
-runs no page. At most --threads requests run at once (Node never sends more).
+Frames are read by whichever thread holds the reader role: a request
+thread, which runs each REQUEST itself (reads on while that request waits
+for a frame, and hands the role over if it runs long), or, while every
+request thread is busy, a spare reader (leader.py). The main thread only
+waits for the end: it reads nothing and runs no page. At most --threads
+requests run at once (Node never sends more), on at most --threads threads.
 """
 
 import argparse
@@ -135,14 +137,13 @@ class Worker:
         # worker, touching every module name would unshare their memory.)
         watched = loader.imports_watched()
         self.reporter = WatchReporter(root, send, seen=() if watched else list(sys.modules), skip_recorded=watched)
-        # One thread more than requests: with `threads` requests running, one
-        # of them maybe taken over from the reader, the reader still needs one.
-        self.pool = ThreadPool(threads + 1)
+        self.pool = ThreadPool(threads)  # pages run on these threads only (leader.py)
         self.channels = {}  # request id -> Channel, until its terminal frame
         self.idle = threading.Condition()
         self.leader = None  # the reader role, once serve() starts it
-        self._on_wait = None  # Channel hook: the leader's release, while there is a leader
-        self._ended = threading.Lock()  # held until the reader meets the end of fd 3
+        self._on_wait = None  # Channel hook: the leader's pump_for, once there is a leader
+        self._ended = threading.Lock()
+        self._ended.acquire()  # released by the reader at the end of fd 3
         self._end_code = EXIT_OK
 
     def preload(self, scripts):
@@ -166,9 +167,9 @@ class Worker:
         Call it on the main thread: it waits here, so that the main thread is
         the one that returns from main() (signal handlers run on it).
         """
-        self._ended.acquire()
-        self.leader = Leader(reader, self.accept, self.pool, self._end, **leader_options)
-        self._on_wait = self.leader.release
+        self.leader = Leader(reader, self.accept, self.pool, self._end,
+                             alone=lambda: len(self.channels) <= 1, **leader_options)
+        self._on_wait = self.leader.pump_for
         self.leader.start()
         self._ended.acquire()  # signals still reach their handlers while we wait
         code = self._end_code

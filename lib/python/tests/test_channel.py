@@ -78,6 +78,21 @@ class ChannelTests(unittest.TestCase):
         self.assertEqual(waits, [channel, channel])
         self.assertEqual([name for name, _, _ in sent], ["BODY", "BODY", "READ"])
 
+    def test_a_thread_that_reads_fd3_itself_pumps_instead_of_waiting(self):
+        sent, pumped = Sent(), []
+        channel = None
+
+        def pump():
+            # Called without the channel's lock: another thread can deliver.
+            deliver = threading.Thread(target=channel.on_body, args=(b"pumped",))
+            deliver.start()
+            deliver.join(2.0)
+            pumped.append(not deliver.is_alive())
+
+        channel = Channel(1, sent.send, 10, on_wait=lambda c: pump)
+        self.assertEqual(channel.read_body(10), b"pumped")
+        self.assertEqual(pumped, [True])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -52,24 +52,35 @@ class Rig:
         test.addCleanup(self.close)
         self.frames = CountingReader(self.r)
         self.jobs = {}
+        self.notes = {}  # id -> called when that NOTE frame is accepted
         self.channels = {}
         self.seen = []  # (type, id, thread ident) of every frame accepted, in order
         self.ran = {}  # id -> thread ident its job ran on
         self.ended = threading.Event()
         self.end_error = []
-        self.pool = ThreadPool(threads + 1)
-        self.leader = Leader(self.frames, self.accept, self.pool, self.on_end, poll=poll)
+        self.pool = ThreadPool(threads)
+        self.gate = threading.Lock()
+        self.in_flight = 0  # requests started and not finished, as Worker.channels counts them
+        self.leader = Leader(self.frames, self.accept, self.pool, self.on_end,
+                             alone=lambda: self.in_flight <= 1, poll=poll)
 
     def accept(self, frame):
         self.seen.append((frame.type, frame.id, threading.get_ident()))
         if frame.type != JOB:
+            self.notes.get(frame.id, lambda: None)()
             return None
         job = self.jobs.get(frame.id, lambda: None)
         channel = object()
 
         def run():
             self.ran[frame.id] = threading.get_ident()
-            job()
+            try:
+                job()
+            finally:
+                with self.gate:
+                    self.in_flight -= 1
+        with self.gate:
+            self.in_flight += 1
         self.channels[frame.id] = channel
         return channel, run
 
@@ -100,6 +111,16 @@ class Rig:
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for " + what)
             time.sleep(0.001)
+
+
+def wait_for_frame(leader, channel, event):
+    """What Channel._wait does: read fd 3 ourselves if we hold the role, else wait."""
+    while not event.is_set():
+        pump = leader.pump_for(channel)
+        if pump is None:
+            event.wait(TIMEOUT)
+        else:
+            pump()
 
 
 class LeaderTests(unittest.TestCase):
@@ -141,30 +162,55 @@ class LeaderTests(unittest.TestCase):
         self.assertFalse(release.is_set())
         release.set()
 
-    def test_release_hands_the_role_over_before_the_request_waits(self):
+    def test_a_request_waiting_alone_for_a_frame_reads_fd3_itself(self):
         # No monitor to rescue it (a poll of a minute): the request waits for
         # what only a later frame delivers, as Channel.read_body waits for BODY.
         rig = Rig(self, poll=60)
         delivered = threading.Event()
-        rig.jobs[1] = lambda: (rig.leader.release(rig.channels[1]), delivered.wait(TIMEOUT))
-        rig.jobs[2] = delivered.set
+        rig.notes[50] = delivered.set
+        rig.jobs[1] = lambda: wait_for_frame(rig.leader, rig.channels[1], delivered)
         rig.start()
-        rig.send((JOB, 1), (JOB, 2))
-        rig.wait(lambda: delivered.is_set(), "request 2 to run while request 1 waits")
-        self.assertEqual(rig.leader.takeovers, 1)
-        rig.leader.release(rig.channels[2])  # not inline (any more): nothing happens
-        self.assertEqual(rig.leader.takeovers, 1)
+        rig.send((JOB, 1), (NOTE, 40))
+        rig.wait(lambda: len(rig.seen) == 2, "the frame after request 1")
+        rig.send((NOTE, 50))
+        rig.wait(delivered.is_set, "the frame request 1 waits for")
+        rig.send((JOB, 2))
+        rig.wait(lambda: 2 in rig.ran, "request 2")
+        readers = [ident for _, _, ident in rig.seen]
+        self.assertEqual(set(readers), {rig.ran[1]}, "every frame read on request 1's thread")
+        self.assertEqual(rig.ran[2], rig.ran[1])  # and back to running them inline
+        self.assertEqual(rig.leader.takeovers, 0)
+
+    def test_a_request_waiting_for_a_frame_with_others_in_flight_hands_the_role_over(self):
+        rig = Rig(self, poll=60)
+        delivered = threading.Event()
+        rig.notes[50] = delivered.set
+        rig.jobs[1] = lambda: wait_for_frame(rig.leader, rig.channels[1], delivered)
+        rig.jobs[2] = lambda: delivered.wait(TIMEOUT)
+        rig.start()
+        rig.send((JOB, 1))  # request 1 waits alone: it reads on...
+        rig.wait(lambda: 1 in rig.ran, "request 1")
+        rig.send((JOB, 2))  # ...starts request 2 on another thread, then hands over
+        rig.wait(lambda: 2 in rig.ran, "request 2")
+        rig.wait(lambda: rig.leader.takeovers == 1, "the takeover")
+        rig.send((NOTE, 50))
+        rig.wait(delivered.is_set, "the frame both wait for")
+        self.assertEqual(rig.seen[1][2], rig.ran[1])  # REQUEST 2 read by request 1's thread
+        self.assertNotEqual(rig.seen[2][2], rig.ran[1])  # NOTE 50 by the new reader
+        self.assertNotEqual(rig.ran[2], rig.ran[1])
+        self.assertIsNone(rig.leader.pump_for(rig.channels[2]), "only the inline request pumps")
+        self.assertEqual(rig.frames.overlaps, 0)
 
     def test_the_old_reader_leaves_and_the_new_one_runs_inline(self):
-        rig = Rig(self, poll=60)
-        rig.jobs[1] = lambda: rig.leader.release(rig.channels[1])
+        rig = Rig(self, poll=0.001)
+        rig.jobs[1] = lambda: time.sleep(0.02)
         rig.start()
         rig.send((JOB, 1))
-        rig.wait(lambda: 1 in rig.ran, "request 1")
-        time.sleep(0.01)
+        rig.wait(lambda: rig.leader.takeovers == 1, "the takeover")
         rig.send((JOB, 2), (JOB, 3))
         rig.wait(lambda: 3 in rig.ran, "requests 2 and 3")
         self.assertEqual(rig.ran[2], rig.ran[3])  # inline on the new reader
+        self.assertNotEqual(rig.ran[1], rig.ran[2])
         self.assertEqual(rig.leader.takeovers, 1)
 
     def test_never_two_readers_and_frames_in_order(self):
@@ -180,7 +226,57 @@ class LeaderTests(unittest.TestCase):
         rig.wait(lambda: len(rig.seen) == 300, "every frame")
         self.assertEqual([i for _, i, _ in rig.seen], list(range(1, 301)))
         self.assertEqual(rig.frames.overlaps, 0)
+        self.assertLessEqual(len(set(rig.ran.values())), 16, "requests ran on more threads than `threads`")
         self.assertGreater(rig.leader.takeovers, 0, "the test meant to exercise takeovers")
+
+    def test_with_one_thread_every_request_runs_on_it(self):
+        # A takeover finds the one request thread busy: the spare reader
+        # reads meanwhile, and gives the role back with the next REQUEST.
+        rig = Rig(self, poll=0.001, threads=1)
+        noted = threading.Event()
+        rig.jobs[1] = lambda: noted.wait(TIMEOUT)  # blocks: the monitor takes it over
+        pumped = threading.Event()
+        rig.notes[11] = pumped.set
+        rig.jobs[2] = lambda: wait_for_frame(rig.leader, rig.channels[2], pumped)
+        rig.start()
+        rig.send((JOB, 1))
+        rig.wait(lambda: 1 in rig.ran, "request 1")
+        rig.send((NOTE, 10))
+        rig.wait(lambda: len(rig.seen) == 2, "the note, read by the spare reader")
+        spare = rig.seen[1][2]
+        noted.set()
+        rig.wait(lambda: rig.pool._idle, "request 1's thread to be idle")  # Node waits for END
+        rig.send((JOB, 2))  # handed, with the role, to the one request thread
+        rig.wait(lambda: 2 in rig.ran, "request 2")
+        rig.send((NOTE, 11))  # read by request 2's own thread
+        rig.wait(pumped.is_set, "the frame request 2 waits for")
+        for id_ in (3, 4):  # one at a time, as Node sends them with threads = 1
+            time.sleep(0.01)
+            rig.send((JOB, id_))
+            rig.wait(lambda: id_ in rig.ran, "request %d" % id_)
+        self.assertEqual(set(rig.ran.values()), {rig.ran[1]})
+        self.assertNotEqual(spare, rig.ran[1])
+        self.assertEqual(rig.leader.takeovers, 1)
+        self.assertEqual([ident for _, _, ident in rig.seen[3:]], [rig.ran[1]] * 3,
+                         "NOTE 11 and requests 3 and 4 were read where they ran: the role came back")
+        self.assertEqual(rig.frames.overlaps, 0)
+
+    def test_a_spare_reader_with_every_thread_busy_queues_requests(self):
+        rig = Rig(self, poll=0.001, threads=2)
+        release = threading.Event()
+        rig.jobs[1] = rig.jobs[2] = lambda: release.wait(TIMEOUT)
+        rig.start()
+        rig.send((JOB, 1))
+        rig.wait(lambda: 1 in rig.ran, "request 1")
+        rig.send((JOB, 2))  # inline on a second request thread after the takeover
+        rig.wait(lambda: 2 in rig.ran, "request 2")
+        rig.send((JOB, 3), (NOTE, 20))  # both threads busy: read by the spare, queued
+        rig.wait(lambda: len(rig.seen) == 4, "the frames after request 2")
+        self.assertNotIn(3, rig.ran)
+        release.set()
+        rig.wait(lambda: 3 in rig.ran, "request 3")
+        self.assertIn(rig.ran[3], {rig.ran[1], rig.ran[2]})
+        self.assertEqual(rig.frames.overlaps, 0)
 
     def test_the_monitor_parks_when_no_request_runs(self):
         rig = Rig(self, poll=0.001)
@@ -244,16 +340,16 @@ class LeaderTests(unittest.TestCase):
 
 
 class PoolTests(unittest.TestCase):
-    def test_submit_now_does_not_wait_behind_the_limit(self):
+    def test_offer_runs_now_or_not_at_all(self):
         pool = ThreadPool(1)
         release, ran = threading.Event(), threading.Event()
-        pool.submit(release.wait, TIMEOUT)
-        pool.submit(ran.set)  # queued: the one thread is busy
-        urgent = threading.Event()
-        pool.submit_now(urgent.set)
-        self.assertTrue(urgent.wait(TIMEOUT))  # while the one thread still waits
-        self.assertFalse(release.is_set())
+        self.assertTrue(pool.offer(release.wait, TIMEOUT))  # starts the one thread
+        self.assertFalse(pool.offer(ran.set))  # it is busy: nothing is queued
         release.set()
+        deadline = time.monotonic() + TIMEOUT
+        while not pool.offer(ran.set):  # idle again soon
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.001)
         self.assertTrue(ran.wait(TIMEOUT))
 
 
@@ -310,7 +406,7 @@ class WorkerTests(unittest.TestCase):
     def test_requests_waiting_for_a_frame_never_wait_for_the_monitor(self):
         # The monitor looks once a minute here: a request that waits for
         # BODY, CREDIT or FILE_OPENED while it holds the reader role would
-        # hang unless it handed the role over itself, first.
+        # hang unless it read them itself.
         root = tempfile.mkdtemp(prefix="pypages-leader-")
         self.addCleanup(shutil.rmtree, root)
         for name, source in PAGES.items():
@@ -343,7 +439,7 @@ class WorkerTests(unittest.TestCase):
                     self.assertEqual(frame.type, protocol.END, frame.payload)
                     break
             self.assertEqual(len(got), {1: len(body), 2: 300000, 3: 0}[id_])
-        self.assertEqual(worker.leader.takeovers, 3)
+        self.assertEqual(worker.leader.takeovers, 0)  # each read its frames itself
         os.close(to_w)
         served.join(TIMEOUT)
         self.assertFalse(served.is_alive())
