@@ -18,7 +18,7 @@ behind a slow one started. Two things keep fd 3 read:
     the pool cost two wake-ups per wait. If other requests are in flight,
     they need a reader that is free to route their frames: the role is
     handed over at once (a *takeover*, below). Measured both ways on echo
-    and big: reading itself is much cheaper for a lone request (2.5 context
+    and big: reading itself is much cheaper for a lone request (2.4 context
     switches per echo request instead of 4), handing over is a little
     better under load (bench/README.md).
   * The monitor thread takes the role away from a request still running
