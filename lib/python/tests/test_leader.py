@@ -373,6 +373,20 @@ class FrameReaderReadinessTests(unittest.TestCase):
 
 
 PAGES = {
+    "ident.py": """
+        import threading
+        def application(environ, start_response):
+            environ["wsgi.input"].read()
+            start_response("200 OK", [])
+            return [str(threading.get_ident()).encode()]
+    """,
+    "naps.py": """
+        import threading, time
+        def application(environ, start_response):
+            time.sleep(0.01)
+            start_response("200 OK", [])
+            return [str(threading.get_ident()).encode()]
+    """,
     "echo.py": """
         def application(environ, start_response):
             body = environ["wsgi.input"].read()
@@ -403,48 +417,71 @@ class TimedFd:
 
 
 class WorkerTests(unittest.TestCase):
+    """A Worker serving a pipe in this process, with Node's side played by the test."""
+
+    def serve(self, threads, **leader_options):
+        self.root = tempfile.mkdtemp(prefix="pypages-leader-")
+        self.addCleanup(shutil.rmtree, self.root)
+        for name, source in PAGES.items():
+            with open(os.path.join(self.root, name), "w") as f:
+                f.write(textwrap.dedent(source))
+        to_r, self.to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        writer = FrameWriter(from_w)
+        self.worker = Worker(self.root, threads, writer.send, send_many=writer.send_many)
+        self.served = threading.Thread(target=self.worker.serve, args=(FrameReader(to_r),),
+                                       kwargs=leader_options, daemon=True)
+        self.served.start()
+        self.frames = FrameReader(TimedFd(from_r))
+        self.addCleanup(lambda: [os.close(fd) for fd in (to_r, from_r, from_w)])
+
+    def request(self, id_, name, body=None):
+        """Send a REQUEST, play Node until its END; returns the response body."""
+        os.write(self.to_w, encode(protocol.REQUEST, id_, protocol.dump_json(
+            {"script": os.path.join(self.root, name), "environ": {}, "body": body is not None,
+             "window": 65536})))
+        got, pending = b"", body
+        while True:
+            frame = self.frames.read()
+            if frame.type == protocol.READ:
+                n = protocol.read_uint32(frame.payload)
+                os.write(self.to_w, encode(protocol.BODY, id_, pending[:n]))
+                pending = pending[n:]
+            elif frame.type == protocol.RESPONSE_BODY:
+                got += frame.payload
+                os.write(self.to_w, encode(protocol.CREDIT, id_, protocol.uint32(len(frame.payload))))
+            elif frame.type == protocol.FILE:
+                os.write(self.to_w, encode(protocol.FILE_OPENED, id_, protocol.dump_json({"ok": True})))
+            elif frame.type in (protocol.END, protocol.ERROR):
+                self.assertEqual(frame.type, protocol.END, frame.payload)
+                return got
+
+    def finish(self):
+        os.close(self.to_w)
+        self.served.join(TIMEOUT)
+        self.assertFalse(self.served.is_alive())
+
     def test_requests_waiting_for_a_frame_never_wait_for_the_monitor(self):
         # The monitor looks once a minute here: a request that waits for
         # BODY, CREDIT or FILE_OPENED while it holds the reader role would
         # hang unless it read them itself.
-        root = tempfile.mkdtemp(prefix="pypages-leader-")
-        self.addCleanup(shutil.rmtree, root)
-        for name, source in PAGES.items():
-            with open(os.path.join(root, name), "w") as f:
-                f.write(textwrap.dedent(source))
-        to_r, to_w = os.pipe()
-        from_r, from_w = os.pipe()
-        writer = FrameWriter(from_w)
-        worker = Worker(root, 2, writer.send, send_many=writer.send_many)
-        served = threading.Thread(target=worker.serve, args=(FrameReader(to_r),), kwargs={"poll": 60}, daemon=True)
-        served.start()
-        frames = FrameReader(TimedFd(from_r))
+        self.serve(2, poll=60)
         body = os.urandom(100000)
-        for id_, name, has_body in ((1, "echo.py", True), (2, "big.py", False), (3, "file.py", False)):
-            os.write(to_w, encode(protocol.REQUEST, id_, protocol.dump_json(
-                {"script": os.path.join(root, name), "environ": {}, "body": has_body, "window": 65536})))
-            got, pending = b"", body
-            while True:
-                frame = frames.read()
-                if frame.type == protocol.READ:
-                    n = protocol.read_uint32(frame.payload)
-                    os.write(to_w, encode(protocol.BODY, id_, pending[:n]))
-                    pending = pending[n:]
-                elif frame.type == protocol.RESPONSE_BODY:
-                    got += frame.payload
-                    os.write(to_w, encode(protocol.CREDIT, id_, protocol.uint32(len(frame.payload))))
-                elif frame.type == protocol.FILE:
-                    os.write(to_w, encode(protocol.FILE_OPENED, id_, protocol.dump_json({"ok": True})))
-                elif frame.type in (protocol.END, protocol.ERROR):
-                    self.assertEqual(frame.type, protocol.END, frame.payload)
-                    break
-            self.assertEqual(len(got), {1: len(body), 2: 300000, 3: 0}[id_])
-        self.assertEqual(worker.leader.takeovers, 0)  # each read its frames itself
-        os.close(to_w)
-        served.join(TIMEOUT)
-        self.assertFalse(served.is_alive())
-        for fd in (to_r, from_r, from_w):
-            os.close(fd)
+        self.assertEqual(self.request(1, "echo.py", body), body)
+        self.assertEqual(len(self.request(2, "big.py")), 300000)
+        self.assertEqual(self.request(3, "file.py"), b"")  # FILE, answered FILE_OPENED
+        self.assertEqual(self.worker.leader.takeovers, 0)  # each read its frames itself
+        self.finish()
+
+    def test_with_one_thread_every_request_runs_on_the_same_thread(self):
+        self.serve(1)
+        idents = set()
+        for id_, body in enumerate([None, b"x" * 70000, None, b"y", None], 1):
+            idents.add(self.request(id_, "ident.py", body))
+            idents.add(self.request(100 + id_, "naps.py"))  # taken over: the spare reads meanwhile
+        self.assertEqual(len(idents), 1, idents)
+        self.assertGreaterEqual(self.worker.leader.takeovers, 1)  # the spare reader did read
+        self.finish()
 
 
 if __name__ == "__main__":
