@@ -1,9 +1,9 @@
 """One request's end of the pipes: the frames it sends, and those Node routes to it.
 
 The request's thread calls the outbound methods (read_body, send_body,
-open_file, start, end, error); the main thread, which reads fd 3, calls
-the on_* methods. A Condition joins the two: it holds the response credit,
-the pending READ and FILE, and the abort flag.
+open_file, start, end, error); the thread that reads fd 3 (leader.py)
+calls the on_* methods. A Condition joins the two: it holds the response
+credit, the pending READ and FILE, and the abort flag.
 """
 
 import threading
@@ -26,10 +26,15 @@ class Channel:
 
     send(type, id, payload) writes a frame. on_finish(channel), if given,
     runs just before the terminal frame (END or ERROR), which is sent at
-    most once.
+    most once. on_wait(channel), if given, runs on the request's thread each
+    time it is about to wait for a frame from Node (BODY, CREDIT,
+    FILE_OPENED): if that thread holds the reader role (leader.py), nobody
+    else would read the frame, and on_wait returns a function that reads
+    and handles one frame, which the thread then calls instead of waiting;
+    otherwise it returns None.
     """
 
-    def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None):
+    def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None, on_wait=None):
         self.id = id_
         self._send = send
         # Frames held back to leave in one write: START with the first BODY,
@@ -41,6 +46,7 @@ class Channel:
         self.hold_body = False
         self._window = window
         self._on_finish = on_finish
+        self._on_wait = on_wait
         self._cond = threading.Condition()
         self._read_lock = threading.Lock()
         self._outstanding = 0  # response bytes sent minus CREDIT returned
@@ -159,7 +165,17 @@ class Channel:
     def _wait(self, ready):
         # Called with the Condition held; ABORT ends every wait.
         while not ready() and not self._aborted:
-            self._cond.wait()
+            pump = self._on_wait(self) if self._on_wait is not None else None
+            if pump is None:
+                self._cond.wait()
+                continue
+            # This thread reads fd 3 itself (see __init__), so no other thread
+            # can deliver a frame, nor notify us, while it does.
+            self._cond.release()
+            try:
+                pump()
+            finally:
+                self._cond.acquire()
         self._raise_if_aborted()
 
     def _raise_if_aborted(self):

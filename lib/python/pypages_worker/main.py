@@ -1,11 +1,16 @@
-"""The worker process: arguments, the READY handshake, and the loop reading fd 3.
+"""The worker process: arguments, the READY handshake, and the routing of Node's frames.
 
-The main thread only reads frames and routes them; requests run on a
-thread pool of --threads threads (Node never sends more at once).
+Frames are read by whichever thread holds the reader role: a request
+thread, which runs each REQUEST itself (reads on while that request waits
+for a frame, and hands the role over if it runs long), or, while every
+request thread is busy, a spare reader (leader.py). The main thread only
+waits for the end: it reads nothing and runs no page. At most --threads
+requests run at once (Node never sends more), on at most --threads threads.
 """
 
 import argparse
 import fcntl
+import functools
 import socket
 import stat
 import faulthandler
@@ -14,9 +19,11 @@ import platform
 import signal
 import sys
 import threading
+import traceback
 
 from . import PROTOCOL_VERSION, loader, log, signals
 from .channel import Channel
+from .leader import Leader
 from .pool import ThreadPool
 from .handler import WatchReporter, find_app, handle_request, parse_request
 from .wsgi import describe
@@ -117,7 +124,7 @@ def isolate_sys_path():
 
 
 class Worker:
-    """Routes Node's frames to requests and runs each request on the pool."""
+    """Routes Node's frames to requests; runs each request where it was read, or on the pool."""
 
     def __init__(self, root, threads, send, multiprocess=False, send_many=None):
         self.root = root
@@ -130,9 +137,14 @@ class Worker:
         # worker, touching every module name would unshare their memory.)
         watched = loader.imports_watched()
         self.reporter = WatchReporter(root, send, seen=() if watched else list(sys.modules), skip_recorded=watched)
-        self.pool = ThreadPool(threads)
+        self.pool = ThreadPool(threads)  # pages run on these threads only (leader.py)
         self.channels = {}  # request id -> Channel, until its terminal frame
         self.idle = threading.Condition()
+        self.leader = None  # the reader role, once serve() starts it
+        self._on_wait = None  # Channel hook: the leader's pump_for, once there is a leader
+        self._ended = threading.Lock()
+        self._ended.acquire()  # released by the reader at the end of fd 3
+        self._end_code = EXIT_OK
 
     def preload(self, scripts):
         """Import these pages now rather than at their first request; failures are only logged."""
@@ -149,46 +161,70 @@ class Worker:
                 "executable": sys.executable, "protocol": PROTOCOL_VERSION}
         self.send(READY, 0, dump_json(info))
 
-    def serve(self, reader):
-        """Dispatch frames until end of file; returns the exit code."""
-        code = EXIT_OK
-        try:
-            for frame in reader:
-                self.dispatch(frame)
-        except ProtocolError as err:
-            log("protocol error from Node: %s; exiting" % err)
-            code = EXIT_PROTOCOL
-        except OSError as err:  # e.g. EPIPE answering a PING: Node is gone
-            log("lost the pipes to Node: %s; exiting" % err)
-            code = EXIT_PROTOCOL
+    def serve(self, reader, **leader_options):
+        """Serve frames from `reader` (a FrameReader) until end of file; returns the exit code.
+
+        Call it on the main thread: it waits here, so that the main thread is
+        the one that returns from main() (signal handlers run on it).
+        """
+        self.leader = Leader(reader, self.accept, self.pool, self._end,
+                             alone=lambda: len(self.channels) <= 1, **leader_options)
+        self._on_wait = self.leader.pump_for
+        self.leader.start()
+        self._ended.acquire()  # signals still reach their handlers while we wait
+        code = self._end_code
         self.shutdown(code)
         return code
 
+    def _end(self, error):
+        """Leader hook, on the reader's thread: fd 3 ended (error None) or failed."""
+        if isinstance(error, ProtocolError):
+            log("protocol error from Node: %s; exiting" % error)
+            self._end_code = EXIT_PROTOCOL
+        elif isinstance(error, OSError):  # e.g. EPIPE answering a PING: Node is gone
+            log("lost the pipes to Node: %s; exiting" % error)
+            self._end_code = EXIT_PROTOCOL
+        elif error is not None:  # a bug in this package: exit as if Node had broken the protocol
+            log("the frame reader failed: %s" % "".join(
+                traceback.format_exception(type(error), error, error.__traceback__)).rstrip())
+            self._end_code = EXIT_PROTOCOL
+        self._ended.release()
+
     def dispatch(self, frame):
-        """Act on one frame from Node."""
+        """Act on one frame from Node; a REQUEST goes to the pool."""
+        started = self.accept(frame)
+        if started is not None:
+            self.pool.submit(started[1])
+
+    def accept(self, frame):
+        """Act on one frame from Node, except that a REQUEST is only registered:
+        returns (channel, job) for the caller to run job(), or None."""
         if frame.type == REQUEST:
-            self.start(frame)
-        elif frame.type == PING:
+            return self.start(frame)
+        if frame.type == PING:
             self.send(PONG, 0, frame.payload)
         elif frame.type in (BODY, CREDIT, ABORT, FILE_OPENED):
             self.route(frame)
         else:
             log("unknown frame type 0x%02x (request %d); ignored" % (frame.type, frame.id))
+        return None
 
     def start(self, frame):
-        """Register a REQUEST's channel and queue it on the pool."""
+        """Register a REQUEST's channel; returns (channel, job), job() serving it, or None."""
         try:
             request = parse_request(frame.payload)
         except ProtocolError as err:
-            return Channel(frame.id, self.send, 0).error(500, "protocol", str(err))
-        channel = Channel(frame.id, self.send, request["window"], request["body"], self.release, self.send_many)
+            Channel(frame.id, self.send, 0).error(500, "protocol", str(err))
+            return None
+        channel = Channel(frame.id, self.send, request["window"], request["body"], self.release, self.send_many,
+                          self._on_wait)
         with self.idle:
             if frame.id in self.channels:
                 log("REQUEST %d reuses the id of a request in flight; ignored" % frame.id)
-                return
+                return None
             self.channels[frame.id] = channel
-        self.pool.submit(handle_request, channel, request, self.root, self.threads > 1, self.reporter,
-                         self.multiprocess)
+        return channel, functools.partial(handle_request, channel, request, self.root, self.threads > 1,
+                                          self.reporter, self.multiprocess)
 
     def release(self, channel):
         """Channel hook, run just before its terminal frame: report imports, forget the id."""

@@ -36,20 +36,31 @@ class ThreadPool:
 
     def submit(self, fn, *args):
         """Run fn(*args) on a pool thread, now or as soon as one is free."""
+        self._submit(fn, args, True)
+
+    def offer(self, fn, *args):
+        """Run fn(*args) on a pool thread now if one is idle or may be started; returns
+        False (and queues nothing) if all `size` threads are busy."""
+        return self._submit(fn, args, False)
+
+    def _submit(self, fn, args, queue):
         with self._lock:
             if self._idle:
                 slot = self._idle.pop()
                 slot.job = (fn, args)
                 slot.wake.release()
-                return
+                return True
             if self._started >= self._size:
+                if not queue:
+                    return False
                 self._backlog.append((fn, args))
-                return
+                return True
             self._started += 1
             number = self._started
         thread = threading.Thread(target=self._work, args=(_Slot((fn, args)),),
                                   name="%s-%d" % (self._name, number), daemon=True)
         thread.start()
+        return True
 
     def _work(self, slot):
         while True:

@@ -8,6 +8,7 @@ knowledge of requests or WSGI.
 import json
 import mmap
 import os
+import select
 import struct
 import threading
 from collections import namedtuple
@@ -122,10 +123,13 @@ class FrameReader:
             # untouched (shared with its fork server, not its own memory).
             view = memoryview(mmap.mmap(-1, chunk_size))
             self._read = lambda n: view[:os.readv(source, [view])]
+            self._fd = source
         else:
             self._read = getattr(source, "read1", None) or source.read
+            self._fd = None
         self._chunk = chunk_size
         self._buf = bytearray()
+        self._eof = False  # absorb() met end of file
 
     def read(self):
         """Return the next Frame, or None at a clean end of file."""
@@ -138,10 +142,30 @@ class FrameReader:
         del self._buf[:HEADER_SIZE + length]
         return Frame(type_, id_, payload)
 
+    def buffered(self):
+        """True if a whole frame is buffered already: read() will return it without reading."""
+        if len(self._buf) < HEADER_SIZE:
+            return False
+        return len(self._buf) >= HEADER_SIZE + HEADER.unpack_from(self._buf)[2]
+
+    def absorb(self):
+        """Buffer what a file descriptor source holds right now, without blocking.
+
+        (One read at most: frames that arrive later are not "already here".)
+        Does nothing for a file object source.
+        """
+        if self._fd is None or self._eof or not select.select([self._fd], [], [], 0)[0]:
+            return
+        data = self._read(self._chunk)
+        if data:
+            self._buf += data
+        else:
+            self._eof = True
+
     def _fill(self, size):
         # True once `size` bytes are buffered; False at EOF on an empty buffer.
         while len(self._buf) < size:
-            data = self._read(self._chunk)
+            data = b"" if self._eof else self._read(self._chunk)
             if not data:
                 if self._buf:
                     raise ProtocolError("end of file inside a frame (%d of %d bytes)"

@@ -1,5 +1,6 @@
 """Channel: terminal frames, the finish hook, and frames Node sends unasked."""
 
+import threading
 import unittest
 
 from pypages_worker import protocol
@@ -58,6 +59,39 @@ class ChannelTests(unittest.TestCase):
             channel.send_body(b"x")
         with self.assertRaises(ClientAborted):
             channel.open_file("/proc/1/fd/1", 0, None)
+
+    def test_on_wait_runs_only_when_the_thread_is_about_to_wait(self):
+        sent, waits = Sent(), []
+        channel = Channel(1, sent.send, 10, on_wait=waits.append)
+        channel.send_body(b"12345")  # fits the window: no wait
+        channel.read_body(0)
+        self.assertEqual(waits, [])
+        timer = threading.Timer(0.05, channel.on_credit, (5,))
+        timer.start()
+        channel.send_body(b"1234567890")  # 5 + 10 > 10: waits for CREDIT
+        timer.join()
+        self.assertEqual(waits, [channel])
+        timer = threading.Timer(0.05, channel.on_body, (b"data",))
+        timer.start()
+        self.assertEqual(channel.read_body(4), b"data")  # waits for BODY
+        timer.join()
+        self.assertEqual(waits, [channel, channel])
+        self.assertEqual([name for name, _, _ in sent], ["BODY", "BODY", "READ"])
+
+    def test_a_thread_that_reads_fd3_itself_pumps_instead_of_waiting(self):
+        sent, pumped = Sent(), []
+        channel = None
+
+        def pump():
+            # Called without the channel's lock: another thread can deliver.
+            deliver = threading.Thread(target=channel.on_body, args=(b"pumped",))
+            deliver.start()
+            deliver.join(2.0)
+            pumped.append(not deliver.is_alive())
+
+        channel = Channel(1, sent.send, 10, on_wait=lambda c: pump)
+        self.assertEqual(channel.read_body(10), b"pumped")
+        self.assertEqual(pumped, [True])
 
 
 if __name__ == "__main__":

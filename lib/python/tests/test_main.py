@@ -64,6 +64,21 @@ SELF_EDITING = """
 with open(__file__, "a") as f:
     f.write("# edited while its first request ran\\n")
 """
+COMPUTES = """
+import time
+def application(environ, start_response):
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:  # holds the GIL but for the interpreter's switches
+        pass
+    start_response("200 OK", [])
+    return [b"computed"]
+"""
+WHICH_THREAD = """
+import threading
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [str(threading.current_thread() is threading.main_thread()).encode()]
+"""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # What a page's children see: a process it starts (exec) and one it forks.
 CHILD_SIGNALS = r"""
@@ -300,6 +315,63 @@ class WorkerProcess(unittest.TestCase):
         body = b"".join(f.payload for f in frames if f.type == protocol.RESPONSE_BODY).decode()
         # SIGTERM, SIGINT, SIGHUP as in a process Python started afresh: exec'd and forked alike.
         self.assertEqual(body.split("|"), ["default pythons default"] * 2)
+
+    def start_request(self, id_, script):
+        """Send a REQUEST and wait until it runs (its first WATCH)."""
+        self.send(protocol.REQUEST, id_, protocol.dump_json(
+            {"script": script, "environ": {}, "body": False, "window": 65536}))
+        self.assertEqual(self.next_frame().type, protocol.WATCH)
+
+    def frames_until(self, done):
+        """Read frames until done(frame) is true; returns them all."""
+        frames = [self.next_frame()]
+        while not done(frames[-1]):
+            frames.append(self.next_frame())
+        return frames
+
+    def test_ping_is_answered_while_pages_compute_or_sleep(self):
+        for id_, script in ((20, self.page("computes.py", COMPUTES)), (21, self.page("naps.py", NAPS))):
+            self.start_request(id_, script)
+            started = time.monotonic()
+            self.send(protocol.PING, 0, b"%d" % id_)
+            frames = self.frames_until(lambda f: f.type == protocol.PONG or f.type == protocol.END)
+            self.assertEqual((frames[-1].type, frames[-1].payload), (protocol.PONG, b"%d" % id_))
+            self.assertLess(time.monotonic() - started, 0.3, "PONG only came after the page")
+            frames = self.frames_until(lambda f: f.type == protocol.END)
+            self.assertEqual(frames[-1].id, id_)
+
+    def test_a_request_behind_a_blocking_one_starts_at_once(self):
+        self.start_request(22, self.page("naps.py", NAPS))  # sleeps 0.5 s
+        started = time.monotonic()
+        frames = self.request(23, self.page("which.py", WHICH_THREAD))
+        self.assertLess(time.monotonic() - started, 0.3)
+        self.assertEqual(frames[-1].type, protocol.END)
+        self.assertEqual(self.frames_until(lambda f: f.type == protocol.END)[-1].id, 22)
+
+    def test_pages_never_run_on_the_main_thread(self):
+        script = self.page("which.py", WHICH_THREAD)
+        for id_ in (24, 25):
+            frames = self.request(id_, script)
+            self.assertEqual(b"".join(f.payload for f in frames if f.type == protocol.RESPONSE_BODY), b"False")
+
+    @unittest.skipUnless(os.path.isdir("/proc/self/task"), "needs Linux's /proc")
+    def test_an_idle_worker_never_wakes(self):
+        script = self.page("hello.py", HELLO)
+        for id_ in range(30, 40):  # the monitor has been woken
+            self.request(id_, script)
+        time.sleep(0.1)  # it parks within a few ms of the last request
+        before = self.context_switches()
+        time.sleep(0.5)
+        self.assertEqual(self.context_switches(), before)
+
+    def context_switches(self):
+        """Each thread of the worker: its voluntary and involuntary context switches so far."""
+        counts = {}
+        task = "/proc/%d/task" % self.proc.pid
+        for tid in os.listdir(task):
+            with open(os.path.join(task, tid, "status")) as f:
+                counts[tid] = [line for line in f if "ctxt_switches" in line]
+        return counts
 
     def finish(self, timeout=5.0):
         """Close fd 3; return (stdout, stderr, exit code)."""
