@@ -93,7 +93,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, root: string, wo
       { method: req.method ?? 'GET', rawUrl: req.url ?? '/', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: s.remoteAddress ?? '', remotePort: s.remotePort ?? 0, localAddress: s.localAddress ?? '', localPort: s.localPort ?? 0, secure: false },
       { file, scriptName: name, pathInfo: '', root },
     );
-    const outcome = await worker.handle({ script: file, environ, req, res, hasBody: false, requestId: 'bench' });
+    const outcome = await worker.handle({ script: file, environ, req, res, hasBody: false, pushBody: false, requestId: 'bench' });
     if (outcome.kind === 'error' && !res.headersSent) res.writeHead(outcome.status).end(outcome.message);
   } catch (err) {
     if (!res.headersSent) res.writeHead(500).end((err as Error).message);

@@ -13,6 +13,9 @@ import { EMPTY, FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32
 /** Response credit granted up front: what may sit between Python and the socket. */
 export const INITIAL_WINDOW = 512 * 1024;
 
+/** Request-body bytes sent to the worker before it asks (lib/protocol.md: it buffers them). */
+export const BODY_WINDOW = 256 * 1024;
+
 export interface Job {
   script: string;
   environ: Record<string, string>;
@@ -20,6 +23,8 @@ export interface Job {
   req: Readable;
   res: ServerResponse;
   hasBody: boolean;
+  /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
+  pushBody: boolean;
   requestId: string;
 }
 
@@ -60,8 +65,10 @@ export class Exchange {
 
   begin(): void {
     const { script, environ, hasBody } = this.job;
+    this.bodyCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
     this.job.res.once('close', () => this.onClientClose());
-    this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW }));
+    this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.bodyCredit }));
+    if (this.bodyCredit > 0) void this.pushBody();
   }
 
   onFrame(frame: Frame): void {
@@ -155,15 +162,42 @@ export class Exchange {
     this.finish();
   }
 
-  private async onRead(max: number): Promise<void> {
-    this.waitOnClient(+1);
+  /** The page waits for body bytes and gives this much more credit: the wait is the client's until a BODY goes. */
+  private onRead(grant: number): void {
+    this.bodyCredit += grant;
+    if (!this.pageWaits) {
+      this.pageWaits = true;
+      this.waitOnClient(+1);
+    }
+    void this.pushBody();
+  }
+
+  /** Body bytes Node may still send unasked, whether the end was sent, whether the page waits for them. */
+  private bodyCredit = 0;
+  private bodySent = false;
+  private pushing = false;
+  private pageWaits = false;
+
+  /** Sends the request body as it arrives, within the credit; an empty BODY at its end. */
+  private async pushBody(): Promise<void> {
+    if (this.pushing) return;
+    this.pushing = true;
     try {
-      const chunk = await (this.bodyReader ??= new BodyReader(this.job.req)).read(max);
-      this.send(ToWorker.BODY, chunk);
+      while (this.bodyCredit > 0 && !this.bodySent && !this.settled && !this.aborted) {
+        const chunk = await (this.bodyReader ??= new BodyReader(this.job.req)).read(Math.min(this.bodyCredit, BODY_WINDOW));
+        if (this.settled || this.aborted) return; // the request ended meanwhile: drainBody() has the rest
+        this.bodyCredit -= chunk.length;
+        this.bodySent = chunk.length === 0;
+        this.send(ToWorker.BODY, chunk);
+        if (this.pageWaits) {
+          this.pageWaits = false;
+          this.waitOnClient(-1);
+        }
+      }
     } catch {
-      this.abort();
+      this.abort(); // the client left mid-body, or the body went over max-body
     } finally {
-      this.waitOnClient(-1);
+      this.pushing = false;
     }
   }
 

@@ -4,7 +4,7 @@
 
 export const HEADER_SIZE = 9;
 export const MAX_PAYLOAD = 16 * 1024 * 1024;
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Frame types sent by Node. */
 export const ToWorker = {

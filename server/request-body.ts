@@ -1,9 +1,11 @@
 // The request body on its way to a page: the max-body limit and
 // "Expect: 100-continue", both decided as late as possible and in one place.
 // A body declared too large (Content-Length) is refused before anything runs;
-// a chunked body is counted as the page reads it. "100 Continue" is sent only
-// when the page first reads the body, so a page that answers without reading
-// never makes the client send it (Node then closes the connection).
+// a chunked body is counted as it goes to the worker (which it does as it
+// arrives, up to 256 KiB ahead of the page's reads: lib/exchange.ts).
+// "100 Continue" is sent only when the page first reads the body (no body
+// goes ahead of the page then), so a page that answers without reading never
+// makes the client send it (Node then closes the connection).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -12,6 +14,11 @@ import { Readable } from 'node:stream';
 export function declaredTooLarge(req: IncomingMessage, maxBody: number): boolean {
   const length = req.headers['content-length'];
   return maxBody > 0 && length !== undefined && Number(length) > maxBody;
+}
+
+/** True when the client waits for "100 Continue" before it sends the body. */
+export function expectsContinue(req: IncomingMessage): boolean {
+  return /^100-continue$/i.test(req.headers.expect ?? '');
 }
 
 const TOO_LARGE = '413 Content Too Large\n\nThe request body is larger than this server accepts.\n';
@@ -34,7 +41,7 @@ class PageBody extends Readable {
 
   constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly maxBody: number) {
     super();
-    this.expects100 = /^100-continue$/i.test(req.headers.expect ?? '');
+    this.expects100 = expectsContinue(req);
     req.once('end', () => this.push(null));
     req.once('error', (err) => this.destroy(err));
     req.once('close', () => {

@@ -12,7 +12,7 @@ import type { GroupManager } from '../lib/groups.js';
 import type { Logger } from '../lib/log.js';
 import type { RequestInfo } from './access-log.js';
 import { errorPageText, missingModuleNote, writeErrorPage } from './error-page.js';
-import { declaredTooLarge, pageBody } from './request-body.js';
+import { declaredTooLarge, expectsContinue, pageBody } from './request-body.js';
 
 export interface ScriptTarget {
   file: string;
@@ -49,7 +49,9 @@ async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarg
   const hasBody = hasRequestBody(req.headers);
   // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
   const body = hasBody ? pageBody(req, res, maxBody) : req;
-  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, requestId: info.id });
+  // The body goes to the worker as it arrives, unless the client waits for "100 Continue": that is sent only if the page reads.
+  const pushBody = hasBody && !expectsContinue(req);
+  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id });
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
     if (outcome.kind === 'error' && outcome.status === 499) res.statusCode = 499; // for the access log: nobody to answer
     info.bytes = outcome.kind === 'done' ? outcome.bytes : 0;

@@ -69,7 +69,7 @@ describe('fork server', () => {
         { method: 'GET', rawUrl: req.url!, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: s.remoteAddress!, remotePort: s.remotePort!, localAddress: s.localAddress!, localPort: s.localPort!, secure: false },
         { file: join(root, script), scriptName: `/${script}`, pathInfo: '', root },
       );
-      void worker.handle({ script: join(root, script), environ, req, res, hasBody: false, requestId: 'test' }).then((outcome) => {
+      void worker.handle({ script: join(root, script), environ, req, res, hasBody: false, pushBody: false, requestId: 'test' }).then((outcome) => {
         if (outcome.kind === 'error' && !res.headersSent) res.writeHead(outcome.status).end(outcome.message);
       });
     });

@@ -7,7 +7,7 @@ Standard library only, Python 3.8+.
 
 import sys
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 
 def log(message):

@@ -9,7 +9,7 @@ credit, the pending READ and FILE, and the abort flag.
 import threading
 
 from . import log
-from .protocol import (END, ERROR, FILE, MAX_BODY_CHUNK, MAX_ID, READ,
+from .protocol import (BODY_WINDOW, END, ERROR, FILE, MAX_BODY_CHUNK, READ,
                        RESPONSE_BODY, START, dump_json, uint32)
 
 
@@ -34,7 +34,8 @@ class Channel:
     otherwise it returns None.
     """
 
-    def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None, on_wait=None):
+    def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None, on_wait=None,
+                 push=0):
         self.id = id_
         self._send = send
         # Frames held back to leave in one write: START with the first BODY,
@@ -51,9 +52,12 @@ class Channel:
         self._read_lock = threading.Lock()
         self._outstanding = 0  # response bytes sent minus CREDIT returned
         self._aborted = False
+        # The request body as Node pushes it (lib/protocol.md, "Request body"):
+        # what has come and not been read yet, whether the end has come, and
+        # how many more bytes Node may send before we ask (its credit).
+        self._body = bytearray()
         self._body_eof = not has_body
-        self._reading = False
-        self._body = None
+        self._at_node = push
         self._file_answer = None
         self._finished = False
 
@@ -70,12 +74,16 @@ class Channel:
     # -- inbound: called by the thread reading fd 3 --------------------------
 
     def on_body(self, data):
-        """Deliver the BODY answering our READ; an unsolicited one is logged and dropped."""
+        """Keep request-body bytes Node pushed (within the credit we gave it); empty = end of body."""
         with self._cond:
-            if not self._reading:
-                log("request %d: BODY without a READ; ignored" % self.id)
-                return
-            self._body, self._reading = data, False
+            if not data:
+                self._body_eof = True
+            else:
+                self._body += data
+                self._at_node -= len(data)
+                if self._at_node < 0:
+                    log("request %d: Node sent %d body bytes beyond the credit it had" % (self.id, -self._at_node))
+                    self._at_node = 0
             self._cond.notify_all()
 
     def on_credit(self, n):
@@ -99,20 +107,30 @@ class Channel:
     # -- outbound: called by the request's thread ----------------------------
 
     def read_body(self, size):
-        """Return 1..size request-body bytes from Node, or b'' at the end of the body."""
-        with self._read_lock:  # at most one READ outstanding
+        """Return 1..size request-body bytes, or b'' at the end of the body.
+
+        Node pushes the body unasked, up to BODY_WINDOW bytes ahead of what
+        was read: most bodies are here before the page asks. Only when none
+        is (left) does it send READ, which tops Node's credit back up to the
+        window and says the page is waiting (Node counts that time as the
+        client's, not the page's).
+        """
+        with self._read_lock:
             with self._cond:
                 self._raise_if_aborted()
-                if self._body_eof or size <= 0:
+                if size <= 0:
                     return b""
-                self._reading, self._body = True, None
-            self._hold(READ, uint32(min(size, MAX_ID)))
-            self.flush()
+                grant = None
+                if not self._body and not self._body_eof:
+                    grant = max(0, BODY_WINDOW - self._at_node)
+                    self._at_node += grant
+            if grant is not None:
+                self._hold(READ, uint32(grant))
+                self.flush()
             with self._cond:
-                self._wait(lambda: not self._reading)
-                data, self._body = self._body, None
-            if not data:
-                self._body_eof = True
+                self._wait(lambda: self._body or self._body_eof)
+                data = bytes(self._body[:size])
+                del self._body[:size]
             return data
 
     def start(self, status, headers):

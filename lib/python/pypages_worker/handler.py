@@ -30,7 +30,7 @@ def parse_request(payload):
     """Return REQUEST's JSON as a dict with checked types; raises ProtocolError otherwise."""
     request = load_json(payload)
     script, environ = request.get("script"), request.get("environ")
-    body, window = request.get("body", False), request.get("window")
+    body, window, push = request.get("body", False), request.get("window"), request.get("push", 0)
     if not isinstance(script, str) or not os.path.isabs(script):
         raise ProtocolError("REQUEST.script must be an absolute path")
     # JSON object keys are always str; values are checked for type only in
@@ -41,7 +41,9 @@ def parse_request(payload):
         raise ProtocolError("REQUEST.body must be a boolean")
     if isinstance(window, bool) or not isinstance(window, int) or window < 0:
         raise ProtocolError("REQUEST.window must be a non-negative integer")
-    return {"script": script, "environ": environ, "body": body, "window": window}
+    if isinstance(push, bool) or not isinstance(push, int) or push < 0:
+        raise ProtocolError("REQUEST.push must be a non-negative integer")
+    return {"script": script, "environ": environ, "body": body, "window": window, "push": push}
 
 
 def find_app(script, root=None):

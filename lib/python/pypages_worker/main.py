@@ -217,7 +217,7 @@ class Worker:
             Channel(frame.id, self.send, 0).error(500, "protocol", str(err))
             return None
         channel = Channel(frame.id, self.send, request["window"], request["body"], self.release, self.send_many,
-                          self._on_wait)
+                          self._on_wait, request["push"])
         with self.idle:
             if frame.id in self.channels:
                 log("REQUEST %d reuses the id of a request in flight; ignored" % frame.id)

@@ -17,11 +17,12 @@ HEADER = struct.Struct(">BII")
 HEADER_SIZE = HEADER.size
 MAX_PAYLOAD = 16 * 1024 * 1024
 MAX_BODY_CHUNK = 256 * 1024
+BODY_WINDOW = 256 * 1024  # request-body bytes Node may push before the worker reads them
 MAX_ID = 0xFFFFFFFF
 
 # Node -> Python
 REQUEST = 0x01
-BODY = 0x02  # request-body bytes, the answer to one READ
+BODY = 0x02  # request-body bytes, pushed within the worker's credit; empty = end of body
 CREDIT = 0x03
 ABORT = 0x04
 PING = 0x05

@@ -18,8 +18,9 @@ CGI = {
 
 
 class FakeNode:
-    """The frame sink for one Channel. Answers READ from `body` in chunks of
-    the given sizes (cycled) and FILE with {"ok": file_ok}."""
+    """The frame sink for one Channel. Answers READ by pushing `body` in chunks
+    of the given sizes (cycled), within the credit READ grants, and FILE with
+    {"ok": file_ok}."""
 
     def __init__(self, body=None, sizes=(65536,), file_ok=True, window=1 << 20):
         self.frames = []
@@ -27,6 +28,8 @@ class FakeNode:
         self.body = body
         self.sizes = list(sizes)
         self.file_ok = file_ok
+        self.credit = 0  # body bytes it may still push
+        self.ended = False
         self.channel = Channel(1, self.send, window, has_body=body is not None)
 
     def send(self, type_, id_, payload=b""):
@@ -38,11 +41,19 @@ class FakeNode:
         elif type_ == protocol.FILE:
             self.channel.on_file_opened({"ok": self.file_ok, "error": "refused by the test"})
 
-    def _answer_read(self, most):
-        size = self.sizes.pop(0)
-        self.sizes.append(size)
-        chunk, self.body = self.body[:min(size, most)], self.body[min(size, most):]
-        self.channel.on_body(chunk)
+    def _answer_read(self, grant):
+        # As Node does: push body bytes while the credit lasts, then the end (an empty BODY).
+        self.credit += grant
+        while self.credit > 0 and self.body:
+            size = self.sizes.pop(0)
+            self.sizes.append(size)
+            n = min(size, self.credit)
+            chunk, self.body = self.body[:n], self.body[n:]
+            self.credit -= len(chunk)
+            self.channel.on_body(chunk)
+        if not self.body and not self.ended:
+            self.ended = True
+            self.channel.on_body(b"")
 
     def run(self, app, **cgi):
         """Run `app` to the end in this thread; returns what it wrote on stderr."""

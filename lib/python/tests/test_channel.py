@@ -4,6 +4,7 @@ import threading
 import unittest
 
 from pypages_worker import protocol
+from pypages_worker.protocol import BODY_WINDOW
 from pypages_worker.channel import Channel, ClientAborted
 
 from .fakes import capture
@@ -40,11 +41,43 @@ class ChannelTests(unittest.TestCase):
         self.assertEqual(sent[-1][0], "END")
         self.assertIn("ZeroDivisionError", err.getvalue())
 
-    def test_body_without_a_read_is_logged_and_dropped(self):
-        channel = Channel(1, Sent().send, 100)
+    def test_a_pushed_body_is_read_without_asking(self):
+        sent = Sent()
+        channel = Channel(1, sent.send, 100, push=BODY_WINDOW)
+        channel.on_body(b"hello ")
+        channel.on_body(b"world")
+        channel.on_body(b"")
+        self.assertEqual(channel.read_body(3), b"hel")
+        self.assertEqual(channel.read_body(100), b"lo world")
+        self.assertEqual(channel.read_body(100), b"")
+        self.assertEqual(sent, [])  # no READ: it was all there
+
+    def test_read_tops_the_credit_up_to_the_window_and_waits(self):
+        sent = Sent()
+        channel = Channel(1, sent.send, 100, push=BODY_WINDOW)
+        channel.on_body(b"x" * 1000)
+        self.assertEqual(channel.read_body(5000), b"x" * 1000)
+        timer = threading.Timer(0.05, channel.on_body, (b"more",))
+        timer.start()
+        self.assertEqual(channel.read_body(10), b"more")  # nothing left: READ, then wait
+        timer.join()
+        self.assertEqual([(name, protocol.read_uint32(payload)) for name, _, payload in sent], [("READ", 1000)])
+
+    def test_without_push_the_first_read_opens_the_window(self):
+        sent = Sent()
+        channel = Channel(1, sent.send, 100)  # push=0: e.g. the client waits for 100 Continue
+        timer = threading.Timer(0.05, channel.on_body, (b"",))
+        timer.start()
+        self.assertEqual(channel.read_body(10), b"")
+        timer.join()
+        self.assertEqual([(name, protocol.read_uint32(payload)) for name, _, payload in sent], [("READ", BODY_WINDOW)])
+
+    def test_body_beyond_the_credit_is_logged_and_kept(self):
+        channel = Channel(1, Sent().send, 100, push=4)
         with capture("stderr") as err:
-            channel.on_body(b"unasked")
-        self.assertIn("BODY without a READ", err.getvalue())
+            channel.on_body(b"123456")
+        self.assertIn("beyond the credit", err.getvalue())
+        self.assertEqual(channel.read_body(10), b"123456")
 
     def test_no_body_means_end_of_body_without_asking(self):
         sent = Sent()

@@ -12,7 +12,7 @@ from pypages_worker.protocol import ProtocolError
 from .fakes import FakeNode
 from .test_loader import TempRoot
 
-GOOD = {"script": "/srv/www/a.py", "environ": {"PATH_INFO": "/"}, "body": False, "window": 10}
+GOOD = {"script": "/srv/www/a.py", "environ": {"PATH_INFO": "/"}, "body": True, "window": 10, "push": 4096}
 
 
 def payload(**changes):
@@ -23,9 +23,15 @@ class ParseRequest(unittest.TestCase):
     def test_accepts_a_well_formed_request(self):
         self.assertEqual(parse_request(payload()), GOOD)
 
+    def test_push_defaults_to_none(self):
+        request = dict(GOOD)
+        del request["push"]
+        self.assertEqual(parse_request(protocol.dump_json(request))["push"], 0)
+
     def test_rejects_bad_fields(self):
         for bad in ({"script": "relative.py"}, {"script": None}, {"environ": {"A": 1}},
-                    {"environ": []}, {"body": "yes"}, {"window": -1}, {"window": True}):
+                    {"environ": []}, {"body": "yes"}, {"window": -1}, {"window": True},
+                    {"push": -1}, {"push": False}, {"push": "4096"}):
             with self.subTest(bad):
                 with self.assertRaises(ProtocolError):
                     parse_request(payload(**bad))

@@ -202,7 +202,7 @@ class WorkerProcess(unittest.TestCase):
         self.assertEqual(self.ready.type, protocol.READY)
         info = protocol.load_json(self.ready.payload)
         self.assertEqual(info["pid"], self.proc.pid)
-        self.assertEqual(info["protocol"], 1)
+        self.assertEqual(info["protocol"], 2)
         self.assertEqual(info["python"], platform.python_version())
         self.assertEqual(info["executable"], sys.executable)
 
