@@ -49,13 +49,17 @@ class DecodedFrame implements Frame {
   }
 }
 
-/** Encodes one frame: 9-byte header (type, id, length) then the payload. */
-export function encodeFrame(type: number, id: number, payload: Buffer = EMPTY): Buffer {
-  if (payload.length > MAX_PAYLOAD) throw new RangeError(`frame payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+/**
+ * Encodes one frame: 9-byte header (type, id, length) then the payload.
+ * With `length` (and an empty payload), only the header of a frame whose
+ * payload of that length the caller writes next.
+ */
+export function encodeFrame(type: number, id: number, payload: Buffer = EMPTY, length = payload.length): Buffer {
+  if (length > MAX_PAYLOAD) throw new RangeError(`frame payload of ${length} bytes exceeds ${MAX_PAYLOAD}`);
   const frame = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
   frame.writeUInt8(type, 0);
   frame.writeUInt32BE(id >>> 0, 1);
-  frame.writeUInt32BE(payload.length, 5);
+  frame.writeUInt32BE(length, 5);
   payload.copy(frame, HEADER_SIZE);
   return frame;
 }

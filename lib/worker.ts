@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Exchange, type Job, type Outcome } from './exchange.js';
 import type { Logger } from './log.js';
-import { encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ProtocolError, ToWorker, type Frame } from './protocol.js';
+import { EMPTY, encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ProtocolError, ToWorker, type Frame } from './protocol.js';
 import type { WorkerProcess } from './worker-process.js';
 
 export interface WorkerOptions {
@@ -27,6 +27,7 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const STACK_DUMP_MS = 300;
 const PAGE_SIZE = 4096;
+const SEPARATE_PAYLOAD = 16 * 1024;
 
 /**
  * A running worker. Events: 'exit' (code, signal) once the process is gone;
@@ -145,7 +146,13 @@ export class Worker extends EventEmitter {
         this.proc.input.uncork();
       });
     }
-    this.proc.input.write(encodeFrame(type, id, payload));
+    if (payload && payload.length >= SEPARATE_PAYLOAD) {
+      // A large payload (a request body) is not copied into the frame: header and payload leave in one writev.
+      this.proc.input.write(encodeFrame(type, id, EMPTY, payload.length));
+      this.proc.input.write(payload);
+    } else {
+      this.proc.input.write(encodeFrame(type, id, payload));
+    }
   }
 
   private forget(id: number): void {

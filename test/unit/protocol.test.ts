@@ -103,3 +103,17 @@ describe('FrameDecoder parts', () => {
     expect(empty.payload.length).toBe(0);
   });
 });
+
+describe('encodeFrame header only', () => {
+  it('encodes the header of a frame whose payload is written separately: together they decode as one frame', () => {
+    const payload = Buffer.from('a large body');
+    const header = encodeFrame(0x02, 7, undefined, payload.length);
+    expect(header.length).toBe(HEADER_SIZE);
+    const [frame] = new FrameDecoder().push(Buffer.concat([header, payload]));
+    expect({ type: frame.type, id: frame.id, payload: frame.payload.toString() }).toEqual({ type: 0x02, id: 7, payload: 'a large body' });
+  });
+
+  it('refuses a header for an oversize payload', () => {
+    expect(() => encodeFrame(0x02, 7, undefined, MAX_PAYLOAD + 1)).toThrow(RangeError);
+  });
+});
