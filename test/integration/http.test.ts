@@ -226,6 +226,18 @@ describe('max-body', () => {
   });
 });
 
+describe('holding a complete body for END', () => {
+  it('sends a body that is complete at once without waiting for a slow close()', async () => {
+    const c = new Connection(s.port);
+    const started = Date.now();
+    c.send(get('/http/slow_close.py'));
+    const res = await c.response();
+    expect(res.body.toString()).toBe('done\n');
+    expect(Date.now() - started).toBeLessThan(1500); // close() takes 2 s
+    c.close();
+  });
+});
+
 describe('headers', () => {
   it('answers 431, not a reset, when the request head is over max-header-size', async () => {
     const res = await rawRequest(s.port, 'GET', '/hello.py', `X-Big: ${'a'.repeat(8000)}\r\n`);

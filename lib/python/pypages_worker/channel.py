@@ -43,8 +43,12 @@ class Channel:
         self._send_many = send_many or (lambda frames: [send(*f) for f in frames])
         self._held = []
         self._held_bytes = 0
-        #: Set while the whole body is already in memory (a list): BODY frames wait for END.
+        self._held_lock = threading.Lock()  # the held list and the two flags below
+        self._flush_lock = threading.Lock()  # one flush at a time: frames leave in order
+        #: Set while BODY frames may wait for END: the whole body is in memory
+        #: already (a list), or it is complete and the monitor watches (hold_rest).
         self.hold_body = False
+        self._watched = False
         self._window = window
         self._on_finish = on_finish
         self._on_wait = on_wait
@@ -160,14 +164,56 @@ class Channel:
             self._outstanding += n
 
     def _hold(self, type_, payload):
-        self._held.append((type_, self.id, payload))
-        self._held_bytes += len(payload)
+        with self._held_lock:
+            self._held.append((type_, self.id, payload))
+            self._held_bytes += len(payload)
 
     def flush(self):
         """Write every held frame, in one write."""
-        if self._held:
+        with self._flush_lock:
+            self._flush_locked()
+
+    def _flush_locked(self):
+        with self._held_lock:
             frames, self._held, self._held_bytes = self._held, [], 0
+        if frames:
             self._send_many(frames)
+
+    # -- holding the end of a body for END (leader.py's monitor watches) -------
+
+    def watch(self):
+        """leader.py: the monitor now watches this request (it runs inline)."""
+        with self._held_lock:
+            self._watched = True
+
+    def hold_rest(self):
+        """The body is complete (its Content-Length is reached): what follows may wait for END.
+
+        Then START, the body and END leave in one write even when the app's
+        iterable is not a list (most frameworks'). Only while the monitor
+        watches: if the app goes on running (a slow close(), work after the
+        last chunk), the monitor calls unwatch() within a millisecond or so,
+        which sends what is held, as PEP 3333 asks of a server that holds a
+        block back while the app produces the next.
+        """
+        with self._held_lock:
+            if self._watched:
+                self.hold_body = True
+
+    def unwatch(self, flush=True):
+        """The monitor no longer watches: nothing may wait in memory any more.
+
+        From the monitor's thread (flush): sends what is held, unless the
+        request's own thread is flushing right now (it sends it then).
+        """
+        with self._held_lock:
+            self._watched = False
+            self.hold_body = False
+        if flush and self._flush_lock.acquire(blocking=False):
+            try:
+                self._flush_locked()
+            finally:
+                self._flush_lock.release()
 
     def open_file(self, path, offset, length):
         """Ask Node to send a file itself (FILE); return its FILE_OPENED answer (a dict)."""

@@ -176,6 +176,7 @@ class Leader:
         since = time.monotonic()
         with self._lock:
             self._inline = channel
+            channel.watch()  # it may hold the end of its body for END: see Channel.hold_rest
             self._started += 1
             self._since = since
             if self._parked:  # the idle -> busy transition: the monitor's only wake-up
@@ -207,6 +208,7 @@ class Leader:
                 self.takeovers += 1
         if alone:
             return functools.partial(self._pump, channel)
+        channel.unwatch(flush=False)  # it flushed before waiting; from now on it runs unwatched
         self._hand_over()
         return None
 
@@ -231,11 +233,13 @@ class Leader:
     def _take_over(self, started):
         # Hand the role over if the inline request numbered `started` still runs.
         with self._lock:
-            if self._inline is None or self._started != started:
+            channel = self._inline
+            if channel is None or self._started != started:
                 return False
             self._inline = None
             self.takeovers += 1
         self._hand_over()
+        channel.unwatch()  # what it held for END leaves now: the app runs on
         return True
 
     def _hand_over(self):

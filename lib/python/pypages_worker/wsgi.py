@@ -196,6 +196,8 @@ class WSGIRequest:
             return  # an empty chunk does not commit the headers
         self._commit()
         data = data[:self._account(len(data))]
+        if self.content_length is not None and self.sent >= self.content_length:
+            self.channel.hold_rest()  # nothing more to send: it may leave with END
         if data and not self.no_body:
             self.channel.send_body(data)
 

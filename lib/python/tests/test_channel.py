@@ -127,5 +127,57 @@ class ChannelTests(unittest.TestCase):
         self.assertEqual(pumped, [True])
 
 
+class HoldRestTests(unittest.TestCase):
+    """A complete body may wait for END, so START, BODY and END leave in one write."""
+
+    def setUp(self):
+        self.writes = []  # one entry per write: the frame names in it
+        self.channel = Channel(1, None, 1 << 20, send_many=lambda frames: self.writes.append([protocol.NAMES[f[0]] for f in frames]))
+
+    def test_watched_a_complete_body_leaves_with_end(self):
+        self.channel.watch()
+        self.channel.start("200 OK", [])
+        self.channel.hold_rest()
+        self.channel.send_body(b"all of it")
+        self.assertEqual(self.writes, [])
+        self.channel.end(True)
+        self.assertEqual(self.writes, [["START", "BODY", "END"]])
+
+    def test_unwatched_nothing_waits(self):
+        self.channel.start("200 OK", [])
+        self.channel.hold_rest()
+        self.channel.send_body(b"all of it")
+        self.channel.end(True)
+        self.assertEqual(self.writes, [["START", "BODY"], ["END"]])
+
+    def test_unwatch_sends_what_is_held_at_once(self):
+        # The monitor's takeover: the app runs on (a slow close()), the client must have its body now.
+        self.channel.watch()
+        self.channel.start("200 OK", [])
+        self.channel.hold_rest()
+        self.channel.send_body(b"all of it")
+        self.channel.unwatch()
+        self.assertEqual(self.writes, [["START", "BODY"]])
+        self.channel.end(True)
+        self.assertEqual(self.writes, [["START", "BODY"], ["END"]])
+
+    def test_unwatch_without_flush_only_stops_holding(self):
+        self.channel.watch()
+        self.channel.hold_rest()
+        self.channel.unwatch(flush=False)
+        self.channel.start("200 OK", [])
+        self.channel.send_body(b"x")
+        self.assertEqual(self.writes, [["START", "BODY"]])
+
+    def test_unwatch_leaves_a_flush_in_progress_to_its_thread(self):
+        self.channel.watch()
+        self.channel.start("200 OK", [])
+        with self.channel._flush_lock:  # the request's thread is flushing
+            self.channel.unwatch()
+            self.assertEqual(self.writes, [])
+        self.channel.flush()
+        self.assertEqual(self.writes, [["START"]])
+
+
 if __name__ == "__main__":
     unittest.main()

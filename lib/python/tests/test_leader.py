@@ -23,6 +23,21 @@ JOB = 0x01  # a REQUEST: accept() returns the job registered for its id
 NOTE = 0x02  # any other frame: accept() only records it
 
 
+
+class FakeChannel:
+    """What the leader needs of a Channel: to be told when the monitor watches it."""
+
+    def __init__(self):
+        self.watched = False
+        self.unwatched = []  # the `flush` argument of each unwatch()
+
+    def watch(self):
+        self.watched = True
+
+    def unwatch(self, flush=True):
+        self.watched = False
+        self.unwatched.append(flush)
+
 class CountingReader(FrameReader):
     """A FrameReader that fails the test if two threads ever read at once."""
 
@@ -70,7 +85,7 @@ class Rig:
             self.notes.get(frame.id, lambda: None)()
             return None
         job = self.jobs.get(frame.id, lambda: None)
-        channel = object()
+        channel = FakeChannel()
 
         def run():
             self.ran[frame.id] = threading.get_ident()
@@ -147,6 +162,8 @@ class LeaderTests(unittest.TestCase):
         self.assertFalse(release.is_set())  # all of it while request 1 still blocks
         self.assertEqual(rig.leader.takeovers, 1)
         self.assertEqual(len({rig.ran[i] for i in range(1, 7)}), 6)
+        # Watched while inline; the takeover sends what it held (Channel.hold_rest).
+        self.assertEqual((rig.channels[1].watched, rig.channels[1].unwatched), (False, [True]))
         release.set()
 
     def test_frames_keep_flowing_while_a_request_runs_long(self):
@@ -198,6 +215,8 @@ class LeaderTests(unittest.TestCase):
         self.assertEqual(rig.seen[1][2], rig.ran[1])  # REQUEST 2 read by request 1's thread
         self.assertNotEqual(rig.seen[2][2], rig.ran[1])  # NOTE 50 by the new reader
         self.assertNotEqual(rig.ran[2], rig.ran[1])
+        # It flushed before waiting: handing over only stops the holding.
+        self.assertEqual((rig.channels[1].watched, rig.channels[1].unwatched), (False, [False]))
         self.assertIsNone(rig.leader.pump_for(rig.channels[2]), "only the inline request pumps")
         self.assertEqual(rig.frames.overlaps, 0)
 
