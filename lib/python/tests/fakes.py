@@ -2,6 +2,8 @@
 
 import contextlib
 import io
+import os
+import select
 import sys
 import threading
 
@@ -126,3 +128,16 @@ class Closing:
 
     def close(self):
         self.closed += 1
+
+
+class TimedFd:
+    """A readable fd whose reads fail instead of hanging when the worker is silent."""
+
+    def __init__(self, fd, timeout):
+        self.fd = fd
+        self.timeout = timeout
+
+    def read(self, n):
+        if not select.select([self.fd], [], [], self.timeout)[0]:
+            raise TimeoutError("the worker sent nothing for %s s" % self.timeout)
+        return os.read(self.fd, n)

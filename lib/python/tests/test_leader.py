@@ -2,7 +2,6 @@
 
 import os
 import random
-import select
 import shutil
 import tempfile
 import textwrap
@@ -16,7 +15,7 @@ from pypages_worker.main import Worker
 from pypages_worker.pool import ThreadPool
 from pypages_worker.protocol import FrameReader, FrameWriter, encode
 
-from .fakes import capture
+from .fakes import TimedFd, capture
 
 TIMEOUT = 5.0
 JOB = 0x01  # a REQUEST: accept() returns the job registered for its id
@@ -425,16 +424,6 @@ PAGES = {
 }
 
 
-class TimedFd:
-    def __init__(self, fd):
-        self.fd = fd
-
-    def read(self, n):
-        if not select.select([self.fd], [], [], TIMEOUT)[0]:
-            raise TimeoutError("the worker sent nothing for %s s" % TIMEOUT)
-        return os.read(self.fd, n)
-
-
 class WorkerTests(unittest.TestCase):
     """A Worker serving a pipe in this process, with Node's side played by the test."""
 
@@ -451,7 +440,7 @@ class WorkerTests(unittest.TestCase):
         self.served = threading.Thread(target=self.worker.serve, args=(FrameReader(to_r),),
                                        kwargs=leader_options, daemon=True)
         self.served.start()
-        self.frames = FrameReader(TimedFd(from_r))
+        self.frames = FrameReader(TimedFd(from_r, TIMEOUT))
         self.addCleanup(lambda: [os.close(fd) for fd in (to_r, from_r, from_w)])
 
     def request(self, id_, name, body=None):

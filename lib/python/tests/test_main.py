@@ -3,7 +3,6 @@
 import fcntl
 import os
 import platform
-import select
 import shutil
 import signal
 import subprocess
@@ -15,6 +14,8 @@ import unittest
 
 from pypages_worker import protocol
 from pypages_worker.protocol import FrameReader, encode
+
+from .fakes import TimedFd
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 10.0
@@ -108,18 +109,6 @@ def application(environ, start_response):
     return [spawned.strip() + b"|" + forked().encode()]
 """
 
-class TimedFd:
-    """A readable fd whose reads fail instead of hanging when the worker is silent."""
-
-    def __init__(self, fd):
-        self.fd = fd
-
-    def read(self, n):
-        if not select.select([self.fd], [], [], TIMEOUT)[0]:
-            raise TimeoutError("the worker sent nothing for %s s" % TIMEOUT)
-        return os.read(self.fd, n)
-
-
 def high_dup(fd):
     # Far from 3 and 4, so the child's dup2 calls cannot clobber each other.
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
@@ -151,7 +140,7 @@ class WorkerProcess(unittest.TestCase):
         os.close(to_r)
         os.close(from_w)
         self.to_worker, self.from_worker = to_w, from_r
-        self.reader = FrameReader(TimedFd(from_r))
+        self.reader = FrameReader(TimedFd(from_r, TIMEOUT))
         self.addCleanup(self.stop, proc)
         return proc
 
