@@ -74,9 +74,19 @@ function addHeaders(env: Environ, rawHeaders: readonly string[]): void {
 }
 
 function cgiName(header: string): string {
-  const upper = header.toUpperCase().replace(/-/g, '_');
-  return upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : `HTTP_${upper}`;
+  let key = cgiNames.get(header);
+  if (key === undefined) {
+    const upper = header.toUpperCase().replace(/-/g, '_');
+    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : `HTTP_${upper}`;
+    // Clients send the same few names, spelt the same way; the cap keeps made-up ones from filling memory.
+    if (cgiNames.size >= 1000) cgiNames.clear();
+    cgiNames.set(header, key);
+  }
+  return key;
 }
+
+/** Header name as received → its CGI key: every request converts the same few names. */
+const cgiNames = new Map<string, string>();
 
 /** Host header without its port; the server's own address when absent. */
 function serverName(host: string | undefined, serverAddr: string): string {
