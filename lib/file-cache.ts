@@ -73,7 +73,18 @@ interface Entry {
   version: FileVersion;
   /** What the entry counts against maxTotalBytes. */
   cost: number;
+  /** When it last moved to the most recently used end (now()). */
+  moved: number;
 }
+
+/**
+ * A hit moves its entry to the most recently used end at most this often.
+ * Moving is a delete and a set on the Map; doing it on every request churns
+ * the Map's table, and V8 chains each table a rehash leaves behind to the
+ * next, which under load keeps garbage alive through scavenges (see
+ * InFlight in lib/worker.ts). The order is then right to within a second.
+ */
+const MOVE_MS = 1000;
 
 /** The file-system calls the cache makes; node:fs's synchronous ones unless a test swaps them. */
 export interface FileSystem {
@@ -172,8 +183,12 @@ export class FileCache {
     if (kept) {
       if (sameStamp(kept.stamp, st)) {
         // Most recently used goes last.
-        this.entries.delete(realPath);
-        this.entries.set(realPath, kept);
+        const now = this.now();
+        if (now - kept.moved >= MOVE_MS) {
+          kept.moved = now;
+          this.entries.delete(realPath);
+          this.entries.set(realPath, kept);
+        }
         return kept.version;
       }
       this.drop(realPath, kept);
@@ -192,7 +207,7 @@ export class FileCache {
       }
       const version = versionOf(got.stamp, got.body);
       const changedAt = Math.max(msOf(got.stamp.mtimeNs), msOf(got.stamp.ctimeNs));
-      if (changedAt < startedAt - this.racyMs) this.keep(realPath, { stamp: got.stamp, version, cost: costOf(realPath, got.body) });
+      if (changedAt < startedAt - this.racyMs) this.keep(realPath, { stamp: got.stamp, version, cost: costOf(realPath, got.body), moved: startedAt });
       return version;
     }
     return { skip: 'changing' };

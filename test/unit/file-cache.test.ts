@@ -245,12 +245,26 @@ describe('FileCache: size limits', () => {
   it('drops the least recently used entries to stay within maxTotalBytes; a hit counts as a use', () => {
     const files = ['a', 'b', 'c', 'd'].map((n) => write(n, Buffer.alloc(1000)));
     const cost = 1000 + 2 * files[0].length + ENTRY_OVERHEAD;
-    const cache = new FileCache({ now: later, maxTotalBytes: 3 * cost });
+    let clock = later();
+    const cache = new FileCache({ now: () => clock, maxTotalBytes: 3 * cost });
     for (const f of files.slice(0, 3)) served(cache.get(f));
+    clock += 1000;
     served(cache.get(files[0])); // a is now the most recent: b is the oldest
     served(cache.get(files[3]));
     expect(files.map((f) => cache.has(f))).toEqual([true, false, true, true]);
     expect(cache.size).toEqual({ entries: 3, bytes: 3 * cost });
+  });
+
+  it('counts a hit as a use only once a second per entry (the order is right to within a second)', () => {
+    const files = ['a', 'b', 'c', 'd'].map((n) => write(n, Buffer.alloc(1000)));
+    const cost = 1000 + 2 * files[0].length + ENTRY_OVERHEAD;
+    let clock = later();
+    const cache = new FileCache({ now: () => clock, maxTotalBytes: 3 * cost });
+    for (const f of files.slice(0, 3)) served(cache.get(f));
+    clock += 999;
+    served(cache.get(files[0])); // within the second: a stays the oldest
+    served(cache.get(files[3]));
+    expect(files.map((f) => cache.has(f))).toEqual([false, true, true, true]);
   });
 
   it('drops as many as it takes for a larger entry', () => {
