@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 
 const EMPTY = Buffer.alloc(0);
+const discard = () => {};
 
 /**
  * Pulls a request body on demand, a bounded slice at a time, so a worker
@@ -26,6 +27,7 @@ export class BodyReader {
 
   async read(max: number): Promise<Buffer> {
     for (;;) {
+      if (this.draining) return EMPTY;
       if (this.leftover.length) return this.take(this.leftover, max);
       const chunk = this.stream.read() as Buffer | null;
       if (chunk?.length) return this.take(chunk, max);
@@ -35,11 +37,20 @@ export class BodyReader {
     }
   }
 
-  /** Lets the rest of an unread body flow away, so the connection can be reused. */
+  /**
+   * Lets the rest of an unread body flow away, so the connection can be
+   * reused. A read still waiting ends (with nothing): while it listens for
+   * 'readable', resume() alone would not make the stream flow.
+   */
   drain(): void {
+    this.draining = true;
     this.leftover = EMPTY;
-    if (!this.stream.readableEnded && !this.stream.destroyed) this.stream.resume();
+    this.wake?.();
+    if (!this.stream.readableEnded && !this.stream.destroyed) this.stream.on('data', discard).resume();
   }
+
+  private draining = false;
+  private wake: (() => void) | null = null;
 
   private take(chunk: Buffer, max: number): Buffer {
     this.leftover = chunk.length > max ? chunk.subarray(max) : EMPTY;
@@ -49,9 +60,11 @@ export class BodyReader {
   private readable(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
+        this.wake = null;
         this.stream.off('readable', done).off('end', done).off('close', done).off('error', done);
         resolve();
       };
+      this.wake = done;
       this.stream.on('readable', done).on('end', done).on('close', done).on('error', done);
     });
   }

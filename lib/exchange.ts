@@ -112,9 +112,9 @@ export class Exchange {
   private onBody(parts: readonly Buffer[]): void {
     let length = 0;
     for (const part of parts) length += part.length;
-    this.bytes += length;
     const res = this.job.res;
     if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(length));
+    this.bytes += length;
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
     this.waitOnClient(+1);
     this.corkUntilNextTick(); // the pieces, and the frames of the same read, leave in one write
@@ -162,14 +162,26 @@ export class Exchange {
     this.finish();
   }
 
-  /** The page waits for body bytes and gives this much more credit: the wait is the client's until a BODY goes. */
+  /**
+   * The page has read all it was sent and gives this much more credit. The
+   * worker tops the credit up to BODY_WINDOW, so if ours is now the whole
+   * window, no BODY is on its way: the page waits on the client until one
+   * goes (time that request-timeout does not count). Otherwise a BODY (or
+   * the end) is already on its way, and the page is not waiting on anyone.
+   */
   private onRead(grant: number): void {
     this.bodyCredit += grant;
-    if (!this.pageWaits) {
+    if (!this.pageWaits && !this.bodySent && this.bodyCredit >= BODY_WINDOW) {
       this.pageWaits = true;
       this.waitOnClient(+1);
     }
     void this.pushBody();
+  }
+
+  private pageWaitOver(): void {
+    if (!this.pageWaits) return;
+    this.pageWaits = false;
+    this.waitOnClient(-1);
   }
 
   /** Body bytes Node may still send unasked, whether the end was sent, whether the page waits for them. */
@@ -189,15 +201,13 @@ export class Exchange {
         this.bodyCredit -= chunk.length;
         this.bodySent = chunk.length === 0;
         this.send(ToWorker.BODY, chunk);
-        if (this.pageWaits) {
-          this.pageWaits = false;
-          this.waitOnClient(-1);
-        }
+        this.pageWaitOver();
       }
     } catch {
       this.abort(); // the client left mid-body, or the body went over max-body
     } finally {
       this.pushing = false;
+      this.pageWaitOver(); // ended without a BODY (the request is over): nobody waits any more
     }
   }
 

@@ -200,6 +200,7 @@ export class Worker extends EventEmitter {
   dumpStacksAndKill(reason: string): void {
     if (this.exited || this.killing) return;
     this.killing = true;
+    this.retiring = true; // takes no more requests: they would be lost with it
     this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] ${reason}; Python stacks follow, then the worker is replaced`);
     this.proc.kill('SIGUSR1');
     setTimeout(() => this.kill(), STACK_DUMP_MS).unref();

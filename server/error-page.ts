@@ -34,7 +34,11 @@ export function sendErrorPage(ctx: Context, status: number, detail: string, debu
 
 /** The error page written straight to a response that has not started (the script path has no Koa context). */
 export function writeErrorPage(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders = {}): void {
-  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  // setHeader, not writeHead's argument: the access log reads Content-Length back with getHeader.
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.writeHead(status);
   res.end(req.method === 'HEAD' ? undefined : text);
 }
 

@@ -9,6 +9,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { writeErrorPage } from './error-page.js';
 
 /** True when the request declares (Content-Length) a body over `maxBody` bytes; 0 means no limit. */
 export function declaredTooLarge(req: IncomingMessage, maxBody: number): boolean {
@@ -79,8 +80,7 @@ class PageBody extends Readable {
   private overflow(): void {
     const res = this.res;
     if (!res.headersSent) {
-      res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(TOO_LARGE), Connection: 'close' });
-      res.end(TOO_LARGE);
+      writeErrorPage(this.req, res, 413, TOO_LARGE, { Connection: 'close' });
     } else {
       res.destroy(); // too late for a status: a cut connection tells the client
     }

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../lib/config.js';
 import { buildEnviron, hasRequestBody, type Environ } from '../lib/environ.js';
+import { BODY_WINDOW } from '../lib/exchange.js';
 import type { GroupManager } from '../lib/groups.js';
 import type { Logger } from '../lib/log.js';
 import type { RequestInfo } from './access-log.js';
@@ -49,12 +50,16 @@ async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarg
   const hasBody = hasRequestBody(req.headers);
   // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
   const body = hasBody ? pageBody(req, res, maxBody) : req;
-  // The body goes to the worker as it arrives, unless the client waits for "100 Continue": that is sent only if the page reads.
-  const pushBody = hasBody && !expectsContinue(req);
+  // The body goes to the worker as it arrives, unless the client waits for "100 Continue" (sent only if
+  // the page reads), or max-body is below what would be sent unasked (a page that never reads the body
+  // must not be refused for it, nor the 413 race the page's own answer).
+  const pushBody = hasBody && !expectsContinue(req) && (maxBody === 0 || maxBody >= BODY_WINDOW);
   const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id });
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
-    if (outcome.kind === 'error' && outcome.status === 499) res.statusCode = 499; // for the access log: nobody to answer
-    info.bytes = outcome.kind === 'done' ? outcome.bytes : 0;
+    // For the access log: the client left before anything was sent: nobody to answer (nginx's 499).
+    if (!res.headersSent && (res.destroyed || outcome.status === 499)) res.statusCode = 499;
+    // Body bytes the page sent; else (nothing, or a 413 that request-body.ts answered) its Content-Length.
+    info.bytes = outcome.kind === 'done' && outcome.bytes ? outcome.bytes : null;
     return;
   }
   if (outcome.status >= 500) {

@@ -226,6 +226,28 @@ describe('max-body', () => {
   });
 });
 
+describe('a body the page does not read', () => {
+  // The default max-body: the body is pushed to the worker as it arrives (this file's server has a small one).
+  let d: TestServer;
+  beforeAll(async () => (d = await startTestServer()));
+  afterAll(() => d.stop());
+
+  for (const [label, first] of [['a little of it', 1000], ['more than the push window', 300_000]] as const) {
+    it(`is drained after the answer, so the connection serves the next request (${label} sent before)`, async () => {
+      const c = new Connection(d.port);
+      c.send(`POST /hello.py HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${first + 700_000}\r\n\r\n`);
+      c.send(Buffer.alloc(first, 97)); // the rest comes after the answer
+      const res = await c.response();
+      expect(res.body.toString()).toBe('Hello, World!');
+      await new Promise((r) => setTimeout(r, 100));
+      c.send(Buffer.alloc(700_000, 97));
+      c.send(get('/hello.py'));
+      expect((await c.response()).status).toBe(200);
+      c.close();
+    });
+  }
+});
+
 describe('holding a complete body for END', () => {
   it('sends a body that is complete at once without waiting for a slow close()', async () => {
     const c = new Connection(s.port);

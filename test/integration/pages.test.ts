@@ -2,6 +2,7 @@
 // case where Python source must never be sent.
 import { existsSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
 
@@ -149,5 +150,23 @@ describe('access log', () => {
     await (await s.get('/hello.py?q=1', { headers: { Referer: 'http://example.test/', 'User-Agent': 'vitest-agent' } })).text();
     const line = await waitFor(() => s.log.lines.find((l) => l.includes('/hello.py?q=1')), 'the access log line');
     expect(line).toMatch(/^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/hello\.py\?q=1 HTTP\/1\.1" 200 13 "http:\/\/example\.test\/" "vitest-agent"$/);
+  });
+
+  it('logs the length of an error page', async () => {
+    for (const [path, status] of [['/raises.py?logged', 500], ['/not_callable.py?logged', 404]] as const) {
+      const res = await rawRequest(s.port, 'GET', path);
+      expect(res.status).toBe(status);
+      const line = await waitFor(() => s.log.lines.find((l) => l.includes(path)), 'the access log line');
+      expect(line).toContain(`" ${status} ${res.body.length} `);
+    }
+  });
+
+  it('logs 499 for a client that leaves in the middle of its body', async () => {
+    const socket = connect(s.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('POST /echo.py?left HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 900\r\n\r\nabc');
+    await new Promise((r) => setTimeout(r, 200));
+    socket.destroy();
+    await waitFor(() => s.log.lines.some((l) => l.includes('"POST /echo.py?left HTTP/1.1" 499 ')), 'a 499 access-log line');
   });
 });
