@@ -6,6 +6,7 @@ calls the on_* methods. A Condition joins the two: it holds the response
 credit, the pending READ and FILE, and the abort flag.
 """
 
+import collections
 import threading
 
 from . import log
@@ -59,7 +60,7 @@ class Channel:
         # The request body as Node pushes it (lib/protocol.md, "Request body"):
         # what has come and not been read yet, whether the end has come, and
         # how many more bytes Node may send before we ask (its credit).
-        self._body = bytearray()
+        self._body = collections.deque()  # the BODY payloads (bytes) as they came: read without copying
         self._body_eof = not has_body
         self._at_node = push
         self._file_answer = None
@@ -83,7 +84,7 @@ class Channel:
             if not data:
                 self._body_eof = True
             else:
-                self._body += data
+                self._body.append(data)
                 self._at_node -= len(data)
                 if self._at_node < 0:
                     log("request %d: Node sent %d body bytes beyond the credit it had" % (self.id, -self._at_node))
@@ -133,9 +134,19 @@ class Channel:
                 self.flush()
             with self._cond:
                 self._wait(lambda: self._body or self._body_eof)
-                data = bytes(self._body[:size])
-                del self._body[:size]
-            return data
+                return self._take_body(size)
+
+    def _take_body(self, size):
+        # Up to `size` bytes from the front; a payload that fits is handed over as it is.
+        parts, n = [], 0
+        while self._body and n < size:
+            chunk = self._body.popleft()
+            if n + len(chunk) > size:
+                self._body.appendleft(chunk[size - n:])
+                chunk = chunk[:size - n]
+            parts.append(chunk)
+            n += len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def start(self, status, headers):
         """Queue START (the status line and the (name, value) headers); it leaves with the next frame."""

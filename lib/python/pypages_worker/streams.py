@@ -47,6 +47,14 @@ class InputStream:
             while self._fill(MAX_READ):
                 pass
             return self._take(len(self._buf))
+        if not self._buf and not self._eof and size > 0:
+            # Nothing buffered: a pulled chunk of exactly `size` bytes goes out as it is, uncopied.
+            data = self._pull(min(max(size, READ_SIZE), MAX_READ))
+            if len(data) == size:
+                return data
+            if not data:
+                self._eof = True
+            self._buf += data
         while len(self._buf) < size and self._fill(size - len(self._buf)):
             pass
         return self._take(size)

@@ -72,6 +72,16 @@ class ChannelTests(unittest.TestCase):
         timer.join()
         self.assertEqual([(name, protocol.read_uint32(payload)) for name, _, payload in sent], [("READ", BODY_WINDOW)])
 
+    def test_pushed_payloads_are_read_whole_joined_or_split_as_asked(self):
+        channel = Channel(1, Sent().send, 100, push=BODY_WINDOW)
+        first, second, third = b"abc", b"defgh", b"ij"
+        for chunk in (first, second, third, b""):
+            channel.on_body(chunk)
+        self.assertIs(channel.read_body(3), first)  # fits: handed over as it came
+        self.assertEqual(channel.read_body(2), b"de")  # split
+        self.assertEqual(channel.read_body(100), b"fghij")  # joined
+        self.assertEqual(channel.read_body(100), b"")
+
     def test_body_beyond_the_credit_is_logged_and_kept(self):
         channel = Channel(1, Sent().send, 100, push=4)
         with capture("stderr") as err:

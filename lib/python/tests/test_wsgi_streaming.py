@@ -63,6 +63,12 @@ class Input(unittest.TestCase):
         self.assertEqual(stream.read(10), b"x" * 10)
         self.assertEqual(len(stream._buf), 90)
 
+    def test_a_pulled_chunk_of_exactly_the_size_asked_is_returned_uncopied(self):
+        chunk = b"y" * 65536
+        stream = InputStream(lambda n: chunk)
+        self.assertIs(stream.read(65536), chunk)
+        self.assertEqual(len(stream._buf), 0)
+
     def test_at_most_one_read_outstanding_and_never_the_whole_body_for_read_n(self):
         node = FakeNode(body=b"a" * 1000000, sizes=(65536,))
         node.run(echo_app(lambda f: [f.read(10)]))
