@@ -8,13 +8,10 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyReader } from './body-reader.js';
 import type { Logger } from './log.js';
-import { EMPTY, FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
+import { BODY_WINDOW, EMPTY, FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
 
 /** Response credit granted up front: what may sit between Python and the socket. */
 export const INITIAL_WINDOW = 512 * 1024;
-
-/** Request-body bytes sent to the worker before it asks (lib/protocol.md: it buffers them). */
-export const BODY_WINDOW = 256 * 1024;
 
 export interface Job {
   script: string;
@@ -47,10 +44,10 @@ export class Exchange {
   private aborted = false;
   private ended = false;
   private bytes = 0;
-  private fileSent: Promise<void> = Promise.resolve();
-  private sentFile = false;
+  /** Set once Node streams a file for the page (FILE): END waits for it. */
+  private fileSent: Promise<void> | null = null;
   private lastWrite: Promise<void> = Promise.resolve();
-  /** Made on the first READ: most requests have no body to read. */
+  /** Made when a body is first pushed or drained (reader()): most requests have none. */
   private bodyReader: BodyReader | null = null;
   private readonly startedAt = Date.now();
   /** Time spent waiting on the client (body to read, bytes to flush): not the page's fault. */
@@ -143,7 +140,7 @@ export class Exchange {
 
   private async onEnd(complete: boolean): Promise<void> {
     this.ended = true;
-    if (this.sentFile) await this.fileSent;
+    if (this.fileSent) await this.fileSent;
     const res = this.job.res;
     if (!complete) {
       this.log.error(`request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`);
@@ -196,7 +193,7 @@ export class Exchange {
     this.pushing = true;
     try {
       while (this.bodyCredit > 0 && !this.bodySent && !this.settled && !this.aborted) {
-        const chunk = await (this.bodyReader ??= new BodyReader(this.job.req)).read(Math.min(this.bodyCredit, BODY_WINDOW));
+        const chunk = await this.reader().read(Math.min(this.bodyCredit, BODY_WINDOW));
         if (this.settled || this.aborted) return; // the request ended meanwhile: drainBody() has the rest
         this.bodyCredit -= chunk.length;
         this.bodySent = chunk.length === 0;
@@ -246,7 +243,6 @@ export class Exchange {
       return;
     }
     this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
-    this.sentFile = true;
     this.fileSent = this.streamFile(handle, file.offset, file.length);
   }
 
@@ -279,9 +275,13 @@ export class Exchange {
     this.drainBody();
   }
 
+  private reader(): BodyReader {
+    return (this.bodyReader ??= new BodyReader(this.job.req));
+  }
+
   /** Lets an unread request body flow away, so the connection can be reused. */
   private drainBody(): void {
-    if (this.job.hasBody) (this.bodyReader ??= new BodyReader(this.job.req)).drain();
+    if (this.job.hasBody) this.reader().drain();
   }
 
   /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */

@@ -5,6 +5,8 @@
 export const HEADER_SIZE = 9;
 export const MAX_PAYLOAD = 16 * 1024 * 1024;
 export const PROTOCOL_VERSION = 2;
+/** Request-body bytes Node may send before the worker asks (the worker buffers them); protocol.py's BODY_WINDOW. */
+export const BODY_WINDOW = 256 * 1024;
 
 /** Frame types sent by Node. */
 export const ToWorker = {

@@ -11,7 +11,7 @@ import type { Config } from '../lib/config.js';
 import type { GroupManager } from '../lib/groups.js';
 import { findInterpreter, type Interpreter } from '../lib/interpreter.js';
 import { consoleLogger, type Logger } from '../lib/log.js';
-import { resolve, type Target } from '../lib/resolve.js';
+import type { Target } from '../lib/resolve.js';
 import { ResolveCache } from '../lib/resolve-cache.js';
 import { AccessLog, type RequestInfo } from './access-log.js';
 import { sendErrorPage } from './error-page.js';
@@ -93,11 +93,11 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
     const url = originForm(req.url ?? '/');
     const queryAt = url.indexOf('?');
     const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
-    // The operator pages come first, and decide for themselves (status-allow).
+    const target = pathsFor(config).resolve(rawPath, queryAt === -1 ? '' : url.slice(queryAt + 1));
+    // The operator pages come first (in Koa), and decide for themselves (status-allow).
     const operator = rawPath === config.healthPath || rawPath === config.statusPath;
-    const target = operator ? null : pathsFor(config).resolve(rawPath, queryAt === -1 ? '' : url.slice(queryAt + 1));
     let handled: Promise<unknown>;
-    if (target?.kind === 'script') {
+    if (target.kind === 'script' && !operator) {
       handled = runScript(req, res, target, info, { config, groups, log });
     } else {
       requests.set(req, { info, target });
@@ -112,7 +112,7 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
 }
 
 /** What the listener learnt about a request that it hands to Koa. */
-const requests = new WeakMap<IncomingMessage, { info: RequestInfo; target: Target | null }>();
+const requests = new WeakMap<IncomingMessage, { info: RequestInfo; target: Target }>();
 
 /** Koa, for everything but page requests. It reads `holder.runtime` per request, so a reload takes effect at the next one. */
 function buildKoa(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): Koa {
@@ -148,13 +148,11 @@ function serveTargets(holder: { runtime: Runtime }, log: Logger) {
   const senderFor = perConfig((config) => staticSender(config.root));
   return async (ctx: Context) => {
     const { config, groups } = holder.runtime;
-    const known = requests.get(ctx.req)!;
-    const [rawPath, ...query] = originForm(ctx.req.url ?? '/').split('?');
-    const target = known.target ?? resolve(config.root, rawPath, query.join('?'), { index: config.index });
+    const { info, target } = requests.get(ctx.req)!;
     switch (target.kind) {
       case 'script':
         ctx.respond = false;
-        return runScript(ctx.req, ctx.res, target, known.info, { config, groups, log });
+        return runScript(ctx.req, ctx.res, target, info, { config, groups, log });
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, config.debug);
         return senderFor(config)(ctx, target.urlPath, target.file);

@@ -22,18 +22,14 @@ import { etagOf, FileCache } from '../lib/file-cache.js';
  * regular file (a symlink put in its place since resolve looked), the answer
  * is a bare 404, as koa-static gave for a file gone missing: nothing is
  * followed past what resolve approved.
- *
- * Without `file` (an older caller), the URL path is handed to koa-static as it
- * always was; nothing is served from memory then.
  */
-export function staticSender(root: string): (ctx: Context, urlPath: string, file?: string) => Promise<void> {
+export function staticSender(root: string): (ctx: Context, urlPath: string, file: string) => Promise<void> {
   // gzip and brotli off: koa-send would otherwise send NAME.gz or NAME.br in
   // place of NAME when the client accepts it, a file resolve never looked at
   // (it may be a symlink out of the root) and with no Vary header.
   const middleware = serve(root, { hidden: true, index: false, defer: false, gzip: false, brotli: false, setHeaders: setEtag });
   const memory = new FileCache();
   return async (ctx, urlPath, file) => {
-    if (file === undefined) return stream(ctx, urlPath);
     const found = memory.get(file);
     if ('skip' in found) {
       if (found.skip === 'missing' || found.skip === 'not-file') {

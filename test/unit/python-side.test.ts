@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { findInterpreter } from '../../lib/interpreter.js';
 import { pythonPackageDir } from '../../lib/paths.js';
+import { BODY_WINDOW, HEADER_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION } from '../../lib/protocol.js';
 
 it('passes the Python unittest suite (protocol, loader, wsgi, main)', async () => {
   const python = await findInterpreter('');
@@ -15,3 +16,11 @@ it('passes the Python unittest suite (protocol, loader, wsgi, main)', async () =
   const ran = Number(/Ran (\d+) tests?/.exec(result.stderr)?.[1] ?? 0);
   expect(ran).toBeGreaterThan(20);
 }, 150_000);
+
+it('agrees with Node on the protocol constants both sides rely on', async () => {
+  // Node reads a READ as "the page waits" only when it tops the credit up to exactly BODY_WINDOW.
+  const python = await findInterpreter('');
+  const script = 'from pypages_worker import PROTOCOL_VERSION, protocol as p; print(PROTOCOL_VERSION, p.BODY_WINDOW, p.MAX_PAYLOAD, p.HEADER_SIZE)';
+  const { stdout } = await promisify(execFile)(python.path, ['-c', script], { cwd: pythonPackageDir });
+  expect(stdout.trim().split(' ').map(Number)).toEqual([PROTOCOL_VERSION, BODY_WINDOW, MAX_PAYLOAD, HEADER_SIZE]);
+});
