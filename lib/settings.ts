@@ -297,7 +297,7 @@ export const SETTINGS: Table = {
     name: 'maxBody', flag: '--max-body', positional: false, metavar: 'SIZE', yaml: 'max-body',
     default: 1024 ** 3, defaultText: '1G',
     allowed: 'a size in bytes from 0 to 1099511627776 (suffix K, M or G allowed)',
-    help: 'Largest request body; a larger one gets 413 before it reaches Python (0: no limit).',
+    help: 'Largest request body (0: no limit). One declared larger gets 413 before it reaches Python; a chunked one is stopped as it grows past it (413, or a closed connection if the page has answered).',
     parse: size(0, 1024 ** 4),
   },
   maxHeaderSize: {
