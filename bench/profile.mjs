@@ -5,6 +5,7 @@
 // changes), loads it with wrk, and prints both profiles' summaries.
 //
 //   node bench/profile.mjs [--workload hello] [--duration 5] [--pypages-args "..."] [--pypages DIR] [--no-python] [--out DIR]
+//   node bench/profile.mjs --alloc [...]   Node's allocations per request instead (no CPU profiles)
 //
 // Profilers slow the code they watch (cProfile a lot): use the shares, and the
 // unprofiled CPU µs per request from bench/run.mjs for absolute figures.
@@ -14,6 +15,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildren, processTree, request, runWrk, sampleTree, sleep, waitForHttp } from './measure.mjs';
 import { summarise } from './profile/cpuprofile-top.mjs';
+import { summariseHeap } from './profile/heapprofile-top.mjs';
 import { BENCH_DIR, freePort, makeRunDir, REPO_DIR, SERVERS } from './servers.mjs';
 import { WORKLOADS } from './workloads.mjs';
 import { joinPypagesArgs } from './run.mjs';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     'pypages-args': { type: 'string', default: '' },
     pypages: { type: 'string', default: REPO_DIR },
     'no-python': { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
     out: { type: 'string', default: join(BENCH_DIR, 'results', 'profile') },
     top: { type: 'string', default: '25' },
   },
@@ -48,7 +51,11 @@ process.on('SIGINT', () => {
 const { dir, docroot } = makeRunDir();
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const env = values['no-python'] ? {} : { PYTHONPATH: join(BENCH_DIR, 'profile/python'), PYPAGES_BENCH_PYPROF: out };
+if (values.alloc) values['no-python'] = true;
+const env = values.alloc ? { PYPAGES_BENCH_ALLOC: out }
+  : values['no-python'] ? {} : { PYTHONPATH: join(BENCH_DIR, 'profile/python'), PYPAGES_BENCH_PYPROF: out };
+const nodeArgs = values.alloc ? ['--require', join(BENCH_DIR, 'profile/alloc-sampler.cjs')]
+  : ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', '250'];
 const handle = SERVERS.pypages.start({
   dir,
   docroot,
@@ -58,7 +65,7 @@ const handle = SERVERS.pypages.start({
   // whole grace period, and SIGKILL loses the Node profile: do not wait for stragglers.
   pypagesArgs: ['--shutdown-grace', '1', ...values['pypages-args'].split(/\s+/).filter(Boolean)],
   pypagesDir: resolvePath(values.pypages),
-  nodeArgs: ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', '250'],
+  nodeArgs,
 });
 try {
   await waitForHttp(`${base}/static/small.txt`, { isAlive: handle.alive });
@@ -70,11 +77,13 @@ try {
   const workers = () => processTree(handle.pid).filter((p) => p.pid !== handle.pid && p.comm.startsWith('python'));
   const signalPython = () => { if (!values['no-python']) for (const w of workers()) process.kill(w.pid, 'SIGUSR2'); };
   signalPython(); // arm: clear the Python profiles
+  if (values.alloc) process.kill(handle.pid, 'SIGUSR2'); // start sampling allocations
   const sampler = sampleTree(handle.pid);
   sampler.mark();
   const load = await runWrk({ ...wrkArgs, duration: Number(values.duration) });
   const tree = sampler.stop();
   signalPython(); // dump
+  if (values.alloc) process.kill(handle.pid, 'SIGUSR2'); // write node.heapprofile
   await sleep(1500);
   const stopping = Date.now();
   await handle.stop(30_000); // SIGTERM: pypages exits, node writes its .cpuprofile
@@ -86,7 +95,11 @@ try {
   console.log(`pypages under profilers, ${values.workload}: ${load.rps?.toFixed(0)} req/s, p50 ${load.p50} ms, p99 ${load.p99} ms, ${load.errors} errors (${load.requests} requests in ${values.duration} s)`);
   console.log(`CPU per request in the measured window (profilers included): ${tree.cpu.map((c) => `${c.comm} ${((c.seconds / load.requests) * 1e6).toFixed(0)} µs`).join(', ')}`);
   const cpuprofile = readdirSync(out).find((f) => f.endsWith('.cpuprofile'));
-  if (cpuprofile) {
+  if (values.alloc) {
+    const heap = JSON.parse(readFileSync(join(out, 'node.heapprofile'), 'utf8'));
+    console.log(`\n== Node allocations (measured window, ${load.requests} requests; sampled every 512 bytes)\n`);
+    console.log(summariseHeap(heap, { top: Number(values.top), requests: load.requests }));
+  } else if (cpuprofile) {
     console.log(`\n== Node (${join(out, cpuprofile)}; whole run incl. start-up and warm-up, ${served} requests)\n`);
     console.log(summarise(JSON.parse(readFileSync(join(out, cpuprofile), 'utf8')), { top: Number(values.top), requests: served }));
   } else console.log('\nno .cpuprofile was written (did pypages exit normally on SIGTERM?)');
