@@ -11,7 +11,7 @@ import threading
 
 from . import log
 from .protocol import (BODY_WINDOW, END, ERROR, FILE, MAX_BODY_CHUNK, READ,
-                       RESPONSE_BODY, START, dump_json, uint32)
+                       RESPONSE_BODY, START, dump_json, start_payload, uint32)
 
 
 _COMPLETE = dump_json({"complete": True})
@@ -149,8 +149,8 @@ class Channel:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def start(self, status, headers):
-        """Queue START (the status line and the (name, value) headers); it leaves with the next frame."""
-        self._hold(START, dump_json({"status": status, "headers": [list(h) for h in headers]}))
+        """Queue START (the status line and the [name, value] headers); it leaves with the next frame."""
+        self._hold(START, start_payload(status, headers))
 
     def send_body(self, data):
         """Send response bytes as BODY frames of at most 256 KiB, each within the credit."""

@@ -6,6 +6,7 @@ knowledge of requests or WSGI.
 """
 
 import json
+import json.encoder
 import mmap
 import os
 import select
@@ -95,6 +96,27 @@ def read_uint32(payload):
 def dump_json(obj):
     """Return `obj` as a compact JSON payload (ASCII, so a lone surrogate cannot fail)."""
     return json.dumps(obj, separators=(",", ":")).encode("ascii")
+
+
+def _acyclic_dumps():
+    # json.dumps builds a new encoder on every call, which costs more than
+    # encoding a START. This one is built once; it does not look for
+    # reference cycles (a fresh one would), so it is only for objects that
+    # cannot hold any. Without the C accelerator, json.dumps it is.
+    make = json.encoder.c_make_encoder
+    if make is None:
+        return lambda obj: json.dumps(obj, separators=(",", ":"))
+    iterencode = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii,
+                      None, ":", ",", False, False, True)  # json.dumps's defaults otherwise
+    return lambda obj: "".join(iterencode(obj, 0))
+
+
+_dumps_acyclic = _acyclic_dumps()
+
+
+def start_payload(status, headers):
+    """START's JSON payload, as dump_json makes it, for a str status and (name, value) str pairs."""
+    return _dumps_acyclic({"status": status, "headers": headers}).encode("ascii")
 
 
 def load_json(payload):

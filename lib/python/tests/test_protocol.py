@@ -124,6 +124,15 @@ class Encode(unittest.TestCase):
             with self.assertRaises(ProtocolError):
                 protocol.load_json(bad)
 
+    def test_start_payload_is_what_dump_json_makes(self):
+        cases = [("200 OK", []),
+                 ("404 Not \u00c9t\u00e9 \"found\"\t\\", [["X-A", "caf\u00e9 \"q\" \\ \t\x80\xff"], ["Set-Cookie", ""]]),
+                 ("500 \udcff", [("Content-Length", "12")])]
+        for status, headers in cases:
+            with self.subTest(status):
+                expected = protocol.dump_json({"status": status, "headers": [list(h) for h in headers]})
+                self.assertEqual(protocol.start_payload(status, headers), expected)
+
 
 class Writer(unittest.TestCase):
     def test_concurrent_frames_never_interleave(self):
