@@ -124,6 +124,18 @@ class Encode(unittest.TestCase):
             with self.assertRaises(ProtocolError):
                 protocol.load_json(bad)
 
+    def test_load_json_reads_as_json_loads_does(self):
+        self.assertEqual(protocol.load_json(b' \t{"a": [1, 2.5, null]}\r\n'), {"a": [1, 2.5, None]})
+        self.assertEqual(protocol.load_json(memoryview(b'{"a":"\\u00e9"}')), {"a": "\u00e9"})
+        for bad, message in ((b"", "Expecting value: line 1 column 1"),
+                             (b"{} x", "Extra data: line 1 column 4"),
+                             (b'{"a":1}{"b":2}', "Extra data: line 1 column 8"),
+                             ("\ufeff{}".encode(), "Unexpected UTF-8 BOM"),
+                             (b'{"a":1,}', "Expecting property name")):
+            with self.subTest(bad):
+                with self.assertRaisesRegex(ProtocolError, "^bad JSON payload: " + message):
+                    protocol.load_json(bad)
+
     def test_start_payload_is_what_dump_json_makes(self):
         cases = [("200 OK", []),
                  ("404 Not \u00c9t\u00e9 \"found\"\t\\", [["X-A", "caf\u00e9 \"q\" \\ \t\x80\xff"], ["Set-Cookie", ""]]),
