@@ -56,13 +56,17 @@ class ProtocolError(Exception):
 
 def encode(type_, id_, payload=b""):
     """Return one whole frame as bytes; raises ValueError on out-of-range fields."""
+    return _header(type_, id_, len(payload)) + bytes(payload)
+
+
+def _header(type_, id_, length):
     if not 0 <= type_ <= 0xFF:
         raise ValueError("frame type %r out of range" % (type_,))
     if not 0 <= id_ <= MAX_ID:
         raise ValueError("frame id %r out of range" % (id_,))
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError("payload of %d bytes exceeds %d" % (len(payload), MAX_PAYLOAD))
-    return HEADER.pack(type_, id_, len(payload)) + bytes(payload)
+    if length > MAX_PAYLOAD:
+        raise ValueError("payload of %d bytes exceeds %d" % (length, MAX_PAYLOAD))
+    return HEADER.pack(type_, id_, length)
 
 
 def decode(data):
@@ -237,7 +241,10 @@ class FrameWriter:
 
     def send_many(self, frames):
         """Write several (type, id, payload) frames whole, in one write when they fit."""
-        self._write(b"".join(encode(*f) for f in frames))
+        parts = []  # joined once: encode() would copy each payload a first time
+        for type_, id_, payload in frames:
+            parts += (_header(type_, id_, len(payload)), payload)
+        self._write(b"".join(parts))
 
     def _write(self, data):
         view = memoryview(data)

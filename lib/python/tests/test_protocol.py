@@ -147,6 +147,18 @@ class Encode(unittest.TestCase):
 
 
 class Writer(unittest.TestCase):
+    def test_send_many_writes_the_frames_encode_makes(self):
+        frames = [(protocol.START, 7, b'{"status":"200 OK"}'), (protocol.RESPONSE_BODY, 7, memoryview(b"xHello")[1:]),
+                  (protocol.RESPONSE_BODY, 8, bytearray(b"ab")), (protocol.END, 0xFFFFFFFF, b"")]
+        r, w = os.pipe()
+        FrameWriter(w).send_many(frames)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            self.assertEqual(f.read(), b"".join(encode(*frame) for frame in frames))
+        for bad in ((256, 1, b""), (1, -1, b""), (1, 1, bytes(MAX_PAYLOAD + 1))):
+            with self.assertRaises(ValueError):
+                FrameWriter(-1).send_many([(protocol.END, 1, b""), bad])
+
     def test_concurrent_frames_never_interleave(self):
         r, w = os.pipe()
         writer = FrameWriter(w)
