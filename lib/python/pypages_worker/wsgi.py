@@ -24,11 +24,12 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 field name
 _DIGITS = re.compile(r"[0-9]+\Z")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # CR, LF, NUL and other controls
 _PLAIN_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what _check_value accepts: no control, latin-1
-# Header names _check_name has accepted (str only). Apps send the same few
-# names on every response; checking each again cost more than the rest of
-# start_response. Bounded, in case an app makes up names as it goes.
+# Statuses and header names accepted before (str only). Apps send the same
+# few on every response; checking each again cost more than the rest of
+# start_response. Bounded, in case an app makes them up as it goes.
+_GOOD_STATUSES = set()
 _GOOD_NAMES = set()
-_MAX_GOOD_NAMES = 1000
+_MAX_REMEMBERED = 1000
 
 
 def build_environ(cgi, stream, multithread, multiprocess=False):
@@ -73,11 +74,14 @@ def _is_internal(filename):
 
 def check_status(status):
     """Return `status` if it is a str like "200 OK"; raise TypeError/ValueError otherwise."""
+    if type(status) is str and status in _GOOD_STATUSES:
+        return status
     if not isinstance(status, str):
         raise TypeError("status must be a str, not %s" % type(status).__name__)
     if not _STATUS.match(status):
         raise ValueError("status must look like '200 OK', got %r" % status)
     _latin1(status, "status")
+    _remember(_GOOD_STATUSES, status)
     return status
 
 
@@ -121,8 +125,7 @@ def _check_name(name):
         raise ValueError("invalid header name %r" % name)
     if name.lower() in HOP_BY_HOP:
         raise ValueError("%r is a hop-by-hop header, which a WSGI app may not set" % name)
-    if type(name) is str and len(_GOOD_NAMES) < _MAX_GOOD_NAMES:
-        _GOOD_NAMES.add(name)
+    _remember(_GOOD_NAMES, name)
     return name
 
 
@@ -133,6 +136,11 @@ def _check_value(name, value):
         raise ValueError("value of header %r contains CR, LF, NUL or another control character" % name)
     _latin1(value, "value of header %r" % name)
     return value
+
+
+def _remember(accepted, text):
+    if type(text) is str and len(accepted) < _MAX_REMEMBERED:
+        accepted.add(text)
 
 
 def _latin1(text, what):

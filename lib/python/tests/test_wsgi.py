@@ -103,6 +103,13 @@ class StartResponse(unittest.TestCase):
             with self.subTest(bad):
                 self.assertIn("must look like", start_error(bad, [])["message"])
 
+    def test_a_status_accepted_before_is_still_checked_in_other_spellings(self):
+        ok = FakeNode()
+        ok.run(simple_app(status="299 Seen"))
+        self.assertEqual(ok.json(START)["status"], "299 Seen")
+        self.assertIn("must be a str", start_error(b"299 Seen", [])["message"])
+        self.assertIn("must look like", start_error("299 Seen\r\n", [])["message"])
+
     def test_headers_must_be_a_list_of_pairs(self):
         self.assertIn("must be a list", start_error("200 OK", (("A", "b"),))["message"])
         self.assertIn("tuple", start_error("200 OK", [("A", "b", "c")])["message"])
