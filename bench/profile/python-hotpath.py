@@ -1,7 +1,8 @@
 """The Python worker's cost per request with no pipes and no Node: CPU µs for
 one REQUEST frame to its END, in-process.
 
-    /usr/bin/python3 bench/profile/python-hotpath.py [--lib lib/python] [--page hello.py] [-n 20000] [--profile]
+    /usr/bin/python3 bench/profile/python-hotpath.py [--lib lib/python] [--page hello.py] [--path-info /json]
+                                                     [-n 20000] [--profile] [--as-worker]
 
 Three ways, each on a fresh warm page:
   inline  parse_request + Channel + handle_request in this thread (pure code path)
@@ -11,6 +12,10 @@ Three ways, each on a fresh warm page:
 
 Frames are encoded as they would be, then dropped instead of written. With
 --profile, the inline loop runs under cProfile and prints the top functions.
+With --as-worker, the process is set up as main.py sets up a worker: imports
+are recorded by the loader (loader.watch_imports(), which changes how WATCH
+finds new files), and a request's frames are joined by FrameWriter.send_many
+(one buffer per flush, as written to fd 4) instead of encoded one by one.
 This measures the worker's own Python, nothing else; compare with the CPU µs
 per request that bench/run.mjs measures for the python3 process under load
 (the difference is system calls, GIL and thread switches).
@@ -32,17 +37,22 @@ def main():
     ap.add_argument("--lib", default=os.path.join(os.path.dirname(BENCH), "lib", "python"),
                     help="folder holding pypages_worker (default: this repository's lib/python)")
     ap.add_argument("--page", default="hello.py", help="page in bench/docroot")
+    ap.add_argument("--path-info", default="", help="PATH_INFO, e.g. /json for flaskapp.py (the benchmark's URL)")
     ap.add_argument("-n", type=int, default=20000)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--as-worker", action="store_true",
+                    help="record imports and join frames as a real worker does (see above)")
     args = ap.parse_args()
     sys.path.insert(0, args.lib)
-    from pypages_worker import handler, protocol
+    from pypages_worker import handler, loader, protocol
+    if args.as_worker:
+        loader.watch_imports()
     from pypages_worker.channel import Channel
     from pypages_worker.main import Worker
 
     root = os.path.realpath(os.path.join(BENCH, "docroot"))
     script = os.path.join(root, args.page)
-    environ = node_environ(root, args.page)
+    environ = node_environ(root, args.page, args.path_info)
     payload = json.dumps({"script": script, "environ": environ, "body": False,
                           "window": 512 * 1024}).encode()
     print("REQUEST payload: %d bytes of JSON, %d environ keys" % (len(payload), len(environ)))
@@ -53,11 +63,20 @@ def main():
         protocol.encode(type_, id_, data)  # the bytes a real writer would build
         sent.append(type_)
 
-    reporter = handler.WatchReporter(root, lambda *a: None)
+    writer = protocol.FrameWriter(-1)
+    writer._write = lambda data: None  # the joined bytes are built, then dropped
+
+    def send_many(frames):
+        writer.send_many(frames)
+        sent.append(frames[-1][0])
+
+    if not args.as_worker:
+        send_many = None  # Channel's default: send() each frame
+    reporter = handler.WatchReporter(root, lambda *a: None, skip_recorded=args.as_worker)
 
     def inline_one(i):
         request = handler.parse_request(payload)
-        channel = Channel(i, send, request["window"], request["body"], lambda c: reporter.report())
+        channel = Channel(i, send, request["window"], request["body"], lambda c: reporter.report(), send_many)
         handler.handle_request(channel, request, root, True, reporter)
 
     inline_one(1)  # import the page
@@ -91,7 +110,12 @@ def main():
         if type_ in (protocol.END, protocol.ERROR):
             done.release()
 
-    worker = Worker(root, 1, pool_send)
+    def pool_send_many(frames):
+        writer.send_many(frames)
+        if frames[-1][0] in (protocol.END, protocol.ERROR):
+            done.release()
+
+    worker = Worker(root, 1, pool_send, False, pool_send_many if args.as_worker else None)
 
     def pool(n):
         for i in range(n):
@@ -117,11 +141,11 @@ def main():
     timed("frames", frames, args.n)
 
 
-def node_environ(root, page):
-    """The CGI variables Node sends for `GET /PAGE` from wrk (Host header only)."""
+def node_environ(root, page, path_info=""):
+    """The CGI variables Node sends for `GET /PAGE/PATH_INFO` from wrk (Host header only)."""
     return {
         "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "pypages/0.1.0", "REQUEST_METHOD": "GET",
-        "REQUEST_URI": "/" + page, "SCRIPT_NAME": "/" + page, "PATH_INFO": "", "QUERY_STRING": "",
+        "REQUEST_URI": "/" + page + path_info, "SCRIPT_NAME": "/" + page, "PATH_INFO": path_info, "QUERY_STRING": "",
         "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_PORT": "8000", "SERVER_ADDR": "127.0.0.1",
         "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "54321", "SCRIPT_FILENAME": os.path.join(root, page),
         "DOCUMENT_ROOT": root, "wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:8000",

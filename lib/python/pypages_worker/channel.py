@@ -11,7 +11,7 @@ import threading
 
 from . import log
 from .protocol import (BODY_WINDOW, END, ERROR, FILE, MAX_BODY_CHUNK, READ,
-                       RESPONSE_BODY, START, dump_json, uint32)
+                       RESPONSE_BODY, START, dump_json, start_payload, uint32)
 
 
 _COMPLETE = dump_json({"complete": True})
@@ -149,14 +149,17 @@ class Channel:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def start(self, status, headers):
-        """Queue START (the status line and the (name, value) headers); it leaves with the next frame."""
-        self._hold(START, dump_json({"status": status, "headers": [list(h) for h in headers]}))
+        """Queue START (the status line and the [name, value] headers); it leaves with the next frame."""
+        self._hold(START, start_payload(status, headers))
 
     def send_body(self, data):
         """Send response bytes as BODY frames of at most 256 KiB, each within the credit."""
-        view = memoryview(data)
-        for offset in range(0, len(view), MAX_BODY_CHUNK):
-            chunk = view[offset:offset + MAX_BODY_CHUNK]
+        if type(data) is bytes and len(data) <= MAX_BODY_CHUNK:
+            chunks = (data,) if data else ()  # one frame, and bytes need no view: they cannot change
+        else:
+            view = memoryview(data)
+            chunks = (view[offset:offset + MAX_BODY_CHUNK] for offset in range(0, len(view), MAX_BODY_CHUNK))
+        for chunk in chunks:
             self._take_credit(len(chunk))
             self._hold(RESPONSE_BODY, chunk)
             if not self.hold_body or self._held_bytes >= MAX_BODY_CHUNK:
@@ -165,6 +168,9 @@ class Channel:
     def _take_credit(self, n):
         # Wait until n more bytes fit the window; a lone frame may exceed it.
         with self._cond:
+            if not self._aborted and (self._outstanding <= 0 or self._outstanding + n <= self._window):
+                self._outstanding += n  # it fits: what _wait() would find at once
+                return
             if self._outstanding > 0 and self._outstanding + n > self._window:
                 self._cond.release()
                 try:

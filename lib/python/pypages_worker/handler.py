@@ -106,19 +106,36 @@ class WatchReporter:
         # Imports recorded before this worker serves anything (the runtime, shared
         # preloads) are not the user's code: start looking after them.
         self._recorded = loader.recorded_count() if skip_recorded else 0
+        self._reported = None  # _progress() when a report last ended
 
     def report(self):
         """Send WATCH if modules were imported from the root since the last call."""
+        # Twice per request, nearly always with nothing new: then the lock is
+        # not needed. (_reported is set once the WATCH is out, so when it is
+        # current, no import that happened before this call is still unsent.)
+        if self._reported == self._progress():
+            return
         with self._lock:  # held while sending: lists reach Node in order
-            new = self._new_files()
-            new = [f for f in new if f[0] not in self._files]
-            if not new:
-                return
-            for path, mtime, size in new:
-                self._files[path] = (mtime, size)
-            # mtime_ns as a string: it does not fit a JavaScript number exactly.
-            files = [[p, str(m), s] for p, (m, s) in sorted(self._files.items())]
-            self._send(WATCH, 0, dump_json({"files": files}))
+            progress = self._progress()
+            self._send_new()
+            self._reported = progress
+
+    def _progress(self):
+        # What grows with every import: the loader's records, or sys.modules
+        # (as a tuple: never equal to a count of records, should watch_imports()
+        # come after this reporter's first report, as in tests).
+        return loader.recorded_count() if loader.imports_watched() else (len(sys.modules),)
+
+    def _send_new(self):
+        new = self._new_files()
+        new = [f for f in new if f[0] not in self._files]
+        if not new:
+            return
+        for path, mtime, size in new:
+            self._files[path] = (mtime, size)
+        # mtime_ns as a string: it does not fit a JavaScript number exactly.
+        files = [[p, str(m), s] for p, (m, s) in sorted(self._files.items())]
+        self._send(WATCH, 0, dump_json({"files": files}))
 
     def _new_files(self):
         # The loader records every source import: look at the new records only.

@@ -91,7 +91,14 @@ def module_name(path, root=None):
 
 def is_loaded(path):
     """True if load_script(path) has already imported this script."""
-    return os.path.abspath(path) in _modules
+    return _loaded(path) is not None
+
+
+def _loaded(path):
+    # Keys are abspath()'s answers, which it returns unchanged: a path found
+    # as given needs no abspath (half a microsecond, twice per request).
+    module = _modules.get(path)
+    return module if module is not None else _modules.get(os.path.abspath(path))
 
 
 def load_script(path, root=None):
@@ -100,10 +107,10 @@ def load_script(path, root=None):
     Exceptions raised by the import propagate and nothing is cached, so a
     later call imports afresh.
     """
-    path = os.path.abspath(path)
-    module = _modules.get(path)  # fast path: a loaded page never waits for another's import
+    module = _loaded(path)  # fast path: a loaded page never waits for another's import
     if module is not None:
         return module
+    path = os.path.abspath(path)
     with _lock:
         module = _modules.get(path)
         if module is None:

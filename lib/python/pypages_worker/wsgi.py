@@ -23,6 +23,13 @@ _STATUS = re.compile(r"[1-9][0-9][0-9] [^\x00-\x08\x0a-\x1f\x7f]*\Z")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 field name
 _DIGITS = re.compile(r"[0-9]+\Z")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # CR, LF, NUL and other controls
+_PLAIN_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what _check_value accepts: no control, latin-1
+# Statuses and header names accepted before (str only). Apps send the same
+# few on every response; checking each again cost more than the rest of
+# start_response. Bounded, in case an app makes them up as it goes.
+_GOOD_STATUSES = set()
+_GOOD_NAMES = set()
+_MAX_REMEMBERED = 1000
 
 
 def build_environ(cgi, stream, multithread, multiprocess=False):
@@ -67,11 +74,14 @@ def _is_internal(filename):
 
 def check_status(status):
     """Return `status` if it is a str like "200 OK"; raise TypeError/ValueError otherwise."""
+    if type(status) is str and status in _GOOD_STATUSES:
+        return status
     if not isinstance(status, str):
         raise TypeError("status must be a str, not %s" % type(status).__name__)
     if not _STATUS.match(status):
         raise ValueError("status must look like '200 OK', got %r" % status)
     _latin1(status, "status")
+    _remember(_GOOD_STATUSES, status)
     return status
 
 
@@ -79,11 +89,32 @@ def check_headers(headers):
     """Return the headers as [[name, value], ...]; raise on any header PEP 3333 or HTTP forbids."""
     if not isinstance(headers, list):
         raise TypeError("response headers must be a list, not %s" % type(headers).__name__)
+    checked = _plain_headers(headers) if type(headers) is list else None
+    if checked is not None:
+        return checked
     checked = []
     for item in headers:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise TypeError("each header must be a (name, value) tuple, got %r" % (item,))
         checked.append([_check_name(item[0]), _check_value(item[0], item[1])])
+    return checked
+
+
+def _plain_headers(headers):
+    # The common case, quickly: exact str pairs whose names were accepted
+    # before and whose values _check_value would accept. None for anything
+    # else, which the caller then checks header by header (the first error
+    # raised as always).
+    checked = []
+    for item in headers:
+        if type(item) not in (tuple, list) or len(item) != 2:
+            return None
+        name, value = item
+        if type(name) is not str or name not in _GOOD_NAMES:
+            return None
+        if type(value) is not str or not _PLAIN_VALUE.fullmatch(value):
+            return None
+        checked.append([name, value])
     return checked
 
 
@@ -94,6 +125,7 @@ def _check_name(name):
         raise ValueError("invalid header name %r" % name)
     if name.lower() in HOP_BY_HOP:
         raise ValueError("%r is a hop-by-hop header, which a WSGI app may not set" % name)
+    _remember(_GOOD_NAMES, name)
     return name
 
 
@@ -106,6 +138,11 @@ def _check_value(name, value):
     return value
 
 
+def _remember(accepted, text):
+    if type(text) is str and len(accepted) < _MAX_REMEMBERED:
+        accepted.add(text)
+
+
 def _latin1(text, what):
     try:
         text.encode("latin-1")
@@ -115,7 +152,7 @@ def _latin1(text, what):
 
 def content_length(headers):
     """Return the declared Content-Length (int) or None; raise ValueError if it is malformed."""
-    values = set(v.strip() for n, v in headers if n.lower() == "content-length")
+    values = {v.strip() for n, v in headers if n.lower() == "content-length"}
     if not values:
         return None
     if len(values) > 1 or not _DIGITS.match(next(iter(values))):

@@ -103,6 +103,17 @@ class ChannelTests(unittest.TestCase):
         with self.assertRaises(ClientAborted):
             channel.open_file("/proc/1/fd/1", 0, None)
 
+    def test_body_frames_of_at_most_256k_whatever_the_buffer(self):
+        chunk = protocol.MAX_BODY_CHUNK
+        for data, sizes in ((b"", []), (b"x", [1]), (b"y" * chunk, [chunk]), (b"z" * (chunk + 1), [chunk, 1]),
+                            (bytearray(b"ab"), [2]), (memoryview(b"abc")[1:], [2]),
+                            (bytearray(b"w" * (chunk + 3)), [chunk, 3])):
+            with self.subTest(type(data).__name__, size=len(data)):
+                sent = Sent()
+                Channel(1, sent.send, 1 << 30).send_body(data)
+                self.assertEqual([len(p) for _, _, p in sent], sizes)
+                self.assertEqual(b"".join(p for _, _, p in sent), bytes(data))
+
     def test_on_wait_runs_only_when_the_thread_is_about_to_wait(self):
         sent, waits = Sent(), []
         channel = Channel(1, sent.send, 10, on_wait=waits.append)

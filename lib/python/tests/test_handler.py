@@ -2,6 +2,7 @@
 
 import os
 import sys
+import threading
 import unittest
 
 from pypages_worker import protocol
@@ -90,6 +91,31 @@ class Watch(TempRoot):
         self.reporter.report()
         self.assertEqual([f[0] for f in self.sent[-1]["files"]], sorted([a, b]))
         self.assertEqual(len(self.sent), 2)
+
+    def test_a_report_returns_only_once_a_watch_in_flight_is_out(self):
+        # A request's terminal frame follows its report(): a module it imported
+        # must be in a WATCH already sent, even if another thread is sending it.
+        sending, release, done = threading.Event(), threading.Event(), []
+
+        def send(type_, id_, payload):
+            sending.set()
+            release.wait(5)
+            done.append(protocol.load_json(payload))
+        reporter = WatchReporter(self.root, send)
+        load_script(self.write("inflight.py", "X = 1\n"), self.root)
+        first = threading.Thread(target=reporter.report)
+        first.start()
+        self.assertTrue(sending.wait(5))
+        second = threading.Thread(target=reporter.report)
+        second.start()
+        second.join(0.2)
+        self.assertTrue(second.is_alive())  # waits for the WATCH the first is sending
+        release.set()
+        first.join(5)
+        second.join(5)
+        self.assertEqual(len(done), 1)
+        reporter.report()  # nothing new: returns at once
+        self.assertEqual(len(done), 1)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,15 @@ class LoadScript(TempRoot):
         self.assertEqual(load_script(path, self.root).COUNT, 1)
         self.assertTrue(loader.is_loaded(path))
 
+    def test_one_module_whichever_way_the_path_is_spelt(self):
+        path = self.write("sub/spelt.py", "X = 1\n")
+        odd = os.path.join(self.root, "sub", ".", "..", "sub", "spelt.py")
+        self.assertFalse(loader.is_loaded(odd))
+        module = load_script(odd, self.root)
+        self.assertTrue(loader.is_loaded(path) and loader.is_loaded(odd))
+        self.assertIs(load_script(path, self.root), module)
+        self.assertIs(load_script(odd), module)
+
     def test_failed_import_is_not_cached(self):
         path = self.write("broken.py", "raise RuntimeError('boom')\n")
         with self.assertRaisesRegex(RuntimeError, "boom"):

@@ -124,8 +124,41 @@ class Encode(unittest.TestCase):
             with self.assertRaises(ProtocolError):
                 protocol.load_json(bad)
 
+    def test_load_json_reads_as_json_loads_does(self):
+        self.assertEqual(protocol.load_json(b' \t{"a": [1, 2.5, null]}\r\n'), {"a": [1, 2.5, None]})
+        self.assertEqual(protocol.load_json(memoryview(b'{"a":"\\u00e9"}')), {"a": "\u00e9"})
+        for bad, message in ((b"", "Expecting value: line 1 column 1"),
+                             (b"{} x", "Extra data: line 1 column 4"),
+                             (b'{"a":1}{"b":2}', "Extra data: line 1 column 8"),
+                             ("\ufeff{}".encode(), "Unexpected UTF-8 BOM"),
+                             (b'{"a":1,}', "Expecting property name")):
+            with self.subTest(bad):
+                with self.assertRaisesRegex(ProtocolError, "^bad JSON payload: " + message):
+                    protocol.load_json(bad)
+
+    def test_start_payload_is_what_dump_json_makes(self):
+        cases = [("200 OK", []),
+                 ("404 Not \u00c9t\u00e9 \"found\"\t\\", [["X-A", "caf\u00e9 \"q\" \\ \t\x80\xff"], ["Set-Cookie", ""]]),
+                 ("500 \udcff", [("Content-Length", "12")])]
+        for status, headers in cases:
+            with self.subTest(status):
+                expected = protocol.dump_json({"status": status, "headers": [list(h) for h in headers]})
+                self.assertEqual(protocol.start_payload(status, headers), expected)
+
 
 class Writer(unittest.TestCase):
+    def test_send_many_writes_the_frames_encode_makes(self):
+        frames = [(protocol.START, 7, b'{"status":"200 OK"}'), (protocol.RESPONSE_BODY, 7, memoryview(b"xHello")[1:]),
+                  (protocol.RESPONSE_BODY, 8, bytearray(b"ab")), (protocol.END, 0xFFFFFFFF, b"")]
+        r, w = os.pipe()
+        FrameWriter(w).send_many(frames)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            self.assertEqual(f.read(), b"".join(encode(*frame) for frame in frames))
+        for bad in ((256, 1, b""), (1, -1, b""), (1, 1, bytes(MAX_PAYLOAD + 1))):
+            with self.assertRaises(ValueError):
+                FrameWriter(-1).send_many([(protocol.END, 1, b""), bad])
+
     def test_concurrent_frames_never_interleave(self):
         r, w = os.pipe()
         writer = FrameWriter(w)

@@ -103,6 +103,13 @@ class StartResponse(unittest.TestCase):
             with self.subTest(bad):
                 self.assertIn("must look like", start_error(bad, [])["message"])
 
+    def test_a_status_accepted_before_is_still_checked_in_other_spellings(self):
+        ok = FakeNode()
+        ok.run(simple_app(status="299 Seen"))
+        self.assertEqual(ok.json(START)["status"], "299 Seen")
+        self.assertIn("must be a str", start_error(b"299 Seen", [])["message"])
+        self.assertIn("must look like", start_error("299 Seen\r\n", [])["message"])
+
     def test_headers_must_be_a_list_of_pairs(self):
         self.assertIn("must be a list", start_error("200 OK", (("A", "b"),))["message"])
         self.assertIn("tuple", start_error("200 OK", [("A", "b", "c")])["message"])
@@ -119,6 +126,21 @@ class StartResponse(unittest.TestCase):
 
     def test_header_values_must_be_latin1(self):
         self.assertIn("latin-1", start_error("200 OK", [("X-A", "\u20ac")])["message"])
+
+    def test_a_name_accepted_before_still_gets_every_check(self):
+        # Names seen valid are remembered (the fast path); their values, and other names, are not.
+        ok = FakeNode()
+        ok.run(simple_app(headers=[("X-Seen", "1"), ("Content-Length", "5")]))
+        self.assertEqual(ok.terminal(), ("END", {"complete": True}))
+        for headers, expected in (([("X-Seen", "1\r\nX: y")], "control character"),
+                                  ([("X-Seen", "\u20ac")], "latin-1"),
+                                  ([("X-Seen", b"1")], "must be a str"),
+                                  ([("X-Seen", "1"), ("X-Seen\n", "1")], "invalid header name"),
+                                  ([("X-Seen", "1"), ("Connection", "close")], "hop-by-hop"),
+                                  ([("X-Seen", "1", "2")], "tuple"),
+                                  ([("Content-Length", "5"), ("Content-Length", "6")], "Content-Length")):
+            with self.subTest(headers):
+                self.assertIn(expected, start_error("200 OK", headers)["message"])
 
     def test_hop_by_hop_headers_rejected(self):
         for name in ("Connection", "keep-alive", "Proxy-Authenticate", "Proxy-Authorization",
