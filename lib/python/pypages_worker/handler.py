@@ -147,7 +147,8 @@ class WatchReporter:
         # imports that fail are the only removals, and leave nothing to watch.)
         if len(sys.modules) == self._count:
             return []
+        count = len(sys.modules)  # before the listing: a module imported meanwhile is seen next time
         names = [n for n in list(sys.modules) if n not in self._seen]
-        self._count = len(sys.modules)
+        self._count = count
         self._seen.update(names)
         return loader.watched_files(self._root, names)

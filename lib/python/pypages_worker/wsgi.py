@@ -26,10 +26,12 @@ _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # CR, LF, NUL and other co
 _PLAIN_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # what _check_value accepts: no control, latin-1
 # Statuses and header names accepted before (str only). Apps send the same
 # few on every response; checking each again cost more than the rest of
-# start_response. Bounded, in case an app makes them up as it goes.
+# start_response. Bounded in number and length, in case an app makes them up
+# as it goes (a status carrying a message of 100 KB would otherwise stay).
 _GOOD_STATUSES = set()
 _GOOD_NAMES = set()
 _MAX_REMEMBERED = 1000
+_MAX_REMEMBERED_LENGTH = 100
 
 
 def build_environ(cgi, stream, multithread, multiprocess=False):
@@ -139,7 +141,7 @@ def _check_value(name, value):
 
 
 def _remember(accepted, text):
-    if type(text) is str and len(accepted) < _MAX_REMEMBERED:
+    if type(text) is str and len(text) <= _MAX_REMEMBERED_LENGTH and len(accepted) < _MAX_REMEMBERED:
         accepted.add(text)
 
 

@@ -4,8 +4,9 @@ import os
 import sys
 import threading
 import unittest
+from unittest import mock
 
-from pypages_worker import protocol
+from pypages_worker import handler, protocol
 from pypages_worker.handler import NotAPage, WatchReporter, find_app, handle_request, parse_request
 from pypages_worker.loader import load_script
 from pypages_worker.protocol import ProtocolError
@@ -91,6 +92,28 @@ class Watch(TempRoot):
         self.reporter.report()
         self.assertEqual([f[0] for f in self.sent[-1]["files"]], sorted([a, b]))
         self.assertEqual(len(self.sent), 2)
+
+    def test_a_module_imported_while_sys_modules_is_listed_is_reported_next_time(self):
+        # Without the loader's import hook, report() lists sys.modules when it grew;
+        # an import landing between that listing and the count must not be lost.
+        late = self.write("late_for_watch.py", "X = 1\n")
+        sys.path.insert(0, self.root)
+        imported = []
+
+        def list_then_import(modules):
+            listed = list(modules)
+            if not imported:  # another thread, right after the first listing
+                imported.append(__import__("late_for_watch"))
+            return listed
+        with mock.patch.object(handler.loader, "imports_watched", return_value=False), \
+                mock.patch.object(handler, "list", list_then_import, create=True):
+            reporter = WatchReporter(self.root, lambda t, i, p: self.sent.append(protocol.load_json(p)))
+            load_script(self.write("first.py", "application = None\n"), self.root)
+            reporter.report()
+            self.assertEqual(len(imported), 1)
+            self.assertNotIn(late, [f[0] for f in self.sent[-1]["files"]])
+            reporter.report()
+            self.assertIn(late, [f[0] for f in self.sent[-1]["files"]])
 
     def test_a_report_returns_only_once_a_watch_in_flight_is_out(self):
         # A request's terminal frame follows its report(): a module it imported

@@ -6,6 +6,7 @@ import unittest
 
 from pypages_worker.protocol import MAX_BODY_CHUNK, RESPONSE_BODY, START
 from pypages_worker.streams import FileWrapper, InputStream
+from pypages_worker import wsgi
 from pypages_worker.wsgi import run_wsgi
 
 from .fakes import Closing, FakeNode, capture, simple_app
@@ -141,6 +142,17 @@ class StartResponse(unittest.TestCase):
                                   ([("Content-Length", "5"), ("Content-Length", "6")], "Content-Length")):
             with self.subTest(headers):
                 self.assertIn(expected, start_error("200 OK", headers)["message"])
+
+    def test_only_short_statuses_and_names_are_remembered(self):
+        # A made-up status or name per response must not stay in memory for the worker's life.
+        long_status, long_name = "400 " + "x" * 1000, "X-" + "y" * 1000
+        ok = FakeNode()
+        ok.run(simple_app(status=long_status, headers=[(long_name, "1")]))
+        self.assertEqual(ok.json(START)["status"], long_status)
+        self.assertNotIn(long_status, wsgi._GOOD_STATUSES)
+        self.assertNotIn(long_name, wsgi._GOOD_NAMES)
+        self.assertIn("X-Seen-Short", [n for n, _ in wsgi.check_headers([("X-Seen-Short", "1")])])
+        self.assertIn("X-Seen-Short", wsgi._GOOD_NAMES)
 
     def test_hop_by_hop_headers_rejected(self):
         for name in ("Connection", "keep-alive", "Proxy-Authenticate", "Proxy-Authorization",
