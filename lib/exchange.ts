@@ -86,7 +86,7 @@ export class Exchange {
   private handle(frame: Frame): void {
     switch (frame.type) {
       case FromWorker.START: return this.onStart(parseJson(frame.payload));
-      case FromWorker.BODY: return this.onBody(frame.parts ?? [frame.payload]);
+      case FromWorker.BODY: return this.onBody(frame.parts);
       case FromWorker.END: return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
       case FromWorker.ERROR: return this.onError(parseJson(frame.payload));
       case FromWorker.READ: return void this.onRead(readUint32(frame.payload));

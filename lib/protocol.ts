@@ -36,7 +36,7 @@ export interface Frame {
   id: number;
   payload: Buffer;
   /** The payload as it arrived, in one or more pieces: a body can be passed on without joining them. */
-  readonly parts?: readonly Buffer[];
+  readonly parts: readonly Buffer[];
 }
 
 /** A frame whose payload pieces are joined only if someone asks for the whole payload. */

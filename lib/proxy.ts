@@ -14,14 +14,6 @@ interface Block { bytes: number[]; bits: number }
 /** Answers "is this peer address a trusted proxy?"; built once from the trust-proxy setting. */
 export type TrustList = (address: string) => boolean;
 
-/**
- * Compiles the trust-proxy entries (addresses such as 10.0.0.1 or ::1, CIDR
- * blocks such as 10.0.0.0/8 or fd00::/8). IPv4-mapped IPv6 addresses and
- * blocks (::ffff:10.0.0.0/104) are treated as the IPv4 ones they stand for,
- * both in the list and in the addresses checked. Throws on an invalid entry.
- */
-const compiled = new WeakMap<readonly string[], TrustList>();
-
 /** trustList(entries), built once per (frozen) config list: the per-request form. */
 export function trustListOf(entries: readonly string[]): TrustList {
   let list = compiled.get(entries);
@@ -29,6 +21,14 @@ export function trustListOf(entries: readonly string[]): TrustList {
   return list;
 }
 
+const compiled = new WeakMap<readonly string[], TrustList>();
+
+/**
+ * Compiles the trust-proxy entries (addresses such as 10.0.0.1 or ::1, CIDR
+ * blocks such as 10.0.0.0/8 or fd00::/8). IPv4-mapped IPv6 addresses and
+ * blocks (::ffff:10.0.0.0/104) are treated as the IPv4 ones they stand for,
+ * both in the list and in the addresses checked. Throws on an invalid entry.
+ */
 export function trustList(entries: readonly string[]): TrustList {
   const blocks = entries.map((entry) => {
     const block = parseBlock(entry);

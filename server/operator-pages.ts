@@ -12,7 +12,7 @@ export function operatorPages(holder: { runtime: Runtime }, lifecycle: Lifecycle
     const { config } = holder.runtime;
     if (config.healthPath && ctx.path === config.healthPath) return health(ctx, lifecycle);
     // The client as seen through trusted proxies: behind a local reverse proxy, the socket's peer is always loopback.
-    const client = (ctx.state.client as ClientView | undefined)?.remoteAddr ?? ctx.req.socket.remoteAddress ?? '';
+    const client = (ctx.state.client as ClientView).remoteAddr;
     if (config.statusPath && ctx.path === config.statusPath && trustListOf(config.statusAllow)(client)) {
       return status(ctx, holder.runtime, lifecycle);
     }

@@ -5,7 +5,6 @@
 // answer, with an error page.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Config } from '../lib/config.js';
 import { buildEnviron, hasRequestBody, type Environ } from '../lib/environ.js';
 import type { GroupManager } from '../lib/groups.js';
@@ -73,7 +72,7 @@ async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarg
 
 /** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies. */
 function scriptEnviron(req: IncomingMessage, target: ScriptTarget, root: string, info: RequestInfo): Environ {
-  const socket = req.socket as TLSSocket;
+  const socket = req.socket;
   const { client } = info;
   return buildEnviron(
     {

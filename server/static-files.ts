@@ -32,11 +32,13 @@ export function staticSender(root: string): (ctx: Context, urlPath: string, file
   return async (ctx, urlPath, file) => {
     const found = memory.get(file);
     if ('skip' in found) {
-      if (found.skip === 'missing' || found.skip === 'not-file') {
+      // Gone, or not a regular file now: 404. (Never outside the root: resolve checked.)
+      const below = found.skip === 'missing' || found.skip === 'not-file' ? null : viaRoot(root, file);
+      if (below === null) {
         ctx.status = 404;
         return;
       }
-      await stream(ctx, viaRoot(root, file) ?? urlPath);
+      await stream(ctx, below);
       if (ctx.status === 200) ctx.set('Content-Type', contentTypeOf(urlPath));
       return;
     }

@@ -6,8 +6,9 @@ one REQUEST frame to its END, in-process.
 
 Three ways, each on a fresh warm page:
   inline  parse_request + Channel + handle_request in this thread (pure code path)
-  pool    Worker.dispatch(REQUEST): the real route, through the thread pool
-          (adds the handoff to a request thread and back, as in production)
+  pool    Worker.accept(REQUEST), its job run on the worker's thread pool: the
+          route of a request that a busy reader hands on (leader.py), with the
+          handoff to a request thread and back
   frames  what the frames cost alone: encoding START/BODY/END, decoding REQUEST
 
 Frames are encoded as they would be, then dropped instead of written. With
@@ -119,7 +120,7 @@ def main():
 
     def pool(n):
         for i in range(n):
-            worker.dispatch(protocol.Frame(protocol.REQUEST, i + 1, payload))
+            worker.pool.submit(worker.accept(protocol.Frame(protocol.REQUEST, i + 1, payload))[1])
             done.acquire()
 
     pool(100)

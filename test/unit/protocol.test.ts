@@ -91,14 +91,14 @@ describe('FrameDecoder parts', () => {
     const d = new FrameDecoder();
     expect(d.push(first)).toEqual([]);
     const [frame] = d.push(second);
-    expect(frame.parts!.map((p) => p.toString())).toEqual(['abc', 'defghij']);
-    expect(frame.parts![1].buffer).toBe(second.buffer); // not a copy
+    expect(frame.parts.map((p) => p.toString())).toEqual(['abc', 'defghij']);
+    expect(frame.parts[1].buffer).toBe(second.buffer); // not a copy
     expect(frame.payload.equals(payload)).toBe(true); // joined on demand
   });
 
   it('gives a frame that arrived whole as one part, and an empty one as none', () => {
     const [whole, empty] = new FrameDecoder().push(Buffer.concat([encodeFrame(0x83, 1, Buffer.from('xyz')), encodeFrame(0x84, 1)]));
-    expect(whole.parts!.map(String)).toEqual(['xyz']);
+    expect(whole.parts.map(String)).toEqual(['xyz']);
     expect(empty.parts).toEqual([]);
     expect(empty.payload.length).toBe(0);
   });

@@ -190,12 +190,6 @@ class Worker:
             self._end_code = EXIT_PROTOCOL
         self._ended.release()
 
-    def dispatch(self, frame):
-        """Act on one frame from Node; a REQUEST goes to the pool."""
-        started = self.accept(frame)
-        if started is not None:
-            self.pool.submit(started[1])
-
     def accept(self, frame):
         """Act on one frame from Node, except that a REQUEST is only registered:
         returns (channel, job) for the caller to run job(), or None."""
