@@ -57,6 +57,8 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
     await holder.runtime.close();
     throw err;
   }
+  // After the bind, errors here are the accept loop's (EMFILE when out of file descriptors): Node retries.
+  server.on('error', (err) => log.error(`listening socket: ${err.message}`));
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
