@@ -39,6 +39,8 @@ export interface RunningServer {
 
 export interface StartOptions {
   log?: Logger;
+  /** A bound socket to listen on (the supervisor's, server/listen-handle.ts) instead of binding config.host:config.port. */
+  handle?: object;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const lifecycle = new Lifecycle(log);
   const server = httpServer(config, buildHandler(holder, lifecycle, log));
   try {
-    await listen(server, config.port, config.host);
+    await listen(server, options.handle ?? { port: config.port, host: config.host });
   } catch (err) {
     await holder.runtime.close();
     throw err;
@@ -247,10 +249,11 @@ function httpServer(config: Config, handler: RequestListener): Server {
   return server;
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+/** `target`: { port, host } to bind, or a bound socket handle. */
+function listen(server: Server, target: object): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(target, () => {
       server.off('error', reject);
       resolve();
     });
