@@ -8,8 +8,11 @@
 //
 // Child protocol (IPC): the child asks { pypages: 'socket' }; the supervisor
 // answers { pypages: 'listen', host, port } with the socket handle; the
-// child says { pypages: 'ready' } once it serves. When the IPC channel
-// closes (the supervisor is gone, even by SIGKILL) the child stops gracefully.
+// child says { pypages: 'ready' } once it serves, then answers each
+// { pypages: 'ping' } with { pypages: 'pong' } from its event loop: a child
+// silent for HANG_MS is stuck (a loop that never yields) and is killed and
+// replaced like a crashed one. When the IPC channel closes (the supervisor is
+// gone, even by SIGKILL) the child stops gracefully.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,8 @@ const CRASH_WINDOW_MS = 60_000;   // ...within this long: give up (exit 1).
 const TAIL_LINES = 20;            // lines of a dead child's stderr repeated in the report
 const TAIL_WAIT_MS = 500;         // for its last lines to arrive after its exit
 const FORWARDED = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
+const PING_MS = 1000;             // heartbeat to a ready child...
+const HANG_MS = 10_000;           // ...which is killed after this long without an answer
 
 export interface SupervisorOptions {
   socket: BoundSocket;
@@ -45,6 +50,8 @@ interface Running {
   ready: boolean;
   tail: string[];
   stderrDone: Promise<void>;
+  lastPong: number;
+  hung: boolean;
 }
 
 /**
@@ -94,7 +101,7 @@ class Supervisor {
       return this.crashed(Date.now());
     }
     const tail: string[] = [];
-    const running: Running = { child, instance, startedAt: Date.now(), ready: false, tail, stderrDone: forwardStderr(child, tail) };
+    const running: Running = { child, instance, startedAt: Date.now(), ready: false, tail, stderrDone: forwardStderr(child, tail), lastPong: 0, hung: false };
     this.current = running;
     let ended = false;
     const end = (code: number | null, signal: NodeJS.Signals | null) => !ended && ((ended = true), void this.exited(running, code, signal));
@@ -104,14 +111,29 @@ class Supervisor {
       if (child.pid === undefined) end(null, null); // never started: no 'exit' will come
     });
     child.once('exit', end);
+    const heartbeat = setInterval(() => this.checkPulse(running), PING_MS);
+    child.once('exit', () => clearInterval(heartbeat));
+  }
+
+  /** A ready child that stopped answering is stuck: it is killed, and its exit restarts it. */
+  private checkPulse(running: Running): void {
+    if (!running.ready || running.hung || this.stopping) return;
+    if (Date.now() - running.lastPong > HANG_MS) {
+      running.hung = true;
+      say(`the server (pid ${running.child.pid}) has not answered for ${HANG_MS / 1000} s: its event loop is stuck; killing it`);
+      return signalGroup(running.child, 'SIGKILL');
+    }
+    if (running.child.connected) running.child.send({ pypages: 'ping' });
   }
 
   private onMessage(running: Running, message: { pypages?: string }): void {
     if (message?.pypages === 'socket' && this.socketOpen) {
       const { socket, host, port } = this.options;
       running.child.send({ pypages: 'listen', host, port }, socket.handle as never);
+    } else if (message?.pypages === 'pong') {
+      running.lastPong = Date.now();
     } else if (message?.pypages === 'ready') {
-      running.ready = true;
+      [running.ready, running.lastPong] = [true, Date.now()];
       if (this.generation > 1) say(`server restarted (pid ${running.child.pid})`);
     }
   }
@@ -257,5 +279,8 @@ export function socketFromSupervisor(): Promise<SupervisedSocket> | null {
 export function reportReady(onGone: () => void): void {
   if (!process.connected) return onGone();
   process.once('disconnect', onGone);
+  process.on('message', (message: { pypages?: string }) => {
+    if (message?.pypages === 'ping' && process.connected) process.send!({ pypages: 'pong' });
+  });
   process.send!({ pypages: 'ready' });
 }

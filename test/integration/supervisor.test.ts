@@ -198,6 +198,18 @@ describe('supervisor: the server child is killed', () => {
     expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
   }, 60_000);
 
+  it('a server whose event loop is stuck: killed after 10 s of silence and replaced', async () => {
+    const s = await startCli([], { execArgv: ['--import', CRASH_HOOK], env: { PYPAGES_TEST_CRASH: 'hang' } });
+    const first = await serverChild(s.proc.pid!);
+    expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+    s.proc.kill('SIGUSR2'); // forwarded to the child, whose preload then never yields
+    await waitFor(() => s.banners() === 2, 'the new server', 40_000);
+    expect(s.stderr()).toContain(`the server (pid ${first}) has not answered for 10 s: its event loop is stuck; killing it`);
+    expect(s.stderr()).toContain(`the server (pid ${first}) died unexpectedly: killed by SIGKILL`);
+    expect(alive(first)).toBe(false);
+    expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+  }, 60_000);
+
   it('gives up after the crash-loop limit, exiting 1 with a message that says what to do', async () => {
     root = tempDir('pypages-sup-');
     writeFileSync(join(root, 'hello.py'), 'def application(e, r):\n    r("200 OK", [])\n    return [b"hi"]\n');
