@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEnviron } from '../../lib/environ.js';
-import { ForkServer, forkingLauncher, type ForkingLauncher } from '../../lib/forkserver.js';
+import { forkingLauncher, type ForkingLauncher } from '../../lib/fork-launcher.js';
+import { ForkServer } from '../../lib/forkserver.js';
 import { findInterpreter } from '../../lib/interpreter.js';
 import { memoryLogger } from '../../lib/log.js';
 import { Worker } from '../../lib/worker.js';
@@ -43,7 +44,8 @@ const ps = (pid: number, field: string) => execFileSync('ps', ['-o', `${field}=`
 const parentOf = (pid: number) => Number(ps(pid, 'ppid'));
 
 describe('fork server', () => {
-  const log = memoryLogger();
+  const log = Object.assign(memoryLogger(), { infos: [] as string[] });
+  log.info = (line) => void log.infos.push(line);
   const routes = new Map<string, { worker: Worker; script: string }>();
   const started: Worker[] = [];
   let python: string;
@@ -164,17 +166,22 @@ describe('fork server', () => {
     await expect(ForkServer.start({ python: join(dir, 'no-python'), sharedPreload: [], log })).rejects.toThrow(/fork server for .*no-python/);
   });
 
-  it('when the zygote dies, its workers keep serving and later launches are spawned', async () => {
+  it('when the zygote dies, its workers keep serving, a new one is started, and later launches fork from it', async () => {
     const a = await start();
     expect((await seen(a.worker)).count).toBe(1);
-    process.kill(parentOf(a.proc.pid), 'SIGKILL');
-    await waitFor(() => log.errors.some((l) => l.includes(`fork server for ${python}`) && l.includes('spawned instead')), 'the fallback log line');
+    const dead = parentOf(a.proc.pid);
+    process.kill(dead, 'SIGKILL');
+    await waitFor(() => log.errors.some((l) => l.includes(`(pid ${dead}) exited on SIGKILL; starting a new one`)), 'the death log line');
     expect((await seen(a.worker)).count).toBe(2);
+    const back = await waitFor(() => log.infos.find((l) => l.includes(`fork server for ${python} is running again`)), 'the restart log line');
     const g = await start();
-    expect(parentOf(g.proc.pid)).toBe(process.pid);
+    const zygote = parentOf(g.proc.pid);
+    expect(back).toContain(`(pid ${zygote})`);
+    expect([dead, process.pid]).not.toContain(zygote);
+    expect(ps(zygote, 'command')).toContain('pypages_worker.forkserver');
     expect((await seen(g.worker)).count).toBe(1);
     const orphanExit = once(a.proc, 'exit');
     a.worker.kill();
-    expect(await orphanExit).toEqual([null, null]); // no zygote to report it: the end of its frame socket does
+    expect(await orphanExit).toEqual([null, null]); // no zygote to report it: its pid, watched, is gone
   });
 });
