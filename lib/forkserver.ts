@@ -161,7 +161,7 @@ export class ForkServer extends EventEmitter {
       await exited;
       clearTimeout(timer);
     }
-    this.shutDown();
+    this.onZygoteExit('was stopped'); // its children are orphans from now on
   }
 
   /** Wires the zygote's channels and waits for its 'ready' event. */

@@ -34,11 +34,11 @@ export function identify(pid: number): ProcessId | null {
   return stat && !isDead(stat.state) ? { pid, start: stat.start } : null;
 }
 
-/** True while `id` still names a live process: same pid, same start time, not a zombie. */
+/** True while `id` still names a live process: same pid, same start time (if known), not a zombie. */
 export function isAlive(id: ProcessId): boolean {
-  if (!hasProc || id.start === null) return exists(id.pid);
+  if (!hasProc) return exists(id.pid);
   const stat = readStat(id.pid);
-  return stat !== null && stat.start === id.start && !isDead(stat.state);
+  return stat !== null && (id.start === null || stat.start === id.start) && !isDead(stat.state);
 }
 
 /**
