@@ -46,7 +46,7 @@ def die_with_parent():
     if not sys.platform.startswith("linux"):
         return False
     try:
-        import ctypes  # only here: a forked worker never pays for it
+        import ctypes  # here, not at the top: only the processes that call this load it
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
     except (OSError, AttributeError, ImportError):

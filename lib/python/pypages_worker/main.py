@@ -6,6 +6,11 @@ for a frame, and hands the role over if it runs long), or, while every
 request thread is busy, a spare reader (leader.py). The main thread only
 waits for the end: it reads nothing and runs no page. At most --threads
 requests run at once (Node never sends more), on at most --threads threads.
+
+Once fd 3 has ended, the worker aborts its requests, gives them DRAIN_SECONDS,
+and exits; a watchdog thread (lifeline.py) ends it LIFELINE_SECONDS after fd 3
+hung up if it is still running, whatever holds it (a page's thread, an atexit
+handler).
 """
 
 import argparse
