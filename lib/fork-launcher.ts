@@ -81,6 +81,7 @@ class Slot {
     return this.current?.alive ? this.current : null;
   }
 
+  /** Stops its fork server, after a start under way has finished; no restart follows. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
@@ -99,12 +100,9 @@ class Slot {
   }
 
   private adopt(server: ForkServer): ForkServer | null {
-    if (this.closed) {
-      void server.close();
-      return null;
-    }
-    if (this.starts > 1) this.log.info(`the fork server for ${this.python} is running again (pid ${server.pid}): workers are forked again`);
     this.current = server;
+    if (this.closed) return null; // close(), waiting for this start, stops it
+    if (this.starts > 1) this.log.info(`the fork server for ${this.python} is running again (pid ${server.pid}): workers are forked again`);
     this.startedAt = Date.now();
     server.once('exit', (how: string) => this.died(server, how));
     return server;
