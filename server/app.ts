@@ -16,7 +16,7 @@ import type { Target } from '../lib/resolve.js';
 import { ResolveCache } from '../lib/resolve-cache.js';
 import { AccessLog, type RequestInfo } from './access-log.js';
 import { applyClientTimeouts, trackResponse } from './client-timeouts.js';
-import { sendErrorPage } from './error-page.js';
+import { errorPageText, sendErrorPage, writeErrorPage } from './error-page.js';
 import { runScript } from './scripts.js';
 import { Lifecycle } from './lifecycle.js';
 import { operatorPages } from './operator-pages.js';
@@ -98,11 +98,15 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
     guard(req, res, info.id, log);
     trackResponse(req, res);
     const done = lifecycle.track();
-    const { target, urlPath } = targetOf(req, res, pathsFor(config));
+    const { target, urlPath } = targetOf(req, pathsFor(config));
     // The operator pages come first (in Koa), and decide for themselves (status-allow).
     const operator = urlPath === config.healthPath || urlPath === config.statusPath;
     let handled: Promise<unknown>;
-    if (target.kind === 'script' && !operator) {
+    if (urlPath === null) {
+      // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
+      writeErrorPage(req, res, 400, errorPageText(400, info.id, target.kind === 'bad-request' ? target.reason : '', config.debug), { Connection: 'close' });
+      handled = Promise.resolve();
+    } else if (target.kind === 'script' && !operator) {
       handled = runScript(req, res, target, info, { config, groups, log });
     } else {
       requests.set(req, { info, target });
@@ -130,13 +134,10 @@ function guard(req: IncomingMessage, res: ServerResponse, requestId: string, log
   });
 }
 
-/** What the URL names, unless the request itself must be refused (then with the connection closed). */
-function targetOf(req: IncomingMessage, res: ServerResponse, paths: ResolveCache): { target: Target; urlPath: string | null } {
+/** What the URL names; no URL path when the request itself must be refused (its framing breaks RFC 9112). */
+function targetOf(req: IncomingMessage, paths: ResolveCache): { target: Target; urlPath: string | null } {
   const problem = framingProblem(req.httpVersion, req.rawHeaders);
-  if (problem) {
-    res.setHeader('Connection', 'close');
-    return { target: { kind: 'bad-request', reason: problem }, urlPath: null };
-  }
+  if (problem) return { target: { kind: 'bad-request', reason: problem }, urlPath: null };
   const url = originForm(req.url ?? '/');
   const queryAt = url.indexOf('?');
   const urlPath = queryAt === -1 ? url : url.slice(0, queryAt);

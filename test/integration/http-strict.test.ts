@@ -101,6 +101,8 @@ describe('strict where RFC 9112 is', () => {
   it.each([
     ['two Host headers', 'GET /hello.py HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n'],
     ['two Host headers, spelt differently', 'GET /style.css HTTP/1.1\r\nHost: a.example\r\nhOsT: a.example\r\n\r\n'],
+    ['two Host headers, to the health page', 'GET /-/health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n'],
+    ['chunked in HTTP/1.0, to the health page', 'POST /-/health HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
     ['chunked in HTTP/1.0', 'POST /trickle_reader.py HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
     ['Transfer-Encoding in HTTP/1.0 with a Content-Length', 'POST /trickle_reader.py HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello'],
   ])('%s: 400 and the connection closed', async (_, request) => {
