@@ -45,26 +45,17 @@ export function statsOf(pid) {
 }
 
 /**
- * Bytes the kernel holds unread for the server side of a loopback TCP
- * connection (server port → client port), from /proc/net/tcp; null when no
- * such connection is listed (closed, or not yet accepted... both read as null).
+ * Bytes the kernel holds unread for each IPv4 TCP socket, from /proc/net/tcp:
+ * "localPort>remotePort" → bytes. One read serves many lookups: the file
+ * takes milliseconds to produce on a busy machine.
  */
-export function unreadBytes(serverPort, clientPort) {
-  const hex = (n) => n.toString(16).toUpperCase().padStart(4, '0');
-  const local = `:${hex(serverPort)} `;
-  const remote = `:${hex(clientPort)} `;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text;
-    try {
-      text = readFileSync(file, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 5 || !`${f[1]} `.endsWith(local) || !`${f[2]} `.endsWith(remote)) continue;
-      return parseInt(f[4].split(':')[1], 16);
-    }
+export function unreadTable() {
+  const table = new Map();
+  for (const line of readFileSync('/proc/net/tcp', 'latin1').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5 || !f[1].includes(':') || !f[4].includes(':')) continue;
+    const port = (addr) => parseInt(addr.split(':')[1], 16);
+    table.set(`${port(f[1])}>${port(f[2])}`, parseInt(f[4].split(':')[1], 16));
   }
-  return null;
+  return table;
 }
