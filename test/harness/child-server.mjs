@@ -22,7 +22,7 @@ export const ABUSE_PAGES = join(REPO, 'test/fixtures/abuse');
 export const STATUS_PATH = '/-/status';
 const TAIL_LINES = 80;
 const START_TIMEOUT_MS = 30_000;
-const STOP_GRACE_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
 
 /** Throws unless every server/ and lib/ TypeScript file has a newer dist/ build: the child runs dist/. */
 export function assertBuilt() {
@@ -133,6 +133,23 @@ export class ChildServer {
     const res = await httpGet(this.port, `${STATUS_PATH}?json`);
     if (res.status !== 200) throw new Error(`status page: ${res.status}`);
     return JSON.parse(res.body.toString());
+  }
+
+  /**
+   * Waits (at most timeoutMs) until the server has no request in flight,
+   * running or queued, apart from the status request asking; resolves with
+   * how many it still counts then (0: idle).
+   */
+  async waitIdle(timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    let left = -1;
+    while (this.alive) {
+      const st = await this.status().catch(() => null);
+      if (st) left = st.server.requestsInFlight - 1 + st.totals.inflight + st.totals.queued;
+      if (left === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return left;
   }
 
   /**

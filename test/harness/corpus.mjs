@@ -51,11 +51,18 @@ function parseExpect(name, text) {
  * newline removes that line ending, and \r \n \t \0 \\ \xHH are escapes.
  */
 export function requestBytes(text, raw = false) {
-  let s = text.replace(/\{\{repeat (\d+) ([^}]*)\}\}/g, (_, n, what) => what.repeat(Number(n)));
-  s = s.replace(/\\\n/g, '');
-  if (!raw) s = s.replace(/\n/g, '\r\n');
-  s = s.replace(/\\(x[0-9a-fA-F]{2}|[rnt0\\])/g, (_, e) => ({ r: '\r', n: '\n', t: '\t', 0: '\0', '\\': '\\' })[e] ?? String.fromCharCode(parseInt(e.slice(1), 16)));
-  return Buffer.from(s, 'latin1');
+  const s = text.replace(/\{\{repeat (\d+) ([^}]*)\}\}/g, (_, n, what) => what.repeat(Number(n)));
+  const ESCAPES = { r: '\r', n: '\n', t: '\t', 0: '\0', '\\': '\\', '\n': '' };
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\n') out += raw ? '\n' : '\r\n';
+    else if (c !== '\\') out += c;
+    else if (s[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4))) [out, i] = [out + String.fromCharCode(parseInt(s.slice(i + 2, i + 4), 16)), i + 3];
+    else if (s[i + 1] in ESCAPES) [out, i] = [out + ESCAPES[s[i + 1]], i + 1];
+    else out += c; // a backslash before anything else is itself
+  }
+  return Buffer.from(out, 'latin1');
 }
 
 /** What happened, in the corpus's words: "100 200 closed", "closed", "400 (still open)". */

@@ -60,4 +60,8 @@ describe('request corpus (RFC 9112 framing)', () => {
     verdicts.set(entry.name, verdict);
     expect(verdict, `${entry.name}: ${entry.meta.why} [${entry.meta.rfc}]`).toBeNull();
   });
+
+  it('leaves no request in flight once every connection is gone', async () => {
+    expect(await server.waitIdle(10_000)).toBe(0);
+  });
 });
