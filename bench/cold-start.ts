@@ -22,7 +22,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig } from '../lib/config.js';
 import { buildEnviron } from '../lib/environ.js';
-import { forkingLauncher } from '../lib/forkserver.js';
+import { forkingLauncher } from '../lib/fork-launcher.js';
 import { findInterpreter } from '../lib/interpreter.js';
 import { memoryLogger } from '../lib/log.js';
 import { Worker } from '../lib/worker.js';

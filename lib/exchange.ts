@@ -23,6 +23,16 @@ export interface Job {
   /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
   pushBody: boolean;
   requestId: string;
+  /** Kept current for server/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
+  watch?: ClientWatch;
+}
+
+/** Whose turn it is on a page request: the page's, or its client's. */
+export interface ClientWatch {
+  /** True while the page waits on the client (body bytes, room to write); false while it works or waits in line. */
+  waitingOnClient: boolean;
+  /** Ends the request because its client went silent while the page waited on it. */
+  onClientTimeout: (() => void) | null;
 }
 
 export type Outcome =
@@ -64,6 +74,7 @@ export class Exchange {
     const { script, environ, hasBody } = this.job;
     this.bodyCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
     this.job.res.once('close', () => this.onClientClose());
+    if (this.job.watch) this.job.watch.onClientTimeout = () => this.clientTimedOut();
     this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.bodyCredit }));
     if (this.bodyCredit > 0) void this.pushBody();
   }
@@ -98,6 +109,8 @@ export class Exchange {
   private onStart(start: { status: string; headers: [string, string][] }): void {
     const match = /^(\d{3})(?: (.*))?$/.exec(start.status);
     if (!match) throw new Error(`bad status line ${JSON.stringify(start.status)}`);
+    // An informational status is never an answer: the client would wait for the real one forever.
+    if (Number(match[1]) < 200) throw new Error(`a page's final status must be 200 or more, not ${JSON.stringify(start.status)}`);
     const res = this.job.res;
     this.started = true;
     if (this.aborted || res.destroyed) return;
@@ -141,6 +154,7 @@ export class Exchange {
   private async onEnd(complete: boolean): Promise<void> {
     this.ended = true;
     if (this.fileSent) await this.fileSent;
+    if (this.settled) return this.finish(); // already answered for the page (a timeout): its end changes nothing
     const res = this.job.res;
     if (!complete) {
       this.log.error(`request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`);
@@ -213,6 +227,25 @@ export class Exchange {
     if (this.clientWaits === 0 && delta > 0) this.clientWaitSince = now;
     this.clientWaits += delta;
     if (this.clientWaits === 0) this.clientWaitMs += now - this.clientWaitSince;
+    if (this.job.watch) this.job.watch.waitingOnClient = this.clientWaits > 0;
+  }
+
+  /**
+   * The client sent nothing (or read nothing) for client-timeout while the
+   * page waited on it: 408 if nothing was answered yet, else the connection
+   * is cut; either way the page's read fails, so its thread is freed.
+   */
+  clientTimedOut(): void {
+    const started = this.started || this.job.res.headersSent;
+    const res = this.job.res;
+    this.log.error(`request ${this.job.requestId}: the client was silent for client-timeout while the page waited on it; ${started ? 'closing the connection' : '408'}`);
+    if (started) {
+      res.destroy();
+      this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
+    } else {
+      this.fail({ status: 408, kind: 'client-timeout', message: 'the client sent nothing for client-timeout', traceback: '' });
+    }
+    this.abort();
   }
 
   /** How long the page itself has been running: wall time minus time spent waiting on the client. */

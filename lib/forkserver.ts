@@ -4,28 +4,38 @@
 // starts in milliseconds, and their memory is shared copy-on-write.
 //
 // Channels. The zygote is spawned like a worker, with a control pipe each way
-// on its fds 3/4 (one JSON object per line: "fork" commands in; "ready",
-// "forked", "fork-failed" and "exit" events out). Node listens on a Unix
-// socket in a private 0700 temp folder; each forked child connects to it
+// on its fds 3/4 (one JSON object per line, spelled out in forkserver.py's
+// docstring: "fork" and "ping" commands in; "ready", "forked", "fork-failed",
+// "pong" and "exit" events out). Node listens on a Unix socket in a private
+// 0700 temp folder (lib/fork-folders.ts); each forked child connects to it
 // twice, first writing a one-time token and a letter: F = its frame stream
 // (fds 3 and 4; a socket carries both directions), O = its stdout+stderr.
 // The token says which launch a connection belongs to; the folder's mode
 // says who may connect at all.
 //
-// Exits. The zygote reaps its children and reports each one's real code or
-// signal. If the zygote is gone, a child's end is its frame socket closing
-// (code null): children outlive their zygote, as spawned workers would.
+// Liveness. Node pings the zygote every PING_MS; one that has not answered
+// after MISSED_PINGS more (frozen by SIGSTOP, stuck) is killed and declared
+// dead at once: its pending launches fail (forkingLauncher spawns them), and
+// lib/fork-launcher.ts starts a new one. Pings are counted in timer ticks,
+// not measured in time: a Node that was itself stalled reads the answer
+// before its next tick.
+//
+// Exits. While the zygote lives it reaps its children and reports each one's
+// real code or signal; once it is gone, its children live on as orphans and
+// their ends are noticed by pid (lib/forked-process.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeForkFolder, removeStaleForkFolders } from './fork-folders.js';
+import { ForkedProcess } from './forked-process.js';
 import type { Logger } from './log.js';
 import { onLines } from './lines.js';
-import { pipeLines, spawnWorkerProcess, workerArgs, workerEnv, type LaunchOptions, type Launcher, type WorkerProcess } from './worker-process.js';
+import { identify, signalIfAlive } from './process-identity.js';
+import { pipeLines, workerArgs, workerEnv, type LaunchOptions, type Launcher } from './worker-process.js';
 
 const TOKEN_CHARS = 32;
 const HEADER_BYTES = TOKEN_CHARS + 1;
@@ -34,6 +44,8 @@ const CONNECT_TIMEOUT_MS = 10_000; // from "fork" to both connections of the chi
 const EXIT_GRACE_MS = 200;        // a child that exited at once may still have connected: its output explains why
 const OUTPUT_LINGER_MS = 20;      // as spawnWorkerProcess: the last printed lines arrive before 'exit'
 const CLOSE_TIMEOUT_MS = 2_000;
+export const PING_MS = 500;
+export const MISSED_PINGS = 3;    // so a frozen zygote is declared dead 1.5-2 s after it froze
 
 /** What a fork server is started with. */
 export interface ForkServerOptions {
@@ -44,74 +56,10 @@ export interface ForkServerOptions {
 
 type ZygoteEvent =
   | { event: 'ready'; pid: number; python: string; executable: string; preloaded: string[]; failed: string[] }
-  | { event: 'forked'; token: string; pid: number }
+  | { event: 'forked'; token: string; pid: number; start?: number | null }
   | { event: 'fork-failed'; token: string; error: string }
+  | { event: 'pong'; id: number }
   | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
-
-/** A forked worker: its frames and output come over the two sockets it opened to Node. */
-class ForkedProcess extends EventEmitter implements WorkerProcess {
-  readonly tail: string[] = [];
-  input!: Socket;
-  output!: Socket;
-  private status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  private framesClosed = false;
-  private outputClosed = false;
-  private done = false;
-
-  constructor(readonly pid: number, private readonly tag: string, private readonly log: Logger, private readonly zygoteAlive: () => boolean) {
-    super();
-  }
-
-  attach(frames: Socket, output: Socket): void {
-    this.input = this.output = frames;
-    frames.on('error', () => {}); // EPIPE/ECONNRESET when the worker dies: reported by 'exit'
-    output.on('error', () => {});
-    frames.once('close', () => ((this.framesClosed = true), this.check()));
-    output.once('close', () => ((this.outputClosed = true), this.check()));
-    pipeLines(output, this.tail, (line) => this.log.error(`[${this.tag} pid ${this.pid}] ${line}`));
-  }
-
-  /** The zygote reaped it. */
-  exited(code: number | null, signal: NodeJS.Signals | null): void {
-    this.status = { code, signal };
-    this.check();
-  }
-
-  /** No exit status will come any more: the frame socket's end is the process's end. */
-  orphaned(): void {
-    this.check();
-  }
-
-  get gone(): boolean {
-    return this.status !== null || this.done;
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.gone) return; // its pid may belong to someone else by now
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // already gone: its exit is on its way
-    }
-  }
-
-  private check(): void {
-    if (this.done) return;
-    if (this.status) {
-      const { code, signal } = this.status;
-      if (this.outputClosed) this.finish(code, signal);
-      else setTimeout(() => this.finish(code, signal), OUTPUT_LINGER_MS);
-    } else if (this.framesClosed && !this.zygoteAlive()) {
-      setTimeout(() => this.finish(null, null), OUTPUT_LINGER_MS);
-    }
-  }
-
-  private finish(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.done) return;
-    this.done = true;
-    this.emit('exit', code, signal);
-  }
-}
 
 /** A launch between "fork" and the child's second connection. */
 interface Pending {
@@ -122,8 +70,12 @@ interface Pending {
   settle(err: Error | null, proc?: ForkedProcess): void;
 }
 
-/** One warm Python parent for one interpreter, and the launches it forks. */
-export class ForkServer {
+/**
+ * One warm Python parent for one interpreter, and the launches it forks.
+ * Emits 'exit' (why) once, when its zygote is gone after it was ready (it
+ * died, was declared dead, or close() stopped it).
+ */
+export class ForkServer extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
   private readonly children = new Map<number, ForkedProcess>();
   private readonly tail: string[] = [];
@@ -131,17 +83,27 @@ export class ForkServer {
   private booted = false;
   private closing = false;
   private ready!: (err: Error | null) => void;
+  private pinger: NodeJS.Timeout | null = null;
+  private pings = 0;
+  private unanswered: { id: number; ticks: number } | null = null;
 
   private constructor(
     private readonly zygote: ChildProcess,
     private readonly listener: Server,
     private readonly dir: string,
     private readonly opts: ForkServerOptions,
-  ) {}
+  ) {
+    super();
+  }
 
-  /** Spawns the zygote and resolves once it has imported everything; rejects with the reason (and its output). */
+  /**
+   * Spawns the zygote and resolves once it has imported everything; rejects
+   * with the reason (and its output). First removes the folders that fork
+   * servers of dead pypages left behind.
+   */
   static async start(opts: ForkServerOptions): Promise<ForkServer> {
-    const dir = mkdtempSync(join(tmpdir(), 'pypages-fork-')); // mode 0700: only our user can connect
+    removeStaleForkFolders(opts.log);
+    const dir = makeForkFolder();
     const socketPath = join(dir, 'workers.sock');
     const listener = createServer();
     try {
@@ -164,7 +126,7 @@ export class ForkServer {
     return this.zygote.pid ?? -1;
   }
 
-  /** False once the zygote has exited: launches then reject, and forkingLauncher spawns instead. */
+  /** False once the zygote has exited or was declared dead: launches then reject, and forkingLauncher spawns instead. */
   get alive(): boolean {
     return this.running;
   }
@@ -188,9 +150,10 @@ export class ForkServer {
       this.send({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
     });
 
-  /** Stops the zygote (children already forked keep running) and removes the socket. Call after the workers are stopped: later exits are then reported with code null. */
+  /** Stops the zygote (children already forked keep running, their ends then noticed by pid: code null) and removes the socket. Call after the workers are stopped. */
   async close(): Promise<void> {
     this.closing = true;
+    this.stopPinging();
     if (this.zygote.exitCode === null && this.zygote.signalCode === null && this.zygote.pid !== undefined) {
       const exited = new Promise((r) => this.zygote.once('exit', r));
       (this.zygote.stdio[3] as NodeJS.WritableStream).end(); // end of its fd 3: the zygote exits
@@ -198,7 +161,7 @@ export class ForkServer {
       await exited;
       clearTimeout(timer);
     }
-    this.shutDown();
+    this.onZygoteExit('was stopped'); // its children are orphans from now on
   }
 
   /** Wires the zygote's channels and waits for its 'ready' event. */
@@ -230,6 +193,7 @@ export class ForkServer {
           return reject(err);
         }
         this.booted = true;
+        this.pinger = setInterval(() => this.tick(), PING_MS).unref();
         resolve();
       };
     });
@@ -247,15 +211,39 @@ export class ForkServer {
       return this.opts.log.error(`[forkserver pid ${this.pid}] unreadable event ${JSON.stringify(line.slice(0, 80))}`);
     }
     if (e.event === 'ready') this.ready(null); // a failed shared-preload import was logged by the zygote itself
-    else if (e.event === 'forked') this.onForked(e.token, e.pid);
+    else if (e.event === 'pong') this.onPong(e.id);
+    else if (e.event === 'forked') this.onForked(e.token, e.pid, e.start);
     else if (e.event === 'fork-failed') this.fail(e.token, `fork failed: ${e.error}`);
     else if (e.event === 'exit') this.onChildExit(e.pid, e.code, e.signal);
   }
 
-  private onForked(token: string, pid: number): void {
+  /** One timer tick: send a ping, or count one more tick without its answer. */
+  private tick(): void {
+    if (!this.unanswered) {
+      this.unanswered = { id: ++this.pings, ticks: 0 };
+      return this.send({ cmd: 'ping', id: this.pings });
+    }
+    if (++this.unanswered.ticks < MISSED_PINGS) return;
+    const why = `did not answer a ping for ${(MISSED_PINGS * PING_MS) / 1000} s`;
+    this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${why}: killing it`);
+    this.zygote.kill('SIGKILL'); // our own unreaped child: its pid is still its own
+    this.onZygoteExit(why); // now, not at its exit: a process in uninterruptible sleep may take long to die
+  }
+
+  private onPong(id: number): void {
+    if (this.unanswered?.id === id) this.unanswered = null;
+  }
+
+  private stopPinging(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = null;
+  }
+
+  private onForked(token: string, pid: number, start: number | null | undefined): void {
+    const id = start === undefined ? identify(pid) ?? { pid, start: null } : { pid, start };
     const p = this.pending.get(token);
-    if (!p) return void killQuietly(pid); // its launch already gave up
-    p.proc = new ForkedProcess(pid, p.opts.tag, p.opts.log, () => this.running);
+    if (!p) return void signalIfAlive(id, 'SIGKILL'); // its launch already gave up
+    p.proc = new ForkedProcess(id, p.opts.tag, p.opts.log);
     this.children.set(pid, p.proc);
     this.complete(p);
   }
@@ -314,81 +302,18 @@ export class ForkServer {
     if (!this.running) return;
     this.running = false;
     const why = `the fork server for ${this.opts.python} (pid ${this.pid}) ${how}`;
-    this.ready(new Error(`${why}${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`));
-    if (this.booted && !this.closing) this.opts.log.error(`${why}; new workers for it are spawned instead`); // else start() rejects
+    this.ready(new Error(`${why}${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`)); // before boot: start() rejects
     for (const token of [...this.pending.keys()]) this.fail(token, why);
     for (const proc of this.children.values()) proc.orphaned();
     this.children.clear();
     this.shutDown();
+    if (this.booted) this.emit('exit', how);
   }
 
   private shutDown(): void {
     this.running = false;
+    this.stopPinging();
     if (this.listener.listening) this.listener.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-}
-
-/** Environment variables read only when an interpreter starts: a forked child cannot take them on. */
-function needsFreshInterpreter(env: Record<string, string>): boolean {
-  return Object.keys(env).some((k) => /^(PYTHON|LD_|MALLOC_)/.test(k));
-}
-
-/** What forkingLauncher returns: the launcher, and the fork servers' lifecycle. */
-export interface ForkingLauncher {
-  launch: Launcher;
-  /** Starts the fork server for this interpreter now rather than at its first launch; never rejects. */
-  warm(python: string): Promise<void>;
-  /** Stops every fork server; later launches spawn. Call after the workers are stopped. */
-  close(): Promise<void>;
-}
-
-/**
- * A launcher that forks workers from one fork server per interpreter path
- * (started at its first launch), and spawns them instead where forking is
- * not possible: on Windows, for env extras only a new interpreter reads, or
- * when that interpreter's fork server could not start or has died (logged once).
- */
-export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: Logger }): ForkingLauncher {
-  const servers = new Map<string, Promise<ForkServer | null>>();
-  let closed = false;
-  const serverFor = (python: string): Promise<ForkServer | null> => {
-    let server = servers.get(python);
-    if (!server) {
-      server = ForkServer.start({ python, ...opts }).catch((err: Error) => {
-        opts.log.error(`cannot start a fork server for ${python} (${err.message}); its workers are spawned instead`);
-        return null;
-      });
-      servers.set(python, server);
-    }
-    return server;
-  };
-  const launch: Launcher = async (o) => {
-    if (closed || process.platform === 'win32' || needsFreshInterpreter(o.env)) return spawnWorkerProcess(o);
-    const server = await serverFor(o.python);
-    if (!server?.alive) return spawnWorkerProcess(o);
-    try {
-      return await server.launch(o);
-    } catch (err) {
-      if (server.alive) opts.log.error(`${o.tag}: ${(err as Error).message}; spawning the worker instead`);
-      return spawnWorkerProcess(o);
-    }
-  };
-  return {
-    launch,
-    warm: async (python) => void (process.platform !== 'win32' && !closed && (await serverFor(python))),
-    async close() {
-      closed = true;
-      const all = await Promise.all(servers.values());
-      await Promise.all(all.map((s) => s?.close()));
-    },
-  };
 }

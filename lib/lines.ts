@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 export function onLines(stream: Readable | NodeJS.ReadableStream, onLine: (line: string) => void, maxLine = 16 * 1024): void {
   let rest = '';
   stream.setEncoding('utf8');
+  stream.on('error', () => {}); // a broken pipe from a dying process: its owner learns of the end from 'exit'
   stream.on('data', (text: string) => {
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {

@@ -9,40 +9,123 @@ export interface Logger {
   info(message: string): void;
 }
 
-/** Writes access lines to stdout and timestamped error/info lines to stderr. */
+/**
+ * Writes access lines to stdout and timestamped error/info lines to stderr.
+ * Neither stream can stop the server: a reader that goes away (EPIPE) ends
+ * that stream's lines (error lines then go to stdout, and the other stream
+ * says so); a reader that falls behind costs at most LOG_BUFFER_LIMIT bytes,
+ * beyond which lines are dropped, counted, and the count logged once it
+ * catches up.
+ */
 export function consoleLogger(): Logger {
-  const access = batchedWriter(process.stdout as NodeJS.WriteStream & { fd: number });
+  const out = new LogStream(process.stdout, 'stdout');
+  const err = new LogStream(process.stderr, 'stderr');
+  out.onDeath = (why) => err.write(stamped('error', `the access log's reader on stdout went away (${why}); access lines are no longer written`));
+  err.onDeath = (why) => out.write(stamped('error', `the error log's reader on stderr went away (${why}); error lines follow on stdout`));
+  const errorLine = (text: string) => (err.alive ? err : out).write(text);
   return {
-    access: (line) => access(line + '\n'),
-    error: (message) => process.stderr.write(`[${new Date().toISOString()}] [error] ${message}\n`),
-    info: (message) => process.stderr.write(`[${new Date().toISOString()}] [info] ${message}\n`),
+    access: (line) => out.write(line + '\n'),
+    error: (message) => errorLine(stamped('error', message)),
+    info: (message) => errorLine(stamped('info', message)),
   };
 }
 
+function stamped(level: string, message: string): string {
+  return `[${new Date().toISOString()}] [${level}] ${message}\n`;
+}
+
+/** Bytes a log stream may hold for a slow reader before lines are dropped. */
+export const LOG_BUFFER_LIMIT = 8 * 1024 * 1024;
+
+const BACKLOG_CHUNK = 64 * 1024;
+
 /**
- * Lines written in one turn of the event loop leave in one write: under load
- * that is one system call for many requests instead of one each. At exit,
- * lines not yet handed to the stream are written synchronously (best effort:
- * a pipe whose reader lags may still lose what the stream had queued).
+ * One log stream. Lines written in one turn of the event loop leave in one
+ * write: under load that is one system call for many requests. While the
+ * reader lags, lines wait here as bytes in 64 KiB chunks (kept as strings,
+ * or as the stream's small chunks, they cost several times their length) and
+ * leave on 'drain'. At exit, what is left is written synchronously.
  */
-function batchedWriter(stream: NodeJS.WriteStream & { fd: number }): (text: string) => void {
-  let pending = '';
-  const flush = () => {
-    const text = pending;
-    pending = '';
-    if (text) stream.write(text);
-  };
-  process.once('exit', () => {
-    try {
-      if (pending) writeSync(stream.fd, pending); // the loop has stopped: no async write will run
-    } catch {
-      // stdout already closed: nowhere to write
+export class LogStream {
+  alive = true;
+  onDeath: (why: string) => void = () => {};
+  private turn: string[] = [];
+  private readonly backlog: Buffer[] = [];
+  private backlogUsed = 0; // bytes used in the last backlog chunk
+  private held = 0;        // bytes in turn and backlog
+  private scheduled = false;
+  private dropped = 0;
+
+  constructor(private readonly stream: NodeJS.WritableStream & { fd?: number; writableNeedDrain: boolean; writableLength: number }, private readonly name: string, private readonly limit = LOG_BUFFER_LIMIT) {
+    stream.on('error', (e: NodeJS.ErrnoException) => this.die(e.code ?? e.message));
+    stream.on('drain', () => this.flush());
+    process.once('exit', () => this.flushAtExit());
+  }
+
+  write(text: string): void {
+    if (!this.alive) return;
+    // What we hold plus what the stream holds; UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.held + this.stream.writableLength + text.length * 3 > this.limit) return void this.dropped++;
+    this.turn.push(text);
+    this.held += text.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
     }
-  });
-  return (text) => {
-    if (!pending) setImmediate(flush);
-    pending += text;
+  }
+
+  private readonly flush = () => {
+    this.scheduled = false;
+    if (!this.alive) return;
+    if (this.stream.writableNeedDrain) return this.keep(); // 'drain' calls again
+    this.noteDrops();
+    const out = this.backlog.splice(0).map((b, i, all) => (i === all.length - 1 ? b.subarray(0, this.backlogUsed) : b));
+    if (this.turn.length) out.push(Buffer.from(this.turn.join('')));
+    [this.turn, this.held, this.backlogUsed] = [[], 0, 0];
+    try {
+      for (const chunk of out) this.stream.write(chunk);
+    } catch (e) {
+      this.die((e as NodeJS.ErrnoException).code ?? String(e)); // a synchronous stream (file, terminal) throws instead
+    }
   };
+
+  /** Moves this turn's lines into the byte backlog. */
+  private keep(): void {
+    for (const text of this.turn) {
+      let last = this.backlog[this.backlog.length - 1];
+      if (!last || this.backlogUsed + Buffer.byteLength(text) > last.length) {
+        this.backlog.push((last = Buffer.allocUnsafeSlow(Math.max(BACKLOG_CHUNK, Buffer.byteLength(text)))));
+        this.backlogUsed = 0;
+      }
+      this.backlogUsed += last.write(text, this.backlogUsed);
+    }
+    this.turn = [];
+  }
+
+  /** Once the reader has caught up: how many lines it missed. */
+  private noteDrops(): void {
+    if (this.dropped === 0) return;
+    this.turn.unshift(stamped('error', `${this.dropped} log line(s) were dropped from ${this.name}: its reader fell more than ${this.limit / 1024 / 1024} MiB behind`));
+    this.dropped = 0;
+  }
+
+  private die(why: string): void {
+    if (!this.alive) return;
+    this.alive = false;
+    [this.turn, this.held] = [[], 0];
+    this.backlog.length = 0;
+    this.onDeath(why);
+  }
+
+  private flushAtExit(): void {
+    if (!this.alive || this.stream.fd === undefined) return;
+    this.keep();
+    try {
+      this.backlog.forEach((b, i, all) => writeSync(this.stream.fd!, b, 0, i === all.length - 1 ? this.backlogUsed : b.length)); // the loop has stopped
+    } catch {
+      // the reader is gone: nowhere to write
+    }
+  }
 }
 
 /** A Logger that remembers everything, for tests and embedding. */

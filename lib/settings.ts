@@ -48,6 +48,8 @@ export interface SettingValues {
   // HTTP
   maxBody: number;
   maxHeaderSize: number;
+  clientTimeout: number;
+  keepAliveTimeout: number;
   trustProxy: readonly string[];
   cert: string;
   key: string;
@@ -306,6 +308,20 @@ export const SETTINGS: Table = {
     allowed: 'a size in bytes from 1024 to 1048576 (suffix K, M or G allowed)',
     help: 'Largest request head (request line and headers); larger gets 431.',
     parse: size(1024, 1024 ** 2),
+  },
+  clientTimeout: {
+    name: 'clientTimeout', flag: '--client-timeout', positional: false, metavar: 'SECONDS', yaml: 'client-timeout',
+    default: 60, defaultText: '60',
+    allowed: 'a number of seconds from 1 to 3600',
+    help: 'How long a client may stay silent (as Apache\'s Timeout): a request head not complete in time gets 408; a body that sends nothing for this long gets 408 (or a closed connection if the answer started) and the page\'s read fails; a client that reads nothing of its answer for this long is disconnected. Counts time between bytes, so slow but moving transfers are never cut.',
+    parse: seconds(1, 3600),
+  },
+  keepAliveTimeout: {
+    name: 'keepAliveTimeout', flag: '--keep-alive-timeout', positional: false, metavar: 'SECONDS', yaml: 'keep-alive-timeout',
+    default: 5, defaultText: '5',
+    allowed: 'a number of seconds from 0 to 3600',
+    help: 'How long an idle keep-alive connection is kept open waiting for the next request (0: close after each response).',
+    parse: seconds(0, 3600),
   },
   trustProxy: {
     name: 'trustProxy', flag: '--trust-proxy', positional: false, metavar: 'ADDRS', yaml: 'trust-proxy',

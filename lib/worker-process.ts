@@ -72,6 +72,7 @@ export const spawnWorkerProcess: Launcher = async (opts) => {
   pipeLines(child.stdout!, proc.tail, print);
   pipeLines(child.stderr!, proc.tail, print);
   proc.input.on('error', () => {}); // EPIPE when the worker dies: reported by 'exit'
+  proc.output.on('error', () => {});
   child.once('error', (err) => {
     proc.tail.push(`cannot start ${opts.python}: ${err.message}`);
     proc.emit('exit', null, null);

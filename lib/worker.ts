@@ -175,7 +175,7 @@ export class Worker extends EventEmitter {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
-    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    const how = signal ? `killed by ${signal}` : code !== null ? `exited with code ${code}` : 'ended (its exit status is unknown: its fork server is gone)';
     if (this.exchanges.size) this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] worker ${how} with ${this.exchanges.size} request(s) in flight`);
     for (const exchange of this.exchanges.values()) exchange.crashed(`the Python worker ${how}`);
     this.exchanges.clear();

@@ -3,9 +3,10 @@
 
 import Koa, { type Context, type Next } from 'koa';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { framingProblem } from '../lib/framing.js';
 import { trustListOf } from '../lib/proxy.js';
 import type { Config } from '../lib/config.js';
 import type { GroupManager } from '../lib/groups.js';
@@ -14,6 +15,7 @@ import { consoleLogger, type Logger } from '../lib/log.js';
 import type { Target } from '../lib/resolve.js';
 import { ResolveCache } from '../lib/resolve-cache.js';
 import { AccessLog, type RequestInfo } from './access-log.js';
+import { applyClientTimeouts, trackResponse } from './client-timeouts.js';
 import { sendErrorPage } from './error-page.js';
 import { runScript } from './scripts.js';
 import { Lifecycle } from './lifecycle.js';
@@ -37,6 +39,8 @@ export interface RunningServer {
 
 export interface StartOptions {
   log?: Logger;
+  /** A bound socket to listen on (the supervisor's, server/listen-handle.ts) instead of binding config.host:config.port. */
+  handle?: object;
 }
 
 /**
@@ -50,11 +54,13 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const lifecycle = new Lifecycle(log);
   const server = httpServer(config, buildHandler(holder, lifecycle, log));
   try {
-    await listen(server, config.port, config.host);
+    await listen(server, options.handle ?? { port: config.port, host: config.host });
   } catch (err) {
     await holder.runtime.close();
     throw err;
   }
+  // After the bind, errors here are the accept loop's (EMFILE when out of file descriptors): Node retries.
+  server.on('error', (err) => log.error(`listening socket: ${err.message}`));
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
@@ -89,13 +95,12 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
   return (req, res) => {
     const { config, groups } = holder.runtime;
     const info = accessLog.begin(req, trustListOf(config.trustProxy));
+    guard(req, res, info.id, log);
+    trackResponse(req, res);
     const done = lifecycle.track();
-    const url = originForm(req.url ?? '/');
-    const queryAt = url.indexOf('?');
-    const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
-    const target = pathsFor(config).resolve(rawPath, queryAt === -1 ? '' : url.slice(queryAt + 1));
+    const { target, urlPath } = targetOf(req, res, pathsFor(config));
     // The operator pages come first (in Koa), and decide for themselves (status-allow).
-    const operator = rawPath === config.healthPath || rawPath === config.statusPath;
+    const operator = urlPath === config.healthPath || urlPath === config.statusPath;
     let handled: Promise<unknown>;
     if (target.kind === 'script' && !operator) {
       handled = runScript(req, res, target, info, { config, groups, log });
@@ -109,6 +114,33 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
       logged();
     });
   };
+}
+
+/**
+ * The rule for every object a client, a page or the system can break: its
+ * 'error' is handled from the moment it exists, and an error ends that
+ * request (logged with its id), never the process. Node reports a late write
+ * to a response as an 'error' event, and a request stream's errors too.
+ */
+function guard(req: IncomingMessage, res: ServerResponse, requestId: string, log: Logger): void {
+  req.on('error', () => {}); // the client went away: 'close' tells whoever reads the body
+  res.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') log.error(`request ${requestId}: response error: ${err.message}; closing the connection`);
+    res.destroy();
+  });
+}
+
+/** What the URL names, unless the request itself must be refused (then with the connection closed). */
+function targetOf(req: IncomingMessage, res: ServerResponse, paths: ResolveCache): { target: Target; urlPath: string | null } {
+  const problem = framingProblem(req.httpVersion, req.rawHeaders);
+  if (problem) {
+    res.setHeader('Connection', 'close');
+    return { target: { kind: 'bad-request', reason: problem }, urlPath: null };
+  }
+  const url = originForm(req.url ?? '/');
+  const queryAt = url.indexOf('?');
+  const urlPath = queryAt === -1 ? url : url.slice(0, queryAt);
+  return { target: paths.resolve(urlPath, queryAt === -1 ? '' : url.slice(queryAt + 1)), urlPath };
 }
 
 /** What the listener learnt about a request that it hands to Koa. */
@@ -201,20 +233,27 @@ function errorPages(config: () => Config, log: Logger) {
  * us: server/request-body.ts sends it when the page first reads the body.
  */
 function httpServer(config: Config, handler: RequestListener): Server {
-  // requestTimeout 0: Node's default (300 s) would cut a slow but live upload;
-  // headersTimeout (60 s) still ends connections that never finish their head.
-  const options = { maxHeaderSize: config.maxHeaderSize, requestTimeout: 0 };
+  // Heads not complete within client-timeout get 408; checked every second (Node's default is 30 s).
+  const options = { maxHeaderSize: config.maxHeaderSize, requestTimeout: 0, headersTimeout: config.clientTimeout * 1000, connectionsCheckingInterval: 1000 };
   const server = config.cert
     ? createTlsServer({ ...options, cert: readFileSync(config.cert), key: readFileSync(config.key) }, handler)
     : createServer(options, handler);
   server.on('checkContinue', handler);
+  applyClientTimeouts(server, config.clientTimeout, config.keepAliveTimeout);
+  // A client that half-closes after its request (shutdown(SHUT_WR), nc -N, some health checkers)
+  // still gets its answer, as from Apache; without this Node drops the request at the FIN. A
+  // client that closes for good also sends only a FIN, so its complete request still runs (a
+  // reset, or a FIN before the request is complete, ends it). Node's own switch (undocumented,
+  // but what its HTTP server reads); test/integration/http-strict.test.ts pins it.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   return server;
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+/** `target`: { port, host } to bind, or a bound socket handle. */
+function listen(server: Server, target: object): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(target, () => {
       server.off('error', reject);
       resolve();
     });

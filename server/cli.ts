@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// The pypages command: parse flags and config, start, stop on signals.
-// Exit codes: 0 ok, 2 usage or config error, 3 no usable Python, 4 cannot listen.
+// The pypages command. It runs in one of two roles. As the supervisor (what
+// a user starts; server/supervisor.ts) it parses the config, binds the
+// listening socket and runs the server as a child, restarted if it dies. As
+// the server (that child, or this process with PYPAGES_NO_SUPERVISOR=1) it
+// serves on that socket and stops on signals.
+// Exit codes: 0 ok, 1 the server kept crashing, 2 usage or config error,
+// 3 no usable Python, 4 cannot listen.
 
 import { ConfigError, parseCli, type Config } from '../lib/config.js';
 import { InterpreterError } from '../lib/interpreter.js';
 import { startPypages, type RunningServer } from './app.js';
+import { bindListenHandle } from './listen-handle.js';
+import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } from './supervisor.js';
 
 async function main(argv: string[]): Promise<number | null> {
   const parsed = parseCli(argv, process.cwd());
@@ -13,17 +20,36 @@ async function main(argv: string[]): Promise<number | null> {
     return 0;
   }
   const { config } = parsed;
-  const running = await startPypages(config);
+  const supervised = socketFromSupervisor();
+  if (supervised) return serve(argv, config, await supervised);
+  if (process.env.PYPAGES_NO_SUPERVISOR === '1') return serve(argv, config, null);
+  const socket = await bindListenHandle(config.host, config.port);
+  return supervise({ socket, host: config.host, port: config.port });
+}
+
+/** The server role: listens on the supervisor's socket (or binds its own), serves, stops on SIGINT/SIGTERM or when the supervisor is gone. */
+async function serve(argv: string[], config: Config, supervisor: SupervisedSocket | null): Promise<null> {
+  if (supervisor) config = adopt(config, supervisor);
+  const running = await startPypages(config, { handle: supervisor?.handle });
   process.stderr.write(`pypages: Python ${running.interpreter.version} (${running.interpreter.path})\n`);
   process.stdout.write(`pypages: serving ${config.root} at ${running.url}\n`);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`pypages: ${signal}: finishing requests in flight, then stopping\n`);
-      running.close().then(() => process.exit(0));
-    });
-  }
+  let stopping = false;
+  const stop = (why: string) => {
+    stopping = true;
+    process.stderr.write(`pypages: ${why}: finishing requests in flight, then stopping\n`);
+    running.close().then(() => process.exit(0));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop(signal));
   process.on('SIGHUP', () => reload(running, argv, config));
+  if (supervisor) reportReady(() => stopping || stop('the supervisor is gone'));
   return null;
+}
+
+/** The supervisor's socket wins over host and port read now: the config may have changed since it bound. */
+function adopt(config: Config, socket: SupervisedSocket): Config {
+  if (config.host === socket.host && config.port === socket.port) return config;
+  process.stderr.write(`pypages: host or port changed; it takes effect after a restart of pypages (serving on ${socket.host}, port ${socket.port})\n`);
+  return Object.freeze({ ...config, host: socket.host, port: socket.port });
 }
 
 /** SIGHUP: re-read the config file and flags; a bad config is reported and the old one kept. */

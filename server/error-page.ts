@@ -5,6 +5,7 @@ const EXPLANATIONS: Record<number, string> = {
   400: 'The request could not be understood by the server.',
   404: 'The requested URL was not found on this server.',
   405: 'This method is not allowed for the requested URL.',
+  408: 'The client sent nothing for too long while the server waited for the request.',
   413: 'The request body is larger than this server accepts.',
   500: 'The page failed while handling the request.',
   502: 'The page stopped before it finished answering.',

@@ -9,7 +9,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { writeErrorPage } from './error-page.js';
+import { errorPageText, writeErrorPage } from './error-page.js';
 
 /** True when the request declares (Content-Length) a body over `maxBody` bytes; 0 means no limit. */
 export function declaredTooLarge(req: IncomingMessage, maxBody: number): boolean {
@@ -22,16 +22,21 @@ export function expectsContinue(req: IncomingMessage): boolean {
   return /^100-continue$/i.test(req.headers.expect ?? '');
 }
 
-const TOO_LARGE = '413 Content Too Large\n\nThe request body is larger than this server accepts.\n';
-
 /**
  * Wraps `req` for the worker to read. The first read sends "100 Continue" if
  * the client waits for it (and no response has started). Past `maxBody`
  * bytes (0: no limit) it answers 413 itself if the response has not started,
  * else closes the connection, and fails the stream so the page stops reading.
  */
-export function pageBody(req: IncomingMessage, res: ServerResponse, maxBody: number): Readable {
-  return new PageBody(req, res, maxBody);
+export function pageBody(req: IncomingMessage, res: ServerResponse, limits: BodyLimits): Readable {
+  return new PageBody(req, res, limits);
+}
+
+export interface BodyLimits {
+  maxBody: number;
+  /** For the 413 page: the request id, and whether details may be shown. */
+  requestId: string;
+  debug: boolean;
 }
 
 class PageBody extends Readable {
@@ -40,9 +45,16 @@ class PageBody extends Readable {
   private waiting = false;
   private readonly expects100: boolean;
 
-  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly maxBody: number) {
+  private readonly maxBody: number;
+
+  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly limits: BodyLimits) {
     super();
+    this.maxBody = limits.maxBody;
     this.expects100 = expectsContinue(req);
+    // The client can end this stream with an error before anyone reads it (the page has no worker
+    // yet, waits in line, or waits for 100 Continue). Its reader, made later, finds the error in
+    // `errored`; without a listener now, the error would be thrown and end the process.
+    this.on('error', () => {});
     req.once('end', () => this.push(null));
     req.once('error', (err) => this.destroy(err));
     req.once('close', () => {
@@ -80,7 +92,9 @@ class PageBody extends Readable {
   private overflow(): void {
     const res = this.res;
     if (!res.headersSent) {
-      writeErrorPage(this.req, res, 413, TOO_LARGE, { Connection: 'close' });
+      const { requestId, debug } = this.limits;
+      const text = errorPageText(413, requestId, `the request body grew past max-body (${this.maxBody} bytes)`, debug);
+      writeErrorPage(this.req, res, 413, text, { Connection: 'close' });
     } else {
       res.destroy(); // too late for a status: a cut connection tells the client
     }

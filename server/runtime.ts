@@ -5,7 +5,7 @@
 import type { Config } from '../lib/config.js';
 import { GroupManager } from '../lib/groups.js';
 import type { Logger } from '../lib/log.js';
-import { forkingLauncher } from '../lib/forkserver.js';
+import { forkingLauncher } from '../lib/fork-launcher.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker-process.js';
 
 interface LauncherHandle { launch: Launcher; warm(python: string): Promise<void>; close(): Promise<void> }

@@ -11,6 +11,7 @@ import type { GroupManager } from '../lib/groups.js';
 import { BODY_WINDOW } from '../lib/protocol.js';
 import type { Logger } from '../lib/log.js';
 import type { RequestInfo } from './access-log.js';
+import { watchClient } from './client-timeouts.js';
 import { errorPageText, missingModuleNote, writeErrorPage } from './error-page.js';
 import { declaredTooLarge, expectsContinue, pageBody } from './request-body.js';
 
@@ -48,12 +49,15 @@ async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarg
   const environ = scriptEnviron(req, target, config.root, info);
   const hasBody = hasRequestBody(req.headers);
   // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
-  const body = hasBody ? pageBody(req, res, maxBody) : req;
+  const body = hasBody ? pageBody(req, res, { maxBody, requestId: info.id, debug: config.debug }) : req;
   // The body goes to the worker as it arrives, unless the client waits for "100 Continue" (sent only if
   // the page reads), or max-body is below what would be sent unasked (a page that never reads the body
   // must not be refused for it, nor the 413 race the page's own answer).
   const pushBody = hasBody && !expectsContinue(req) && (maxBody === 0 || maxBody >= BODY_WINDOW);
-  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id });
+  const watch = watchClient(res);
+  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id, watch });
+  // The page is done: whatever is left (flushing the answer) is the client's to take.
+  [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
     // For the access log: the client left before anything was sent: nobody to answer (nginx's 499).
     if (!res.headersSent && (res.destroyed || outcome.status === 499)) res.statusCode = 499;
@@ -64,8 +68,9 @@ async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarg
   if (outcome.status >= 500) {
     log.error(`request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
   }
-  // A full queue or no free thread in time: the client may try again shortly.
-  const headers = outcome.status === 503 ? { 'Retry-After': '1' } : {};
+  // A full queue or no free thread in time: the client may try again shortly. After a silent
+  // client (408) the rest of its body may still come: the connection cannot be reused.
+  const headers = outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
   const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, config.debug, missingModuleNote(outcome.message));
   writeErrorPage(req, res, outcome.status, text, headers);
 }

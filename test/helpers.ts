@@ -148,8 +148,8 @@ export async function waitFor<T>(probe: () => T | Promise<T>, what = 'condition'
   }
 }
 
-/** Python processes below this one (workers and fork servers), from /proc. */
-export async function pythonDescendants(): Promise<{ pid: number; ppid: number; cmdline: string }[]> {
+/** Python processes below `ancestor`, by default this one (workers and fork servers), from /proc. */
+export async function pythonDescendants(ancestor = process.pid): Promise<{ pid: number; ppid: number; cmdline: string }[]> {
   const { readdirSync, readFileSync } = await import('node:fs');
   const procs = new Map<number, { pid: number; ppid: number; cmdline: string; comm: string }>();
   for (const entry of readdirSync('/proc')) {
@@ -165,6 +165,6 @@ export async function pythonDescendants(): Promise<{ pid: number; ppid: number; 
       // the process ended while we looked
     }
   }
-  const below = (p: { ppid: number }): boolean => p.ppid === process.pid || (procs.has(p.ppid) && below(procs.get(p.ppid)!));
+  const below = (p: { ppid: number }): boolean => p.ppid === ancestor || (procs.has(p.ppid) && below(procs.get(p.ppid)!));
   return [...procs.values()].filter((p) => p.comm.startsWith('python') && below(p));
 }

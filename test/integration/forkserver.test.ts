@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEnviron } from '../../lib/environ.js';
-import { ForkServer, forkingLauncher, type ForkingLauncher } from '../../lib/forkserver.js';
+import { forkingLauncher, type ForkingLauncher } from '../../lib/fork-launcher.js';
+import { ForkServer } from '../../lib/forkserver.js';
 import { findInterpreter } from '../../lib/interpreter.js';
 import { memoryLogger } from '../../lib/log.js';
 import { Worker } from '../../lib/worker.js';
@@ -43,7 +44,8 @@ const ps = (pid: number, field: string) => execFileSync('ps', ['-o', `${field}=`
 const parentOf = (pid: number) => Number(ps(pid, 'ppid'));
 
 describe('fork server', () => {
-  const log = memoryLogger();
+  const log = Object.assign(memoryLogger(), { infos: [] as string[] });
+  log.info = (line) => void log.infos.push(line);
   const routes = new Map<string, { worker: Worker; script: string }>();
   const started: Worker[] = [];
   let python: string;
@@ -84,9 +86,9 @@ describe('fork server', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(opts: Partial<LaunchOptions> = {}): Promise<{ worker: Worker; proc: WorkerProcess }> {
+  async function start(opts: Partial<LaunchOptions> = {}, via = launcher): Promise<{ worker: Worker; proc: WorkerProcess }> {
     const tag = opts.tag ?? 'worker';
-    const proc = await launcher.launch({ python, root, cwd: root, threads: 1, processes: 1, env: {}, pythonPath: [], preload: [], tag, log, ...opts });
+    const proc = await via.launch({ python, root, cwd: root, threads: 1, processes: 1, env: {}, pythonPath: [], preload: [], tag, log, ...opts });
     const worker = await Worker.start(proc, { tag, log });
     started.push(worker);
     return { worker, proc };
@@ -164,17 +166,85 @@ describe('fork server', () => {
     await expect(ForkServer.start({ python: join(dir, 'no-python'), sharedPreload: [], log })).rejects.toThrow(/fork server for .*no-python/);
   });
 
-  it('when the zygote dies, its workers keep serving and later launches are spawned', async () => {
+  it('when the zygote dies, its workers keep serving, a new one is started, and later launches fork from it', async () => {
     const a = await start();
     expect((await seen(a.worker)).count).toBe(1);
-    process.kill(parentOf(a.proc.pid), 'SIGKILL');
-    await waitFor(() => log.errors.some((l) => l.includes(`fork server for ${python}`) && l.includes('spawned instead')), 'the fallback log line');
+    const dead = parentOf(a.proc.pid);
+    process.kill(dead, 'SIGKILL');
+    await waitFor(() => log.errors.some((l) => l.includes(`(pid ${dead}) exited on SIGKILL; starting a new one`)), 'the death log line');
     expect((await seen(a.worker)).count).toBe(2);
+    const back = await waitFor(() => log.infos.find((l) => l.includes(`fork server for ${python} is running again`)), 'the restart log line');
     const g = await start();
-    expect(parentOf(g.proc.pid)).toBe(process.pid);
+    const zygote = parentOf(g.proc.pid);
+    expect(back).toContain(`(pid ${zygote})`);
+    expect([dead, process.pid]).not.toContain(zygote);
+    expect(ps(zygote, 'command')).toContain('pypages_worker.forkserver');
     expect((await seen(g.worker)).count).toBe(1);
     const orphanExit = once(a.proc, 'exit');
     a.worker.kill();
-    expect(await orphanExit).toEqual([null, null]); // no zygote to report it: the end of its frame socket does
+    expect(await orphanExit).toEqual([null, null]); // no zygote to report it: its pid, watched, is gone
+  });
+
+  /** A launcher of its own with its own log (closed after the tests), and how to find its current zygote's pid. */
+  async function ownLauncher(python_ = python) {
+    const own = Object.assign(memoryLogger(), { infos: [] as string[] });
+    own.info = (line) => void own.infos.push(line);
+    const via = forkingLauncher({ sharedPreload: [], log: own });
+    launchers.push(via);
+    await via.warm(python_);
+    const zygote = async () => parentOf((await start({ python: python_ }, via)).proc.pid);
+    /** The `n`th line (from 1) that includes `text`, once logged. */
+    const line = (text: string, n = 1) => waitFor(() => own.errors.concat(own.infos).filter((l) => l.includes(text))[n - 1], JSON.stringify(text), 10_000);
+    return { via, zygote, line, log: own };
+  }
+  const launchers: ForkingLauncher[] = [];
+  afterAll(() => Promise.all(launchers.map((l) => l.close())));
+  const pidIn = (line: string) => Number(/\(pid (\d+)\)/.exec(line)![1]);
+
+  it('restarts a zygote that keeps dying later and later (crash loop), spawning meanwhile', async () => {
+    const { via, zygote, line } = await ownLauncher();
+    const first = await zygote();
+    process.kill(first, 'SIGKILL');
+    await line(`(pid ${first}) exited on SIGKILL; starting a new one, its workers are spawned meanwhile`); // at once
+    const second = pidIn(await line('is running again'));
+    expect(await zygote()).toBe(second);
+    process.kill(second, 'SIGKILL');
+    await line(`(pid ${second}) exited on SIGKILL; starting a new one in 1 s`);
+    const meanwhile = await start({}, via);
+    expect(parentOf(meanwhile.proc.pid)).toBe(process.pid); // spawned: no launch waits for the restart
+    const third = pidIn(await line('is running again', 2));
+    expect(await zygote()).toBe(third);
+    process.kill(third, 'SIGKILL');
+    await line(`(pid ${third}) exited on SIGKILL; starting a new one in 2 s`);
+  });
+
+  it('retries a start that failed, and forks again once the interpreter works again', async () => {
+    const wrapper = join(dir, 'python-sometimes');
+    const works = join(dir, 'python-works');
+    writeFileSync(works, '');
+    writeFileSync(wrapper, `#!/bin/sh\n[ -e '${works}' ] || { echo 'this python is away' >&2; exit 1; }\nexec '${python}' "$@"\n`, { mode: 0o755 });
+    const { zygote, line } = await ownLauncher(wrapper);
+    const first = await zygote();
+    rmSync(works);
+    process.kill(first, 'SIGKILL');
+    const failed = await line(`cannot start a fork server for ${wrapper}`);
+    expect(failed).toContain('this python is away');
+    expect(failed).toContain('a new start is tried in 1 s');
+    writeFileSync(works, '');
+    const back = pidIn(await line('is running again'));
+    expect(await zygote()).toBe(back);
+  });
+
+  it('kills a frozen zygote and spawns the launch that waited for it, in seconds rather than 10 s', async () => {
+    const { via, zygote, line } = await ownLauncher();
+    const frozen = await zygote();
+    process.kill(frozen, 'SIGSTOP');
+    const t = Date.now();
+    const waited = await start({}, via);
+    expect(Date.now() - t).toBeLessThan(8000); // 1.5-2 s to declare it dead, then a spawn
+    expect(parentOf(waited.proc.pid)).toBe(process.pid);
+    expect(await line(`pid ${frozen}] did not answer a ping for 1.5 s: killing it`)).toBeTruthy();
+    await waitFor(() => !existsSync(`/proc/${frozen}`), 'the frozen zygote gone');
+    expect(pidIn(await line('is running again'))).not.toBe(frozen);
   });
 });

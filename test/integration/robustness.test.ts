@@ -2,7 +2,9 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
+import { rawExchange } from '../raw-client.js';
 
 interface Who { pid: number; count: number }
 
@@ -34,19 +36,27 @@ describe('requests and their clients', () => {
   beforeAll(async () => (s = await startTestServer({ threads: 1, requestTimeout: 1 })));
   afterAll(() => s.stop());
 
-  it('never runs a request whose client left while it waited, and logs it as 499', async () => {
+  it('never runs a request whose client reset the connection while it waited, and logs it as 499', async () => {
     // Takes the group's only thread for 0.6 s: long enough to queue and abandon another request,
     // short of the 1 s request-timeout (at exactly 1 s it sometimes got a 504 on a loaded machine).
     const slow = s.get('/whoami.py?sleep=0.6');
     await new Promise((r) => setTimeout(r, 200));
-    const gone = new AbortController();
-    const queued = s.get('/whoami.py?queued', { signal: gone.signal }).catch(() => 'aborted');
+    const socket = connect(s.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('GET /whoami.py?queued HTTP/1.1\r\nHost: x\r\n\r\n');
     await new Promise((r) => setTimeout(r, 100));
-    gone.abort();
-    expect(await queued).toBe('aborted');
+    socket.resetAndDestroy();
     expect(((await (await slow).json()) as Who).count).toBe(1);
     expect(((await (await s.get('/whoami.py')).json()) as Who).count).toBe(2); // the abandoned request never ran
     await waitFor(() => s.log.lines.some((l) => l.includes('GET /whoami.py?queued HTTP/1.1" 499')), 'a 499 access-log line');
+  });
+
+  it('answers a request whose client half-closed while it waited: a FIN cannot be told from a half-close', async () => {
+    const slow = s.get('/whoami.py?sleep=0.6');
+    await new Promise((r) => setTimeout(r, 200));
+    const reply = rawExchange(s.port, 'GET /whoami.py?queued HTTP/1.1\r\nHost: x\r\n\r\n', { then: 'fin' });
+    expect((await slow).status).toBe(200);
+    expect((await reply).status).toBe(200);
   });
 
   it('enforces request-timeout once per request', async () => {

@@ -85,6 +85,8 @@ const TABLE: { name: string; flag: string | null; metavar: string | null; yaml: 
   { name: 'healthPath', flag: '--health-path', metavar: 'PATH', yaml: 'health-path', default: '/-/health', defaultText: '/-/health' },
   { name: 'maxBody', flag: '--max-body', metavar: 'SIZE', yaml: 'max-body', default: 1024 ** 3, defaultText: '1G' },
   { name: 'maxHeaderSize', flag: '--max-header-size', metavar: 'SIZE', yaml: 'max-header-size', default: 16384, defaultText: '16K' },
+  { name: 'clientTimeout', flag: '--client-timeout', metavar: 'SECONDS', yaml: 'client-timeout', default: 60, defaultText: '60' },
+  { name: 'keepAliveTimeout', flag: '--keep-alive-timeout', metavar: 'SECONDS', yaml: 'keep-alive-timeout', default: 5, defaultText: '5' },
   { name: 'trustProxy', flag: '--trust-proxy', metavar: 'ADDRS', yaml: 'trust-proxy', default: [], defaultText: 'none' },
   { name: 'cert', flag: '--cert', metavar: 'FILE', yaml: 'cert', default: '', defaultText: 'none' },
   { name: 'key', flag: '--key', metavar: 'FILE', yaml: 'key', default: '', defaultText: 'none' },
@@ -101,7 +103,7 @@ const DEFAULTS = {
   grouping: 'per-script', groups: [], processes: 1, threads: 32, pythonPath: [], env: {}, cwd: '', preload: [], venv: 'auto',
   idleTimeout: 300, maxWorkers: 64, queueLimit: 1000, queueTimeout: 30, requestTimeout: 60, maxRequests: 0, maxRequestsJitter: 0,
   maxMemory: 0, heartbeatTimeout: 30, shutdownGrace: 30, launch: 'fork', sharedPreload: [], statusPath: '', statusAllow: ['127.0.0.0/8', '::1'],
-  healthPath: '/-/health', maxBody: 1073741824, maxHeaderSize: 16384, trustProxy: [], cert: '', key: '', configFile: null,
+  healthPath: '/-/health', maxBody: 1073741824, maxHeaderSize: 16384, clientTimeout: 60, keepAliveTimeout: 5, trustProxy: [], cert: '', key: '', configFile: null,
 };
 
 describe('settings table', () => {
@@ -421,7 +423,7 @@ describe('help and version', () => {
       requestTimeout: '--request-timeout SECONDS', maxRequests: '--max-requests N', maxRequestsJitter: '--max-requests-jitter N',
       maxMemory: '--max-memory SIZE', heartbeatTimeout: '--heartbeat-timeout SECONDS', shutdownGrace: '--shutdown-grace SECONDS',
       launch: '--launch HOW', sharedPreload: '--shared-preload MODULES', statusPath: '--status-path PATH', statusAllow: '--status-allow ADDRS',
-      healthPath: '--health-path PATH', maxBody: '--max-body SIZE', maxHeaderSize: '--max-header-size SIZE', trustProxy: '--trust-proxy ADDRS',
+      healthPath: '--health-path PATH', maxBody: '--max-body SIZE', maxHeaderSize: '--max-header-size SIZE', clientTimeout: '--client-timeout SECONDS', keepAliveTimeout: '--keep-alive-timeout SECONDS', trustProxy: '--trust-proxy ADDRS',
       cert: '--cert FILE', key: '--key FILE', config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
@@ -498,6 +500,8 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
   healthPath: { yaml: '""', fromYaml: '', argv: ['--health-path', '/healthz'], fromCli: '/healthz' },
   maxBody: { yaml: '10M', fromYaml: 10 * 1024 ** 2, argv: ['--max-body', '0'], fromCli: 0 },
   maxHeaderSize: { yaml: '64K', fromYaml: 64 * 1024, argv: ['--max-header-size', '8192'], fromCli: 8192 },
+  clientTimeout: { yaml: 90, fromYaml: 90, argv: ['--client-timeout', '2.5'], fromCli: 2.5 },
+  keepAliveTimeout: { yaml: 0, fromYaml: 0, argv: ['--keep-alive-timeout', '15'], fromCli: 15 },
   trustProxy: { yaml: '127.0.0.1, ::1', fromYaml: ['127.0.0.1', '::1'], argv: ['--trust-proxy', '10.1.2.3'], fromCli: ['10.1.2.3'] },
   cert: { yaml: 'tls/cert.pem', fromYaml: '/CWD/conf/tls/cert.pem', argv: ['--cert', 'c.pem'], fromCli: '/CWD/c.pem' },
   key: { yaml: 'tls/key.pem', fromYaml: '/CWD/conf/tls/key.pem', argv: ['--key', 'k.pem'], fromCli: '/CWD/k.pem' },
@@ -735,6 +739,9 @@ describe('YAML file', () => {
     ['max-header-size', '1023', '1023'],
     ['max-header-size', '2M', '"2M"'],
     ['max-header-size', '0', '0'],
+    ['client-timeout', '0', '0'],
+    ['client-timeout', 'soon', '"soon"'],
+    ['keep-alive-timeout', '-1', '-1'],
     ['trust-proxy', '[1.2.3.4/]', '["1.2.3.4/"]'],
     ['trust-proxy', '[1.2.3]', '["1.2.3"]'],
     ['trust-proxy', 'true', 'true'],

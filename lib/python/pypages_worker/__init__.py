@@ -11,6 +11,13 @@ PROTOCOL_VERSION = 2
 
 
 def log(message):
-    """Write a line for the operator's error log (Node tags it with the script)."""
-    sys.stderr.write("pypages_worker: %s\n" % message)
-    sys.stderr.flush()
+    """Write a line for the operator's error log (Node tags it with the script).
+
+    Never raises: when Node has gone, stderr is a broken pipe, and a log line
+    must not stop the code that logs it from ending the process.
+    """
+    try:
+        sys.stderr.write("pypages_worker: %s\n" % message)
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # broken pipe, closed file, no stderr at all
+        pass

@@ -6,13 +6,25 @@ It imports the worker runtime and the shared-preload modules once; each new
 worker is then a fork of it, so it starts in about a millisecond and shares
 those modules' memory with every other worker copy-on-write.
 
-Control channel, one JSON object per line (ASCII: no raw newline inside):
+Control channel, one JSON object per line (ASCII: no raw newline inside),
+handled strictly in order:
   Node -> zygote, fd 3: {"cmd": "fork", "token": str, "cwd": str, "env": {str: str}, "argv": [str]}
+                        {"cmd": "ping", "id": int}
   zygote -> Node, fd 4: {"event": "ready", "pid", "python", "executable", "preloaded", "failed"}
-                        {"event": "forked", "token", "pid"}
+                        {"event": "forked", "token", "pid", "start"}
                         {"event": "fork-failed", "token", "error"}
+                        {"event": "pong", "id"}                      (the ping's id)
                         {"event": "exit", "pid", "code", "signal"}   (one of code/signal is null)
-The zygote exits when fd 3 reaches end of file (Node went away).
+"start" is the child's start time, field 22 of /proc/PID/stat (clock ticks
+since boot), read before the zygote can have reaped it, or null without
+/proc: with the pid it names the process, so that Node never signals a
+process that reused the pid of a dead worker. A command that is not valid
+is logged and ignored. Node pings every half second: a zygote that does not
+answer (frozen, stuck) is killed and replaced.
+
+The zygote exits when fd 3 reaches end of file (Node went away), and is
+killed by the kernel if Node dies (lifeline.py); its forked workers outlive
+it and end with Node on their own.
 
 A forked child connects twice to Node's Unix socket at PATH, each time first
 writing its token and one letter: "F" for the frame stream (dup2'd onto fds 3
@@ -43,7 +55,7 @@ import sys
 import threading
 import time
 
-from . import loader, log, signals
+from . import lifeline, loader, log, signals
 from . import main as worker_main  # imports the whole runtime: handler, loader, wsgi, channel, streams
 from .wsgi import describe
 
@@ -107,10 +119,14 @@ def safe_to_fork():
 
 
 def parse_command(line):
-    """Return a fork command as a dict with checked types; raises ValueError otherwise."""
+    """Return a fork or ping command as a dict with checked types; raises ValueError otherwise."""
     cmd = json.loads(line.decode("utf-8"))
+    if isinstance(cmd, dict) and cmd.get("cmd") == "ping":
+        if not isinstance(cmd.get("id"), int) or isinstance(cmd.get("id"), bool):
+            raise ValueError("a ping's id must be an integer")
+        return cmd
     if not isinstance(cmd, dict) or cmd.get("cmd") != "fork":
-        raise ValueError("not a fork command")
+        raise ValueError("not a fork or ping command")
     token, cwd, env, argv = cmd.get("token"), cmd.get("cwd"), cmd.get("env"), cmd.get("argv")
     if not isinstance(token, str) or len(token) != TOKEN_LENGTH or not token.isalnum() or not token.isascii():
         raise ValueError("token must be %d letters or digits" % TOKEN_LENGTH)
@@ -195,6 +211,9 @@ class Zygote:
         except ValueError as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             log("fork server: bad command from Node (%s); ignored" % err)
             return None
+        if cmd["cmd"] == "ping":
+            self.send({"event": "pong", "id": cmd["id"]})
+            return None
         return self.fork(cmd)
 
     def fork(self, cmd):
@@ -208,9 +227,12 @@ class Zygote:
             self.send({"event": "fork-failed", "token": cmd["token"], "error": str(err)})
             return None
         if pid == 0:
-            self.forget()
+            try:
+                self.forget()
+            except BaseException as err:
+                lifeline.exit_now(EXIT_CHILD_SETUP, "forked worker: %r" % err)
             return cmd
-        self.send({"event": "forked", "token": cmd["token"], "pid": pid})
+        self.send({"event": "forked", "token": cmd["token"], "pid": pid, "start": start_time(pid)})
         return None
 
     def forget(self):
@@ -245,6 +267,16 @@ class Zygote:
             if pid == 0:
                 return
             self.send(exit_event(pid, status))
+
+
+def start_time(pid):
+    """Field 22 of /proc/PID/stat (the start time, in clock ticks since boot), or None without /proc."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[19])  # after the name, which may hold spaces
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _wake_only(signum, frame):
@@ -291,26 +323,32 @@ def warm_up():
 
 
 def run_child(cmd, socket_path, parser):
-    """In a forked child: connect to Node, take on the launch's cwd and env, run the worker; returns its exit code."""
+    """In a forked child: connect to Node, take on the launch's cwd and env, run the worker; returns its exit code.
+
+    Until the worker runs, a failure ends the process at once (lifeline.exit_now):
+    Node may be gone, and with it the pipe any logging would write to.
+    """
     try:
         connect(socket_path, cmd["token"], FRAMES, (worker_main.FD_IN, worker_main.FD_OUT))
         connect(socket_path, cmd["token"], OUTPUT, (1, 2))
-    except OSError as err:  # stderr is still the zygote's: Node logs it under the fork server
-        log("forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err))
-        return EXIT_CHILD_SETUP
+    except BaseException as err:  # stderr is still the zygote's: Node logs it under the fork server
+        lifeline.exit_now(EXIT_CHILD_SETUP, "forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err))
     try:
         os.chdir(cmd["cwd"])
-    except OSError as err:  # stderr is the worker's own now: this lands in its tail
-        log("cannot change to the working directory %s: %s" % (cmd["cwd"], err))
-        return EXIT_CHILD_SETUP
-    os.environ.update(cmd["env"])
-    sys.argv = [os.path.join(os.path.dirname(worker_main.__file__), "__main__.py")] + cmd["argv"]
+    except BaseException as err:  # stderr is the worker's own now: this lands in its tail
+        lifeline.exit_now(EXIT_CHILD_SETUP, "cannot change to the working directory %s: %s" % (cmd["cwd"], err))
+    try:
+        os.environ.update(cmd["env"])
+        sys.argv = [os.path.join(os.path.dirname(worker_main.__file__), "__main__.py")] + cmd["argv"]
+    except BaseException as err:  # e.g. a value the C library refuses
+        lifeline.exit_now(EXIT_CHILD_SETUP, "cannot set the environment: %s" % err)
     return worker_main.main(cmd["argv"], parser, fresh=False)
 
 
 def main(argv=None):
     """Serve fork commands until Node closes fd 3 (returns 0); in a forked child, the worker's exit code."""
-    signals.ignore_stop_signals()  # first: Node supervises, it closes fd 3 to stop us (see signals.py)
+    lifeline.die_with_parent()  # first: dead Node, dead zygote, even a frozen one
+    signals.ignore_stop_signals()  # Node supervises, it closes fd 3 to stop us (see signals.py)
     args = parse_args(argv)
     worker_main.isolate_sys_path()  # now, while the cwd is still the one `python -m` put on sys.path
     # A collection writes to every object it visits: that would unshare pages

@@ -6,6 +6,11 @@ for a frame, and hands the role over if it runs long), or, while every
 request thread is busy, a spare reader (leader.py). The main thread only
 waits for the end: it reads nothing and runs no page. At most --threads
 requests run at once (Node never sends more), on at most --threads threads.
+
+Once fd 3 has ended, the worker aborts its requests, gives them DRAIN_SECONDS,
+and exits; a watchdog thread (lifeline.py) ends it LIFELINE_SECONDS after fd 3
+hung up if it is still running, whatever holds it (a page's thread, an atexit
+handler).
 """
 
 import argparse
@@ -21,7 +26,7 @@ import sys
 import threading
 import traceback
 
-from . import PROTOCOL_VERSION, loader, log, signals
+from . import PROTOCOL_VERSION, lifeline, loader, log, signals
 from .channel import Channel
 from .leader import Leader
 from .pool import ThreadPool
@@ -33,7 +38,9 @@ from .protocol import (ABORT, BODY, CREDIT, FILE_OPENED, PING, PONG, READY, REQU
 
 FD_IN, FD_OUT = 3, 4
 EXIT_OK, EXIT_PROTOCOL, EXIT_USAGE = 0, 1, 2  # 2 is also argparse's
+EXIT_LINGERED = 5  # still running LIFELINE_SECONDS after fd 3 hung up (lifeline.py)
 DRAIN_SECONDS = 0.5  # how long in-flight requests get once Node has gone
+LIFELINE_SECONDS = DRAIN_SECONDS + 1.0  # then atexit handlers and thread joins get the rest
 
 
 def build_parser():
@@ -77,6 +84,7 @@ def main(argv=None, parser=None, fresh=True):
     except OSError:
         log("fds 3 and 4 must be the frame pipes: this program is started by the pypages server")
         return EXIT_USAGE
+    lifeline.exit_after_hangup(FD_IN, LIFELINE_SECONDS, EXIT_LINGERED)  # before anything can block
     writer = FrameWriter(FD_OUT)
     worker = Worker(args.root, args.threads, writer.send, args.processes > 1, writer.send_many)
     worker.ready()
@@ -178,6 +186,12 @@ class Worker:
 
     def _end(self, error):
         """Leader hook, on the reader's thread: fd 3 ended (error None) or failed."""
+        try:
+            self._log_end(error)
+        finally:
+            self._ended.release()  # whatever logging did: the main thread must get to exit
+
+    def _log_end(self, error):
         if isinstance(error, ProtocolError):
             log("protocol error from Node: %s; exiting" % error)
             self._end_code = EXIT_PROTOCOL
@@ -188,7 +202,6 @@ class Worker:
             log("the frame reader failed: %s" % "".join(
                 traceback.format_exception(type(error), error, error.__traceback__)).rstrip())
             self._end_code = EXIT_PROTOCOL
-        self._ended.release()
 
     def accept(self, frame):
         """Act on one frame from Node, except that a REQUEST is only registered:
@@ -256,6 +269,9 @@ class Worker:
         if stuck:
             # A page that ignores the abort would keep the interpreter alive at exit.
             log("%d request(s) still running at exit; not waiting for them" % stuck)
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError, AttributeError):
+                    pass  # a broken pipe: Node has gone, and must not keep us here
             os._exit(code)

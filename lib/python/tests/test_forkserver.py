@@ -65,6 +65,12 @@ class ParseCommand(unittest.TestCase):
         cmd = forkserver.parse_command(command(env={"A": "1"}))
         self.assertEqual((cmd["token"], cmd["cwd"], cmd["env"], cmd["argv"]), (TOKEN, "/", {"A": "1"}, ["--root", "/"]))
 
+    def test_a_ping(self):
+        self.assertEqual(forkserver.parse_command(b'{"cmd": "ping", "id": 7}'), {"cmd": "ping", "id": 7})
+        for line in (b'{"cmd": "ping"}', b'{"cmd": "ping", "id": "7"}', b'{"cmd": "ping", "id": true}'):
+            with self.subTest(line=line):
+                self.assertRaises(ValueError, forkserver.parse_command, line)
+
     def test_rejects_what_is_not_a_well_formed_fork_command(self):
         bad = [b"not json", b"[]", json.dumps({"cmd": "exec"}).encode(), command(token="short"),
                command(token="g" * 31 + "\u00e9"), command(cwd="relative"), command(env={"A": 1}),
@@ -188,6 +194,8 @@ class Zygote(unittest.TestCase):
         os.write(self.control, command(**overrides) + b"\n")
         forked = self.event()
         self.assertEqual((forked["event"], forked["token"]), ("forked", TOKEN))
+        self.assertEqual(forked["start"], forkserver.start_time(forked["pid"]))  # names this very process
+        self.assertIsInstance(forked["start"], int)
         conns = {}
         for _ in range(2):
             wait_readable(self.listener.fileno(), "a forked child")
@@ -265,6 +273,27 @@ class Zygote(unittest.TestCase):
         os.close(self.control)
         self.assertEqual(self.zygote.wait(TIMEOUT), 0)
         self.assertIn(b"bad command from Node", self.zygote.stderr.read())
+
+    def test_answers_pings_in_order_and_ignores_a_bad_one(self):
+        self.start()
+        self.assertEqual(self.event()["event"], "ready")
+        os.write(self.control, b'{"cmd": "ping", "id": 1}\n{"cmd": "ping", "id": "two"}\n{"cmd": "ping", "id": 3}\n')
+        self.assertEqual([self.event(), self.event()], [{"event": "pong", "id": 1}, {"event": "pong", "id": 3}])
+        os.close(self.control)
+        self.assertEqual(self.zygote.wait(TIMEOUT), 0)
+        self.assertIn(b"a ping's id must be an integer", self.zygote.stderr.read())
+
+    def test_a_child_forked_as_node_goes_away_exits_at_once(self):
+        # Node gone: nothing listens on its socket, and the zygote's stderr is a broken pipe.
+        self.start()
+        self.assertEqual(self.event()["event"], "ready")
+        self.listener.close()
+        os.unlink(self.path)
+        self.zygote.stderr.close()
+        os.write(self.control, command(argv=["--root", self.root]) + b"\n")
+        forked = self.event()
+        self.assertEqual(forked["event"], "forked")
+        self.assertEqual(self.event(), {"event": "exit", "pid": forked["pid"], "code": forkserver.EXIT_CHILD_SETUP, "signal": None})
 
     def test_refuses_to_fork_when_a_preloaded_module_started_a_thread(self):
         with open(os.path.join(self.dir, "pypages_threader.py"), "w") as f:

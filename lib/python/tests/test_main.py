@@ -5,6 +5,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -12,7 +13,7 @@ import textwrap
 import time
 import unittest
 
-from pypages_worker import protocol
+from pypages_worker import main, protocol
 from pypages_worker.protocol import FrameReader, encode
 
 from .fakes import TimedFd
@@ -79,6 +80,15 @@ import threading
 def application(environ, start_response):
     start_response("200 OK", [])
     return [str(threading.current_thread() is threading.main_thread()).encode()]
+"""
+# Leaves a thread behind that the interpreter's exit would wait for, for ever (a page's thread
+# is a daemon by default: it inherits that from the request thread).
+LEAVES_A_THREAD = """
+import threading, time
+def application(environ, start_response):
+    threading.Thread(target=time.sleep, args=(3600,), name="left-behind", daemon=False).start()
+    start_response("200 OK", [])
+    return [b"left"]
 """
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # What a page's children see: a process it starts (exec) and one it forks.
@@ -362,12 +372,47 @@ class WorkerProcess(unittest.TestCase):
                 counts[tid] = [line for line in f if "ctxt_switches" in line]
         return counts
 
+    def test_a_worker_that_cannot_end_on_its_own_is_ended_after_its_lifeline(self):
+        frames = self.request(1, self.page("leaves.py", LEAVES_A_THREAD))
+        self.assertEqual(frames[-1].type, protocol.END)
+        _, err, code = self.finish(timeout=TIMEOUT)
+        self.assertEqual(code, main.EXIT_LINGERED)
+        self.assertIn(b"still running 1.5 s after Node closed the frame channel", err)
+
     def finish(self, timeout=5.0):
         """Close fd 3; return (stdout, stderr, exit code)."""
         os.close(self.to_worker)
         self.to_worker = -1
         out, err = self.proc.communicate(timeout=timeout)
         return out, err, self.proc.returncode
+
+
+class NodeGone(unittest.TestCase):
+    """Node died: its end of a socket channel reset, the worker's stderr a broken pipe."""
+
+    def test_the_worker_exits_even_though_it_cannot_log_why(self):
+        node, worker_end = socket.socketpair()
+        channel = high_dup(os.dup(worker_end.fileno()))
+        worker_end.close()
+        err_r, err_w = os.pipe()
+        err_w = high_dup(err_w)
+
+        def child_fds():
+            os.dup2(channel, 3)
+            os.dup2(channel, 4)
+            os.dup2(err_w, 2)
+        env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT, PYTHONDONTWRITEBYTECODE="1")
+        proc = subprocess.Popen([sys.executable, "-u", "-m", "pypages_worker", "--root", tempfile.gettempdir()],
+                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                close_fds=False, preexec_fn=child_fds)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        os.close(channel)
+        os.close(err_w)
+        node.settimeout(TIMEOUT)
+        self.assertTrue(node.recv(1))  # READY is on its way: the worker runs
+        os.close(err_r)  # what logging writes to is gone...
+        node.close()  # ...and Node with unread data: the worker's read fails with ECONNRESET
+        self.assertEqual(proc.wait(TIMEOUT), main.EXIT_PROTOCOL)
 
 
 if __name__ == "__main__":

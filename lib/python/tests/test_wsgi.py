@@ -104,6 +104,11 @@ class StartResponse(unittest.TestCase):
             with self.subTest(bad):
                 self.assertIn("must look like", start_error(bad, [])["message"])
 
+    def test_status_may_not_be_informational(self):
+        for bad in ("100 Continue", "101 Switching Protocols", "103 Early Hints", "199 X"):
+            with self.subTest(bad):
+                self.assertIn("informational (1xx)", start_error(bad, [])["message"])
+
     def test_a_status_accepted_before_is_still_checked_in_other_spellings(self):
         ok = FakeNode()
         ok.run(simple_app(status="299 Seen"))

@@ -1,0 +1,286 @@
+// The supervisor: the process the `pypages` command starts. It owns the
+// listening socket and runs the server (this same script, in the server
+// role) as a child that listens on it; it never touches a client byte.
+// When the server child dies unexpectedly it logs why, kills what is left
+// of it (server/leftovers.ts) and starts a new one, while new connections
+// wait in the socket's backlog. Signal handlers only record and forward;
+// the child's 'exit' decides what happens next.
+//
+// Child protocol (IPC): the child asks { pypages: 'socket' }; the supervisor
+// answers { pypages: 'listen', host, port } with the socket handle; the
+// child says { pypages: 'ready' } once it serves, then answers each
+// { pypages: 'ping' } with { pypages: 'pong' } from its event loop: a child
+// silent for HANG_MS is stuck (a loop that never yields) and is killed and
+// replaced like a crashed one. When the IPC channel closes (the supervisor is
+// gone, even by SIGKILL) the child stops gracefully.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { onLines } from '../lib/lines.js';
+import { INSTANCE_VARIABLE, killLeftovers } from './leftovers.js';
+import type { BoundSocket } from './listen-handle.js';
+
+/** Set in the server child's environment: "you are the supervised server". */
+export const ROLE_VARIABLE = 'PYPAGES_SUPERVISED';
+
+/** Exit codes of a child that had not yet said "ready": a config error (2), no usable Python (3), cannot listen (4). Not retried. */
+const BOOT_ERRORS = new Set([2, 3, 4]);
+const FIRST_DELAY_MS = 100;       // restart delay after a crash, doubled after each one...
+const MAX_DELAY_MS = 10_000;      // ...up to this,
+const STABLE_MS = 30_000;         // and back to FIRST_DELAY_MS once a child has lived this long.
+const CRASH_LIMIT = 5;            // this many crashes...
+const CRASH_WINDOW_MS = 60_000;   // ...within this long: give up (exit 1).
+const TAIL_LINES = 20;            // lines of a dead child's stderr repeated in the report
+const TAIL_WAIT_MS = 500;         // for its last lines to arrive after its exit
+const FORWARDED = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
+const PING_MS = 1000;             // heartbeat to a ready child...
+const HANG_MS = 10_000;           // ...which is killed after this long without an answer
+
+export interface SupervisorOptions {
+  socket: BoundSocket;
+  /** Host and port as configured, for the child's URL and its reload check. */
+  host: string;
+  port: number;
+}
+
+interface Running {
+  child: ChildProcess;
+  instance: string;
+  startedAt: number;
+  ready: boolean;
+  tail: string[];
+  stderrDone: Promise<void>;
+  lastPong: number;
+  hung: boolean;
+}
+
+/**
+ * Runs server children until pypages is asked to stop (SIGINT/SIGTERM:
+ * resolves 0), a child fails to boot (resolves with its exit code) or
+ * crashes CRASH_LIMIT times within CRASH_WINDOW_MS (resolves 1). A second
+ * SIGINT/SIGTERM kills the child at once and the supervisor dies of that
+ * signal, as a process without handlers would.
+ */
+export function supervise(options: SupervisorOptions): Promise<number> {
+  return new Supervisor(options).run();
+}
+
+class Supervisor {
+  private current: Running | null = null;
+  private stopping: NodeJS.Signals | null = null;
+  private forced: NodeJS.Signals | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private delayMs = FIRST_DELAY_MS;
+  private crashes: number[] = [];
+  private generation = 0;
+  private socketOpen = true;
+  private finish: (code: number) => void = () => {};
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  run(): Promise<number> {
+    process.stderr.on('error', () => {}); // a closed log reader must not take the supervisor down
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => this.stop(signal));
+    for (const signal of FORWARDED) process.on(signal, () => this.forward(signal));
+    this.start();
+    return new Promise((resolve) => (this.finish = resolve));
+  }
+
+  private start(): void {
+    this.restartTimer = null;
+    const instance = `${process.pid}-${++this.generation}-${randomBytes(4).toString('hex')}`;
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+        detached: true, // a session of its own: its process group is everything it started
+        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+        env: { ...process.env, [ROLE_VARIABLE]: '1', [INSTANCE_VARIABLE]: instance },
+      });
+    } catch (err) {
+      say(`cannot start the server: ${(err as Error).message}`);
+      return this.crashed(Date.now());
+    }
+    const tail: string[] = [];
+    const running: Running = { child, instance, startedAt: Date.now(), ready: false, tail, stderrDone: forwardStderr(child, tail), lastPong: 0, hung: false };
+    this.current = running;
+    let ended = false;
+    const end = (code: number | null, signal: NodeJS.Signals | null) => !ended && ((ended = true), void this.exited(running, code, signal));
+    child.on('message', (message: { pypages?: string }) => this.onMessage(running, message));
+    child.on('error', (err) => {
+      tail.push(`cannot start the server: ${err.message}`);
+      if (child.pid === undefined) end(null, null); // never started: no 'exit' will come
+    });
+    child.once('exit', end);
+    const heartbeat = setInterval(() => this.checkPulse(running), PING_MS);
+    child.once('exit', () => clearInterval(heartbeat));
+  }
+
+  /** A ready child that stopped answering is stuck: it is killed, and its exit restarts it. */
+  private checkPulse(running: Running): void {
+    if (!running.ready || running.hung || this.stopping) return;
+    if (Date.now() - running.lastPong > HANG_MS) {
+      running.hung = true;
+      say(`the server (pid ${running.child.pid}) has not answered for ${HANG_MS / 1000} s: its event loop is stuck; killing it`);
+      return signalGroup(running.child, 'SIGKILL');
+    }
+    if (running.child.connected) running.child.send({ pypages: 'ping' });
+  }
+
+  private onMessage(running: Running, message: { pypages?: string }): void {
+    if (message?.pypages === 'socket' && this.socketOpen) {
+      const { socket, host, port } = this.options;
+      running.child.send({ pypages: 'listen', host, port }, socket.handle as never);
+    } else if (message?.pypages === 'pong') {
+      running.lastPong = Date.now();
+    } else if (message?.pypages === 'ready') {
+      [running.ready, running.lastPong] = [true, Date.now()];
+      if (this.generation > 1) say(`server restarted (pid ${running.child.pid})`);
+    }
+  }
+
+  private async exited(running: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.current = null;
+    const pid = running.child.pid;
+    const left = pid ? await killLeftovers(pid, running.instance) : { killed: [], survivors: [] };
+    if (left.survivors.length) say(`could not kill pids ${left.survivors.join(' ')} (left by the server, pid ${pid})`);
+    if (this.stopping) return this.done();
+    if (!running.ready && code !== null && BOOT_ERRORS.has(code)) return this.done(code);
+    await Promise.race([running.stderrDone, new Promise((r) => setTimeout(r, TAIL_WAIT_MS))]);
+    say(`the server (pid ${pid}) died unexpectedly: ${signal ? `killed by ${signal}` : `exited with code ${code}`}`);
+    if (running.tail.length) say(`its last lines on stderr:\n${running.tail.map((l) => `  | ${l}`).join('\n')}`);
+    if (left.killed.length) say(`killed ${left.killed.length} process(es) it left behind (pids ${left.killed.join(' ')})`);
+    if (this.stopping) return this.done();
+    this.crashed(running.startedAt);
+  }
+
+  /** Counts the crash; starts a new child after the backoff delay, or gives up. */
+  private crashed(startedAt: number): void {
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    if (this.crashes.length >= CRASH_LIMIT) {
+      say(`the server died ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s; giving up. ` +
+        'Its last lines on stderr (above) say why; fix the cause, then start pypages again.');
+      return this.done(1);
+    }
+    if (now - startedAt >= STABLE_MS) this.delayMs = FIRST_DELAY_MS;
+    say(`starting a new server in ${this.delayMs / 1000} s`);
+    this.restartTimer = setTimeout(() => this.start(), this.delayMs);
+    this.delayMs = Math.min(this.delayMs * 2, MAX_DELAY_MS);
+  }
+
+  /** SIGINT/SIGTERM: the first is passed on for a graceful stop; a second kills everything now. */
+  private stop(signal: NodeJS.Signals): void {
+    if (this.stopping) {
+      this.forced = signal;
+      if (this.current) signalGroup(this.current.child, 'SIGKILL');
+      return;
+    }
+    this.stopping = signal;
+    this.closeSocket(); // once the child closes its copy, new connections are refused, not left waiting
+    if (this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.done();
+    } else if (this.current) {
+      this.current.child.kill(signal);
+    }
+  }
+
+  /** Only to a child that has said "ready": before that, its handlers are not in place and the signal would kill it. */
+  private forward(signal: NodeJS.Signals): void {
+    if (this.current?.ready) this.current.child.kill(signal);
+    else say(`${signal} not passed on: the server is starting (and reads the configuration as it does)`);
+  }
+
+  private closeSocket(): void {
+    if (this.socketOpen) this.options.socket.handle.close();
+    this.socketOpen = false;
+  }
+
+  private done(code = 0): void {
+    this.closeSocket();
+    if (this.forced) {
+      process.removeAllListeners(this.forced);
+      process.kill(process.pid, this.forced);
+      return;
+    }
+    this.finish(code);
+  }
+}
+
+function say(message: string): void {
+  process.stderr.write(`pypages: ${message}\n`);
+}
+
+/** Signals the child's whole process group (never group 0: that would be our own). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+/**
+ * Copies the child's stderr to ours line by line, keeping the last TAIL_LINES
+ * in `tail`. Respects backpressure (a stalled reader stalls the child's
+ * stderr, whose own logger bounds what it keeps) and goes on reading if our
+ * stderr is gone. Resolves when the child's stderr ends.
+ */
+function forwardStderr(child: ChildProcess, tail: string[]): Promise<void> {
+  const stream = child.stderr!;
+  stream.on('error', () => {}); // the child's end is reported by its 'exit'
+  let waiting = false;
+  onLines(stream, (line) => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    if (process.stderr.destroyed || process.stderr.write(`${line}\n`) || waiting) return;
+    waiting = true;
+    stream.pause();
+    const resume = () => {
+      process.stderr.off('drain', resume).off('close', resume);
+      waiting = false;
+      stream.resume();
+    };
+    process.stderr.on('drain', resume).on('close', resume);
+  });
+  return new Promise((resolve) => stream.once('close', resolve));
+}
+
+/** What the server child gets from its supervisor. */
+export interface SupervisedSocket {
+  handle: object;
+  host: string;
+  port: number;
+}
+
+/**
+ * In the server role: the socket the supervisor holds, or null when this
+ * process was not started by a supervisor. The child asks only once its
+ * listener is in place (a message arriving earlier would be lost). Rejects
+ * if the supervisor goes away first.
+ */
+export function socketFromSupervisor(): Promise<SupervisedSocket> | null {
+  if (process.env[ROLE_VARIABLE] !== '1' || !process.send) return null;
+  delete process.env[ROLE_VARIABLE]; // not for the Python workers, nor a pypages a page might start
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { pypages?: string; host: string; port: number }, handle: unknown) => {
+      if (message?.pypages !== 'listen' || !handle) return;
+      process.off('message', onMessage).off('disconnect', onGone);
+      resolve({ handle: handle as object, host: message.host, port: message.port });
+    };
+    const onGone = () => reject(new Error('the supervisor went away before handing over the listening socket'));
+    process.on('message', onMessage).once('disconnect', onGone);
+    process.send!({ pypages: 'socket' });
+  });
+}
+
+/** In the server role: tells the supervisor this server serves; `onGone` runs once when the supervisor is gone (even killed by SIGKILL). */
+export function reportReady(onGone: () => void): void {
+  if (!process.connected) return onGone();
+  process.once('disconnect', onGone);
+  process.on('message', (message: { pypages?: string }) => {
+    if (message?.pypages === 'ping' && process.connected) process.send!({ pypages: 'pong' });
+  });
+  process.send!({ pypages: 'ready' });
+}
