@@ -220,7 +220,15 @@ function lines(stream, onLine) {
   });
 }
 
-/** GET on a new connection (no pooling across server restarts): { status, body }; rejects after timeoutMs. */
+/**
+ * A request on a new connection (no pooling across server restarts):
+ * resolves with { status, headers, body }; rejects after timeoutMs.
+ * @param {number} port
+ * @param {string} path
+ * @param {number} [timeoutMs]
+ * @param {string} [method]
+ * @param {string | Buffer} [body]
+ */
 export function httpGet(port, path, timeoutMs = 10_000, method = 'GET', body = undefined) {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, agent: false, timeout: timeoutMs }, (res) => {

@@ -14,6 +14,7 @@ export function loadCorpus(dir = CORPUS_DIR) {
 /** One .http file: { name, meta, expect (alternatives), bytes, fin, head, body }. */
 export function parseEntry(name, text) {
   const lines = text.split('\n');
+  /** @type {Record<string, string>} */
   const meta = {};
   let i = 0;
   for (; i < lines.length && lines[i].startsWith('#'); i++) {

@@ -33,6 +33,8 @@ interface State {
   config: Record<string, unknown>;
   /** Fewer cut points inside chunked and large bodies (abort-shapes.ts). */
   coarse?: boolean;
+  /** Each cut may start a worker of its own, so the number of Python processes varies. */
+  workersVary?: boolean;
   /** The page for cut number `k` of a shape (k 0: the head cuts, which never reach a page). */
   path(shape: number, k: number, server: ChildServer): string;
   /** Called before a shape's cuts and after a restart; returns what to do after them. */
@@ -56,6 +58,7 @@ const STATES: State[] = [
     // Idle cold pages stop soon, so the new ones need not wait for max-workers to make room.
     config: { maxWorkers: 40, idleTimeout: 2 },
     coarse: true,
+    workersVary: true,
     // A fresh copy of the page for every cut that completes a head: it has no worker when the request comes.
     path: (shape, k, server) => {
       const path = `/cold-${shape}-${String(k).padStart(4, '0')}.py`;
@@ -88,7 +91,7 @@ const STATES: State[] = [
 /** Polls (bounded) until probe() is truthy. */
 async function waitFor(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
+  while (!(await Promise.resolve().then(probe).catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -214,57 +217,75 @@ async function quiescent(server: ChildServer): Promise<string | null> {
   }
 }
 
+/** One state's sweep: its server, its counts, what went wrong. */
+interface Sweep { state: State; server: ChildServer; t: Totals; failures: string[]; pythons: number | null }
+
+/** Runs a batch of cuts at once (their outcomes are judged as they come), then checks the server. */
+async function cutBatch(sw: Sweep, batch: Cut[], observed: Promise<void>[]): Promise<'ok' | 'restarted'> {
+  const { state, server, t, failures } = sw;
+  const failed = (err: Error): Outcome => ({ responses: [], error: `the cut failed: ${err.message}`, closed: true, timedOut: false });
+  await Promise.all(batch.map(async (cut) => {
+    t.cuts++;
+    t.requests++;
+    const { outcome } = await cut.run(server).catch((err) => ({ outcome: Promise.resolve(failed(err)) }));
+    observed.push(outcome.catch(failed).then((o) => {
+      const why = cut.judge(o);
+      if (why) failures.push(`${state.name}: ${cut.label}: ${why}`);
+    }));
+  }));
+  const after = `${state.name}: after [${batch.map((c) => c.label).join('; ')}]`;
+  t.requests++;
+  const dead = await liveness(server);
+  if (!dead) {
+    failures.push(...(await checkPages(server, state, batch.map((c) => c.path))).map((p) => `${after}: ${p}`));
+    return 'ok';
+  }
+  failures.push(`${after}: ${dead}`);
+  if (server.alive) return 'ok';
+  t.crashes++;
+  sw.pythons = null;
+  await server.restart();
+  return 'restarted';
+}
+
+/** Every cut of one shape, then: nothing in flight, workers ready, Python processes accounted for and as many as before. */
+async function sweepShape(sw: Sweep, index: number): Promise<void> {
+  const { state, server, failures } = sw;
+  const shape = SHAPES[index];
+  let end = await state.begin(shape, server);
+  const observed: Promise<void>[] = [];
+  const cuts = cutsOf(state, index, server);
+  for (let b = 0; b < cuts.length; b += BATCH) {
+    if ((await cutBatch(sw, cuts.slice(b, b + BATCH), observed)) === 'restarted') end = await state.begin(shape, server);
+  }
+  await end().catch((err) => failures.push(`${state.name}: ${shape.name}: ${err.message}`));
+  await Promise.all(observed);
+  sw.t.requests++;
+  const idle = server.alive ? await quiescent(server) : 'the server is dead';
+  if (idle) failures.push(`${state.name}: ${shape.name}: ${idle}`);
+  // Cold pages each bring a worker; elsewhere the same workers serve every shape (none stuck, replaced or leaked).
+  const count = server.pythons().live.length;
+  if (!state.workersVary && sw.pythons !== null && count !== sw.pythons) failures.push(`${state.name}: ${shape.name}: ${sw.pythons} Python processes before, ${count} after`);
+  sw.pythons = count;
+}
+
 async function sweepState(state: State): Promise<string[]> {
-  const failures: string[] = [];
   const t: Totals = { cuts: 0, requests: 0, stalled: 0, crashes: 0, ms: 0 };
   const started = Date.now();
   totals.set(state.name, t);
-  const server = await startChildServer(state.config);
+  const sw: Sweep = { state, server: await startChildServer(state.config), t, failures: [], pythons: null };
   try {
     for (let i = 0; i < SHAPES.length; i++) {
-      const shape = SHAPES[i];
-      let end = await state.begin(shape, server);
-      const observed: Promise<void>[] = [];
-      const cuts = cutsOf(state, i, server);
-      for (let b = 0; b < cuts.length; b += BATCH) {
-        const batch = cuts.slice(b, b + BATCH);
-        await Promise.all(batch.map(async (cut) => {
-          t.cuts++;
-          t.requests++;
-          const failed = (err: Error): Outcome => ({ responses: [], error: `the cut failed: ${err.message}`, closed: true, timedOut: false });
-          const { outcome } = await cut.run(server).catch((err) => ({ outcome: Promise.resolve(failed(err)) }));
-          observed.push(outcome.catch(failed).then((o) => {
-            const why = cut.judge(o);
-            if (why) failures.push(`${state.name}: ${cut.label}: ${why}`);
-          }));
-        }));
-        t.requests++;
-        const dead = await liveness(server);
-        if (dead) {
-          failures.push(`${state.name}: after [${batch.map((c) => c.label).join('; ')}]: ${dead}`);
-          if (!server.alive) {
-            t.crashes++;
-            await server.restart();
-            end = await state.begin(shape, server);
-          }
-          continue;
-        }
-        failures.push(...(await checkPages(server, state, batch.map((c) => c.path))).map((p) => `${state.name}: after [${batch.map((c) => c.label).join('; ')}]: ${p}`));
-      }
-      await end().catch((err) => failures.push(`${state.name}: ${shape.name}: ${err.message}`));
-      await Promise.all(observed);
-      t.requests++;
-      const idle = server.alive ? await quiescent(server) : 'the server is dead';
-      if (idle) failures.push(`${state.name}: ${shape.name}: ${idle}`);
-      if (process.env.ABORT_SWEEP_VERBOSE) console.log(`${state.name} ${shape.name}: ${Date.now() - started} ms`);
+      await sweepShape(sw, i);
+      if (process.env.ABORT_SWEEP_VERBOSE) console.log(`${state.name} ${SHAPES[i].name}: ${Date.now() - started} ms`);
     }
   } finally {
     t.ms = Date.now() - started;
-    const orphans = server.pythons().orphans;
-    if (orphans.length) failures.push(`${state.name}: Python processes left by a dead server: ${orphans.map((p: { pid: number }) => p.pid)}`);
-    await server.stop();
+    const orphans = sw.server.pythons().orphans;
+    if (orphans.length) sw.failures.push(`${state.name}: Python processes left by a dead server: ${orphans.map((p: { pid: number }) => p.pid)}`);
+    await sw.server.stop();
   }
-  return failures;
+  return sw.failures;
 }
 
 afterAll(() => {

@@ -70,7 +70,7 @@ export const request = (keepAlive: boolean) => fc.record({
   close: fc.boolean(),
 }).map((r): Request => {
   const fields = [...(r.version === '1.1' ? ['Host: 127.0.0.1'] : []), ...r.extra];
-  let body = Buffer.alloc(0);
+  let body: Buffer = Buffer.alloc(0);
   if (r.page.method === 'POST') {
     body = Buffer.from(r.data);
     if (r.chunked && r.version === '1.1') {

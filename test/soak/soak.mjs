@@ -8,9 +8,12 @@
 // (KiB/min, fds/min), requests by outcome and the errors.
 //
 // Exit status: 1 if the server died, a valid request was not answered
-// correctly, a Python process was orphaned, or (runs of 2 minutes or more)
+// correctly, a Python process was orphaned, a request stayed counted in
+// flight after the load stopped, or (runs of 2 minutes or more)
 // a process's memory or fds grew clearly beyond noise. `npm run soak`;
 // test/soak/soak.test.ts runs a 20-second one so this script keeps working.
+// SOAK_CONCURRENCY sets the number of clients (16); SOAK_SAMPLES=FILE keeps
+// every sample as JSON.
 
 import { Agent, request } from 'node:http';
 import { writeFileSync } from 'node:fs';
@@ -151,28 +154,30 @@ async function sample(server, state, started) {
   }
 }
 
-/** Least-squares slope of y over t (per minute). */
-function slope(points, key) {
+/** Least-squares fit of y over t (minutes): { slope (per minute), se (its standard error) }. */
+function fit(points, key) {
   const n = points.length;
   const mt = points.reduce((s, p) => s + p.t, 0) / n;
   const my = points.reduce((s, p) => s + p[key], 0) / n;
-  const num = points.reduce((s, p) => s + (p.t - mt) * (p[key] - my), 0);
-  const den = points.reduce((s, p) => s + (p.t - mt) ** 2, 0);
-  return den ? num / den : 0;
+  const sxx = points.reduce((s, p) => s + (p.t - mt) ** 2, 0);
+  if (n < 3 || !sxx) return { slope: 0, se: Infinity };
+  const slope = points.reduce((s, p) => s + (p.t - mt) * (p[key] - my), 0) / sxx;
+  const residuals = points.reduce((s, p) => s + (p[key] - my - slope * (p.t - mt)) ** 2, 0);
+  return { slope, se: Math.sqrt(residuals / (n - 2) / sxx) };
 }
 
+/** The samples after the first third of the run: the first third is warm-up (heaps, caches, pools, imports). */
+const measured = (points) => points.filter((p) => p.t >= points.at(-1).t / 3);
+
 /**
- * Growth is "clear" when the slope after the first third (warm-up: caches,
- * pools, worker imports) would add more than `limit` over the measured time
- * and the last samples are above the first ones by that much too.
+ * Growth is "clear" when, after the warm-up, the slope is positive beyond
+ * noise (over 3 standard errors) and it adds more than `limit` over that time.
  */
 function grows(points, key, limit) {
-  const measured = points.filter((p) => p.t >= points.at(-1).t / 3);
-  if (measured.length < 5) return false;
-  const span = measured.at(-1).t - measured[0].t;
-  const head = measured.slice(0, 3).reduce((s, p) => s + p[key], 0) / 3;
-  const tail = measured.slice(-3).reduce((s, p) => s + p[key], 0) / 3;
-  return slope(measured, key) * span > limit && tail - head > limit;
+  const m = measured(points);
+  if (m.length < 5) return false;
+  const { slope, se } = fit(m, key);
+  return slope > 3 * se && slope * (m.at(-1).t - m[0].t) > limit;
 }
 
 function summarize(state, server, { orphans, leftInFlight }, seconds, log) {
@@ -180,9 +185,10 @@ function summarize(state, server, { orphans, leftInFlight }, seconds, log) {
   const rows = [...state.samples].map(([pid, { label, points }]) => {
     const first = points[0];
     const last = points.at(-1);
-    const rssGrows = judged && grows(points, 'rss', 8 * 1024);
-    const fdsGrows = judged && grows(points, 'fds', 8);
-    return { pid, label, samples: points.length, rssFirst: first.rss, rssLast: last.rss, rssSlope: slope(points, 'rss'), fdsFirst: first.fds, fdsLast: last.fds, fdsSlope: slope(points, 'fds'), rssGrows, fdsGrows };
+    const rssGrows = judged && grows(points, 'rss', 4 * 1024);
+    const fdsGrows = judged && grows(points, 'fds', 4);
+    const m = measured(points);
+    return { pid, label, samples: points.length, rssFirst: first.rss, rssLast: last.rss, rssSlope: fit(m, 'rss').slope, fdsFirst: first.fds, fdsLast: last.fds, fdsSlope: fit(m, 'fds').slope, rssGrows, fdsGrows };
   });
   const byOutcome = Object.fromEntries([...state.outcomes].sort());
   const problems = [
@@ -193,6 +199,7 @@ function summarize(state, server, { orphans, leftInFlight }, seconds, log) {
     ...rows.filter((r) => r.rssGrows || r.fdsGrows).map((r) => `${r.label} (pid ${r.pid}) grows: ${r.rssSlope.toFixed(0)} KiB/min, ${r.fdsSlope.toFixed(2)} fds/min`),
   ];
   log(`soak: ${seconds} s, ${state.requests} requests, ${server.accessLines} access-log lines, ${server.crashes.length} server deaths`);
+  log('  (slopes: least squares over the samples after the first third of the run)');
   log('  pid      process                                    samples  RSS KiB first -> last   KiB/min   fds first -> last  fds/min');
   for (const r of rows) {
     log(`  ${String(r.pid).padEnd(8)} ${r.label.slice(0, 42).padEnd(42)} ${String(r.samples).padStart(7)}  ${String(r.rssFirst).padStart(8)} -> ${String(r.rssLast).padEnd(8)} ${r.rssSlope.toFixed(0).padStart(8)}   ${String(r.fdsFirst).padStart(4)} -> ${String(r.fdsLast).padEnd(4)}  ${r.fdsSlope.toFixed(2).padStart(7)}${r.rssGrows || r.fdsGrows ? '  GROWS' : ''}`);
@@ -202,6 +209,7 @@ function summarize(state, server, { orphans, leftInFlight }, seconds, log) {
   for (const e of state.errors.slice(0, 20)) log(`  error: ${e}`);
   if (!judged) log('  (slopes are not judged in runs under 2 minutes: warm-up dominates)');
   log(problems.length ? `soak: FAILED: ${problems.join('; ')}` : 'soak: OK');
+  if (process.env.SOAK_SAMPLES) writeFileSync(process.env.SOAK_SAMPLES, JSON.stringify(Object.fromEntries(state.samples)));
   return { requests: state.requests, outcomes: byOutcome, errors: state.errors, rows, problems, deaths: server.crashes.length, orphans, leftInFlight };
 }
 
