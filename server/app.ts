@@ -15,7 +15,8 @@ import { consoleLogger, type Logger } from '../lib/log.js';
 import type { Target } from '../lib/resolve.js';
 import { ResolveCache } from '../lib/resolve-cache.js';
 import { AccessLog, type RequestInfo } from './access-log.js';
-import { applyClientTimeouts, trackResponse } from './client-timeouts.js';
+import { applyClientTimeouts } from './client-timeouts.js';
+import { answerClientErrors, trackResponse } from './connections.js';
 import { errorPageText, sendErrorPage, writeErrorPage } from './error-page.js';
 import { runScript } from './scripts.js';
 import { Lifecycle } from './lifecycle.js';
@@ -93,31 +94,32 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
   const accessLog = new AccessLog(log);
   const pathsFor = perConfig((config) => new ResolveCache(config.root, { index: config.index }));
   return (req, res) => {
-    const { config, groups } = holder.runtime;
-    const info = accessLog.begin(req, trustListOf(config.trustProxy));
+    const info = accessLog.begin(req, trustListOf(holder.runtime.config.trustProxy));
     guard(req, res, info.id, log);
-    trackResponse(req, res);
     const done = lifecycle.track();
-    const { target, urlPath } = targetOf(req, pathsFor(config));
-    // The operator pages come first (in Koa), and decide for themselves (status-allow).
-    const operator = urlPath === config.healthPath || urlPath === config.statusPath;
-    let handled: Promise<unknown>;
-    if (urlPath === null) {
-      // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
-      writeErrorPage(req, res, 400, errorPageText(400, info.id, target.kind === 'bad-request' ? target.reason : '', config.debug), { Connection: 'close' });
-      handled = Promise.resolve();
-    } else if (target.kind === 'script' && !operator) {
-      handled = runScript(req, res, target, info, { config, groups, log });
-    } else {
-      requests.set(req, { info, target });
-      handled = koa(req, res);
-    }
+    const handled = route(req, res, info);
     const logged = accessLog.record(req, res, info, handled);
-    res.once('close', () => {
+    trackResponse(req, res, () => {
       done();
       logged();
     });
   };
+
+  function route(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<unknown> {
+    const { config, groups } = holder.runtime;
+    const refused = framingProblem(req.httpVersion, req.rawHeaders);
+    if (refused) {
+      // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
+      writeErrorPage(req, res, refused.status, errorPageText(refused.status, info.id, refused.reason, config.debug), { Connection: 'close' });
+      return Promise.resolve();
+    }
+    const { target, urlPath } = targetOf(req, pathsFor(config));
+    // The operator pages come first (in Koa), and decide for themselves (status-allow).
+    const operator = urlPath === config.healthPath || urlPath === config.statusPath;
+    if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { config, groups, log });
+    requests.set(req, { info, target });
+    return koa(req, res);
+  }
 }
 
 /**
@@ -134,10 +136,8 @@ function guard(req: IncomingMessage, res: ServerResponse, requestId: string, log
   });
 }
 
-/** What the URL names; no URL path when the request itself must be refused (its framing breaks RFC 9112). */
-function targetOf(req: IncomingMessage, paths: ResolveCache): { target: Target; urlPath: string | null } {
-  const problem = framingProblem(req.httpVersion, req.rawHeaders);
-  if (problem) return { target: { kind: 'bad-request', reason: problem }, urlPath: null };
+/** What the URL names. */
+function targetOf(req: IncomingMessage, paths: ResolveCache): { target: Target; urlPath: string } {
   const url = originForm(req.url ?? '/');
   const queryAt = url.indexOf('?');
   const urlPath = queryAt === -1 ? url : url.slice(0, queryAt);
@@ -241,6 +241,7 @@ function httpServer(config: Config, handler: RequestListener): Server {
     : createServer(options, handler);
   server.on('checkContinue', handler);
   applyClientTimeouts(server, config.clientTimeout, config.keepAliveTimeout);
+  answerClientErrors(server);
   // A client that half-closes after its request (shutdown(SHUT_WR), nc -N, some health checkers)
   // still gets its answer, as from Apache; without this Node drops the request at the FIN. A
   // client that closes for good also sends only a FIN, so its complete request still runs (a

@@ -13,15 +13,12 @@
 // headersTimeout stays as a backstop for heads dribbled a byte at a time
 // (slowloris): Node answers 408 when a head is not complete within it.
 
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ClientWatch } from '../lib/exchange.js';
+import { headBegun, openResponses } from './connections.js';
 
-/** Responses still open on each connection (pipelined requests may overlap). */
-const open = new WeakMap<Socket, Set<ServerResponse>>();
 const watches = new WeakMap<ServerResponse, ClientWatch>();
-/** socket.bytesRead when its last response finished: more since means a new head has begun. */
-const readAtLastResponse = new WeakMap<Socket, number>();
 
 const REQUEST_TIMEOUT_PAGE = '408 Request Timeout\n\nThe client sent nothing for too long.\n';
 const REQUEST_TIMEOUT_ANSWER = `HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${REQUEST_TIMEOUT_PAGE.length}\r\n\r\n${REQUEST_TIMEOUT_PAGE}`;
@@ -36,16 +33,6 @@ export function applyClientTimeouts(server: Server, clientTimeout: number, keepA
   server.on('timeout', (socket: Socket) => onSilence(socket, ms));
 }
 
-/** Follows every response from its request's arrival until it closes. */
-export function trackResponse(req: IncomingMessage, res: ServerResponse): void {
-  const socket = req.socket;
-  let set = open.get(socket);
-  if (!set) open.set(socket, (set = new Set()));
-  set.add(res);
-  res.once('finish', () => readAtLastResponse.set(socket, socket.bytesRead));
-  res.once('close', () => set!.delete(res));
-}
-
 /** A page request's watch: the timer asks it whose turn it is (lib/exchange.ts keeps it current). */
 export function watchClient(res: ServerResponse): ClientWatch {
   const watch: ClientWatch = { waitingOnClient: false, onClientTimeout: null };
@@ -54,13 +41,13 @@ export function watchClient(res: ServerResponse): ClientWatch {
 }
 
 function onSilence(socket: Socket, ms: number): void {
-  const responses = [...(open.get(socket) ?? [])];
+  const responses = [...openResponses(socket)];
   const pages = responses.map((res) => watches.get(res)).filter((w) => w !== undefined);
   if (pages.some((w) => !w.waitingOnClient)) return void socket.setTimeout(ms);
   const waiting = pages.filter((w) => w.onClientTimeout);
   for (const w of waiting) w.onClientTimeout!();
   if (waiting.length) return;
-  if (responses.length === 0 && socket.bytesRead > (readAtLastResponse.get(socket) ?? 0) && socket.writable) {
+  if (responses.length === 0 && headBegun(socket) && socket.writable) {
     socket.end(REQUEST_TIMEOUT_ANSWER);
     setTimeout(() => socket.destroy(), 1000).unref(); // a client that does not read even that
     return;

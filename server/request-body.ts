@@ -17,9 +17,9 @@ export function declaredTooLarge(req: IncomingMessage, maxBody: number): boolean
   return maxBody > 0 && length !== undefined && Number(length) > maxBody;
 }
 
-/** True when the client waits for "100 Continue" before it sends the body. */
+/** True when the client waits for "100 Continue" before it sends the body (an HTTP/1.0 client cannot: RFC 9110 10.1.1). */
 export function expectsContinue(req: IncomingMessage): boolean {
-  return /^100-continue$/i.test(req.headers.expect ?? '');
+  return req.httpVersionMinor >= 1 && /^100-continue$/i.test(req.headers.expect ?? '');
 }
 
 /**

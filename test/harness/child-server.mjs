@@ -20,7 +20,7 @@ const MAIN = new URL('./server-main.mjs', import.meta.url).pathname;
 export const PAGES = join(REPO, 'test/fixtures/pages');
 export const ABUSE_PAGES = join(REPO, 'test/fixtures/abuse');
 export const STATUS_PATH = '/-/status';
-const TAIL_LINES = 80;
+const TAIL_LINES = 400;
 const START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 

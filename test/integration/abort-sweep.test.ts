@@ -195,7 +195,8 @@ async function quiescent(server: ChildServer): Promise<string | null> {
   if (orphans.length) {
     // Left by a crash: they will not go away by themselves, so report them once and end them.
     for (const p of orphans) process.kill(p.pid, 'SIGKILL');
-    return `orphaned Python processes (pids ${orphans.map((p: { pid: number }) => p.pid)}), left by a dead server`;
+    const pids = orphans.map((p: { pid: number; cmdline?: string }) => `${p.pid} ${p.cmdline ?? ''}`);
+    return `orphaned Python processes (${pids.join('; ')}), left by a dead server; its log ends:\n${server.stderrTail.filter((l: string) => !l.includes('cut short')).slice(-8).join('\n')}`;
   }
   let last = '';
   try {
