@@ -12,7 +12,7 @@ from pypages_worker import protocol
 from pypages_worker.protocol import FILE, RESPONSE_BODY
 from pypages_worker.streams import InputStream
 
-from .fakes import Closing, FakeNode, capture, simple_app
+from fakes import Closing, FakeNode, capture, simple_app
 
 
 def echo_app(reader):

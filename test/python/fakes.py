@@ -7,10 +7,15 @@ import select
 import sys
 import threading
 
+import pypages_worker
 from pypages_worker import protocol
 from pypages_worker.channel import Channel
 from pypages_worker.protocol import Frame
 from pypages_worker.wsgi import run_wsgi
+
+# The folder that holds pypages_worker: a worker or zygote started by a test gets it as PYTHONPATH.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pypages_worker.__file__)))
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 
 CGI = {
     "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/page.py", "PATH_INFO": "/a/b",

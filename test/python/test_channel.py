@@ -7,7 +7,7 @@ from pypages_worker import protocol
 from pypages_worker.protocol import BODY_WINDOW
 from pypages_worker.channel import Channel, ClientAborted
 
-from .fakes import capture
+from fakes import capture
 
 
 class Sent(list):

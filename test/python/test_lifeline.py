@@ -8,7 +8,8 @@ import textwrap
 import time
 import unittest
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from fakes import PACKAGE_PARENT
+
 TIMEOUT = 10.0
 ENV = dict(os.environ, PYTHONPATH=PACKAGE_PARENT, PYTHONDONTWRITEBYTECODE="1")
 

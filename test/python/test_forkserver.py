@@ -19,7 +19,8 @@ from contextlib import redirect_stderr
 from pypages_worker import forkserver, protocol
 from pypages_worker.protocol import FrameReader, encode
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from fakes import PACKAGE_PARENT
+
 TIMEOUT = 10.0
 TOKEN = "0123456789abcdef0123456789abcdef"
 

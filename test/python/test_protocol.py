@@ -10,9 +10,9 @@ from pypages_worker import protocol
 from pypages_worker.protocol import (HEADER_SIZE, MAX_PAYLOAD, Frame, FrameReader,
                                      FrameWriter, ProtocolError, decode, encode)
 
-VECTORS_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..",
-                            "test", "fixtures", "protocol-vectors.json")
-with open(VECTORS_PATH) as f:
+from fakes import FIXTURES
+
+with open(os.path.join(FIXTURES, "protocol-vectors.json")) as f:
     VECTORS = json.load(f)
 ALL = b"".join(bytes.fromhex(v["frame_hex"]) for v in VECTORS)
 

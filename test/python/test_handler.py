@@ -11,8 +11,8 @@ from pypages_worker.handler import NotAPage, WatchReporter, find_app, handle_req
 from pypages_worker.loader import load_script
 from pypages_worker.protocol import ProtocolError
 
-from .fakes import FakeNode
-from .test_loader import TempRoot
+from fakes import FakeNode
+from test_loader import TempRoot
 
 GOOD = {"script": "/srv/www/a.py", "environ": {"PATH_INFO": "/"}, "body": True, "window": 10, "push": 4096}
 

@@ -16,9 +16,8 @@ import unittest
 from pypages_worker import main, protocol
 from pypages_worker.protocol import FrameReader, encode
 
-from .fakes import TimedFd
+from fakes import PACKAGE_PARENT, TimedFd
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 10.0
 
 HELLO = """

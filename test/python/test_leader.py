@@ -15,7 +15,7 @@ from pypages_worker.main import Worker
 from pypages_worker.pool import ThreadPool
 from pypages_worker.protocol import FrameReader, FrameWriter, encode
 
-from .fakes import TimedFd, capture
+from fakes import TimedFd, capture
 
 TIMEOUT = 5.0
 JOB = 0x01  # a REQUEST: accept() returns the job registered for its id
