@@ -6,8 +6,8 @@ import threading
 import unittest
 from unittest import mock
 
-from pypages_worker import handler, protocol
-from pypages_worker.handler import NotAPage, WatchReporter, find_app, handle_request, parse_request
+from pypages_worker import protocol, request as handler
+from pypages_worker.request import NotAPage, WatchReporter, find_app, handle_request, parse_request
 from pypages_worker.loader import load_script
 from pypages_worker.protocol import ProtocolError
 

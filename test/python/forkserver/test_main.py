@@ -16,7 +16,8 @@ import threading
 import unittest
 from contextlib import redirect_stderr
 
-from pypages_worker import forkserver, protocol
+from pypages_worker import protocol
+from pypages_worker.forkserver import main as forkserver
 from pypages_worker.protocol import FrameReader, encode
 
 from fakes import PACKAGE_PARENT

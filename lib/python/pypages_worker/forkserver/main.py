@@ -55,9 +55,9 @@ import sys
 import threading
 import time
 
-from . import lifeline, loader, log, signals
-from . import main as worker_main  # imports the whole runtime: handler, loader, wsgi, channel, streams
-from .wsgi import describe
+from .. import lifeline, loader, log, signals
+from .. import main as worker_main  # imports the whole runtime: request, loader, wsgi, channel, streams
+from ..wsgi import describe
 
 CONTROL_IN, CONTROL_OUT = 3, 4
 TOKEN_LENGTH = 32  # hex characters
@@ -375,6 +375,3 @@ def main(argv=None):
     # does: atexit handlers run and request threads are joined.
     return run_child(cmd, args.socket, parser)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
