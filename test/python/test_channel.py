@@ -20,7 +20,7 @@ class ChannelTests(unittest.TestCase):
         sent = Sent()
         channel = Channel(5, sent.send, 100)
         channel.end(True)
-        channel.error(500, "app", "late")
+        channel.error("app", "late")
         channel.end(False)
         self.assertEqual(sent, [("END", 5, b'{"complete":true}')])
         self.assertTrue(channel.finished)
@@ -28,7 +28,7 @@ class ChannelTests(unittest.TestCase):
     def test_on_finish_runs_before_the_terminal_frame(self):
         sent = Sent()
         channel = Channel(1, sent.send, 100, on_finish=lambda c: sent.send(protocol.WATCH, 0, b"{}"))
-        channel.error(404, "not-page", "no")
+        channel.error("not-page", "no")
         self.assertEqual([name for name, _, _ in sent], ["WATCH", "ERROR"])
         self.assertEqual(protocol.load_json(sent[1][2]),
                          {"status": 404, "kind": "not-page", "message": "no", "traceback": ""})

@@ -26,12 +26,12 @@ import sys
 import threading
 import traceback
 
-from . import PROTOCOL_VERSION, lifeline, loader, log, signals
+from . import PROTOCOL_VERSION, errors, lifeline, loader, log, signals
 from .channel import Channel
 from .leader import Leader
 from .pool import ThreadPool
 from .request import WatchReporter, find_app, handle_request, parse_request
-from .wsgi import describe
+from .errors import describe
 from .protocol import (ABORT, BODY, CREDIT, FILE_OPENED, PING, PONG, READY, REQUEST,
                        FrameReader, FrameWriter, ProtocolError, dump_json, load_json,
                        read_uint32)
@@ -221,7 +221,7 @@ class Worker:
         try:
             request = parse_request(frame.payload)
         except ProtocolError as err:
-            Channel(frame.id, self.send, 0).error(500, "protocol", str(err))
+            Channel(frame.id, self.send, 0).error(errors.PROTOCOL, str(err))
             return None
         channel = Channel(frame.id, self.send, request["window"], request["body"], self.release, self.send_many,
                           self._on_wait, request["push"])

@@ -8,9 +8,10 @@ import sys
 import threading
 import traceback
 
-from . import loader, log
+from . import errors, loader, log
+from .errors import describe
 from .protocol import WATCH, ProtocolError, dump_json, load_json
-from .wsgi import describe, run_wsgi
+from .wsgi import run_wsgi
 
 
 class NotAPage(Exception):
@@ -72,9 +73,9 @@ def handle_request(channel, request, root, multithread, reporter, multiprocess=F
         try:
             app = find_app(request["script"], root)
         except NotAPage as err:
-            return channel.error(404, "not-callable" if err.executed else "not-page", str(err))
+            return channel.error(errors.NOT_CALLABLE if err.executed else errors.NOT_PAGE, str(err))
         except BaseException as err:  # SyntaxError, ImportError, SystemExit at import...
-            return channel.error(500, "load", *describe(err))
+            return channel.error(errors.LOAD, *describe(err))
         reporter.report()
         if channel.aborted:  # the client left while the request waited for a thread
             return channel.end(False)
@@ -82,7 +83,7 @@ def handle_request(channel, request, root, multithread, reporter, multiprocess=F
     except BaseException as err:  # the pipe to Node failing, or a bug in this package
         log("request %d: %s" % (channel.id, traceback.format_exc().rstrip()))
         if not channel.finished:
-            channel.error(500, "protocol", "the worker failed: %r" % err)
+            channel.error(errors.PROTOCOL, "the worker failed: %r" % err)
 
 
 class WatchReporter:

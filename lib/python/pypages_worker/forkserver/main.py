@@ -57,7 +57,7 @@ import time
 
 from .. import lifeline, loader, log, signals
 from .. import main as worker_main  # imports the whole runtime: request, loader, wsgi, channel, streams
-from ..wsgi import describe
+from ..errors import describe
 
 CONTROL_IN, CONTROL_OUT = 3, 4
 TOKEN_LENGTH = 32  # hex characters
