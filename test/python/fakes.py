@@ -1,14 +1,18 @@
-"""An in-process stand-in for Node: collects frames and answers READ/FILE."""
+"""What the Python tests share: FakeNode (an in-process stand-in for Node), TempRoot, small apps, paths."""
 
 import contextlib
 import io
 import os
 import select
+import shutil
 import sys
+import tempfile
+import textwrap
 import threading
+import unittest
 
 import pypages_worker
-from pypages_worker import protocol
+from pypages_worker import loader, protocol
 from pypages_worker.channel import Channel
 from pypages_worker.protocol import Frame
 from pypages_worker.wsgi import run_wsgi
@@ -146,3 +150,26 @@ class TimedFd:
         if not select.select([self.fd], [], [], self.timeout)[0]:
             raise TimeoutError("the worker sent nothing for %s s" % self.timeout)
         return os.read(self.fd, n)
+
+
+class TempRoot(unittest.TestCase):
+    """A temporary document root; undoes sys.path and sys.modules changes."""
+
+    def setUp(self):
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix="pypages-loader-"))
+        self.addCleanup(shutil.rmtree, self.root)
+        saved_path, saved_modules = list(sys.path), set(sys.modules)
+        self.addCleanup(self._restore, saved_path, saved_modules)
+        loader.watch_imports()  # as main.main() does
+
+    def _restore(self, saved_path, saved_modules):
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - saved_modules:
+            del sys.modules[name]
+
+    def write(self, rel, text):
+        path = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path

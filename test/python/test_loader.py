@@ -12,6 +12,8 @@ import unittest
 from pypages_worker import loader
 from pypages_worker.loader import is_page_source, load_script, watched_files
 
+from fakes import TempRoot
+
 PAGES = {
     "def": "def application(environ, start_response):\n    pass\n",
     "async def": "async def application(scope, receive, send):\n    pass\n",
@@ -90,29 +92,6 @@ class IsPageSource(unittest.TestCase):
 
     def test_the_source_is_not_executed(self):
         self.assertTrue(is_page_source("raise SystemExit('executed')\napplication = 1\n"))
-
-
-class TempRoot(unittest.TestCase):
-    """A temporary document root; undoes sys.path and sys.modules changes."""
-
-    def setUp(self):
-        self.root = os.path.realpath(tempfile.mkdtemp(prefix="pypages-loader-"))
-        self.addCleanup(shutil.rmtree, self.root)
-        saved_path, saved_modules = list(sys.path), set(sys.modules)
-        self.addCleanup(self._restore, saved_path, saved_modules)
-        loader.watch_imports()  # as main.main() does
-
-    def _restore(self, saved_path, saved_modules):
-        sys.path[:] = saved_path
-        for name in set(sys.modules) - saved_modules:
-            del sys.modules[name]
-
-    def write(self, rel, text):
-        path = os.path.join(self.root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text))
-        return path
 
 
 class LoadScript(TempRoot):

@@ -30,7 +30,8 @@ from . import PROTOCOL_VERSION, errors, lifeline, loader, log, signals
 from .channel import Channel
 from .leader import Leader
 from .pool import ThreadPool
-from .request import WatchReporter, find_app, handle_request, parse_request
+from .request import find_app, handle_request, parse_request
+from .watch import WatchReporter
 from .errors import describe
 from .protocol import (ABORT, BODY, CREDIT, FILE_OPENED, PING, PONG, READY, REQUEST,
                        FrameReader, FrameWriter, ProtocolError, dump_json, load_json,
