@@ -6,7 +6,6 @@ import py_compile
 import shutil
 import sys
 import tempfile
-import textwrap
 import unittest
 
 from pypages_worker import loader

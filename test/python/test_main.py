@@ -13,7 +13,7 @@ import textwrap
 import time
 import unittest
 
-from pypages_worker import main, protocol
+from pypages_worker import exits, protocol
 from pypages_worker.protocol import FrameReader, encode
 
 from fakes import PACKAGE_PARENT, TimedFd
@@ -375,7 +375,7 @@ class WorkerProcess(unittest.TestCase):
         frames = self.request(1, self.page("leaves.py", LEAVES_A_THREAD))
         self.assertEqual(frames[-1].type, protocol.END)
         _, err, code = self.finish(timeout=TIMEOUT)
-        self.assertEqual(code, main.EXIT_LINGERED)
+        self.assertEqual(code, exits.LINGERED)
         self.assertIn(b"still running 1.5 s after Node closed the frame channel", err)
 
     def finish(self, timeout=5.0):
@@ -411,7 +411,7 @@ class NodeGone(unittest.TestCase):
         self.assertTrue(node.recv(1))  # READY is on its way: the worker runs
         os.close(err_r)  # what logging writes to is gone...
         node.close()  # ...and Node with unread data: the worker's read fails with ECONNRESET
-        self.assertEqual(proc.wait(TIMEOUT), main.EXIT_PROTOCOL)
+        self.assertEqual(proc.wait(TIMEOUT), exits.PROTOCOL)
 
 
 if __name__ == "__main__":

@@ -176,5 +176,24 @@ class Writer(unittest.TestCase):
         self.assertEqual(sorted((f.id, f.payload) for f in frames), list(enumerate(payloads)))
 
 
+class FrameReaderReadinessTests(unittest.TestCase):
+    def test_buffered_and_absorb(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        reader = FrameReader(r)
+        self.assertFalse(reader.buffered())
+        reader.absorb()  # nothing there: returns at once
+        os.write(w, encode(protocol.BODY, 1, b"ab") + encode(protocol.BODY, 2, b"c")[:4])
+        reader.absorb()
+        self.assertTrue(reader.buffered())
+        self.assertEqual(reader.read().id, 1)
+        self.assertFalse(reader.buffered())  # half a frame
+        os.write(w, encode(protocol.BODY, 2, b"c")[4:])
+        self.assertEqual(reader.read().payload, b"c")
+        os.close(w)
+        reader.absorb()  # end of file, remembered
+        self.assertIsNone(reader.read())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -29,15 +29,14 @@ had reached us meanwhile then goes to a request thread at once. The thread
 that ran the inline request finishes it as an ordinary request thread, sees
 it no longer holds the role, and goes idle in the pool.
 
-Requests only ever run on the pool's `threads` threads, as before: at most
-that many distinct threads run pages, and with threads = 1 every request
+Requests only ever run on the pool's `threads` threads: at most that many
+distinct threads run pages, and with threads = 1 every request
 runs on the same thread (a module-level sqlite3 connection, or any other
 object tied to the thread that made it, keeps working). So when a takeover
 finds no request thread free (with threads = 1, always), the role goes to a
 *spare reader*, one more thread that reads and routes but runs no page: a
 REQUEST it reads goes, together with the role, to a request thread as soon
-as one is free (one hand-off, as the pool made for every request), or waits
-for one in the pool's queue.
+as one is free (one hand-off), or waits for one in the pool's queue.
 
 The monitor costs nothing while the worker is idle: it is parked on a lock,
 woken only on the idle -> busy transition (the first inline request after
@@ -56,9 +55,9 @@ handled in the order they arrived: each reader starts where the previous
 one stopped, in the same FrameReader buffer.
 
 The main thread never holds the role: it only waits for the end (see
-main.Worker.serve), so pages never run on it, as before (signal handlers,
-signal.signal() failing in a page, and threading.main_thread() are as they
-were with the pool).
+router.FrameRouter.serve), so pages never run on it: signal handlers run
+on a thread no page holds, signal.signal() in a page fails as it would under
+any threaded server, and threading.main_thread() is never the page's thread.
 """
 
 import functools

@@ -74,3 +74,15 @@ class WatchReporter:
         self._count = count
         self._seen.update(names)
         return loader.watched_files(self._root, names)
+
+
+def worker_reporter(root, send):
+    """The reporter a worker starts with, before any page is imported.
+
+    What is imported by then (the runtime, shared preloads) is not the
+    user's code, and is never listed. (sys.modules is read only when imports
+    are not recorded: in a forked worker, touching every module name would
+    unshare their memory.)
+    """
+    watched = loader.imports_watched()
+    return WatchReporter(root, send, seen=() if watched else list(sys.modules), skip_recorded=watched)

@@ -16,7 +16,7 @@ import threading
 import unittest
 from contextlib import redirect_stderr
 
-from pypages_worker import protocol
+from pypages_worker import exits, protocol
 from pypages_worker.forkserver import main as forkserver
 from pypages_worker.protocol import FrameReader, encode
 
@@ -270,7 +270,7 @@ class Zygote(unittest.TestCase):
         self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": None, "signal": "SIGKILL"})
         os.write(self.control, b'{"cmd": "fork"}\n')  # ignored, logged
         pid, _, output = self.fork(cwd=os.path.join(self.dir, "missing"))
-        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": forkserver.EXIT_CHILD_SETUP, "signal": None})
+        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": exits.CHILD_SETUP, "signal": None})
         self.assertIn(b"cannot change to the working directory", output.recv(4096))
         os.close(self.control)
         self.assertEqual(self.zygote.wait(TIMEOUT), 0)
@@ -295,13 +295,13 @@ class Zygote(unittest.TestCase):
         os.write(self.control, command(argv=["--root", self.root]) + b"\n")
         forked = self.event()
         self.assertEqual(forked["event"], "forked")
-        self.assertEqual(self.event(), {"event": "exit", "pid": forked["pid"], "code": forkserver.EXIT_CHILD_SETUP, "signal": None})
+        self.assertEqual(self.event(), {"event": "exit", "pid": forked["pid"], "code": exits.CHILD_SETUP, "signal": None})
 
     def test_refuses_to_fork_when_a_preloaded_module_started_a_thread(self):
         with open(os.path.join(self.dir, "pypages_threader.py"), "w") as f:
             f.write(THREADER)
         self.start("pypages_threader", extra_path=self.dir)
-        self.assertEqual(self.zygote.wait(TIMEOUT), forkserver.EXIT_THREADS)
+        self.assertEqual(self.zygote.wait(TIMEOUT), exits.THREADS)
         self.assertIn(b"cannot fork safely", self.zygote.stderr.read())
 
 

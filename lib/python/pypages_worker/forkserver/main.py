@@ -55,15 +55,13 @@ import sys
 import threading
 import time
 
-from .. import lifeline, loader, log, signals
+from .. import exits, lifeline, loader, log, signals
 from .. import main as worker_main  # imports the whole runtime: request, loader, wsgi, channel, streams
 from ..errors import describe
 
 CONTROL_IN, CONTROL_OUT = 3, 4
 TOKEN_LENGTH = 32  # hex characters
 FRAMES, OUTPUT = b"F", b"O"
-EXIT_OK, EXIT_USAGE, EXIT_THREADS = 0, 2, 4
-EXIT_CHILD_SETUP = 71  # sysexits' EX_OSERR: a forked child could not connect or set up
 MAX_LINE = 16 * 1024 * 1024  # a command longer than this is a broken peer, not a big env
 
 
@@ -230,7 +228,7 @@ class Zygote:
             try:
                 self.forget()
             except BaseException as err:
-                lifeline.exit_now(EXIT_CHILD_SETUP, "forked worker: %r" % err)
+                lifeline.exit_now(exits.CHILD_SETUP, "forked worker: %r" % err)
             return cmd
         self.send({"event": "forked", "token": cmd["token"], "pid": pid, "start": start_time(pid)})
         return None
@@ -332,16 +330,16 @@ def run_child(cmd, socket_path, parser):
         connect(socket_path, cmd["token"], FRAMES, (worker_main.FD_IN, worker_main.FD_OUT))
         connect(socket_path, cmd["token"], OUTPUT, (1, 2))
     except BaseException as err:  # stderr is still the zygote's: Node logs it under the fork server
-        lifeline.exit_now(EXIT_CHILD_SETUP, "forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err))
+        lifeline.exit_now(exits.CHILD_SETUP, "forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err))
     try:
         os.chdir(cmd["cwd"])
     except BaseException as err:  # stderr is the worker's own now: this lands in its tail
-        lifeline.exit_now(EXIT_CHILD_SETUP, "cannot change to the working directory %s: %s" % (cmd["cwd"], err))
+        lifeline.exit_now(exits.CHILD_SETUP, "cannot change to the working directory %s: %s" % (cmd["cwd"], err))
     try:
         os.environ.update(cmd["env"])
         sys.argv = [os.path.join(os.path.dirname(worker_main.__file__), "__main__.py")] + cmd["argv"]
     except BaseException as err:  # e.g. a value the C library refuses
-        lifeline.exit_now(EXIT_CHILD_SETUP, "cannot set the environment: %s" % err)
+        lifeline.exit_now(exits.CHILD_SETUP, "cannot set the environment: %s" % err)
     return worker_main.main(cmd["argv"], parser, fresh=False)
 
 
@@ -359,18 +357,18 @@ def main(argv=None):
         os.fstat(CONTROL_OUT)
     except OSError:
         log("fds 3 and 4 must be the control pipes: this program is started by the pypages server")
-        return EXIT_USAGE
+        return exits.USAGE
     parser = warm_up()
     imported, failed = preload(args.preload)
     if not safe_to_fork():
-        return EXIT_THREADS
+        return exits.THREADS
     zygote = Zygote()
     zygote.start()
     zygote.send({"event": "ready", "pid": os.getpid(), "python": platform.python_version(),
                  "executable": sys.executable, "preloaded": imported, "failed": failed})
     cmd = zygote.serve()
     if cmd is None:
-        return EXIT_OK
+        return exits.OK
     # The child leaves through the normal interpreter exit, as a spawned worker
     # does: atexit handlers run and request threads are joined.
     return run_child(cmd, args.socket, parser)
