@@ -12,7 +12,7 @@ import threading
 import unittest
 
 import pypages_worker
-from pypages_worker import loader, protocol
+from pypages_worker import imports, protocol
 from pypages_worker.channel import Channel
 from pypages_worker.protocol import Frame
 from pypages_worker.wsgi import run_wsgi
@@ -160,7 +160,7 @@ class TempRoot(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.root)
         saved_path, saved_modules = list(sys.path), set(sys.modules)
         self.addCleanup(self._restore, saved_path, saved_modules)
-        loader.watch_imports()  # as main.main() does
+        imports.watch_imports()  # as main.main() does
 
     def _restore(self, saved_path, saved_modules):
         sys.path[:] = saved_path

@@ -45,7 +45,7 @@ class Watch(TempRoot):
             if not imported:  # another thread, right after the first listing
                 imported.append(__import__("late_for_watch"))
             return listed
-        with mock.patch.object(watch.loader, "imports_watched", return_value=False), \
+        with mock.patch.object(watch.imports, "imports_watched", return_value=False), \
                 mock.patch.object(watch, "list", list_then_import, create=True):
             reporter = WatchReporter(self.root, lambda t, i, p: self.sent.append(protocol.load_json(p)))
             load_script(self.write("first.py", "application = None\n"), self.root)

@@ -18,7 +18,7 @@ import socket
 import stat
 import sys
 
-from . import PROTOCOL_VERSION, exits, lifeline, loader, log, signals
+from . import PROTOCOL_VERSION, exits, imports, lifeline, log, signals
 from .errors import describe
 from .protocol import READY, FrameReader, FrameWriter, dump_json
 from .request import find_app
@@ -107,7 +107,7 @@ def set_up_process():
     """What every worker does first, spawned or forked (its fds 1 and 2 are the log already)."""
     signals.ignore_stop_signals()  # Node supervises: it closes fd 3 to stop us (see signals.py)
     signals.default_in_forked_children()
-    loader.watch_imports()  # before any page or preload is imported
+    imports.watch_imports()  # before any page or preload is imported
     for stream in (sys.stdout, sys.stderr):
         if stream is not None and hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)  # print() reaches the log promptly

@@ -3,7 +3,7 @@
 import os
 import traceback
 
-from . import errors, loader, log
+from . import errors, loader, log, page_source
 from .errors import describe
 from .protocol import ProtocolError, load_json
 from .wsgi import run_wsgi
@@ -54,7 +54,7 @@ def find_app(script, root=None):
                 source = f.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise NotAPage("%s does not exist" % script)
-        if not loader.is_page_source(source, script):
+        if not page_source.is_page_source(source, script):
             raise NotAPage("%s defines no `application` at module level" % script)
     app = getattr(loader.load_script(script, root), "application", None)
     if not callable(app):

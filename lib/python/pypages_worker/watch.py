@@ -3,7 +3,7 @@
 import sys
 import threading
 
-from . import loader
+from . import imports
 from .protocol import WATCH, dump_json
 
 
@@ -11,7 +11,7 @@ class WatchReporter:
     """Sends WATCH whenever the set of imported document-root files grows.
 
     Each file is listed with the stat the loader recorded before the import
-    read it (loader.watch_imports): for scripts and .py modules, run from
+    read it (imports.watch_imports): for scripts and .py modules, run from
     source or .pyc, an edit made after the read is always a change for Node,
     even if the module was imported lazily and is first listed after the edit.
     Files of other loaders (extension modules) are stat'ed when first listed.
@@ -27,7 +27,7 @@ class WatchReporter:
         self._count = -1
         # Imports recorded before this worker serves anything (the runtime, shared
         # preloads) are not the user's code: start looking after them.
-        self._recorded = loader.recorded_count() if skip_recorded else 0
+        self._recorded = imports.recorded_count() if skip_recorded else 0
         self._reported = None  # _progress() when a report last ended
 
     def report(self):
@@ -43,10 +43,10 @@ class WatchReporter:
             self._reported = progress
 
     def _progress(self):
-        # What grows with every import: the loader's records, or sys.modules
+        # What grows with every import: the import records, or sys.modules
         # (as a tuple: never equal to a count of records, should watch_imports()
         # come after this reporter's first report, as in tests).
-        return loader.recorded_count() if loader.imports_watched() else (len(sys.modules),)
+        return imports.recorded_count() if imports.imports_watched() else (len(sys.modules),)
 
     def _send_new(self):
         new = self._new_files()
@@ -60,10 +60,10 @@ class WatchReporter:
         self._send(WATCH, 0, dump_json({"files": files}))
 
     def _new_files(self):
-        # The loader records every source import: look at the new records only.
-        if loader.imports_watched():
-            paths, self._recorded = loader.recorded_since(self._recorded)
-            return loader.watched_paths(self._root, paths) if paths else []
+        # Every source import is recorded: look at the new records only.
+        if imports.imports_watched():
+            paths, self._recorded = imports.recorded_since(self._recorded)
+            return imports.watched_paths(self._root, paths) if paths else []
         # Otherwise walk sys.modules, but only when it grew. (A module removed
         # and another added in between would go unseen until the next import;
         # imports that fail are the only removals, and leave nothing to watch.)
@@ -73,7 +73,7 @@ class WatchReporter:
         names = [n for n in list(sys.modules) if n not in self._seen]
         self._count = count
         self._seen.update(names)
-        return loader.watched_files(self._root, names)
+        return imports.watched_files(self._root, names)
 
 
 def worker_reporter(root, send):
@@ -84,5 +84,5 @@ def worker_reporter(root, send):
     are not recorded: in a forked worker, touching every module name would
     unshare their memory.)
     """
-    watched = loader.imports_watched()
+    watched = imports.imports_watched()
     return WatchReporter(root, send, seen=() if watched else list(sys.modules), skip_recorded=watched)

@@ -55,7 +55,7 @@ import sys
 import threading
 import time
 
-from .. import exits, lifeline, loader, log, signals
+from .. import exits, imports, lifeline, loader, log, page_source, signals
 from .. import main as worker_main  # imports the whole runtime: request, loader, wsgi, channel, streams
 from ..errors import describe
 
@@ -309,9 +309,9 @@ def warm_up():
     worker_main.parse_args(["--root", os.sep, "--threads", "1"], parser)
     platform.python_version()
     here = os.path.dirname(os.path.abspath(__file__))
-    loader.is_page_source("def application(environ, start_response):\n    pass\n")
+    page_source.is_page_source("def application(environ, start_response):\n    pass\n")
     loader.module_name(__file__, here)  # a sha1: the first one sets up OpenSSL
-    loader.watched_files(here)
+    imports.watched_files(here)
     # What loader._import does, short of running the code (it is only compiled):
     name = "_pypages_warm_up"
     spec = importlib.util.spec_from_file_location(name, __file__, loader=importlib.machinery.SourceFileLoader(name, __file__))
