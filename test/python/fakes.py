@@ -1,6 +1,7 @@
 """What the Python tests share: FakeNode (an in-process stand-in for Node), TempRoot, small apps, paths."""
 
 import contextlib
+import fcntl
 import io
 import os
 import select
@@ -173,3 +174,10 @@ class TempRoot(unittest.TestCase):
         with open(path, "w") as f:
             f.write(textwrap.dedent(text))
         return path
+
+
+def high_dup(fd):
+    """Move `fd` to 100 or above (close-on-exec), so that a child's dup2 onto 3 and 4 cannot clobber it."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
+    os.close(fd)
+    return new

@@ -1,6 +1,5 @@
 """End to end: a real `python -u -m pypages_worker` with frame pipes on fds 3 and 4."""
 
-import fcntl
 import os
 import platform
 import shutil
@@ -16,7 +15,7 @@ import unittest
 from pypages_worker import exits, protocol
 from pypages_worker.protocol import FrameReader, encode
 
-from fakes import PACKAGE_PARENT, TimedFd
+from fakes import PACKAGE_PARENT, TimedFd, high_dup
 
 TIMEOUT = 10.0
 
@@ -118,11 +117,6 @@ def application(environ, start_response):
     return [spawned.strip() + b"|" + forked().encode()]
 """
 
-def high_dup(fd):
-    # Far from 3 and 4, so the child's dup2 calls cannot clobber each other.
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
-    os.close(fd)
-    return new
 
 
 class WorkerProcess(unittest.TestCase):
