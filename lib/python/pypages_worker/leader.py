@@ -74,6 +74,9 @@ from . import log
 # Measured in bench/README.md ("Changes and their measured effect").
 POLL_SECONDS = 0.001
 
+# Where a REQUEST read by the reader runs (Leader._place).
+_HERE, _POOL, _GONE = "inline", "on the pool", "with the role"
+
 
 class Leader:
     """The reader role over `frames` (a FrameReader), passed between threads.
@@ -124,39 +127,54 @@ class Leader:
         is a REQUEST's (channel, job) handed over with the role, run first.
         The spare reader (spare true) runs no request.
         """
-        frames, accept, pool = self._frames, self._accept, self._pool
         try:
             if first is not None and not self._run_inline(*first):
                 return
             if drain:
-                frames.absorb()
-            while True:
-                if drain and not frames.buffered():
-                    drain = False
-                frame = frames.read()
-                if frame is None:
-                    break
-                started = accept(frame)
-                if started is None:
-                    continue
-                if drain:
-                    if pool.offer(started[1]):
-                        continue
-                    if spare:
-                        pool.submit(started[1])  # every request thread is busy: wait for one
-                        continue
-                    drain = False  # none free but this one: run it here
-                elif spare:
-                    if pool.offer(self._lead, False, started):
-                        return  # the role went with the request to a request thread
-                    pool.submit(started[1])
-                    continue
-                if not self._run_inline(*started):
-                    return  # taken over: another thread reads now; this one goes idle
+                self._frames.absorb()
+            if not self._read_on(drain, spare):
+                return
         except BaseException as err:  # ProtocolError, or OSError: Node is gone
             self._end(err)
             return
         self._end(None)
+
+    def _read_on(self, drain, spare):
+        """Read and handle frames: True at end of file, False once the role has left this thread."""
+        frames, accept = self._frames, self._accept
+        while True:
+            if drain and not frames.buffered():
+                drain = False
+            frame = frames.read()
+            if frame is None:
+                return True
+            started = accept(frame)
+            if started is None:
+                continue
+            where = self._place(started, drain, spare)
+            if where is _GONE:
+                return False  # the role went with the request to a request thread
+            if where is _HERE:
+                drain = False
+                if not self._run_inline(*started):
+                    return False  # taken over: another thread reads now; this one goes idle
+
+    def _place(self, started, drain, spare):
+        """Where a REQUEST's job runs: _HERE (inline), _POOL, or _GONE (with the role, on a request thread)."""
+        pool = self._pool
+        if drain:
+            if pool.offer(started[1]):
+                return _POOL
+            if spare:
+                pool.submit(started[1])  # every request thread is busy: wait for one
+                return _POOL
+            return _HERE  # none free but this one
+        if spare:
+            if pool.offer(self._lead, False, started):
+                return _GONE
+            pool.submit(started[1])
+            return _POOL
+        return _HERE
 
     def _run_inline(self, channel, job):
         """Run one request on this, the reader's, thread; returns whether we still hold the role."""
