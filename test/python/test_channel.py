@@ -153,7 +153,8 @@ class HoldRestTests(unittest.TestCase):
 
     def setUp(self):
         self.writes = []  # one entry per write: the frame names in it
-        self.channel = Channel(1, None, 1 << 20, send_many=lambda frames: self.writes.append([protocol.NAMES[f[0]] for f in frames]))
+        self.channel = Channel(1, None, 1 << 20,
+                               send_many=lambda frames: self.writes.append([protocol.NAMES[f[0]] for f in frames]))
 
     def test_watched_a_complete_body_leaves_with_end(self):
         self.channel.watch()

@@ -85,5 +85,6 @@ class OtherLoadersAreWatched(TempRoot):
         paths, _ = imports.recorded_since(before)
         self.assertIn(compiled, paths)
 
+
 if __name__ == "__main__":
     unittest.main()

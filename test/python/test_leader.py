@@ -32,6 +32,7 @@ class FakeChannel:
         self.watched = False
         self.unwatched.append(flush)
 
+
 class CountingReader(FrameReader):
     """A FrameReader that fails the test if two threads ever read at once."""
 
@@ -350,8 +351,6 @@ class LeaderTests(unittest.TestCase):
         self.assertTrue(rig.ended.wait(TIMEOUT), "EOF seen while request 1 still runs")
         self.assertFalse(release.is_set())
         release.set()
-
-
 
 
 if __name__ == "__main__":

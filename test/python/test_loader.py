@@ -59,5 +59,6 @@ class LoadScript(TempRoot):
         self.write("broken.py", "OK = True\n")
         self.assertTrue(load_script(path, self.root).OK)
 
+
 if __name__ == "__main__":
     unittest.main()

@@ -118,7 +118,6 @@ def application(environ, start_response):
 """
 
 
-
 class WorkerProcess(unittest.TestCase):
     def setUp(self):
         self.root = os.path.realpath(tempfile.mkdtemp(prefix="pypages-root-"))

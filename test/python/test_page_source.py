@@ -84,5 +84,6 @@ class IsPageSource(unittest.TestCase):
     def test_the_source_is_not_executed(self):
         self.assertTrue(is_page_source("raise SystemExit('executed')\napplication = 1\n"))
 
+
 if __name__ == "__main__":
     unittest.main()

@@ -138,7 +138,8 @@ class Encode(unittest.TestCase):
 
     def test_start_payload_is_what_dump_json_makes(self):
         cases = [("200 OK", []),
-                 ("404 Not \u00c9t\u00e9 \"found\"\t\\", [["X-A", "caf\u00e9 \"q\" \\ \t\x80\xff"], ["Set-Cookie", ""]]),
+                 ("404 Not \u00c9t\u00e9 \"found\"\t\\",
+                  [["X-A", "caf\u00e9 \"q\" \\ \t\x80\xff"], ["Set-Cookie", ""]]),
                  ("500 \udcff", [("Content-Length", "12")])]
         for status, headers in cases:
             with self.subTest(status):

@@ -81,6 +81,5 @@ class Watch(TempRoot):
         self.assertEqual(len(done), 1)
 
 
-
 if __name__ == "__main__":
     unittest.main()

@@ -43,7 +43,8 @@ class Input(unittest.TestCase):
         self.assertEqual(self.echo(lambda f: [f.read(None)]), [self.BODY])
 
     def test_readline(self):
-        parts = self.echo(lambda f: [f.readline(), f.readline(4), f.readline(), f.readline(), f.readline(), f.readline()])
+        parts = self.echo(lambda f: [f.readline(), f.readline(4), f.readline(), f.readline(), f.readline(),
+                                     f.readline()])
         self.assertEqual(parts, [b"line one\n", b"line", b" two is longer\n", b"\n", b"last line without newline", b""])
 
     def test_readlines_and_iteration(self):

@@ -269,7 +269,10 @@ class Channel:
         self._finish(END, _COMPLETE if complete else _INCOMPLETE)
 
     def error(self, kind, message, traceback=""):
-        """Send the terminal ERROR frame, with the status of `kind` (errors.STATUS); a second terminal frame is never sent."""
+        """Send the terminal ERROR frame, with the status of `kind` (errors.STATUS).
+
+        A second terminal frame is never sent.
+        """
         payload = {"status": STATUS[kind], "kind": kind, "message": message, "traceback": traceback}
         self._finish(ERROR, dump_json(payload))
 

@@ -140,5 +140,3 @@ def isolate_sys_path():
     first = sys.path[0]
     if first in ("", ".") or os.path.realpath(first) == os.path.realpath(os.getcwd()):
         del sys.path[0]
-
-

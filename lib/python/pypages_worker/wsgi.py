@@ -68,7 +68,8 @@ def check_status(status):
         raise ValueError("status must look like '200 OK', got %r" % status)
     if status[0] == "1":
         # 1xx is informational (RFC 9110 15.2): the server sends those itself; a page's answer is final.
-        raise ValueError("status %r is informational (1xx); a WSGI application must answer with a final status, 200 or more" % status)
+        raise ValueError("status %r is informational (1xx); a WSGI application must answer with a final status, "
+                         "200 or more" % status)
     _latin1(status, "status")
     _remember(_GOOD_STATUSES, status)
     return status

@@ -33,5 +33,6 @@ class Connect(unittest.TestCase):
         self.assertEqual(peer.recv(64), TOKEN.encode() + b"F" + b"out")
         self.assertEqual(os.read(fds[0], 64), b"in")
 
+
 if __name__ == "__main__":
     unittest.main()

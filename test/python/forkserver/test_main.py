@@ -146,7 +146,8 @@ class Zygote(unittest.TestCase):
             if frame.type in (protocol.END, protocol.ERROR):
                 break
         seen = json.loads(body.decode())
-        self.assertEqual((seen["cwd"], seen["env"], seen["ppid"], seen["preloaded"]), (self.root, "yes", self.zygote.pid, True))
+        self.assertEqual((seen["cwd"], seen["env"], seen["ppid"], seen["preloaded"]),
+                         (self.root, "yes", self.zygote.pid, True))
         self.assertTrue(seen["argv0"].endswith(os.path.join("pypages_worker", "__main__.py")))
         self.assertIn(b"printed by the page", output.recv(4096))
         frames.shutdown(socket.SHUT_WR)  # end of fd 3: the worker exits 0
@@ -209,7 +210,8 @@ class Zygote(unittest.TestCase):
         os.write(self.control, command(argv=["--root", self.root]) + b"\n")
         forked = self.event()
         self.assertEqual(forked["event"], "forked")
-        self.assertEqual(self.event(), {"event": "exit", "pid": forked["pid"], "code": exits.CHILD_SETUP, "signal": None})
+        self.assertEqual(self.event(),
+                         {"event": "exit", "pid": forked["pid"], "code": exits.CHILD_SETUP, "signal": None})
 
     def test_refuses_to_fork_when_a_preloaded_module_started_a_thread(self):
         with open(os.path.join(self.dir, "pypages_threader.py"), "w") as f:
@@ -217,6 +219,7 @@ class Zygote(unittest.TestCase):
         self.start("pypages_threader", extra_path=self.dir)
         self.assertEqual(self.zygote.wait(TIMEOUT), exits.THREADS)
         self.assertIn(b"cannot fork safely", self.zygote.stderr.read())
+
 
 if __name__ == "__main__":
     unittest.main()

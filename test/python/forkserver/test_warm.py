@@ -28,5 +28,6 @@ class Warm(unittest.TestCase):
             thread.join()
         self.assertEqual(warm.extra_threads(), before)
 
+
 if __name__ == "__main__":
     unittest.main()

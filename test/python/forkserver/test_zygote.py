@@ -23,5 +23,6 @@ class ExitEvent(unittest.TestCase):
         event, pid = self.reaped(lambda: os.kill(os.getpid(), signal.SIGKILL))
         self.assertEqual(event, {"event": "exit", "pid": pid, "code": None, "signal": "SIGKILL"})
 
+
 if __name__ == "__main__":
     unittest.main()

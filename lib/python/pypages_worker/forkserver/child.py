@@ -40,7 +40,8 @@ def run_child(cmd, socket_path, parser):
         connect(socket_path, cmd["token"], FRAMES, (worker_main.FD_IN, worker_main.FD_OUT))
         connect(socket_path, cmd["token"], OUTPUT, (1, 2))
     except BaseException as err:  # stderr is still the zygote's: Node logs it under the fork server
-        lifeline.exit_now(exits.CHILD_SETUP, "forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err))
+        why = "forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err)
+        lifeline.exit_now(exits.CHILD_SETUP, why)
     try:
         os.chdir(cmd["cwd"])
     except BaseException as err:  # stderr is the worker's own from here on: this lands in its tail
