@@ -1,9 +1,9 @@
 """Who reads fd 3, and where a request runs: on the thread that read it.
 
 Handing every REQUEST from the thread that reads fd 3 to a pool thread
-costs a wake-up and a GIL transfer each way: under load the worker spent
-80 µs of CPU per hello request that way, 40 µs running it where it was read
-(bench/README.md). So exactly one thread at a time holds the *reader role*:
+costs a wake-up and a GIL transfer each way: under load, 80 µs of CPU per
+hello request against 40 µs for running it where it was read, as measured
+in bench/README.md. So exactly one thread at a time holds the *reader role*:
 it reads frames, handles them in order, and runs a REQUEST itself
 ("inline"). While it does, nobody reads fd 3. That is fine for a request
 that ends in microseconds, but PING must still be answered, CREDIT, BODY,

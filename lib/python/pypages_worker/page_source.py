@@ -16,7 +16,7 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 def is_page_source(source, filename="<page>"):
     """True if `source` (str or bytes) binds `application` at module level; never executes it.
 
-    Raises SyntaxError (or ValueError on NUL bytes in old Pythons) for broken source.
+    Raises SyntaxError (or, before Python 3.12, ValueError on NUL bytes) for broken source.
     """
     tree = ast.parse(source, filename)
     return _binds_at_module_level(tree) or _declared_global(tree)
