@@ -1,15 +1,19 @@
-// The Python side's own unit tests (lib/python/tests, unittest) run as part
-// of `npm test`, with the interpreter pypages would pick by default.
+// The Python side's own unit tests (test/python, unittest) run as part of
+// `npm test`, with the interpreter pypages would pick by default. They live
+// outside lib/python so that the published package does not ship them.
 import { execFile } from 'node:child_process';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { findInterpreter } from '../../lib/interpreter.js';
-import { pythonPackageDir } from '../../lib/paths.js';
+import { packageRoot, pythonPackageDir } from '../../lib/paths.js';
 import { BODY_WINDOW, HEADER_SIZE, MAX_PAYLOAD, PROTOCOL_VERSION } from '../../lib/protocol.js';
 
 it('passes the Python unittest suite (protocol, loader, wsgi, main)', async () => {
   const python = await findInterpreter('');
-  const result = await promisify(execFile)(python.path, ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.'], { cwd: pythonPackageDir, timeout: 120_000 })
+  const tests = join(packageRoot, 'test', 'python');
+  const PYTHONPATH = [pythonPackageDir, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+  const result = await promisify(execFile)(python.path, ['-m', 'unittest', 'discover', '-s', tests, '-t', tests], { cwd: tests, env: { ...process.env, PYTHONPATH }, timeout: 120_000 })
     .then(({ stderr }) => ({ ok: true, stderr }))
     .catch((err: { stderr: string }) => ({ ok: false, stderr: err.stderr }));
   expect(result.ok, result.stderr).toBe(true);

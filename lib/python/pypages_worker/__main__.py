@@ -8,6 +8,7 @@ import sys
 
 from .lifeline import die_with_parent
 
+
 if __name__ == "__main__":
     die_with_parent()
     from .main import main

@@ -10,6 +10,7 @@ import collections
 import threading
 
 from . import log
+from .errors import STATUS
 from .protocol import (BODY_WINDOW, END, ERROR, FILE, MAX_BODY_CHUNK, READ,
                        RESPONSE_BODY, START, dump_json, start_payload, uint32)
 
@@ -267,9 +268,13 @@ class Channel:
         """Send the terminal END frame; a second terminal frame is never sent."""
         self._finish(END, _COMPLETE if complete else _INCOMPLETE)
 
-    def error(self, status, kind, message, traceback=""):
-        """Send the terminal ERROR frame; a second terminal frame is never sent."""
-        self._finish(ERROR, dump_json({"status": status, "kind": kind, "message": message, "traceback": traceback}))
+    def error(self, kind, message, traceback=""):
+        """Send the terminal ERROR frame, with the status of `kind` (errors.STATUS).
+
+        A second terminal frame is never sent.
+        """
+        payload = {"status": STATUS[kind], "kind": kind, "message": message, "traceback": traceback}
+        self._finish(ERROR, dump_json(payload))
 
     def _finish(self, type_, payload):
         with self._cond:

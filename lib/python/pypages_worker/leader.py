@@ -1,9 +1,9 @@
 """Who reads fd 3, and where a request runs: on the thread that read it.
 
 Handing every REQUEST from the thread that reads fd 3 to a pool thread
-costs a wake-up and a GIL transfer each way: under load the worker spent
-80 µs of CPU per hello request that way, 40 µs running it where it was read
-(bench/README.md). So exactly one thread at a time holds the *reader role*:
+costs a wake-up and a GIL transfer each way: under load, 80 µs of CPU per
+hello request against 40 µs for running it where it was read, as measured
+in bench/README.md. So exactly one thread at a time holds the *reader role*:
 it reads frames, handles them in order, and runs a REQUEST itself
 ("inline"). While it does, nobody reads fd 3. That is fine for a request
 that ends in microseconds, but PING must still be answered, CREDIT, BODY,
@@ -29,15 +29,14 @@ had reached us meanwhile then goes to a request thread at once. The thread
 that ran the inline request finishes it as an ordinary request thread, sees
 it no longer holds the role, and goes idle in the pool.
 
-Requests only ever run on the pool's `threads` threads, as before: at most
-that many distinct threads run pages, and with threads = 1 every request
+Requests only ever run on the pool's `threads` threads: at most that many
+distinct threads run pages, and with threads = 1 every request
 runs on the same thread (a module-level sqlite3 connection, or any other
 object tied to the thread that made it, keeps working). So when a takeover
 finds no request thread free (with threads = 1, always), the role goes to a
 *spare reader*, one more thread that reads and routes but runs no page: a
 REQUEST it reads goes, together with the role, to a request thread as soon
-as one is free (one hand-off, as the pool made for every request), or waits
-for one in the pool's queue.
+as one is free (one hand-off), or waits for one in the pool's queue.
 
 The monitor costs nothing while the worker is idle: it is parked on a lock,
 woken only on the idle -> busy transition (the first inline request after
@@ -56,9 +55,9 @@ handled in the order they arrived: each reader starts where the previous
 one stopped, in the same FrameReader buffer.
 
 The main thread never holds the role: it only waits for the end (see
-main.Worker.serve), so pages never run on it, as before (signal handlers,
-signal.signal() failing in a page, and threading.main_thread() are as they
-were with the pool).
+router.FrameRouter.serve), so pages never run on it: signal handlers run
+on a thread no page holds, signal.signal() in a page fails as it would under
+any threaded server, and threading.main_thread() is never the page's thread.
 """
 
 import functools
@@ -74,6 +73,9 @@ from . import log
 # (25-50 µs of CPU on the VMs measured), so 1000 a second at most while busy.
 # Measured in bench/README.md ("Changes and their measured effect").
 POLL_SECONDS = 0.001
+
+# Where a REQUEST read by the reader runs (Leader._place).
+_HERE, _POOL, _GONE = "inline", "on the pool", "with the role"
 
 
 class Leader:
@@ -125,39 +127,54 @@ class Leader:
         is a REQUEST's (channel, job) handed over with the role, run first.
         The spare reader (spare true) runs no request.
         """
-        frames, accept, pool = self._frames, self._accept, self._pool
         try:
             if first is not None and not self._run_inline(*first):
                 return
             if drain:
-                frames.absorb()
-            while True:
-                if drain and not frames.buffered():
-                    drain = False
-                frame = frames.read()
-                if frame is None:
-                    break
-                started = accept(frame)
-                if started is None:
-                    continue
-                if drain:
-                    if pool.offer(started[1]):
-                        continue
-                    if spare:
-                        pool.submit(started[1])  # every request thread is busy: wait for one
-                        continue
-                    drain = False  # none free but this one: run it here
-                elif spare:
-                    if pool.offer(self._lead, False, started):
-                        return  # the role went with the request to a request thread
-                    pool.submit(started[1])
-                    continue
-                if not self._run_inline(*started):
-                    return  # taken over: another thread reads now; this one goes idle
+                self._frames.absorb()
+            if not self._read_on(drain, spare):
+                return
         except BaseException as err:  # ProtocolError, or OSError: Node is gone
             self._end(err)
             return
         self._end(None)
+
+    def _read_on(self, drain, spare):
+        """Read and handle frames: True at end of file, False once the role has left this thread."""
+        frames, accept = self._frames, self._accept
+        while True:
+            if drain and not frames.buffered():
+                drain = False
+            frame = frames.read()
+            if frame is None:
+                return True
+            started = accept(frame)
+            if started is None:
+                continue
+            where = self._place(started, drain, spare)
+            if where is _GONE:
+                return False  # the role went with the request to a request thread
+            if where is _HERE:
+                drain = False
+                if not self._run_inline(*started):
+                    return False  # taken over: another thread reads now; this one goes idle
+
+    def _place(self, started, drain, spare):
+        """Where a REQUEST's job runs: _HERE (inline), _POOL, or _GONE (with the role, on a request thread)."""
+        pool = self._pool
+        if drain:
+            if pool.offer(started[1]):
+                return _POOL
+            if spare:
+                pool.submit(started[1])  # every request thread is busy: wait for one
+                return _POOL
+            return _HERE  # none free but this one
+        if spare:
+            if pool.offer(self._lead, False, started):
+                return _GONE
+            pool.submit(started[1])
+            return _POOL
+        return _HERE
 
     def _run_inline(self, channel, job):
         """Run one request on this, the reader's, thread; returns whether we still hold the role."""

@@ -11,7 +11,7 @@ find the old workers still holding files, ports and memory). Three means:
   * Forked workers are the zygote's children and must outlive it: if only the
     zygote dies, their requests in flight go on. So they take no death
     signal; when Node goes, their frame channel (fd 3) hangs up, the reader
-    sees its end and the worker drains and exits (main.py). A daemon thread
+    sees its end and the worker drains and exits (router.py). A daemon thread
     makes sure of it (exit_after_hangup): once fd 3 has hung up, the process
     has `grace` seconds to end on its own (drain, atexit, thread joins), then
     os._exit(). Every worker runs it; a page's own fork() does not inherit it.

@@ -32,7 +32,7 @@ FILE_OPENED = 0x06
 # Python -> Node
 READY = 0x81
 START = 0x82
-RESPONSE_BODY = 0x83  # "BODY" in the spec; renamed here to not clash with 0x02
+RESPONSE_BODY = 0x83  # "BODY" in the spec; BODY here is 0x02, the request body
 END = 0x84
 ERROR = 0x85
 READ = 0x86

@@ -5,16 +5,14 @@ START / BODY / FILE frames on a Channel, ending with exactly one END or
 ERROR whatever happens.
 """
 
-import os
 import re
 import sys
-import traceback
 
-from . import log
+from . import errors, log
 from .channel import ClientAborted
+from .errors import describe
 from .streams import FileWrapper, InputStream, sendable_file
 
-_PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
 HOP_BY_HOP = frozenset([
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailers", "transfer-encoding", "upgrade",
@@ -60,20 +58,6 @@ def run_wsgi(app, channel, cgi, multithread=False, multiprocess=False):
     WSGIRequest(app, channel, environ).run()
 
 
-def describe(err):
-    """Return (message, traceback text) for an exception, without this package's own frames on top."""
-    tb = err.__traceback__
-    while tb is not None and _is_internal(tb.tb_frame.f_code.co_filename):
-        tb = tb.tb_next
-    message = "".join(traceback.format_exception_only(type(err), err)).strip()
-    return message, "".join(traceback.format_exception(type(err), err, tb))
-
-
-def _is_internal(filename):
-    # Frames of the worker itself and of importlib say nothing to the page's author.
-    return filename.startswith(_PACKAGE_DIR) or filename.startswith("<frozen importlib")
-
-
 def check_status(status):
     """Return `status` if it is a str like "200 OK"; raise TypeError/ValueError otherwise."""
     if type(status) is str and status in _GOOD_STATUSES:
@@ -84,7 +68,8 @@ def check_status(status):
         raise ValueError("status must look like '200 OK', got %r" % status)
     if status[0] == "1":
         # 1xx is informational (RFC 9110 15.2): the server sends those itself; a page's answer is final.
-        raise ValueError("status %r is informational (1xx); a WSGI application must answer with a final status, 200 or more" % status)
+        raise ValueError("status %r is informational (1xx); a WSGI application must answer with a final status, "
+                         "200 or more" % status)
     _latin1(status, "status")
     _remember(_GOOD_STATUSES, status)
     return status
@@ -188,7 +173,7 @@ class WSGIRequest:
             if self.channel.aborted:
                 self.channel.end(False)
             else:
-                self.channel.error(500, "app", *describe(err))
+                self.channel.error(errors.APP, *describe(err))
         else:
             self.channel.end(complete)
 

@@ -1,7 +1,5 @@
-"""The fork server: its pieces in-process, and a real zygote driven the way Node drives it."""
+"""A real `python -m pypages_worker.forkserver`, driven the way Node drives it."""
 
-import fcntl
-import io
 import json
 import os
 import select
@@ -12,14 +10,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import unittest
-from contextlib import redirect_stderr
 
-from pypages_worker import forkserver, protocol
+from pypages_worker import exits, protocol
+from pypages_worker.forkserver import zygote
+from pypages_worker.forkserver.control import decode_event
 from pypages_worker.protocol import FrameReader, encode
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from fakes import PACKAGE_PARENT, high_dup
+
 TIMEOUT = 10.0
 TOKEN = "0123456789abcdef0123456789abcdef"
 
@@ -48,92 +47,9 @@ def command(**overrides):
     return json.dumps(cmd).encode()
 
 
-def high_dup(fd):
-    # Far from 3 and 4, so the child's dup2 calls cannot clobber each other.
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
-    os.close(fd)
-    return new
-
-
 def wait_readable(fd, what):
     if not select.select([fd], [], [], TIMEOUT)[0]:
         raise TimeoutError("nothing from %s for %s s" % (what, TIMEOUT))
-
-
-class ParseCommand(unittest.TestCase):
-    def test_a_fork_command(self):
-        cmd = forkserver.parse_command(command(env={"A": "1"}))
-        self.assertEqual((cmd["token"], cmd["cwd"], cmd["env"], cmd["argv"]), (TOKEN, "/", {"A": "1"}, ["--root", "/"]))
-
-    def test_a_ping(self):
-        self.assertEqual(forkserver.parse_command(b'{"cmd": "ping", "id": 7}'), {"cmd": "ping", "id": 7})
-        for line in (b'{"cmd": "ping"}', b'{"cmd": "ping", "id": "7"}', b'{"cmd": "ping", "id": true}'):
-            with self.subTest(line=line):
-                self.assertRaises(ValueError, forkserver.parse_command, line)
-
-    def test_rejects_what_is_not_a_well_formed_fork_command(self):
-        bad = [b"not json", b"[]", json.dumps({"cmd": "exec"}).encode(), command(token="short"),
-               command(token="g" * 31 + "\u00e9"), command(cwd="relative"), command(env={"A": 1}),
-               command(env=[]), command(argv="--root /"), command(argv=[1]), b"\xff\n"]
-        for line in bad:
-            with self.subTest(line=line):
-                self.assertRaises(ValueError, forkserver.parse_command, line)
-
-
-class ExitEvent(unittest.TestCase):
-    def reaped(self, child):
-        pid = os.fork()
-        if pid == 0:
-            child()
-            os._exit(0)
-        return forkserver.exit_event(pid, os.waitpid(pid, 0)[1]), pid
-
-    def test_exit_code(self):
-        event, pid = self.reaped(lambda: os._exit(3))
-        self.assertEqual(event, {"event": "exit", "pid": pid, "code": 3, "signal": None})
-
-    def test_killed_by_a_signal_is_named_as_node_names_it(self):
-        event, pid = self.reaped(lambda: os.kill(os.getpid(), signal.SIGKILL))
-        self.assertEqual(event, {"event": "exit", "pid": pid, "code": None, "signal": "SIGKILL"})
-
-
-class Pieces(unittest.TestCase):
-    def test_preload_logs_a_failing_import_and_goes_on(self):
-        err = io.StringIO()
-        with redirect_stderr(err):
-            self.assertEqual(forkserver.preload(["json", "no_such_module_pypages", "email"]),
-                             (["json", "email"], ["no_such_module_pypages"]))
-        self.assertIn("shared-preload of no_such_module_pypages failed: ModuleNotFoundError", err.getvalue())
-
-    def test_extra_threads_sees_a_running_thread(self):
-        before = forkserver.extra_threads()
-        stop = threading.Event()
-        thread = threading.Thread(target=stop.wait, name="pypages-test-thread")
-        thread.start()
-        try:
-            self.assertIn("pypages-test-thread", forkserver.extra_threads()[0])
-        finally:
-            stop.set()
-            thread.join()
-        self.assertEqual(forkserver.extra_threads(), before)
-
-    def test_connect_sends_the_token_and_becomes_the_given_fds(self):
-        folder = tempfile.mkdtemp(prefix="pypages-fs-")
-        self.addCleanup(shutil.rmtree, folder)
-        path = os.path.join(folder, "s")
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(path)
-        listener.listen(1)
-        self.addCleanup(listener.close)
-        fds = [high_dup(os.open(os.devnull, os.O_RDONLY)) for _ in range(2)]  # placeholders to replace
-        self.addCleanup(lambda: [os.close(fd) for fd in fds])
-        forkserver.connect(path, TOKEN, forkserver.FRAMES, fds)
-        peer, _ = listener.accept()
-        self.addCleanup(peer.close)
-        os.write(fds[1], b"out")
-        peer.sendall(b"in")
-        self.assertEqual(peer.recv(64), TOKEN.encode() + b"F" + b"out")
-        self.assertEqual(os.read(fds[0], 64), b"in")
 
 
 class Zygote(unittest.TestCase):
@@ -187,14 +103,14 @@ class Zygote(unittest.TestCase):
             self.assertTrue(data, "the zygote closed fd 4")
             self.events += data
         line, self.events = self.events.split(b"\n", 1)
-        return json.loads(line.decode())
+        return decode_event(line)  # every event the zygote writes must be one of the spec
 
     def fork(self, **overrides):
         """Send a fork command; return (pid, frames socket, output socket)."""
         os.write(self.control, command(**overrides) + b"\n")
         forked = self.event()
         self.assertEqual((forked["event"], forked["token"]), ("forked", TOKEN))
-        self.assertEqual(forked["start"], forkserver.start_time(forked["pid"]))  # names this very process
+        self.assertEqual(forked["start"], zygote.start_time(forked["pid"]))  # names this very process
         self.assertIsInstance(forked["start"], int)
         conns = {}
         for _ in range(2):
@@ -230,7 +146,8 @@ class Zygote(unittest.TestCase):
             if frame.type in (protocol.END, protocol.ERROR):
                 break
         seen = json.loads(body.decode())
-        self.assertEqual((seen["cwd"], seen["env"], seen["ppid"], seen["preloaded"]), (self.root, "yes", self.zygote.pid, True))
+        self.assertEqual((seen["cwd"], seen["env"], seen["ppid"], seen["preloaded"]),
+                         (self.root, "yes", self.zygote.pid, True))
         self.assertTrue(seen["argv0"].endswith(os.path.join("pypages_worker", "__main__.py")))
         self.assertIn(b"printed by the page", output.recv(4096))
         frames.shutdown(socket.SHUT_WR)  # end of fd 3: the worker exits 0
@@ -268,7 +185,7 @@ class Zygote(unittest.TestCase):
         self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": None, "signal": "SIGKILL"})
         os.write(self.control, b'{"cmd": "fork"}\n')  # ignored, logged
         pid, _, output = self.fork(cwd=os.path.join(self.dir, "missing"))
-        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": forkserver.EXIT_CHILD_SETUP, "signal": None})
+        self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": exits.CHILD_SETUP, "signal": None})
         self.assertIn(b"cannot change to the working directory", output.recv(4096))
         os.close(self.control)
         self.assertEqual(self.zygote.wait(TIMEOUT), 0)
@@ -293,13 +210,14 @@ class Zygote(unittest.TestCase):
         os.write(self.control, command(argv=["--root", self.root]) + b"\n")
         forked = self.event()
         self.assertEqual(forked["event"], "forked")
-        self.assertEqual(self.event(), {"event": "exit", "pid": forked["pid"], "code": forkserver.EXIT_CHILD_SETUP, "signal": None})
+        self.assertEqual(self.event(),
+                         {"event": "exit", "pid": forked["pid"], "code": exits.CHILD_SETUP, "signal": None})
 
     def test_refuses_to_fork_when_a_preloaded_module_started_a_thread(self):
         with open(os.path.join(self.dir, "pypages_threader.py"), "w") as f:
             f.write(THREADER)
         self.start("pypages_threader", extra_path=self.dir)
-        self.assertEqual(self.zygote.wait(TIMEOUT), forkserver.EXIT_THREADS)
+        self.assertEqual(self.zygote.wait(TIMEOUT), exits.THREADS)
         self.assertIn(b"cannot fork safely", self.zygote.stderr.read())
 
 

@@ -8,12 +8,13 @@ import textwrap
 import time
 import unittest
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from fakes import PACKAGE_PARENT
+
 TIMEOUT = 10.0
 ENV = dict(os.environ, PYTHONPATH=PACKAGE_PARENT, PYTHONDONTWRITEBYTECODE="1")
 
-# Watches the fd given as argv[1], then keeps busy in the ways that kept
-# workers alive: a non-daemon thread that never ends, the main thread spinning.
+# Watches the fd given as argv[1], then keeps busy in the ways a page can keep
+# a worker alive: a non-daemon thread that never ends, the main thread spinning.
 BUSY = """
 import sys, threading, time
 from pypages_worker import lifeline

@@ -10,9 +10,9 @@ from pypages_worker import protocol
 from pypages_worker.protocol import (HEADER_SIZE, MAX_PAYLOAD, Frame, FrameReader,
                                      FrameWriter, ProtocolError, decode, encode)
 
-VECTORS_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..",
-                            "test", "fixtures", "protocol-vectors.json")
-with open(VECTORS_PATH) as f:
+from fakes import FIXTURES
+
+with open(os.path.join(FIXTURES, "protocol-vectors.json")) as f:
     VECTORS = json.load(f)
 ALL = b"".join(bytes.fromhex(v["frame_hex"]) for v in VECTORS)
 
@@ -138,7 +138,8 @@ class Encode(unittest.TestCase):
 
     def test_start_payload_is_what_dump_json_makes(self):
         cases = [("200 OK", []),
-                 ("404 Not \u00c9t\u00e9 \"found\"\t\\", [["X-A", "caf\u00e9 \"q\" \\ \t\x80\xff"], ["Set-Cookie", ""]]),
+                 ("404 Not \u00c9t\u00e9 \"found\"\t\\",
+                  [["X-A", "caf\u00e9 \"q\" \\ \t\x80\xff"], ["Set-Cookie", ""]]),
                  ("500 \udcff", [("Content-Length", "12")])]
         for status, headers in cases:
             with self.subTest(status):
@@ -174,6 +175,25 @@ class Writer(unittest.TestCase):
         os.close(w)
         os.close(r)
         self.assertEqual(sorted((f.id, f.payload) for f in frames), list(enumerate(payloads)))
+
+
+class FrameReaderReadinessTests(unittest.TestCase):
+    def test_buffered_and_absorb(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        reader = FrameReader(r)
+        self.assertFalse(reader.buffered())
+        reader.absorb()  # nothing there: returns at once
+        os.write(w, encode(protocol.BODY, 1, b"ab") + encode(protocol.BODY, 2, b"c")[:4])
+        reader.absorb()
+        self.assertTrue(reader.buffered())
+        self.assertEqual(reader.read().id, 1)
+        self.assertFalse(reader.buffered())  # half a frame
+        os.write(w, encode(protocol.BODY, 2, b"c")[4:])
+        self.assertEqual(reader.read().payload, b"c")
+        os.close(w)
+        reader.absorb()  # end of file, remembered
+        self.assertIsNone(reader.read())
 
 
 if __name__ == "__main__":

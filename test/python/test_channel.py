@@ -1,13 +1,14 @@
-"""Channel: terminal frames, the finish hook, and frames Node sends unasked."""
+"""Channel: terminal frames, the finish hook, frames Node sends unasked, and the response credit."""
 
 import threading
+import time
 import unittest
 
 from pypages_worker import protocol
-from pypages_worker.protocol import BODY_WINDOW
+from pypages_worker.protocol import BODY_WINDOW, RESPONSE_BODY
 from pypages_worker.channel import Channel, ClientAborted
 
-from .fakes import capture
+from fakes import Closing, FakeNode, capture, simple_app
 
 
 class Sent(list):
@@ -20,7 +21,7 @@ class ChannelTests(unittest.TestCase):
         sent = Sent()
         channel = Channel(5, sent.send, 100)
         channel.end(True)
-        channel.error(500, "app", "late")
+        channel.error("app", "late")
         channel.end(False)
         self.assertEqual(sent, [("END", 5, b'{"complete":true}')])
         self.assertTrue(channel.finished)
@@ -28,7 +29,7 @@ class ChannelTests(unittest.TestCase):
     def test_on_finish_runs_before_the_terminal_frame(self):
         sent = Sent()
         channel = Channel(1, sent.send, 100, on_finish=lambda c: sent.send(protocol.WATCH, 0, b"{}"))
-        channel.error(404, "not-page", "no")
+        channel.error("not-page", "no")
         self.assertEqual([name for name, _, _ in sent], ["WATCH", "ERROR"])
         self.assertEqual(protocol.load_json(sent[1][2]),
                          {"status": 404, "kind": "not-page", "message": "no", "traceback": ""})
@@ -153,7 +154,8 @@ class HoldRestTests(unittest.TestCase):
 
     def setUp(self):
         self.writes = []  # one entry per write: the frame names in it
-        self.channel = Channel(1, None, 1 << 20, send_many=lambda frames: self.writes.append([protocol.NAMES[f[0]] for f in frames]))
+        self.channel = Channel(1, None, 1 << 20,
+                               send_many=lambda frames: self.writes.append([protocol.NAMES[f[0]] for f in frames]))
 
     def test_watched_a_complete_body_leaves_with_end(self):
         self.channel.watch()
@@ -198,6 +200,55 @@ class HoldRestTests(unittest.TestCase):
             self.assertEqual(self.writes, [])
         self.channel.flush()
         self.assertEqual(self.writes, [["START"]])
+
+
+class Backpressure(unittest.TestCase):
+    def test_second_chunk_waits_for_credit(self):
+        node = FakeNode(window=10)
+        thread = node.run_in_thread(lambda e, s: (s("200 OK", []), [b"0123456789", b"abcdef"])[1])
+        node.wait_for(RESPONSE_BODY, 1)
+        time.sleep(0.1)
+        self.assertEqual(node.names(), ["START", "BODY"])
+        node.channel.on_credit(4)  # 6 outstanding + 6 > 10: still waiting
+        time.sleep(0.1)
+        self.assertEqual(len(node.of(RESPONSE_BODY)), 1)
+        node.channel.on_credit(6)
+        thread.join(5)
+        self.assertEqual(node.names(), ["START", "BODY", "BODY", "END"])
+
+    def test_a_lone_frame_bigger_than_the_window_is_sent(self):
+        node = FakeNode(window=4)
+        node.run(simple_app(body=b"0123456789"))
+        self.assertEqual(node.body_bytes(), b"0123456789")
+
+    def test_abort_while_waiting_for_credit_stops_the_app(self):
+        it = Closing([b"0123456789", b"more", b"more"])
+        node = FakeNode(window=10)
+        thread = node.run_in_thread(lambda e, s: (s("200 OK", []), it)[1])
+        node.wait_for(RESPONSE_BODY, 1)
+        node.channel.on_abort()
+        thread.join(5)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(node.terminal(), ("END", {"complete": False}))
+        self.assertEqual((it.closed, len(node.of(RESPONSE_BODY))), (1, 1))
+
+    def test_abort_stops_an_endless_generator(self):
+        node = FakeNode(window=1 << 30)
+        closed = threading.Event()
+
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            try:
+                while True:
+                    yield b"x"
+            finally:
+                closed.set()
+        thread = node.run_in_thread(app)
+        node.wait_for(RESPONSE_BODY, 3)
+        node.channel.on_abort()
+        thread.join(5)
+        self.assertTrue(closed.is_set())
+        self.assertEqual(node.terminal(), ("END", {"complete": False}))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pypages_worker.streams import FileWrapper, InputStream
 from pypages_worker import wsgi
 from pypages_worker.wsgi import run_wsgi
 
-from .fakes import Closing, FakeNode, capture, simple_app
+from fakes import Closing, FakeNode, capture, simple_app
 
 
 def start_error(status, headers):

@@ -1,18 +1,16 @@
-"""Streaming through the WSGI layer: wsgi.input, response credit, abort, file_wrapper."""
+"""wsgi.input and wsgi.file_wrapper, driven through the WSGI layer and a fake Node."""
 
 import io
 import os
 import sys
 import tempfile
-import threading
-import time
 import unittest
 
 from pypages_worker import protocol
-from pypages_worker.protocol import FILE, RESPONSE_BODY
+from pypages_worker.protocol import FILE
 from pypages_worker.streams import InputStream
 
-from .fakes import Closing, FakeNode, capture, simple_app
+from fakes import FakeNode, capture
 
 
 def echo_app(reader):
@@ -43,7 +41,8 @@ class Input(unittest.TestCase):
         self.assertEqual(self.echo(lambda f: [f.read(None)]), [self.BODY])
 
     def test_readline(self):
-        parts = self.echo(lambda f: [f.readline(), f.readline(4), f.readline(), f.readline(), f.readline(), f.readline()])
+        parts = self.echo(lambda f: [f.readline(), f.readline(4), f.readline(), f.readline(), f.readline(),
+                                     f.readline()])
         self.assertEqual(parts, [b"line one\n", b"line", b" two is longer\n", b"\n", b"last line without newline", b""])
 
     def test_readlines_and_iteration(self):
@@ -79,55 +78,6 @@ class Input(unittest.TestCase):
         node.channel.on_abort()
         with self.assertRaises(OSError):
             InputStream(node.channel.read_body).read(1)
-
-
-class Backpressure(unittest.TestCase):
-    def test_second_chunk_waits_for_credit(self):
-        node = FakeNode(window=10)
-        thread = node.run_in_thread(lambda e, s: (s("200 OK", []), [b"0123456789", b"abcdef"])[1])
-        node.wait_for(RESPONSE_BODY, 1)
-        time.sleep(0.1)
-        self.assertEqual(node.names(), ["START", "BODY"])
-        node.channel.on_credit(4)  # 6 outstanding + 6 > 10: still waiting
-        time.sleep(0.1)
-        self.assertEqual(len(node.of(RESPONSE_BODY)), 1)
-        node.channel.on_credit(6)
-        thread.join(5)
-        self.assertEqual(node.names(), ["START", "BODY", "BODY", "END"])
-
-    def test_a_lone_frame_bigger_than_the_window_is_sent(self):
-        node = FakeNode(window=4)
-        node.run(simple_app(body=b"0123456789"))
-        self.assertEqual(node.body_bytes(), b"0123456789")
-
-    def test_abort_while_waiting_for_credit_stops_the_app(self):
-        it = Closing([b"0123456789", b"more", b"more"])
-        node = FakeNode(window=10)
-        thread = node.run_in_thread(lambda e, s: (s("200 OK", []), it)[1])
-        node.wait_for(RESPONSE_BODY, 1)
-        node.channel.on_abort()
-        thread.join(5)
-        self.assertFalse(thread.is_alive())
-        self.assertEqual(node.terminal(), ("END", {"complete": False}))
-        self.assertEqual((it.closed, len(node.of(RESPONSE_BODY))), (1, 1))
-
-    def test_abort_stops_an_endless_generator(self):
-        node = FakeNode(window=1 << 30)
-        closed = threading.Event()
-
-        def app(environ, start_response):
-            start_response("200 OK", [])
-            try:
-                while True:
-                    yield b"x"
-            finally:
-                closed.set()
-        thread = node.run_in_thread(app)
-        node.wait_for(RESPONSE_BODY, 3)
-        node.channel.on_abort()
-        thread.join(5)
-        self.assertTrue(closed.is_set())
-        self.assertEqual(node.terminal(), ("END", {"complete": False}))
 
 
 class FileWrapperTests(unittest.TestCase):

@@ -2,25 +2,20 @@
 
 import os
 import random
-import shutil
-import tempfile
-import textwrap
 import threading
 import time
 import unittest
 
 from pypages_worker import protocol
 from pypages_worker.leader import Leader
-from pypages_worker.main import Worker
 from pypages_worker.pool import ThreadPool
-from pypages_worker.protocol import FrameReader, FrameWriter, encode
+from pypages_worker.protocol import FrameReader, encode
 
-from .fakes import TimedFd, capture
+from fakes import capture
 
 TIMEOUT = 5.0
 JOB = 0x01  # a REQUEST: accept() returns the job registered for its id
 NOTE = 0x02  # any other frame: accept() only records it
-
 
 
 class FakeChannel:
@@ -36,6 +31,7 @@ class FakeChannel:
     def unwatch(self, flush=True):
         self.watched = False
         self.unwatched.append(flush)
+
 
 class CountingReader(FrameReader):
     """A FrameReader that fails the test if two threads ever read at once."""
@@ -74,7 +70,7 @@ class Rig:
         self.end_error = []
         self.pool = ThreadPool(threads)
         self.gate = threading.Lock()
-        self.in_flight = 0  # requests started and not finished, as Worker.channels counts them
+        self.in_flight = 0  # requests started and not finished, as FrameRouter.channels counts them
         self.leader = Leader(self.frames, self.accept, self.pool, self.on_end,
                              alone=lambda: self.in_flight <= 1, poll=poll)
 
@@ -355,141 +351,6 @@ class LeaderTests(unittest.TestCase):
         self.assertTrue(rig.ended.wait(TIMEOUT), "EOF seen while request 1 still runs")
         self.assertFalse(release.is_set())
         release.set()
-
-
-class PoolTests(unittest.TestCase):
-    def test_offer_runs_now_or_not_at_all(self):
-        pool = ThreadPool(1)
-        release, ran = threading.Event(), threading.Event()
-        self.assertTrue(pool.offer(release.wait, TIMEOUT))  # starts the one thread
-        self.assertFalse(pool.offer(ran.set))  # it is busy: nothing is queued
-        release.set()
-        deadline = time.monotonic() + TIMEOUT
-        while not pool.offer(ran.set):  # idle again soon
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.001)
-        self.assertTrue(ran.wait(TIMEOUT))
-
-
-class FrameReaderReadinessTests(unittest.TestCase):
-    def test_buffered_and_absorb(self):
-        r, w = os.pipe()
-        self.addCleanup(os.close, r)
-        reader = FrameReader(r)
-        self.assertFalse(reader.buffered())
-        reader.absorb()  # nothing there: returns at once
-        os.write(w, encode(NOTE, 1, b"ab") + encode(NOTE, 2, b"c")[:4])
-        reader.absorb()
-        self.assertTrue(reader.buffered())
-        self.assertEqual(reader.read().id, 1)
-        self.assertFalse(reader.buffered())  # half a frame
-        os.write(w, encode(NOTE, 2, b"c")[4:])
-        self.assertEqual(reader.read().payload, b"c")
-        os.close(w)
-        reader.absorb()  # end of file, remembered
-        self.assertIsNone(reader.read())
-
-
-PAGES = {
-    "ident.py": """
-        import threading
-        def application(environ, start_response):
-            environ["wsgi.input"].read()
-            start_response("200 OK", [])
-            return [str(threading.get_ident()).encode()]
-    """,
-    "naps.py": """
-        import threading, time
-        def application(environ, start_response):
-            time.sleep(0.01)
-            start_response("200 OK", [])
-            return [str(threading.get_ident()).encode()]
-    """,
-    "echo.py": """
-        def application(environ, start_response):
-            body = environ["wsgi.input"].read()
-            start_response("200 OK", [])
-            return [body]
-    """,
-    "big.py": """
-        def application(environ, start_response):
-            start_response("200 OK", [])
-            return [b"x" * 300000]
-    """,
-    "file.py": """
-        def application(environ, start_response):
-            start_response("200 OK", [])
-            return environ["wsgi.file_wrapper"](open(__file__, "rb"))
-    """,
-}
-
-
-class WorkerTests(unittest.TestCase):
-    """A Worker serving a pipe in this process, with Node's side played by the test."""
-
-    def serve(self, threads, **leader_options):
-        self.root = tempfile.mkdtemp(prefix="pypages-leader-")
-        self.addCleanup(shutil.rmtree, self.root)
-        for name, source in PAGES.items():
-            with open(os.path.join(self.root, name), "w") as f:
-                f.write(textwrap.dedent(source))
-        to_r, self.to_w = os.pipe()
-        from_r, from_w = os.pipe()
-        writer = FrameWriter(from_w)
-        self.worker = Worker(self.root, threads, writer.send, send_many=writer.send_many)
-        self.served = threading.Thread(target=self.worker.serve, args=(FrameReader(to_r),),
-                                       kwargs=leader_options, daemon=True)
-        self.served.start()
-        self.frames = FrameReader(TimedFd(from_r, TIMEOUT))
-        self.addCleanup(lambda: [os.close(fd) for fd in (to_r, from_r, from_w)])
-
-    def request(self, id_, name, body=None):
-        """Send a REQUEST, play Node until its END; returns the response body."""
-        os.write(self.to_w, encode(protocol.REQUEST, id_, protocol.dump_json(
-            {"script": os.path.join(self.root, name), "environ": {}, "body": body is not None,
-             "window": 65536})))
-        got, pending = b"", body
-        while True:
-            frame = self.frames.read()
-            if frame.type == protocol.READ:
-                n = protocol.read_uint32(frame.payload)
-                os.write(self.to_w, encode(protocol.BODY, id_, pending[:n]))
-                pending = pending[n:]
-            elif frame.type == protocol.RESPONSE_BODY:
-                got += frame.payload
-                os.write(self.to_w, encode(protocol.CREDIT, id_, protocol.uint32(len(frame.payload))))
-            elif frame.type == protocol.FILE:
-                os.write(self.to_w, encode(protocol.FILE_OPENED, id_, protocol.dump_json({"ok": True})))
-            elif frame.type in (protocol.END, protocol.ERROR):
-                self.assertEqual(frame.type, protocol.END, frame.payload)
-                return got
-
-    def finish(self):
-        os.close(self.to_w)
-        self.served.join(TIMEOUT)
-        self.assertFalse(self.served.is_alive())
-
-    def test_requests_waiting_for_a_frame_never_wait_for_the_monitor(self):
-        # The monitor looks once a minute here: a request that waits for
-        # BODY, CREDIT or FILE_OPENED while it holds the reader role would
-        # hang unless it read them itself.
-        self.serve(2, poll=60)
-        body = os.urandom(100000)
-        self.assertEqual(self.request(1, "echo.py", body), body)
-        self.assertEqual(len(self.request(2, "big.py")), 300000)
-        self.assertEqual(self.request(3, "file.py"), b"")  # FILE, answered FILE_OPENED
-        self.assertEqual(self.worker.leader.takeovers, 0)  # each read its frames itself
-        self.finish()
-
-    def test_with_one_thread_every_request_runs_on_the_same_thread(self):
-        self.serve(1)
-        idents = set()
-        for id_, body in enumerate([None, b"x" * 70000, None, b"y", None], 1):
-            idents.add(self.request(id_, "ident.py", body))
-            idents.add(self.request(100 + id_, "naps.py"))  # taken over: the spare reads meanwhile
-        self.assertEqual(len(idents), 1, idents)
-        self.assertGreaterEqual(self.worker.leader.takeovers, 1)  # the spare reader did read
-        self.finish()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """End to end: a real `python -u -m pypages_worker` with frame pipes on fds 3 and 4."""
 
-import fcntl
 import os
 import platform
 import shutil
@@ -13,12 +12,11 @@ import textwrap
 import time
 import unittest
 
-from pypages_worker import main, protocol
+from pypages_worker import exits, protocol
 from pypages_worker.protocol import FrameReader, encode
 
-from .fakes import TimedFd
+from fakes import PACKAGE_PARENT, TimedFd, high_dup
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 10.0
 
 HELLO = """
@@ -118,12 +116,6 @@ def application(environ, start_response):
     start_response("200 OK", [])
     return [spawned.strip() + b"|" + forked().encode()]
 """
-
-def high_dup(fd):
-    # Far from 3 and 4, so the child's dup2 calls cannot clobber each other.
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
-    os.close(fd)
-    return new
 
 
 class WorkerProcess(unittest.TestCase):
@@ -376,7 +368,7 @@ class WorkerProcess(unittest.TestCase):
         frames = self.request(1, self.page("leaves.py", LEAVES_A_THREAD))
         self.assertEqual(frames[-1].type, protocol.END)
         _, err, code = self.finish(timeout=TIMEOUT)
-        self.assertEqual(code, main.EXIT_LINGERED)
+        self.assertEqual(code, exits.LINGERED)
         self.assertIn(b"still running 1.5 s after Node closed the frame channel", err)
 
     def finish(self, timeout=5.0):
@@ -412,7 +404,7 @@ class NodeGone(unittest.TestCase):
         self.assertTrue(node.recv(1))  # READY is on its way: the worker runs
         os.close(err_r)  # what logging writes to is gone...
         node.close()  # ...and Node with unread data: the worker's read fails with ECONNRESET
-        self.assertEqual(proc.wait(TIMEOUT), main.EXIT_PROTOCOL)
+        self.assertEqual(proc.wait(TIMEOUT), exits.PROTOCOL)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,26 @@
-"""An in-process stand-in for Node: collects frames and answers READ/FILE."""
+"""What the Python tests share: FakeNode (an in-process stand-in for Node), TempRoot, small apps, paths."""
 
 import contextlib
+import fcntl
 import io
 import os
 import select
+import shutil
 import sys
+import tempfile
+import textwrap
 import threading
+import unittest
 
-from pypages_worker import protocol
+import pypages_worker
+from pypages_worker import imports, protocol
 from pypages_worker.channel import Channel
 from pypages_worker.protocol import Frame
 from pypages_worker.wsgi import run_wsgi
+
+# The folder that holds pypages_worker: a worker or zygote started by a test gets it as PYTHONPATH.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pypages_worker.__file__)))
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 
 CGI = {
     "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/page.py", "PATH_INFO": "/a/b",
@@ -141,3 +151,33 @@ class TimedFd:
         if not select.select([self.fd], [], [], self.timeout)[0]:
             raise TimeoutError("the worker sent nothing for %s s" % self.timeout)
         return os.read(self.fd, n)
+
+
+class TempRoot(unittest.TestCase):
+    """A temporary document root; undoes sys.path and sys.modules changes."""
+
+    def setUp(self):
+        self.root = os.path.realpath(tempfile.mkdtemp(prefix="pypages-loader-"))
+        self.addCleanup(shutil.rmtree, self.root)
+        saved_path, saved_modules = list(sys.path), set(sys.modules)
+        self.addCleanup(self._restore, saved_path, saved_modules)
+        imports.watch_imports()  # as main.main() does
+
+    def _restore(self, saved_path, saved_modules):
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - saved_modules:
+            del sys.modules[name]
+
+    def write(self, rel, text):
+        path = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+
+def high_dup(fd):
+    """Move `fd` to 100 or above (close-on-exec), so that a child's dup2 onto 3 and 4 cannot clobber it."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
+    os.close(fd)
+    return new

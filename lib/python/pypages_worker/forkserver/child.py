@@ -1,0 +1,54 @@
+"""A freshly forked child becomes a worker: it connects to Node, takes on its
+launch's cwd and environment, and runs the worker's main().
+
+It connects twice to Node's Unix socket, each time first writing its token
+and one letter (control.connection_header): FRAMES, dup2'd onto fds 3 and 4
+(a Unix socket carries both directions), then OUTPUT, dup2'd onto fds 1 and 2.
+
+Until the worker runs, a failure ends the process at once (lifeline.exit_now):
+Node may be gone, and with it the pipe any logging would write to.
+"""
+
+import os
+import socket
+import sys
+
+from .. import exits, lifeline
+from .. import main as worker_main
+from .control import FRAMES, OUTPUT, connection_header
+
+
+def connect(path, token, kind, fds):
+    """Connect to Node's socket, say who we are, and make the connection these fds."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        sock.sendall(connection_header(token, kind))
+        for fd in fds:
+            if fd != sock.fileno():
+                os.dup2(sock.fileno(), fd)
+    finally:
+        if sock.fileno() in fds:
+            sock.detach()  # it already is one of the fds we want: keep it open
+        else:
+            sock.close()
+
+
+def run_child(cmd, socket_path, parser):
+    """In a forked child: connect to Node, take on the launch's cwd and env, run the worker; returns its exit code."""
+    try:
+        connect(socket_path, cmd["token"], FRAMES, (worker_main.FD_IN, worker_main.FD_OUT))
+        connect(socket_path, cmd["token"], OUTPUT, (1, 2))
+    except BaseException as err:  # stderr is still the zygote's: Node logs it under the fork server
+        why = "forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err)
+        lifeline.exit_now(exits.CHILD_SETUP, why)
+    try:
+        os.chdir(cmd["cwd"])
+    except BaseException as err:  # stderr is the worker's own from here on: this lands in its tail
+        lifeline.exit_now(exits.CHILD_SETUP, "cannot change to the working directory %s: %s" % (cmd["cwd"], err))
+    try:
+        os.environ.update(cmd["env"])
+        sys.argv = [os.path.join(os.path.dirname(worker_main.__file__), "__main__.py")] + cmd["argv"]
+    except BaseException as err:  # e.g. a value the C library refuses
+        lifeline.exit_now(exits.CHILD_SETUP, "cannot set the environment: %s" % err)
+    return worker_main.main(cmd["argv"], parser, fresh=False)

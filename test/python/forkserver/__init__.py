@@ -1,0 +1,1 @@
+"""Tests of pypages_worker.forkserver, one file per module."""
