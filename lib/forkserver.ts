@@ -13,12 +13,15 @@
 // The token says which launch a connection belongs to; the folder's mode
 // says who may connect at all.
 //
-// Liveness. Node pings the zygote every PING_MS; one that has not answered
-// after MISSED_PINGS more (frozen by SIGSTOP, stuck) is killed and declared
+// Liveness. Node pings the zygote every PING_MS; one that has said nothing
+// at all (no pong, no other event) for MISSED_PINGS more ticks (frozen by
+// SIGSTOP, stuck) has its Python stack dumped, is killed and declared
 // dead at once: its pending launches fail (forkingLauncher spawns them), and
 // lib/fork-launcher.ts starts a new one. Pings are counted in timer ticks,
 // not measured in time: a Node that was itself stalled reads the answer
-// before its next tick.
+// before its next tick. Any event counts as a sign of life: a ping waits in
+// the pipe behind the fork commands sent before it, and a zygote working
+// through a burst of them answers late but is not stuck.
 //
 // Exits. While the zygote lives it reaps its children and reports each one's
 // real code or signal; once it is gone, its children live on as orphans and
@@ -45,6 +48,7 @@ const EXIT_GRACE_MS = 200;        // a child that exited at once may still have 
 const OUTPUT_LINGER_MS = 20;      // as spawnWorkerProcess: the last printed lines arrive before 'exit'
 const CLOSE_TIMEOUT_MS = 2_000;
 export const PING_MS = 500;
+const STACK_DUMP_MS = 300;       // for its stack to reach the log before the kill
 export const MISSED_PINGS = 3;    // so a frozen zygote is declared dead 1.5-2 s after it froze
 
 /** What a fork server is started with. */
@@ -210,6 +214,7 @@ export class ForkServer extends EventEmitter {
     } catch {
       return this.opts.log.error(`[forkserver pid ${this.pid}] unreadable event ${JSON.stringify(line.slice(0, 80))}`);
     }
+    if (this.unanswered) this.unanswered.ticks = 0; // it is working: see "Liveness" above
     if (e.event === 'ready') this.ready(null); // a failed shared-preload import was logged by the zygote itself
     else if (e.event === 'pong') this.onPong(e.id);
     else if (e.event === 'forked') this.onForked(e.token, e.pid, e.start);
@@ -225,8 +230,9 @@ export class ForkServer extends EventEmitter {
     }
     if (++this.unanswered.ticks < MISSED_PINGS) return;
     const why = `did not answer a ping for ${(MISSED_PINGS * PING_MS) / 1000} s`;
-    this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${why}: killing it`);
-    this.zygote.kill('SIGKILL'); // our own unreaped child: its pid is still its own
+    this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${why}: its Python stack follows, then it is killed`);
+    this.zygote.kill('SIGUSR1'); // faulthandler: where it was stuck, unless it is stopped
+    setTimeout(() => this.zygote.kill('SIGKILL'), STACK_DUMP_MS).unref(); // our own unreaped child: its pid is still its own
     this.onZygoteExit(why); // now, not at its exit: a process in uninterruptible sleep may take long to die
   }
 

@@ -243,7 +243,7 @@ describe('fork server', () => {
     const waited = await start({}, via);
     expect(Date.now() - t).toBeLessThan(8000); // 1.5-2 s to declare it dead, then a spawn
     expect(parentOf(waited.proc.pid)).toBe(process.pid);
-    expect(await line(`pid ${frozen}] did not answer a ping for 1.5 s: killing it`)).toBeTruthy();
+    expect(await line(`pid ${frozen}] did not answer a ping for 1.5 s: its Python stack follows, then it is killed`)).toBeTruthy();
     await waitFor(() => !existsSync(`/proc/${frozen}`), 'the frozen zygote gone');
     expect(pidIn(await line('is running again'))).not.toBe(frozen);
   });

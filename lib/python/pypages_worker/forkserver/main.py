@@ -11,9 +11,11 @@ forked workers outlive it and end with Node on their own.
 """
 
 import argparse
+import faulthandler
 import gc
 import os
 import platform
+import signal
 import sys
 
 from .. import exits, log, signals
@@ -34,6 +36,9 @@ def parse_args(argv=None):
 def main(argv=None):
     """Serve fork commands until Node closes fd 3 (returns 0); in a forked child, the worker's exit code."""
     signals.ignore_stop_signals()  # Node supervises, it closes fd 3 to stop us (see signals.py)
+    # Where a zygote that stopped answering pings was stuck: Node sends SIGUSR1 before it kills it.
+    # A signal handler, not a watchdog thread: the zygote must never run a thread (see warm.py).
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     args = parse_args(argv)
     worker_main.isolate_sys_path()  # at once, while the cwd is still the one `python -m` put on sys.path
     # A collection writes to every object it visits: that would unshare pages
