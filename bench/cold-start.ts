@@ -10,7 +10,7 @@
 //      the whole process tree under this Node process PSS (the honest sum of
 //      shared memory) and RSS (which counts shared pages once per process).
 //
-// --via worker (default) drives the launchers through lib/worker.ts behind a
+// --via worker (default) drives the launchers through lib/worker/worker.ts behind a
 // tiny node:http server; --via server starts the real server with
 // launch: fork|spawn. Linux only (/proc). Binds 127.0.0.1; every process it
 // starts is stopped before it exits.
@@ -20,13 +20,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeConfig } from '../lib/config.js';
-import { buildEnviron } from '../lib/environ.js';
-import { forkingLauncher } from '../lib/fork-launcher.js';
-import { findInterpreter } from '../lib/interpreter.js';
-import { memoryLogger } from '../lib/log.js';
-import { Worker } from '../lib/worker.js';
-import { spawnWorkerProcess, type Launcher } from '../lib/worker-process.js';
+import { makeConfig } from '../lib/config/config.js';
+import { buildEnviron } from '../lib/http/environ.js';
+import { forkingLauncher } from '../lib/worker/launch/fork-launcher.js';
+import { findInterpreter } from '../lib/groups/interpreter.js';
+import { memoryLogger } from '../lib/util/log.js';
+import { Worker } from '../lib/worker/worker.js';
+import { spawnWorkerProcess, type Launcher } from '../lib/worker/launch/spawn.js';
 import { startPypages } from '../server/app.js';
 
 type Mode = 'fork' | 'spawn';

@@ -6,23 +6,23 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { framingProblem } from '../lib/framing.js';
-import { trustListOf } from '../lib/proxy.js';
-import type { Config } from '../lib/config.js';
-import type { GroupManager } from '../lib/groups.js';
-import { findInterpreter, type Interpreter } from '../lib/interpreter.js';
-import { consoleLogger, type Logger } from '../lib/log.js';
-import type { Target } from '../lib/resolve.js';
-import { ResolveCache } from '../lib/resolve-cache.js';
-import { AccessLog, type RequestInfo } from './access-log.js';
-import { applyClientTimeouts } from './client-timeouts.js';
-import { answerClientErrors, trackResponse } from './connections.js';
-import { errorPageText, sendErrorPage, writeErrorPage } from './error-page.js';
-import { runScript } from './scripts.js';
+import { framingProblem } from '../lib/http/framing.js';
+import { trustListOf } from '../lib/http/proxy.js';
+import type { Config } from '../lib/config/config.js';
+import type { GroupManager } from '../lib/groups/registry.js';
+import { findInterpreter, type Interpreter } from '../lib/groups/interpreter.js';
+import { consoleLogger, type Logger } from '../lib/util/log.js';
+import type { Target } from '../lib/http/resolve.js';
+import { ResolveCache } from '../lib/http/resolve-cache.js';
+import { AccessLog, type RequestInfo } from '../lib/http/access-log.js';
+import { applyClientTimeouts } from '../lib/http/client-timeouts.js';
+import { answerClientErrors, trackResponse } from '../lib/http/connections.js';
+import { errorPageText, sendErrorPage, writeErrorPage } from '../lib/http/error-page.js';
+import { runScript } from '../lib/http/page-request.js';
 import { Lifecycle } from './lifecycle.js';
 import { operatorPages } from './operator-pages.js';
 import { Runtime } from './runtime.js';
-import { staticSender } from './static-files.js';
+import { staticSender } from '../lib/http/static/send.js';
 
 export interface RunningServer {
   url: string;
@@ -82,7 +82,7 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
 
 /**
  * The request listener. Page requests, the bulk of the traffic, go straight
- * to server/scripts.ts on node:http's objects: a Koa context, its middleware
+ * to lib/http/page-request.ts on node:http's objects: a Koa context, its middleware
  * chain and their promises cost more than the rest of Node's share of a
  * hello-world request. Koa serves everything else (static files, redirects,
  * error pages, the operator pages). Both get the same request id, client,
@@ -231,7 +231,7 @@ function errorPages(config: () => Config, log: Logger) {
 /**
  * HTTPS when cert and key are set, else HTTP; heads over max-header-size get
  * Node's 431. With a 'checkContinue' listener Node leaves "100 Continue" to
- * us: server/request-body.ts sends it when the page first reads the body.
+ * us: lib/http/body/limits.ts sends it when the page first reads the body.
  */
 function httpServer(config: Config, handler: RequestListener): Server {
   // Heads not complete within client-timeout get 408; checked every second (Node's default is 30 s).

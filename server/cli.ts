@@ -7,8 +7,8 @@
 // Exit codes: 0 ok, 1 the server kept crashing, 2 usage or config error,
 // 3 no usable Python, 4 cannot listen.
 
-import { ConfigError, parseCli, type Config } from '../lib/config.js';
-import { InterpreterError } from '../lib/interpreter.js';
+import { ConfigError, parseCli, type Config } from '../lib/config/config.js';
+import { InterpreterError } from '../lib/groups/interpreter.js';
 import { startPypages, type RunningServer } from './app.js';
 import { bindListenHandle } from './listen-handle.js';
 import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } from './supervisor.js';

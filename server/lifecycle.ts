@@ -2,7 +2,7 @@
 // can wait for them (up to shutdown-grace) before the workers are stopped.
 
 import type { Server } from 'node:http';
-import type { Logger } from '../lib/log.js';
+import type { Logger } from '../lib/util/log.js';
 import type { Runtime } from './runtime.js';
 
 export class Lifecycle {

@@ -2,8 +2,8 @@
 // default; when on, only for the addresses in status-allow).
 
 import type { Context, Next } from 'koa';
-import type { GroupStatus } from '../lib/groups.js';
-import { trustListOf, type ClientView } from '../lib/proxy.js';
+import type { GroupStatus } from '../lib/groups/registry.js';
+import { trustListOf, type ClientView } from '../lib/http/proxy.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 

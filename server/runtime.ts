@@ -2,11 +2,11 @@
 // and how worker processes start. SIGHUP calls reload() with the re-read
 // config; requests already running finish on the old workers.
 
-import type { Config } from '../lib/config.js';
-import { GroupManager } from '../lib/groups.js';
-import type { Logger } from '../lib/log.js';
-import { forkingLauncher } from '../lib/fork-launcher.js';
-import { spawnWorkerProcess, type Launcher } from '../lib/worker-process.js';
+import type { Config } from '../lib/config/config.js';
+import { GroupManager } from '../lib/groups/registry.js';
+import type { Logger } from '../lib/util/log.js';
+import { forkingLauncher } from '../lib/worker/launch/fork-launcher.js';
+import { spawnWorkerProcess, type Launcher } from '../lib/worker/launch/spawn.js';
 
 interface LauncherHandle { launch: Launcher; warm(python: string): Promise<void>; close(): Promise<void> }
 

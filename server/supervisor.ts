@@ -16,7 +16,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { onLines } from '../lib/lines.js';
+import { onLines } from '../lib/util/lines.js';
 import { INSTANCE_VARIABLE, killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
 

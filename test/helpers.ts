@@ -5,8 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeConfig, type Config } from '../lib/config.js';
-import { memoryLogger } from '../lib/log.js';
+import { makeConfig, type Config } from '../lib/config/config.js';
+import { memoryLogger } from '../lib/util/log.js';
 import { startPypages, type RunningServer } from '../server/app.js';
 
 export const FIXTURES = new URL('./fixtures/pages/', import.meta.url).pathname;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
-import { makeConfig } from '../../lib/config.js';
+import { makeConfig } from '../../lib/config/config.js';
 import { startPypages } from '../../server/app.js';
 
 // CI installs Debian's chromium (see .ci/run); PYPAGES_CHROMIUM may point elsewhere.

@@ -8,8 +8,8 @@
 // Once listening it prints one line "PYPAGES-CHILD-READY {"port":N,"pid":N}"
 // on stdout. SIGTERM: graceful close, then exit 0.
 
-import { makeConfig } from '../../dist/lib/config.js';
-import { consoleLogger } from '../../dist/lib/log.js';
+import { makeConfig } from '../../dist/lib/config/config.js';
+import { consoleLogger } from '../../dist/lib/util/log.js';
 import { startPypages } from '../../dist/server/app.js';
 
 const { root, config } = JSON.parse(process.argv[2]);

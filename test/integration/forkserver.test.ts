@@ -9,13 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEnviron } from '../../lib/environ.js';
-import { forkingLauncher, type ForkingLauncher } from '../../lib/fork-launcher.js';
-import { ForkServer } from '../../lib/forkserver.js';
-import { findInterpreter } from '../../lib/interpreter.js';
-import { memoryLogger } from '../../lib/log.js';
-import { Worker } from '../../lib/worker.js';
-import type { LaunchOptions, WorkerProcess } from '../../lib/worker-process.js';
+import { buildEnviron } from '../../lib/http/environ.js';
+import { forkingLauncher, type ForkingLauncher } from '../../lib/worker/launch/fork-launcher.js';
+import { ForkServer } from '../../lib/worker/launch/forkserver.js';
+import { findInterpreter } from '../../lib/groups/interpreter.js';
+import { memoryLogger } from '../../lib/util/log.js';
+import { Worker } from '../../lib/worker/worker.js';
+import type { LaunchOptions, WorkerProcess } from '../../lib/worker/launch/spawn.js';
 import { waitFor } from '../helpers.js';
 
 const STATE = `import json, os, sys

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findInterpreter } from '../../lib/interpreter.js';
+import { findInterpreter } from '../../lib/groups/interpreter.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers.js';
 
 interface Who { pid: number; count: number; cwd: string; env: string | null; path: string[]; prefix: string }

@@ -2,7 +2,7 @@
 import { mkdirSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_FILE_BYTES, RACY_MS } from '../../lib/file-cache.js';
+import { DEFAULT_MAX_FILE_BYTES, RACY_MS } from '../../lib/http/static/file-cache.js';
 import { rawRequest, removeDir, serveTempRoot, startTestServer, tempDir, waitFor, type TestServer } from '../helpers.js';
 
 let s: TestServer;

@@ -9,7 +9,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { identify, isAlive, type ProcessId } from '../../lib/process-identity.js';
+import { identify, isAlive, type ProcessId } from '../../lib/util/process-identity.js';
 import { FIXTURES, pythonDescendants, removeDir, serveTempRoot, stopChild, tempDir, waitFor, type TestServer } from '../helpers.js';
 
 const LIVES = new URL('../fixtures/lives/', import.meta.url).pathname;

@@ -1,4 +1,5 @@
-"""The ERROR kinds: the same closed set as lib/protocol.md's table; exceptions described for the page's author."""
+"""The ERROR kinds: the same closed set as lib/worker/protocol.md's table;
+exceptions described for the page's author."""
 
 import os
 import re
@@ -8,11 +9,11 @@ from pypages_worker import errors
 
 from fakes import PACKAGE_PARENT
 
-SPEC = os.path.join(os.path.dirname(PACKAGE_PARENT), "protocol.md")
+SPEC = os.path.join(os.path.dirname(PACKAGE_PARENT), "worker", "protocol.md")
 
 
 def spec_kinds():
-    """{kind: status} from the table under "## ERROR kinds" in lib/protocol.md."""
+    """{kind: status} from the table under "## ERROR kinds" in lib/worker/protocol.md."""
     with open(SPEC) as f:
         text = f.read()
     section = text.split("\n## ERROR kinds\n", 1)[1].split("\n## ", 1)[0]

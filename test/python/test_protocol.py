@@ -1,4 +1,4 @@
-"""The frame format, against the vectors shared with lib/protocol.ts."""
+"""The frame format, against the vectors shared with lib/worker/protocol.ts."""
 
 import io
 import json

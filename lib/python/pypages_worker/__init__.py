@@ -1,7 +1,7 @@
 """The Python side of pypages: runs WSGI pages for the Node server.
 
 Started by Node as ``python -u -m pypages_worker --root DIR --threads N``;
-it speaks the frame protocol of ``lib/protocol.md`` on fds 3 (in) and 4 (out).
+it speaks the frame protocol of ``lib/worker/protocol.md`` on fds 3 (in) and 4 (out).
 Standard library only, Python 3.8+.
 """
 

@@ -58,7 +58,7 @@ class Channel:
         self._read_lock = threading.Lock()
         self._outstanding = 0  # response bytes sent minus CREDIT returned
         self._aborted = False
-        # The request body as Node pushes it (lib/protocol.md, "Request body"):
+        # The request body as Node pushes it (lib/worker/protocol.md, "Request body"):
         # what has come and not been read yet, whether the end has come, and
         # how many more bytes Node may send before we ask (its credit).
         self._body = collections.deque()  # the BODY payloads (bytes) as they came: read without copying

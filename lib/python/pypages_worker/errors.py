@@ -1,7 +1,7 @@
 """What an ERROR frame says: its kind, the HTTP status that goes with it, and
 the exception behind it described for the page's author.
 
-The kinds are a closed set, listed with their meaning in lib/protocol.md
+The kinds are a closed set, listed with their meaning in lib/worker/protocol.md
 ("ERROR kinds"); Node mirrors the same list. test_errors.py holds this module
 and that table together.
 """

@@ -1,6 +1,6 @@
 """The exit codes of the worker and of the fork server, and what each means.
 
-Node reads them: lib/fork-launcher.ts does not restart a fork server that
+Node reads them: lib/worker/launch/fork-launcher.ts does not restart a fork server that
 exited with USAGE or THREADS, as a new start would only fail the same way.
 """
 

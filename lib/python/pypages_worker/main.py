@@ -87,7 +87,7 @@ def own_pipes():
 
 
 def send_ready(send):
-    """Send the READY handshake (lib/protocol.md)."""
+    """Send the READY handshake (lib/worker/protocol.md)."""
     info = {"pid": os.getpid(), "python": platform.python_version(),
             "executable": sys.executable, "protocol": PROTOCOL_VERSION}
     send(READY, 0, dump_json(info))

@@ -1,4 +1,4 @@
-"""The frame format of lib/protocol.md, mirrored from lib/protocol.ts.
+"""The frame format of lib/worker/protocol.md, mirrored from lib/worker/protocol.ts.
 
 A frame is a 9-byte header (type uint8, id uint32 BE, length uint32 BE)
 followed by `length` payload bytes. This module owns only the bytes: no

@@ -15,7 +15,7 @@ class WatchReporter:
     source or .pyc, an edit made after the read is always a change for Node,
     even if the module was imported lazily and is first listed after the edit.
     Files of other loaders (extension modules) are stat'ed when first listed.
-    A file keeps its first stat; lib/protocol.md (WATCH) states the guarantee.
+    A file keeps its first stat; lib/worker/protocol.md (WATCH) states the guarantee.
     """
 
     def __init__(self, root, send, seen=(), skip_recorded=False):

@@ -12,7 +12,7 @@ from fakes import FIXTURES, PACKAGE_PARENT
 
 with open(os.path.join(FIXTURES, "forkserver-vectors.json")) as f:
     VECTORS = json.load(f)
-SPEC = os.path.join(os.path.dirname(PACKAGE_PARENT), "forkserver-protocol.md")
+SPEC = os.path.join(os.path.dirname(PACKAGE_PARENT), "worker", "launch", "forkserver-protocol.md")
 TOKEN = "0123456789abcdef0123456789abcdef"
 
 
@@ -76,7 +76,7 @@ class SharedVectors(unittest.TestCase):
 
 
 class SpecTables(unittest.TestCase):
-    """lib/forkserver-protocol.md's tables name the same fields, in the same order, of the same types."""
+    """lib/worker/launch/forkserver-protocol.md's tables name the same fields, in the same order, of the same types."""
 
     def table(self, heading):
         with open(SPEC) as f:

@@ -1,4 +1,4 @@
-"""The bytes of the fork server's channels (lib/forkserver-protocol.md): command
+"""The bytes of the fork server's channels (lib/worker/launch/forkserver-protocol.md): command
 and event lines, and the header a forked child opens its connections with.
 
 Every command and event is checked field by field, on the way in and on the

@@ -3,7 +3,7 @@
 It imports the worker runtime and the shared-preload modules once; each new
 worker is then a fork of it, so it starts in about a millisecond and shares
 those modules' memory with every other worker copy-on-write. Its channels
-are specified in lib/forkserver-protocol.md.
+are specified in lib/worker/launch/forkserver-protocol.md.
 
 The zygote exits when fd 3 reaches end of file (Node went away), and is
 killed by the kernel if Node dies (lifeline.py, set in __main__.py); its

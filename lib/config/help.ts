@@ -1,0 +1,87 @@
+// Renders the settings table (lib/config/settings.ts) for people: `--help` text and
+// the README's markdown table. Nothing here knows a setting by name.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SETTING_LIST, type Setting } from './settings.js';
+
+/** Flags that are not settings: they print something and exit. */
+export const META_FLAGS = [
+  { flag: '--help', short: '-h', help: 'Print this help and exit.' },
+  { flag: '--version', short: null, help: 'Print the pypages version and exit.' },
+] as const;
+
+function usage(s: Setting<unknown>): string {
+  if (s.flag === null) return '(pypages.yaml only)';
+  return s.metavar === null || s.positional ? s.flag : `${s.flag} ${s.metavar}`;
+}
+
+function wrap(text: string, indent: number, width = 80): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((l) => ' '.repeat(indent) + l);
+}
+
+/** The `pypages --help` text: usage, then every setting with its YAML key and default. */
+export function helpText(): string {
+  const positional = SETTING_LIST.filter((s) => s.positional).map((s) => ` [${s.flag}]`).join('');
+  const out = [
+    `Usage: pypages [options]${positional}`,
+    '',
+    'Serve a folder: every .py file that defines a WSGI `application` is a page,',
+    'other files are served as they are.',
+    '',
+    'Settings (command line overrides pypages.yaml, which overrides defaults):',
+  ];
+  for (const s of SETTING_LIST) {
+    out.push(`  ${usage(s)}`);
+    out.push(...wrap(s.help, 6));
+    const yaml = s.yaml === null ? 'command line only' : `yaml: ${s.yaml}`;
+    out.push(...wrap(`(${yaml}; default: ${s.defaultText}; allowed: ${s.allowed})`, 6));
+  }
+  out.push('', 'Other options:');
+  for (const m of META_FLAGS) out.push(`  ${m.short === null ? m.flag : `${m.short}, ${m.flag}`}`, ...wrap(m.help, 6));
+  return out.join('\n');
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+/** The README's settings table, in markdown. */
+export function markdownTable(): string {
+  const rows = [
+    '| Setting | Command line | pypages.yaml | Default | Allowed | Description |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const s of SETTING_LIST) {
+    const yaml = s.yaml === null ? '—' : `\`${s.yaml}\``;
+    rows.push(`| ${s.name} | \`${usage(s)}\` | ${yaml} | ${cell(s.defaultText)} | ${cell(s.allowed)} | ${cell(s.help)} |`);
+  }
+  return rows.join('\n');
+}
+
+/** `pypages --version` text, read from the package.json above this file. */
+export function versionText(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pypages') return `pypages ${pkg.version ?? 'unknown'}`;
+    } catch {
+      // no package.json here; keep walking up
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return 'pypages (unknown version)';
+    dir = parent;
+  }
+}

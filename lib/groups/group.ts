@@ -1,0 +1,288 @@
+// One interpreter group: its pool of worker processes (up to `processes`,
+// each running up to `threads` requests), the line of requests waiting for a
+// free thread, reload when its code changed on disk, and recycling.
+
+import { statSync } from 'node:fs';
+import type { Job, Outcome } from '../worker/exchange.js';
+import type { GroupSpec } from './spec.js';
+import type { Logger } from '../util/log.js';
+import { Worker, type WatchedFile } from '../worker/worker.js';
+import type { Launcher } from '../worker/launch/spawn.js';
+
+/** What a group needs from its manager. */
+export interface GroupContext {
+  readonly launcher: Launcher;
+  readonly log: Logger;
+  readonly root: string;
+  readonly queueLimit: number;
+  readonly queueTimeoutMs: number;
+  readonly maxRequests: number;
+  readonly maxRequestsJitter: number;
+  /** Waits for room under the global process cap (evicting idle groups); false if the deadline passed. */
+  reserve(group: Group, deadline: number): Promise<boolean>;
+  /** Gives back a reservation that did not become a process. */
+  unreserve(): void;
+  /** A worker process of this group ended: its slot is free. */
+  released(): void;
+  /** Scripts of this group to import as soon as a worker starts. */
+  preloadFor(group: Group): string[];
+  /** Runs a request that reached this group after it was closed (a reload) in its new group. */
+  redispatch(job: Job): Promise<Outcome>;
+}
+
+export type ProcessState = 'starting' | 'ready' | 'busy' | 'retiring';
+
+export interface ProcessStatus { pid: number; state: ProcessState; served: number; inflight: number; rssBytes: number; uptimeSeconds: number }
+
+interface Waiter { resolve: (ok: boolean) => void }
+
+export class Group {
+  readonly workers: Worker[] = [];
+  lastUsed = Date.now();
+  /** Replaced by a reload: requests still arriving here go to the new group. */
+  closed = false;
+  private starting = 0;
+  private waiting: Waiter[] = [];
+  private queued = 0;
+
+  constructor(readonly spec: GroupSpec, private readonly ctx: GroupContext) {}
+
+  get inflight(): number {
+    return this.workers.reduce((n, w) => n + w.inflight, 0);
+  }
+
+  get queueDepth(): number {
+    return this.queued;
+  }
+
+  /** No request running or waiting: it may be stopped without harm. */
+  get idle(): boolean {
+    return this.inflight === 0 && this.queued === 0 && this.starting === 0;
+  }
+
+  /** Runs one request; never rejects: failures become an Outcome (503 when the line is full or too slow). */
+  async run(job: Job): Promise<Outcome> {
+    this.lastUsed = Date.now();
+    this.reloadIfChanged();
+    const deadline = this.lastUsed + this.ctx.queueTimeoutMs;
+    let inLine = false;
+    try {
+      for (;;) {
+        if (clientGone(job)) return CLIENT_GONE;
+        if (this.closed) return this.ctx.redispatch(job);
+        const worker = this.freeWorker();
+        // Newcomers go behind those already waiting.
+        if (worker && (inLine || this.queued === 0)) return this.runOn(worker, job);
+        if (!worker && this.workers.length + this.starting < this.spec.processes) {
+          const started = await this.grow(deadline);
+          if (!(started instanceof Worker)) return started;
+          // The request that started a worker uses it first: it was there before anyone now waiting.
+          if (started.alive && !started.retiring && started.inflight < this.spec.threads) return this.runOn(started, job, true);
+          continue;
+        }
+        if (!inLine && this.queued >= this.ctx.queueLimit) return busy(`the queue of ${this.spec.label} is full (${this.ctx.queueLimit} waiting)`);
+        if (!inLine) this.queued++;
+        inLine = true;
+        if (!(await this.waitInLine(job, deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${this.ctx.queueTimeoutMs / 1000} s)`);
+      }
+    } finally {
+      if (inLine) this.queued--;
+    }
+  }
+
+  /** Waits for a change; a client that hangs up meanwhile leaves the line at once. */
+  private async waitInLine(job: Job, deadline: number): Promise<boolean> {
+    const leave = () => this.wake();
+    job.res.once('close', leave);
+    try {
+      return await this.wait(deadline);
+    } finally {
+      job.res.off('close', leave);
+    }
+  }
+
+  /** The least busy worker with a free thread. */
+  private freeWorker(): Worker | null {
+    let best: Worker | null = null;
+    for (const w of this.workers) {
+      if (!w.alive || w.retiring || w.inflight >= this.spec.threads) continue;
+      if (!best || w.inflight < best.inflight) best = w;
+    }
+    return best;
+  }
+
+  private async runOn(worker: Worker, job: Job, wakeOthers = false): Promise<Outcome> {
+    const outcome = worker.handle(job); // synchronous up to here: the thread is taken before anyone else looks
+    if (wakeOthers) this.wake(); // a new worker may have threads to spare
+    if (worker.served >= this.recycleAfter(worker)) this.retire(worker, `served ${worker.served} requests (max-requests)`);
+    const result = await outcome;
+    // A failed import leaves a half-initialised interpreter: start afresh next time.
+    if (result.kind === 'error' && result.errorKind === 'load') this.retire(worker, null);
+    // A worker that has only ever been asked about modules that are not pages holds nothing worth keeping.
+    if (result.kind === 'error' && result.errorKind === 'not-page' && worker.watched.length === 0) this.retire(worker, null);
+    return result;
+  }
+
+  private readonly limits = new WeakMap<Worker, number>();
+
+  private recycleAfter(worker: Worker): number {
+    if (this.ctx.maxRequests === 0) return Infinity;
+    let limit = this.limits.get(worker);
+    if (limit === undefined) {
+      limit = this.ctx.maxRequests + Math.floor(Math.random() * (this.ctx.maxRequestsJitter + 1));
+      this.limits.set(worker, limit);
+    }
+    return limit;
+  }
+
+  /** Starts one more worker process; returns it, or an error Outcome if it cannot. */
+  private async grow(deadline: number): Promise<Worker | Outcome> {
+    this.starting++;
+    let worker: Worker | null = null;
+    try {
+      if (!(await this.ctx.reserve(this, deadline))) return busy(`no room for another Python process (max-workers) within the queue timeout`);
+      try {
+        worker = await this.launch();
+      } finally {
+        this.ctx.unreserve();
+      }
+      this.adopt(worker);
+      return worker;
+    } catch (err) {
+      const message = (err as Error).message;
+      this.ctx.log.error(`${this.spec.label}: cannot start a worker: ${message}`);
+      return { kind: 'error', status: 500, errorKind: 'start', message, traceback: '' };
+    } finally {
+      this.starting--;
+      if (!worker) this.wake(); // on success, the starter wakes the others once it has its thread
+    }
+  }
+
+  private async launch(): Promise<Worker> {
+    const { spec, ctx } = this;
+    const proc = await ctx.launcher({
+      python: spec.python, root: ctx.root, cwd: spec.cwd, threads: spec.threads, processes: spec.processes,
+      env: spec.env, pythonPath: spec.pythonPath, preload: ctx.preloadFor(this), tag: spec.label, log: ctx.log,
+    });
+    return Worker.start(proc, { tag: spec.label, log: ctx.log });
+  }
+
+  private adopt(worker: Worker): void {
+    this.workers.push(worker);
+    if (this.closed) worker.retire(); // started while a reload closed this group: it takes no requests
+    worker.on('slot', () => this.wake());
+    worker.once('exit', () => {
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      this.ctx.released();
+      this.wake();
+    });
+  }
+
+  /** Starts the group's processes now (preload at server start). */
+  async warm(): Promise<void> {
+    while (this.workers.length + this.starting < this.spec.processes) {
+      const started = await this.grow(Date.now() + this.ctx.queueTimeoutMs);
+      if (!(started instanceof Worker)) throw new Error(started.kind === 'error' ? started.message : 'cannot start');
+      this.wake();
+    }
+  }
+
+  private wait(deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = { resolve };
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        resolve(false);
+      }, Math.max(0, deadline - Date.now()));
+      waiter.resolve = (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Something changed (a thread freed, a worker started or died): everyone in line looks again, in order. */
+  private wake(): void {
+    for (const w of this.waiting.splice(0)) w.resolve(true);
+  }
+
+  /**
+   * Retires a worker whose imported files changed on disk: the next request
+   * runs the new code. Once per turn of the event loop: the requests of one
+   * turn arrived together, and an edit between them cannot be told from one
+   * just after.
+   */
+  private reloadIfChanged(): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => (this.checkedThisTurn = false));
+    for (const worker of this.workers) {
+      if (worker.retiring || worker.watched.length === 0) continue;
+      if (changed(worker.watched)) this.retire(worker, 'code changed on disk; the next request starts a new worker');
+    }
+  }
+
+  private checkedThisTurn = false;
+
+  /** Lets a worker finish what it runs, and takes no more requests to it. */
+  retire(worker: Worker, reason: string | null): void {
+    if (worker.retiring) return;
+    if (reason) this.ctx.log.info(`${this.spec.label} pid ${worker.pid}: ${reason}`);
+    worker.retire();
+    this.wake();
+  }
+
+  /** Closes the group for good: its workers finish what they run, then stop; new requests go elsewhere. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    await this.drain(null);
+  }
+
+  /** Retires every worker and resolves once they have all exited. */
+  async drain(reason: string | null): Promise<void> {
+    const exits = this.workers.map((w) => new Promise((r) => w.once('exit', r)));
+    for (const w of [...this.workers]) this.retire(w, reason);
+    await Promise.all(exits);
+  }
+
+  status(): ProcessStatus[] {
+    return this.workers.map((w) => ({
+      pid: w.pid,
+      state: w.retiring ? 'retiring' : w.inflight > 0 ? 'busy' : 'ready',
+      served: w.served,
+      inflight: w.inflight,
+      rssBytes: w.rss(),
+      uptimeSeconds: Math.round((Date.now() - w.startedAt) / 1000),
+    }));
+  }
+}
+
+/** What the access log calls a request whose client left before it ran (nginx's 499). */
+const CLIENT_GONE: Outcome = { kind: 'error', status: 499, errorKind: 'client-gone', message: 'the client closed the connection while the request waited', traceback: '' };
+
+function clientGone(job: Job): boolean {
+  return job.res.destroyed || job.res.socket?.destroyed === true;
+}
+
+function busy(message: string): Outcome {
+  return { kind: 'error', status: 503, errorKind: 'busy', message, traceback: '' };
+}
+
+/**
+ * True when any file differs on disk from what the worker saw (or is gone).
+ * Synchronous stats, as in lib/http/resolve.ts: microseconds each on a local disk,
+ * and this runs on every request.
+ */
+function changed(files: WatchedFile[]): boolean {
+  for (const f of files) {
+    try {
+      const s = statSync(f.path, { bigint: true });
+      if (String(s.mtimeNs) !== f.mtimeNs || Number(s.size) !== f.size) return true;
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}

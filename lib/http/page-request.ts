@@ -1,0 +1,97 @@
+// A page request, from the resolved script to the last byte. This is the hot
+// path, so it runs on node:http's request and response directly, without a
+// Koa context: the worker writes the response itself (streaming,
+// backpressure); only when it fails before sending anything does this file
+// answer, with an error page.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/config.js';
+import { buildEnviron, hasRequestBody, type Environ } from './environ.js';
+import type { GroupManager } from '../groups/registry.js';
+import { BODY_WINDOW } from '../worker/protocol.js';
+import type { Logger } from '../util/log.js';
+import type { RequestInfo } from './access-log.js';
+import { watchClient } from './client-timeouts.js';
+import { errorPageText, missingModuleNote, writeErrorPage } from './error-page.js';
+import { declaredTooLarge, expectsContinue, pageBody } from './body/limits.js';
+
+export interface ScriptTarget {
+  file: string;
+  scriptName: string;
+  pathInfo: string;
+}
+
+export interface ScriptContext {
+  config: Config;
+  groups: GroupManager;
+  log: Logger;
+}
+
+/** Runs a page in its group's worker; never rejects (a bug here is a logged 500). */
+export async function runScript(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
+  try {
+    await run(req, res, target, info, cx);
+  } catch (err) {
+    cx.log.error(`request ${info.id}: ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
+    if (res.headersSent) return void res.destroy();
+    writeErrorPage(req, res, 500, errorPageText(500, info.id, (err as Error).message, cx.config.debug));
+  }
+}
+
+async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
+  const { config, groups, log } = cx;
+  const maxBody = config.maxBody;
+  if (declaredTooLarge(req, maxBody)) {
+    // Refused before Python sees it; no "100 Continue" was sent, and the unread body makes the connection unusable.
+    const reason = `Content-Length ${req.headers['content-length']} is over max-body (${maxBody} bytes)`;
+    return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, config.debug), { Connection: 'close' });
+  }
+  const environ = scriptEnviron(req, target, config.root, info);
+  const hasBody = hasRequestBody(req.headers);
+  // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
+  const body = hasBody ? pageBody(req, res, { maxBody, requestId: info.id, debug: config.debug }) : req;
+  // The body goes to the worker as it arrives, unless the client waits for "100 Continue" (sent only if
+  // the page reads), or max-body is below what would be sent unasked (a page that never reads the body
+  // must not be refused for it, nor the 413 race the page's own answer).
+  const pushBody = hasBody && !expectsContinue(req) && (maxBody === 0 || maxBody >= BODY_WINDOW);
+  const watch = watchClient(res);
+  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id, watch });
+  // The page is done: whatever is left (flushing the answer) is the client's to take.
+  [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
+  if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
+    // For the access log: the client left before anything was sent: nobody to answer (nginx's 499).
+    if (!res.headersSent && (res.destroyed || outcome.status === 499)) res.statusCode = 499;
+    // Body bytes the page sent; else (nothing, or a 413 that request-body.ts answered) its Content-Length.
+    info.bytes = outcome.kind === 'done' && outcome.bytes ? outcome.bytes : null;
+    return;
+  }
+  if (outcome.status >= 500) {
+    log.error(`request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
+  }
+  // A full queue or no free thread in time: the client may try again shortly. After a silent
+  // client (408) the rest of its body may still come: the connection cannot be reused.
+  const headers = outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
+  const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, config.debug, missingModuleNote(outcome.message));
+  writeErrorPage(req, res, outcome.status, text, headers);
+}
+
+/** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies. */
+function scriptEnviron(req: IncomingMessage, target: ScriptTarget, root: string, info: RequestInfo): Environ {
+  const socket = req.socket;
+  const { client } = info;
+  return buildEnviron(
+    {
+      method: req.method ?? 'GET',
+      rawUrl: req.url ?? '/',
+      httpVersion: req.httpVersion,
+      rawHeaders: req.rawHeaders,
+      remoteAddress: client.remoteAddr,
+      remotePort: client.remotePort,
+      localAddress: socket.localAddress ?? '',
+      localPort: client.serverPort ?? socket.localPort ?? 0,
+      secure: client.secure,
+      forwardedHost: client.host,
+    },
+    { ...target, root },
+  );
+}

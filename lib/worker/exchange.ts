@@ -1,0 +1,341 @@
+// One request in flight on one worker: feeds it the request body when asked,
+// writes what it answers to the HTTP response with per-request credit
+// (backpressure), and turns every ending (normal, error, crash, client gone)
+// into exactly one Outcome.
+
+import { open } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { BodyReader } from '../http/body/reader.js';
+import type { Logger } from '../util/log.js';
+import { BODY_WINDOW, EMPTY, FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
+
+/** Response credit granted up front: what may sit between Python and the socket. */
+export const INITIAL_WINDOW = 512 * 1024;
+
+export interface Job {
+  script: string;
+  environ: Record<string, string>;
+  /** The request body, read only as a stream (it may be a wrapper that enforces limits). */
+  req: Readable;
+  res: ServerResponse;
+  hasBody: boolean;
+  /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
+  pushBody: boolean;
+  requestId: string;
+  /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
+  watch?: ClientWatch;
+}
+
+/** Whose turn it is on a page request: the page's, or its client's. */
+export interface ClientWatch {
+  /** True while the page waits on the client (body bytes, room to write); false while it works or waits in line. */
+  waitingOnClient: boolean;
+  /** Ends the request because its client went silent while the page waited on it. */
+  onClientTimeout: (() => void) | null;
+}
+
+export type Outcome =
+  | { kind: 'done'; status: number; bytes: number; complete: boolean }
+  | { kind: 'error'; status: number; errorKind: string; message: string; traceback: string };
+
+interface WorkerError { status: number; kind: string; message: string; traceback: string }
+
+type Send = (type: number, payload?: Buffer) => void;
+
+export class Exchange {
+  readonly outcome: Promise<Outcome>;
+  /** Resolves when the worker has sent its terminal frame (or died): the slot is free. */
+  readonly finished: Promise<void>;
+  private settle!: (o: Outcome) => void;
+  private finish!: () => void;
+  private settled = false;
+  private started = false;
+  private aborted = false;
+  private ended = false;
+  private bytes = 0;
+  /** Set once Node streams a file for the page (FILE): END waits for it. */
+  private fileSent: Promise<void> | null = null;
+  private lastWrite: Promise<void> = Promise.resolve();
+  /** Made when a body is first pushed or drained (reader()): most requests have none. */
+  private bodyReader: BodyReader | null = null;
+  private readonly startedAt = Date.now();
+  /** Time spent waiting on the client (body to read, bytes to flush): not the page's fault. */
+  private clientWaitMs = 0;
+  private clientWaits = 0;
+  private clientWaitSince = 0;
+
+  constructor(readonly id: number, private readonly job: Job, private readonly send: Send, private readonly log: Logger) {
+    this.outcome = new Promise((r) => (this.settle = r));
+    this.finished = new Promise((r) => (this.finish = r));
+  }
+
+  begin(): void {
+    const { script, environ, hasBody } = this.job;
+    this.bodyCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
+    this.job.res.once('close', () => this.onClientClose());
+    if (this.job.watch) this.job.watch.onClientTimeout = () => this.clientTimedOut();
+    this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.bodyCredit }));
+    if (this.bodyCredit > 0) void this.pushBody();
+  }
+
+  onFrame(frame: Frame): void {
+    try {
+      this.handle(frame);
+    } catch (err) {
+      this.log.error(`request ${this.job.requestId}: bad frame from worker: ${(err as Error).message}`);
+      this.fail({ status: 500, kind: 'protocol', message: (err as Error).message, traceback: '' });
+    }
+  }
+
+  /** The worker process died: this request gets a 502 if nothing was sent yet. */
+  crashed(reason: string): void {
+    this.fail({ status: 502, kind: 'crash', message: reason, traceback: '' });
+    this.finish();
+  }
+
+  private handle(frame: Frame): void {
+    switch (frame.type) {
+      case FromWorker.START: return this.onStart(parseJson(frame.payload));
+      case FromWorker.BODY: return this.onBody(frame.parts);
+      case FromWorker.END: return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
+      case FromWorker.ERROR: return this.onError(parseJson(frame.payload));
+      case FromWorker.READ: return void this.onRead(readUint32(frame.payload));
+      case FromWorker.FILE: return void this.onFile(parseJson(frame.payload));
+      default: throw new Error(`unexpected frame type 0x${frame.type.toString(16)}`);
+    }
+  }
+
+  private onStart(start: { status: string; headers: [string, string][] }): void {
+    const match = /^(\d{3})(?: (.*))?$/.exec(start.status);
+    if (!match) throw new Error(`bad status line ${JSON.stringify(start.status)}`);
+    // An informational status is never an answer: the client would wait for the real one forever.
+    if (Number(match[1]) < 200) throw new Error(`a page's final status must be 200 or more, not ${JSON.stringify(start.status)}`);
+    const res = this.job.res;
+    this.started = true;
+    if (this.aborted || res.destroyed) return;
+    res.writeHead(Number(match[1]), match[2] ?? '', start.headers.flat());
+    this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
+  }
+
+  /** A piece of the response body, as one or more buffers as they came off the pipe (written without joining them). */
+  private onBody(parts: readonly Buffer[]): void {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const res = this.job.res;
+    if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(length));
+    this.bytes += length;
+    // Credit returns only once the bytes left for the client: a slow reader slows the page.
+    this.waitOnClient(+1);
+    this.corkUntilNextTick(); // the pieces, and the frames of the same read, leave in one write
+    for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
+    this.lastWrite = new Promise((flushed) =>
+      res.write(parts.length ? parts[parts.length - 1] : EMPTY, () => {
+        this.waitOnClient(-1);
+        if (!this.ended) this.send(ToWorker.CREDIT, uint32Payload(length)); // no more to send: no credit needed
+        flushed();
+      }),
+    );
+  }
+
+  private corked = false;
+
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    const res = this.job.res;
+    res.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      res.uncork();
+    });
+  }
+
+  private async onEnd(complete: boolean): Promise<void> {
+    this.ended = true;
+    if (this.fileSent) await this.fileSent;
+    if (this.settled) return this.finish(); // already answered for the page (a timeout): its end changes nothing
+    const res = this.job.res;
+    if (!complete) {
+      this.log.error(`request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`);
+      this.closeAfterFlush();
+    } else if (!res.destroyed) {
+      if (!res.headersSent) res.writeHead(200);
+      res.end();
+    }
+    this.drainBody();
+    this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete });
+    this.finish();
+  }
+
+  private onError(error: WorkerError): void {
+    this.fail(error);
+    this.finish();
+  }
+
+  /**
+   * The page has read all it was sent and gives this much more credit. The
+   * worker tops the credit up to BODY_WINDOW, so if ours is now the whole
+   * window, no BODY is on its way: the page waits on the client until one
+   * goes (time that request-timeout does not count). Otherwise a BODY (or
+   * the end) is already on its way, and the page is not waiting on anyone.
+   */
+  private onRead(grant: number): void {
+    this.bodyCredit += grant;
+    if (!this.pageWaits && !this.bodySent && this.bodyCredit >= BODY_WINDOW) {
+      this.pageWaits = true;
+      this.waitOnClient(+1);
+    }
+    void this.pushBody();
+  }
+
+  private pageWaitOver(): void {
+    if (!this.pageWaits) return;
+    this.pageWaits = false;
+    this.waitOnClient(-1);
+  }
+
+  /** Body bytes Node may still send unasked, whether the end was sent, whether the page waits for them. */
+  private bodyCredit = 0;
+  private bodySent = false;
+  private pushing = false;
+  private pageWaits = false;
+
+  /** Sends the request body as it arrives, within the credit; an empty BODY at its end. */
+  private async pushBody(): Promise<void> {
+    if (this.pushing) return;
+    this.pushing = true;
+    try {
+      while (this.bodyCredit > 0 && !this.bodySent && !this.settled && !this.aborted) {
+        const chunk = await this.reader().read(Math.min(this.bodyCredit, BODY_WINDOW));
+        if (this.settled || this.aborted) return; // the request ended meanwhile: drainBody() has the rest
+        this.bodyCredit -= chunk.length;
+        this.bodySent = chunk.length === 0;
+        this.send(ToWorker.BODY, chunk);
+        this.pageWaitOver();
+      }
+    } catch {
+      this.abort(); // the client left mid-body, or the body went over max-body
+    } finally {
+      this.pushing = false;
+      this.pageWaitOver(); // ended without a BODY (the request is over): nobody waits any more
+    }
+  }
+
+  private waitOnClient(delta: number): void {
+    const now = Date.now();
+    if (this.clientWaits === 0 && delta > 0) this.clientWaitSince = now;
+    this.clientWaits += delta;
+    if (this.clientWaits === 0) this.clientWaitMs += now - this.clientWaitSince;
+    if (this.job.watch) this.job.watch.waitingOnClient = this.clientWaits > 0;
+  }
+
+  /**
+   * The client sent nothing (or read nothing) for client-timeout while the
+   * page waited on it: 408 if nothing was answered yet, else the connection
+   * is cut; either way the page's read fails, so its thread is freed.
+   */
+  clientTimedOut(): void {
+    const started = this.started || this.job.res.headersSent;
+    const res = this.job.res;
+    this.log.error(`request ${this.job.requestId}: the client was silent for client-timeout while the page waited on it; ${started ? 'closing the connection' : '408'}`);
+    if (started) {
+      res.destroy();
+      this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
+    } else {
+      this.fail({ status: 408, kind: 'client-timeout', message: 'the client sent nothing for client-timeout', traceback: '' });
+    }
+    this.abort();
+  }
+
+  /** How long the page itself has been running: wall time minus time spent waiting on the client. */
+  activeMs(now = Date.now()): number {
+    const waiting = this.clientWaits > 0 ? now - this.clientWaitSince : 0;
+    return now - this.startedAt - this.clientWaitMs - waiting;
+  }
+
+  /** True once timedOut() has run: the limit is enforced once. */
+  isTimedOut = false;
+
+  /** The request ran past its time limit: 504 if nothing was sent yet, else the connection is closed. */
+  timedOut(limitMs: number): void {
+    this.isTimedOut = true;
+    this.fail({ status: 504, kind: 'timeout', message: `the page ran longer than the request timeout (${limitMs / 1000} s)`, traceback: '' });
+  }
+
+  get requestId(): string {
+    return this.job.requestId;
+  }
+
+  private async onFile(file: { path: string; offset: number; length: number | null }): Promise<void> {
+    let handle;
+    try {
+      handle = await open(file.path, 'r');
+    } catch (err) {
+      this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: (err as Error).message }));
+      return;
+    }
+    this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
+    this.fileSent = this.streamFile(handle, file.offset, file.length);
+  }
+
+  private streamFile(handle: import('node:fs/promises').FileHandle, offset: number, length: number | null): Promise<void> {
+    const end = length === null ? undefined : offset + length - 1;
+    const stream = handle.createReadStream({ start: offset, end, autoClose: true });
+    const res = this.job.res;
+    return new Promise((resolve) => {
+      if (length === 0 || this.aborted) return void handle.close().finally(resolve);
+      stream.on('data', (chunk) => (this.bytes += chunk.length));
+      stream.on('error', (err) => {
+        this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`);
+        res.destroy();
+      });
+      stream.on('close', resolve);
+      stream.pipe(res, { end: false });
+    });
+  }
+
+  private fail(error: WorkerError): void {
+    if (this.settled) return; // already answered (e.g. 504): a later crash of the worker is not this request's
+    const res = this.job.res;
+    if (this.started || res.headersSent) {
+      this.log.error(`request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd());
+      this.closeAfterFlush();
+      this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
+    } else {
+      this.resolve({ kind: 'error', status: error.status, errorKind: error.kind, message: error.message, traceback: error.traceback });
+    }
+    this.drainBody();
+  }
+
+  private reader(): BodyReader {
+    return (this.bodyReader ??= new BodyReader(this.job.req));
+  }
+
+  /** Lets an unread request body flow away, so the connection can be reused. */
+  private drainBody(): void {
+    if (this.job.hasBody) this.reader().drain();
+  }
+
+  /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */
+  private closeAfterFlush(): void {
+    const res = this.job.res;
+    Promise.all([this.lastWrite, this.fileSent]).then(() => res.destroy());
+  }
+
+  private onClientClose(): void {
+    if (!this.job.res.writableFinished) this.abort();
+  }
+
+  private abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.send(ToWorker.ABORT);
+  }
+
+  private resolve(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(outcome);
+  }
+}

@@ -1,0 +1,325 @@
+// Worker processes forked from a warm Python parent (the "zygote",
+// lib/python/pypages_worker/forkserver.py) instead of spawned afresh: the
+// runtime and the shared-preload modules are imported once, a new worker
+// starts in milliseconds, and their memory is shared copy-on-write.
+//
+// Channels. The zygote is spawned like a worker, with a control pipe each way
+// on its fds 3/4 (one JSON object per line, spelled out in forkserver.py's
+// docstring: "fork" and "ping" commands in; "ready", "forked", "fork-failed",
+// "pong" and "exit" events out). Node listens on a Unix socket in a private
+// 0700 temp folder (lib/worker/launch/fork-folders.ts); each forked child connects to it
+// twice, first writing a one-time token and a letter: F = its frame stream
+// (fds 3 and 4; a socket carries both directions), O = its stdout+stderr.
+// The token says which launch a connection belongs to; the folder's mode
+// says who may connect at all.
+//
+// Liveness. Node pings the zygote every PING_MS; one that has said nothing
+// at all (no pong, no other event) for MISSED_PINGS more ticks (frozen by
+// SIGSTOP, stuck) has its Python stack dumped, is killed and declared
+// dead at once: its pending launches fail (forkingLauncher spawns them), and
+// lib/worker/launch/fork-launcher.ts starts a new one. Pings are counted in timer ticks,
+// not measured in time: a Node that was itself stalled reads the answer
+// before its next tick. Any event counts as a sign of life: a ping waits in
+// the pipe behind the fork commands sent before it, and a zygote working
+// through a burst of them answers late but is not stuck.
+//
+// Exits. While the zygote lives it reaps its children and reports each one's
+// real code or signal; once it is gone, its children live on as orphans and
+// their ends are noticed by pid (lib/worker/launch/forked-process.ts).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { makeForkFolder, removeStaleForkFolders } from './fork-folders.js';
+import { ForkedProcess } from './forked-process.js';
+import type { Logger } from '../../util/log.js';
+import { onLines } from '../../util/lines.js';
+import { identify, signalIfAlive } from '../../util/process-identity.js';
+import { pipeLines, workerArgs, workerEnv, type LaunchOptions, type Launcher } from './spawn.js';
+
+const TOKEN_CHARS = 32;
+const HEADER_BYTES = TOKEN_CHARS + 1;
+const START_TIMEOUT_MS = 30_000;  // the zygote imports the shared-preload modules (a big framework on a cold disk)
+const CONNECT_TIMEOUT_MS = 10_000; // from "fork" to both connections of the child
+const EXIT_GRACE_MS = 200;        // a child that exited at once may still have connected: its output explains why
+const OUTPUT_LINGER_MS = 20;      // as spawnWorkerProcess: the last printed lines arrive before 'exit'
+const CLOSE_TIMEOUT_MS = 2_000;
+export const PING_MS = 500;
+const STACK_DUMP_MS = 300;       // for its stack to reach the log before the kill
+export const MISSED_PINGS = 3;    // so a frozen zygote is declared dead 1.5-2 s after it froze
+
+/** What a fork server is started with. */
+export interface ForkServerOptions {
+  python: string;                    // interpreter path: the zygote and all its children run it
+  sharedPreload: readonly string[];  // modules the zygote imports once, shared by every child
+  log: Logger;
+}
+
+type ZygoteEvent =
+  | { event: 'ready'; pid: number; python: string; executable: string; preloaded: string[]; failed: string[] }
+  | { event: 'forked'; token: string; pid: number; start?: number | null }
+  | { event: 'fork-failed'; token: string; error: string }
+  | { event: 'pong'; id: number }
+  | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
+
+/** A launch between "fork" and the child's second connection. */
+interface Pending {
+  opts: LaunchOptions;
+  proc?: ForkedProcess;
+  frames?: Socket;
+  output?: Socket;
+  settle(err: Error | null, proc?: ForkedProcess): void;
+}
+
+/**
+ * One warm Python parent for one interpreter, and the launches it forks.
+ * Emits 'exit' (why) once, when its zygote is gone after it was ready (it
+ * died, was declared dead, or close() stopped it).
+ */
+export class ForkServer extends EventEmitter {
+  private readonly pending = new Map<string, Pending>();
+  private readonly children = new Map<number, ForkedProcess>();
+  private readonly tail: string[] = [];
+  private running = true;
+  private booted = false;
+  private closing = false;
+  private ready!: (err: Error | null) => void;
+  private pinger: NodeJS.Timeout | null = null;
+  private pings = 0;
+  private unanswered: { id: number; ticks: number } | null = null;
+
+  private constructor(
+    private readonly zygote: ChildProcess,
+    private readonly listener: Server,
+    private readonly dir: string,
+    private readonly opts: ForkServerOptions,
+  ) {
+    super();
+  }
+
+  /**
+   * Spawns the zygote and resolves once it has imported everything; rejects
+   * with the reason (and its output). First removes the folders that fork
+   * servers of dead pypages left behind.
+   */
+  static async start(opts: ForkServerOptions): Promise<ForkServer> {
+    removeStaleForkFolders(opts.log);
+    const dir = makeForkFolder();
+    const socketPath = join(dir, 'workers.sock');
+    const listener = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
+      listener.on('error', (err) => opts.log.error(`fork server socket ${socketPath}: ${err.message}`));
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`cannot listen on ${socketPath}: ${(err as Error).message}`);
+    }
+    const args = ['-u', '-m', 'pypages_worker.forkserver', '--socket', socketPath];
+    for (const m of opts.sharedPreload) args.push('--preload', m);
+    const zygote = spawn(opts.python, args, { cwd: dir, env: workerEnv({}), stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const server = new ForkServer(zygote, listener, dir, opts);
+    await server.boot();
+    return server;
+  }
+
+  /** The zygote's pid. */
+  get pid(): number {
+    return this.zygote.pid ?? -1;
+  }
+
+  /** False once the zygote has exited or was declared dead: launches then reject, and forkingLauncher spawns instead. */
+  get alive(): boolean {
+    return this.running;
+  }
+
+  /** Forks a worker: same LaunchOptions semantics as spawnWorkerProcess. Rejects if the fork or its connections fail. */
+  readonly launch: Launcher = (opts) =>
+    new Promise((resolve, reject) => {
+      if (!this.running) return reject(new Error(`the fork server for ${this.opts.python} is not running`));
+      if (opts.python !== this.opts.python) return reject(new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`));
+      const token = randomBytes(TOKEN_CHARS / 2).toString('hex');
+      const timer = setTimeout(() => this.fail(token, `the forked worker did not connect within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+      this.pending.set(token, {
+        opts,
+        settle: (err, proc) => {
+          clearTimeout(timer);
+          this.pending.delete(token);
+          if (err) reject(err);
+          else resolve(proc!);
+        },
+      });
+      this.send({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
+    });
+
+  /** Stops the zygote (children already forked keep running, their ends then noticed by pid: code null) and removes the socket. Call after the workers are stopped. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.stopPinging();
+    if (this.zygote.exitCode === null && this.zygote.signalCode === null && this.zygote.pid !== undefined) {
+      const exited = new Promise((r) => this.zygote.once('exit', r));
+      (this.zygote.stdio[3] as NodeJS.WritableStream).end(); // end of its fd 3: the zygote exits
+      const timer = setTimeout(() => this.zygote.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.onZygoteExit('was stopped'); // its children are orphans from now on
+  }
+
+  /** Wires the zygote's channels and waits for its 'ready' event. */
+  private boot(): Promise<void> {
+    const { zygote } = this;
+    const started = this.whenReady();
+    const print = (line: string) => this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${line}`);
+    pipeLines(zygote.stdout!, this.tail, print);
+    pipeLines(zygote.stderr!, this.tail, print);
+    (zygote.stdio[3] as NodeJS.WritableStream).on('error', () => {}); // EPIPE once it is gone: 'exit' tells
+    onLines(zygote.stdio[4] as NodeJS.ReadableStream, (line) => line && this.onEvent(line), 1024 * 1024);
+    this.listener.on('connection', (socket) => this.onConnection(socket));
+    zygote.once('error', (err) => this.onZygoteExit(`cannot start ${this.opts.python}: ${err.message}`));
+    // After a pause: its last output lines and events arrive first.
+    zygote.once('exit', (code, signal) => setTimeout(() => this.onZygoteExit(`exited ${signal ? `on ${signal}` : `with code ${code}`}`), OUTPUT_LINGER_MS));
+    return started;
+  }
+
+  /** Settled by the zygote's 'ready' event, its exit, or the start timeout: whichever comes first. */
+  private whenReady(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.ready(new Error(`the fork server did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      this.ready = (err) => {
+        clearTimeout(timer);
+        this.ready = () => {};
+        if (err) {
+          this.zygote.kill('SIGKILL');
+          this.shutDown();
+          return reject(err);
+        }
+        this.booted = true;
+        this.pinger = setInterval(() => this.tick(), PING_MS).unref();
+        resolve();
+      };
+    });
+  }
+
+  private send(command: object): void {
+    (this.zygote.stdio[3] as NodeJS.WritableStream).write(JSON.stringify(command) + '\n');
+  }
+
+  private onEvent(line: string): void {
+    let e: ZygoteEvent;
+    try {
+      e = JSON.parse(line) as ZygoteEvent;
+    } catch {
+      return this.opts.log.error(`[forkserver pid ${this.pid}] unreadable event ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    if (this.unanswered) this.unanswered.ticks = 0; // it is working: see "Liveness" above
+    if (e.event === 'ready') this.ready(null); // a failed shared-preload import was logged by the zygote itself
+    else if (e.event === 'pong') this.onPong(e.id);
+    else if (e.event === 'forked') this.onForked(e.token, e.pid, e.start);
+    else if (e.event === 'fork-failed') this.fail(e.token, `fork failed: ${e.error}`);
+    else if (e.event === 'exit') this.onChildExit(e.pid, e.code, e.signal);
+  }
+
+  /** One timer tick: send a ping, or count one more tick without its answer. */
+  private tick(): void {
+    if (!this.unanswered) {
+      this.unanswered = { id: ++this.pings, ticks: 0 };
+      return this.send({ cmd: 'ping', id: this.pings });
+    }
+    if (++this.unanswered.ticks < MISSED_PINGS) return;
+    const why = `did not answer a ping for ${(MISSED_PINGS * PING_MS) / 1000} s`;
+    this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${why}: its Python stack follows, then it is killed`);
+    this.zygote.kill('SIGUSR1'); // faulthandler: where it was stuck, unless it is stopped
+    setTimeout(() => this.zygote.kill('SIGKILL'), STACK_DUMP_MS).unref(); // our own unreaped child: its pid is still its own
+    this.onZygoteExit(why); // now, not at its exit: a process in uninterruptible sleep may take long to die
+  }
+
+  private onPong(id: number): void {
+    if (this.unanswered?.id === id) this.unanswered = null;
+  }
+
+  private stopPinging(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = null;
+  }
+
+  private onForked(token: string, pid: number, start: number | null | undefined): void {
+    const id = start === undefined ? identify(pid) ?? { pid, start: null } : { pid, start };
+    const p = this.pending.get(token);
+    if (!p) return void signalIfAlive(id, 'SIGKILL'); // its launch already gave up
+    p.proc = new ForkedProcess(id, p.opts.tag, p.opts.log);
+    this.children.set(pid, p.proc);
+    this.complete(p);
+  }
+
+  private onChildExit(pid: number, code: number | null, signal: NodeJS.Signals | null): void {
+    const proc = this.children.get(pid);
+    if (!proc) return;
+    this.children.delete(pid);
+    proc.exited(code, signal);
+    for (const [token, p] of this.pending) {
+      if (p.proc !== proc) continue;
+      // Wait a moment: its connections may be queued behind this event, with output that says why.
+      setTimeout(() => this.fail(token, `the forked worker (pid ${pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it connected`), EXIT_GRACE_MS);
+    }
+  }
+
+  /** Reads a connection's header (token + kind), then hands it to its launch. */
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => {});
+    const timer = setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
+    const onReadable = () => {
+      const head = socket.read(HEADER_BYTES) as Buffer | null;
+      if (head === null) return;
+      clearTimeout(timer);
+      socket.off('readable', onReadable); // the socket stays paused until its user listens for 'data'
+      const token = head.toString('latin1', 0, TOKEN_CHARS);
+      const p = head.length === HEADER_BYTES ? this.pending.get(token) : undefined;
+      const kind = head.toString('latin1', TOKEN_CHARS);
+      if (p && kind === 'F' && !p.frames) p.frames = socket;
+      else if (p && kind === 'O' && !p.output) p.output = socket;
+      else return void socket.destroy(); // not one of ours, or a second connection of one kind
+      this.complete(p);
+    };
+    socket.on('readable', onReadable);
+  }
+
+  private complete(p: Pending): void {
+    if (!p.proc || !p.frames || !p.output) return;
+    p.proc.attach(p.frames, p.output);
+    p.settle(null, p.proc);
+  }
+
+  private fail(token: string, reason: string): void {
+    const p = this.pending.get(token);
+    if (!p) return;
+    p.frames?.destroy();
+    p.output?.destroy();
+    if (p.proc) {
+      p.proc.kill('SIGKILL');
+      reason += p.proc.tail.length ? `:\n${p.proc.tail.join('\n')}` : '';
+    }
+    p.settle(new Error(reason));
+  }
+
+  private onZygoteExit(how: string): void {
+    if (!this.running) return;
+    this.running = false;
+    const why = `the fork server for ${this.opts.python} (pid ${this.pid}) ${how}`;
+    this.ready(new Error(`${why}${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`)); // before boot: start() rejects
+    for (const token of [...this.pending.keys()]) this.fail(token, why);
+    for (const proc of this.children.values()) proc.orphaned();
+    this.children.clear();
+    this.shutDown();
+    if (this.booted) this.emit('exit', how);
+  }
+
+  private shutDown(): void {
+    this.running = false;
+    this.stopPinging();
+    if (this.listener.listening) this.listener.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,93 @@
+// How a worker process comes to be. A WorkerProcess is whatever Node needs
+// from one: its pid, a frame stream each way, and its end. spawnWorkerProcess
+// starts a fresh interpreter; a fork server (lib/worker/launch/forkserver.ts) can hand out
+// the same shape from a warm parent.
+
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { onLines } from '../../util/lines.js';
+import type { Logger } from '../../util/log.js';
+import { pythonPackageDir } from '../../util/paths.js';
+
+export interface LaunchOptions {
+  python: string;               // interpreter path
+  root: string;                 // document root (realpath)
+  cwd: string;                  // working directory of the process
+  threads: number;              // requests it may run at once
+  processes: number;            // how many processes its group has (wsgi.multiprocess)
+  env: Record<string, string>;  // extra environment variables
+  pythonPath: readonly string[]; // extra import paths, before the script's folder
+  preload: readonly string[];   // scripts to import at start
+  tag: string;                  // how its output is labelled in the error log
+  log: Logger;
+}
+
+/** One worker process, however it was started. Emits 'exit' (code, signal) once. */
+export interface WorkerProcess extends EventEmitter {
+  readonly pid: number;
+  readonly input: Writable;   // frames to the worker
+  readonly output: Readable;  // frames from the worker
+  /** The last lines it printed: shown when it fails to start. */
+  readonly tail: string[];
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export type Launcher = (opts: LaunchOptions) => Promise<WorkerProcess>;
+
+/** The worker's command line after the interpreter. */
+export function workerArgs(opts: LaunchOptions): string[] {
+  const args = ['--root', opts.root, '--threads', String(opts.threads), '--processes', String(opts.processes)];
+  for (const p of opts.pythonPath) args.push('--python-path', p);
+  for (const p of opts.preload) args.push('--preload', p);
+  return args;
+}
+
+export function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const existing = process.env.PYTHONPATH;
+  return {
+    ...process.env,
+    ...extra,
+    PYTHONPATH: existing ? `${pythonPackageDir}:${existing}` : pythonPackageDir,
+    PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ litter in users' folders, no stale .pyc after an edit
+    PYTHONUNBUFFERED: '1',
+  };
+}
+
+/** Starts a fresh interpreter with the frame pipes on fds 3 and 4. */
+export const spawnWorkerProcess: Launcher = async (opts) => {
+  const child = spawn(opts.python, ['-u', '-m', 'pypages_worker', ...workerArgs(opts)], {
+    cwd: opts.cwd,
+    env: workerEnv(opts.env),
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  const proc = Object.assign(new EventEmitter(), {
+    pid: child.pid ?? -1,
+    input: child.stdio[3] as Writable,
+    output: child.stdio[4] as Readable,
+    tail: [] as string[],
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => void child.kill(signal),
+  });
+  const print = (line: string) => opts.log.error(`[${opts.tag} pid ${proc.pid}] ${line}`);
+  pipeLines(child.stdout!, proc.tail, print);
+  pipeLines(child.stderr!, proc.tail, print);
+  proc.input.on('error', () => {}); // EPIPE when the worker dies: reported by 'exit'
+  proc.output.on('error', () => {});
+  child.once('error', (err) => {
+    proc.tail.push(`cannot start ${opts.python}: ${err.message}`);
+    proc.emit('exit', null, null);
+  });
+  // Not 'close': a page's own child process may hold stdout open for long. A
+  // short pause lets the last lines it printed arrive for the tail.
+  child.once('exit', (code, signal) => setTimeout(() => proc.emit('exit', code, signal), 20));
+  return proc;
+};
+
+/** Sends a stream's lines to `onLine`, keeping the last 20 in `tail` (shown if the worker fails to start). */
+export function pipeLines(stream: Readable, tail: string[], onLine: (line: string) => void): void {
+  onLines(stream, (line) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    onLine(line);
+  });
+}
