@@ -3,7 +3,8 @@
 // free thread, reload when its code changed on disk, and recycling.
 
 import { statSync } from 'node:fs';
-import type { Job, Outcome } from '../worker/exchange.js';
+import type { Job } from '../worker/exchange.js';
+import { failed, type Outcome } from '../worker/outcome.js';
 import type { GroupSpec } from './spec.js';
 import type { Logger } from '../util/log.js';
 import { Worker, type WatchedFile } from '../worker/worker.js';
@@ -151,7 +152,7 @@ export class Group {
     } catch (err) {
       const message = (err as Error).message;
       this.ctx.log.error(`${this.spec.label}: cannot start a worker: ${message}`);
-      return { kind: 'error', status: 500, errorKind: 'start', message, traceback: '' };
+      return failed('start', message);
     } finally {
       this.starting--;
       if (!worker) this.wake(); // on success, the starter wakes the others once it has its thread
@@ -260,14 +261,14 @@ export class Group {
 }
 
 /** What the access log calls a request whose client left before it ran (nginx's 499). */
-const CLIENT_GONE: Outcome = { kind: 'error', status: 499, errorKind: 'client-gone', message: 'the client closed the connection while the request waited', traceback: '' };
+const CLIENT_GONE = failed('client-gone', 'the client closed the connection while the request waited');
 
 function clientGone(job: Job): boolean {
   return job.res.destroyed || job.res.socket?.destroyed === true;
 }
 
 function busy(message: string): Outcome {
-  return { kind: 'error', status: 503, errorKind: 'busy', message, traceback: '' };
+  return failed('busy', message);
 }
 
 /**

@@ -5,7 +5,8 @@
 
 import { statSync } from 'node:fs';
 import type { Config } from '../config/config.js';
-import type { Job, Outcome } from '../worker/exchange.js';
+import type { Job } from '../worker/exchange.js';
+import { failed, type Outcome } from '../worker/outcome.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
 import { groupSpecFor, preloadTargets } from './spec.js';
 import type { Logger } from '../util/log.js';
@@ -87,7 +88,7 @@ export class GroupManager {
 
   /** Runs a script request in its group. Never rejects. */
   async run(job: Job): Promise<Outcome> {
-    if (this.closed) return { kind: 'error', status: 503, errorKind: 'busy', message: 'the server is shutting down', traceback: '' };
+    if (this.closed) return failed('busy', 'the server is shutting down');
     // A module already found not to be a page stays a 404 until it changes, without asking a worker.
     // (Known pages skip the stat: that is most requests.)
     const known = this.notPages.get(job.script);
@@ -252,7 +253,7 @@ export class GroupManager {
   }
 }
 
-const NOT_A_PAGE: Outcome = { kind: 'error', status: 404, errorKind: 'not-page', message: 'not a page (no callable application)', traceback: '' };
+const NOT_A_PAGE = failed('not-page', 'not a page (no callable application)');
 
 /** mtime and size, enough to tell that a file changed; null if it is gone. */
 function fileSignature(file: string): string | null {

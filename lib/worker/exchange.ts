@@ -8,7 +8,10 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyReader } from '../http/body/reader.js';
 import type { Logger } from '../util/log.js';
-import { BODY_WINDOW, EMPTY, FromWorker, jsonPayload, parseJson, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
+import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
+import { BODY_WINDOW, EMPTY, FromWorker, jsonPayload, parseJson, ProtocolError, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
+
+export type { Outcome } from './outcome.js';
 
 /** Response credit granted up front: what may sit between Python and the socket. */
 export const INITIAL_WINDOW = 512 * 1024;
@@ -35,11 +38,7 @@ export interface ClientWatch {
   onClientTimeout: (() => void) | null;
 }
 
-export type Outcome =
-  | { kind: 'done'; status: number; bytes: number; complete: boolean }
-  | { kind: 'error'; status: number; errorKind: string; message: string; traceback: string };
-
-interface WorkerError { status: number; kind: string; message: string; traceback: string }
+interface Failure { kind: ErrorKind; message: string; traceback: string }
 
 type Send = (type: number, payload?: Buffer) => void;
 
@@ -84,13 +83,13 @@ export class Exchange {
       this.handle(frame);
     } catch (err) {
       this.log.error(`request ${this.job.requestId}: bad frame from worker: ${(err as Error).message}`);
-      this.fail({ status: 500, kind: 'protocol', message: (err as Error).message, traceback: '' });
+      this.fail({ kind: 'protocol', message: (err as Error).message, traceback: '' });
     }
   }
 
   /** The worker process died: this request gets a 502 if nothing was sent yet. */
   crashed(reason: string): void {
-    this.fail({ status: 502, kind: 'crash', message: reason, traceback: '' });
+    this.fail({ kind: 'crash', message: reason, traceback: '' });
     this.finish();
   }
 
@@ -99,7 +98,7 @@ export class Exchange {
       case FromWorker.START: return this.onStart(parseJson(frame.payload));
       case FromWorker.BODY: return this.onBody(frame.parts);
       case FromWorker.END: return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
-      case FromWorker.ERROR: return this.onError(parseJson(frame.payload));
+      case FromWorker.ERROR: return this.onError(workerError(frame.payload));
       case FromWorker.READ: return void this.onRead(readUint32(frame.payload));
       case FromWorker.FILE: return void this.onFile(parseJson(frame.payload));
       default: throw new Error(`unexpected frame type 0x${frame.type.toString(16)}`);
@@ -168,7 +167,7 @@ export class Exchange {
     this.finish();
   }
 
-  private onError(error: WorkerError): void {
+  private onError(error: Failure): void {
     this.fail(error);
     this.finish();
   }
@@ -243,7 +242,7 @@ export class Exchange {
       res.destroy();
       this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
     } else {
-      this.fail({ status: 408, kind: 'client-timeout', message: 'the client sent nothing for client-timeout', traceback: '' });
+      this.fail({ kind: 'client-timeout', message: 'the client sent nothing for client-timeout', traceback: '' });
     }
     this.abort();
   }
@@ -260,7 +259,7 @@ export class Exchange {
   /** The request ran past its time limit: 504 if nothing was sent yet, else the connection is closed. */
   timedOut(limitMs: number): void {
     this.isTimedOut = true;
-    this.fail({ status: 504, kind: 'timeout', message: `the page ran longer than the request timeout (${limitMs / 1000} s)`, traceback: '' });
+    this.fail({ kind: 'timeout', message: `the page ran longer than the request timeout (${limitMs / 1000} s)`, traceback: '' });
   }
 
   get requestId(): string {
@@ -295,7 +294,7 @@ export class Exchange {
     });
   }
 
-  private fail(error: WorkerError): void {
+  private fail(error: Failure): void {
     if (this.settled) return; // already answered (e.g. 504): a later crash of the worker is not this request's
     const res = this.job.res;
     if (this.started || res.headersSent) {
@@ -303,7 +302,7 @@ export class Exchange {
       this.closeAfterFlush();
       this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
     } else {
-      this.resolve({ kind: 'error', status: error.status, errorKind: error.kind, message: error.message, traceback: error.traceback });
+      this.resolve(failed(error.kind, error.message, error.traceback));
     }
     this.drainBody();
   }
@@ -338,4 +337,13 @@ export class Exchange {
     this.settled = true;
     this.settle(outcome);
   }
+}
+
+/** An ERROR frame's payload, checked: a kind outside lib/worker/protocol.md's table, or another status than its own, is a ProtocolError. */
+function workerError(payload: Buffer): Failure {
+  const e = parseJson<{ status?: unknown; kind?: unknown; message?: unknown; traceback?: unknown }>(payload);
+  if (!isWorkerErrorKind(e.kind) || e.status !== WORKER_ERROR_STATUS[e.kind]) {
+    throw new ProtocolError(`ERROR with kind ${JSON.stringify(e.kind)} and status ${JSON.stringify(e.status)}, not one of lib/worker/protocol.md's`);
+  }
+  return { kind: e.kind, message: String(e.message ?? ''), traceback: String(e.traceback ?? '') };
 }

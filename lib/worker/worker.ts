@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Exchange, type Job, type Outcome } from './exchange.js';
+import { Exchange, type Job } from './exchange.js';
+import type { Outcome } from './outcome.js';
 import type { Logger } from '../util/log.js';
 import { EMPTY, encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ProtocolError, ToWorker, type Frame } from './protocol.js';
 import type { WorkerProcess } from './launch/spawn.js';
