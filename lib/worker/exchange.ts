@@ -1,12 +1,12 @@
-// One request in flight on one worker: feeds it the request body when asked,
-// writes what it answers to the HTTP response with per-request credit
-// (backpressure), and turns every ending (normal, error, crash, client gone)
-// into exactly one Outcome.
+// One request in flight on one worker: writes what the page answers to the
+// HTTP response with per-request credit (backpressure), hands the request
+// body to lib/http/body/push.ts, and turns every ending (normal, error,
+// crash, client gone) into exactly one Outcome.
 
 import { open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { BodyReader } from '../http/body/reader.js';
+import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
 import { BODY_WINDOW, EMPTY, FromWorker, jsonPayload, parseJson, ProtocolError, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
@@ -56,8 +56,10 @@ export class Exchange {
   /** Set once Node streams a file for the page (FILE): END waits for it. */
   private fileSent: Promise<void> | null = null;
   private lastWrite: Promise<void> = Promise.resolve();
-  /** Made when a body is first pushed or drained (reader()): most requests have none. */
-  private bodyReader: BodyReader | null = null;
+  /** Made when the body is first pushed, asked for or drained (body()): most requests have none. */
+  private bodyPush: BodyPush | null = null;
+  /** Request-body bytes Node may send before the page asks: the REQUEST's `push`. */
+  private pushCredit = 0;
   private readonly startedAt = Date.now();
   /** Time spent waiting on the client (body to read, bytes to flush): not the page's fault. */
   private clientWaitMs = 0;
@@ -71,11 +73,11 @@ export class Exchange {
 
   begin(): void {
     const { script, environ, hasBody } = this.job;
-    this.bodyCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
+    this.pushCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
     this.job.res.once('close', () => this.onClientClose());
     if (this.job.watch) this.job.watch.onClientTimeout = () => this.clientTimedOut();
-    this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.bodyCredit }));
-    if (this.bodyCredit > 0) void this.pushBody();
+    this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit }));
+    if (this.pushCredit > 0) this.body().start();
   }
 
   onFrame(frame: Frame): void {
@@ -99,7 +101,7 @@ export class Exchange {
       case FromWorker.BODY: return this.onBody(frame.parts);
       case FromWorker.END: return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
       case FromWorker.ERROR: return this.onError(workerError(frame.payload));
-      case FromWorker.READ: return void this.onRead(readUint32(frame.payload));
+      case FromWorker.READ: return this.body().grant(readUint32(frame.payload));
       case FromWorker.FILE: return void this.onFile(parseJson(frame.payload));
       default: throw new Error(`unexpected frame type 0x${frame.type.toString(16)}`);
     }
@@ -170,55 +172,6 @@ export class Exchange {
   private onError(error: Failure): void {
     this.fail(error);
     this.finish();
-  }
-
-  /**
-   * The page has read all it was sent and gives this much more credit. The
-   * worker tops the credit up to BODY_WINDOW, so if ours is now the whole
-   * window, no BODY is on its way: the page waits on the client until one
-   * goes (time that request-timeout does not count). Otherwise a BODY (or
-   * the end) is already on its way, and the page is not waiting on anyone.
-   */
-  private onRead(grant: number): void {
-    this.bodyCredit += grant;
-    if (!this.pageWaits && !this.bodySent && this.bodyCredit >= BODY_WINDOW) {
-      this.pageWaits = true;
-      this.waitOnClient(+1);
-    }
-    void this.pushBody();
-  }
-
-  private pageWaitOver(): void {
-    if (!this.pageWaits) return;
-    this.pageWaits = false;
-    this.waitOnClient(-1);
-  }
-
-  /** Body bytes Node may still send unasked, whether the end was sent, whether the page waits for them. */
-  private bodyCredit = 0;
-  private bodySent = false;
-  private pushing = false;
-  private pageWaits = false;
-
-  /** Sends the request body as it arrives, within the credit; an empty BODY at its end. */
-  private async pushBody(): Promise<void> {
-    if (this.pushing) return;
-    this.pushing = true;
-    try {
-      while (this.bodyCredit > 0 && !this.bodySent && !this.settled && !this.aborted) {
-        const chunk = await this.reader().read(Math.min(this.bodyCredit, BODY_WINDOW));
-        if (this.settled || this.aborted) return; // the request ended meanwhile: drainBody() has the rest
-        this.bodyCredit -= chunk.length;
-        this.bodySent = chunk.length === 0;
-        this.send(ToWorker.BODY, chunk);
-        this.pageWaitOver();
-      }
-    } catch {
-      this.abort(); // the client left mid-body, or the body went over max-body
-    } finally {
-      this.pushing = false;
-      this.pageWaitOver(); // ended without a BODY (the request is over): nobody waits any more
-    }
   }
 
   private waitOnClient(delta: number): void {
@@ -307,13 +260,18 @@ export class Exchange {
     this.drainBody();
   }
 
-  private reader(): BodyReader {
-    return (this.bodyReader ??= new BodyReader(this.job.req));
+  private body(): BodyPush {
+    return (this.bodyPush ??= new BodyPush(this.job.req, BODY_WINDOW, this.pushCredit, {
+      send: (chunk) => this.send(ToWorker.BODY, chunk),
+      over: () => this.settled || this.aborted,
+      broken: () => this.abort(),
+      waitOnClient: (delta) => this.waitOnClient(delta),
+    }));
   }
 
   /** Lets an unread request body flow away, so the connection can be reused. */
   private drainBody(): void {
-    if (this.job.hasBody) this.reader().drain();
+    if (this.job.hasBody) this.body().drain();
   }
 
   /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */
