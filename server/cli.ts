@@ -32,7 +32,7 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
   if (supervisor) config = adopt(config, supervisor);
   const running = await startPypages(config, { handle: supervisor?.handle });
   process.stderr.write(`pypages: Python ${running.interpreter.version} (${running.interpreter.path})\n`);
-  process.stdout.write(`pypages: serving ${config.root} at ${running.url}\n`);
+  process.stdout.write(`pypages: serving ${running.runtime.sites.fallback.root} at ${running.url}\n`);
   let stopping = false;
   const stop = (why: string) => {
     stopping = true;

@@ -1,9 +1,11 @@
-// What the running server serves with: the config, the groups built from it,
-// and how worker processes start. SIGHUP calls reload() with the re-read
-// config; requests already running finish on the old workers.
+// What the running server serves with: the config, the sites made from it,
+// the groups that run their scripts, and how worker processes start. SIGHUP
+// calls reload() with the re-read config; requests already running finish on
+// the old workers.
 
 import type { Config } from '../lib/config/config.js';
-import { GroupManager } from '../lib/groups/registry.js';
+import { GroupRegistry } from '../lib/groups/registry.js';
+import { sitesOf, type Sites } from '../lib/site/site.js';
 import type { Logger } from '../lib/util/log.js';
 import { forkingLauncher } from '../lib/worker/launch/fork-launcher.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker/launch/spawn.js';
@@ -18,32 +20,39 @@ function makeLauncher(config: Config, log: Logger): LauncherHandle {
 
 export class Runtime {
   private constructor(
-    private current: Config,
-    readonly groups: GroupManager,
+    private current: { config: Config; sites: Sites },
+    readonly groups: GroupRegistry,
     private launcher: LauncherHandle,
     private readonly log: Logger,
   ) {}
 
   get config(): Config {
-    return this.current;
+    return this.current.config;
   }
 
-  /** Builds the groups for `config` and imports the preload scripts. */
+  /** The sites requests are served from; replaced with the config. */
+  get sites(): Sites {
+    return this.current.sites;
+  }
+
+  /** Builds the sites and groups for `config` and imports the preload scripts. `interpreter`: the checked default Python. */
   static async create(config: Config, interpreter: string, log: Logger): Promise<Runtime> {
     const launcher = makeLauncher(config, log);
     await launcher.warm(interpreter); // so the first page does not wait for the warm parent to start
-    const groups = new GroupManager({ config, interpreter, launcher: launcher.launch, log });
+    const sites = sitesOf(config, interpreter);
+    const groups = new GroupRegistry({ sites, maxWorkers: config.maxWorkers, launcher: launcher.launch, log });
     await groups.warmUp();
-    return new Runtime(config, groups, launcher, log);
+    return new Runtime({ config, sites }, groups, launcher, log);
   }
 
-  /** Serves with `config` from now on: new groups, new workers; old workers finish their requests. */
+  /** Serves with `config` from now on: new sites, new groups, new workers; old workers finish their requests. */
   async reload(config: Config, interpreter: string): Promise<void> {
     const oldLauncher = this.launcher;
     this.launcher = makeLauncher(config, this.log);
     await this.launcher.warm(interpreter);
-    this.current = config;
-    await this.groups.reconfigure({ config, interpreter, launcher: this.launcher.launch, log: this.log });
+    const sites = sitesOf(config, interpreter);
+    this.current = { config, sites };
+    await this.groups.reconfigure({ sites, maxWorkers: config.maxWorkers, launcher: this.launcher.launch, log: this.log });
     await oldLauncher.close();
   }
 

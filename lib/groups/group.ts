@@ -3,6 +3,7 @@
 // free thread, reload when its code changed on disk, and recycling.
 
 import { statSync } from 'node:fs';
+import type { Site } from '../site/site.js';
 import type { Job } from '../worker/exchange.js';
 import { failed, type Outcome } from '../worker/outcome.js';
 import type { GroupSpec } from './spec.js';
@@ -10,15 +11,10 @@ import type { Logger } from '../util/log.js';
 import { Worker, type WatchedFile } from '../worker/worker.js';
 import type { Launcher } from '../worker/launch/spawn.js';
 
-/** What a group needs from its manager. */
+/** What a group needs from the registry; its limits are its site's (spec.site.limits). */
 export interface GroupContext {
   readonly launcher: Launcher;
   readonly log: Logger;
-  readonly root: string;
-  readonly queueLimit: number;
-  readonly queueTimeoutMs: number;
-  readonly maxRequests: number;
-  readonly maxRequestsJitter: number;
   /** Waits for room under the global process cap (evicting idle groups); false if the deadline passed. */
   reserve(group: Group, deadline: number): Promise<boolean>;
   /** Gives back a reservation that did not become a process. */
@@ -27,8 +23,8 @@ export interface GroupContext {
   released(): void;
   /** Scripts of this group to import as soon as a worker starts. */
   preloadFor(group: Group): string[];
-  /** Runs a request that reached this group after it was closed (a reload) in its new group. */
-  redispatch(job: Job): Promise<Outcome>;
+  /** Runs a request that reached this group after it was closed (a reload) in its new group, of the site named as `site`. */
+  redispatch(site: Site, job: Job): Promise<Outcome>;
 }
 
 export type ProcessState = 'starting' | 'ready' | 'busy' | 'retiring';
@@ -65,12 +61,13 @@ export class Group {
   async run(job: Job): Promise<Outcome> {
     this.lastUsed = Date.now();
     this.reloadIfChanged();
-    const deadline = this.lastUsed + this.ctx.queueTimeoutMs;
+    const { queueLimit, queueTimeout } = this.spec.site.limits;
+    const deadline = this.lastUsed + queueTimeout * 1000;
     let inLine = false;
     try {
       for (;;) {
         if (clientGone(job)) return CLIENT_GONE;
-        if (this.closed) return this.ctx.redispatch(job);
+        if (this.closed) return this.ctx.redispatch(this.spec.site, job);
         const worker = this.freeWorker();
         // Newcomers go behind those already waiting.
         if (worker && (inLine || this.queued === 0)) return this.runOn(worker, job);
@@ -81,10 +78,10 @@ export class Group {
           if (started.alive && !started.retiring && started.inflight < this.spec.threads) return this.runOn(started, job, true);
           continue;
         }
-        if (!inLine && this.queued >= this.ctx.queueLimit) return busy(`the queue of ${this.spec.label} is full (${this.ctx.queueLimit} waiting)`);
+        if (!inLine && this.queued >= queueLimit) return busy(`the queue of ${this.spec.label} is full (${queueLimit} waiting)`);
         if (!inLine) this.queued++;
         inLine = true;
-        if (!(await this.waitInLine(job, deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${this.ctx.queueTimeoutMs / 1000} s)`);
+        if (!(await this.waitInLine(job, deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${queueTimeout} s)`);
       }
     } finally {
       if (inLine) this.queued--;
@@ -127,10 +124,11 @@ export class Group {
   private readonly limits = new WeakMap<Worker, number>();
 
   private recycleAfter(worker: Worker): number {
-    if (this.ctx.maxRequests === 0) return Infinity;
+    const { maxRequests, maxRequestsJitter } = this.spec.site.limits;
+    if (maxRequests === 0) return Infinity;
     let limit = this.limits.get(worker);
     if (limit === undefined) {
-      limit = this.ctx.maxRequests + Math.floor(Math.random() * (this.ctx.maxRequestsJitter + 1));
+      limit = maxRequests + Math.floor(Math.random() * (maxRequestsJitter + 1));
       this.limits.set(worker, limit);
     }
     return limit;
@@ -162,7 +160,7 @@ export class Group {
   private async launch(): Promise<Worker> {
     const { spec, ctx } = this;
     const proc = await ctx.launcher({
-      python: spec.python, root: ctx.root, cwd: spec.cwd, threads: spec.threads, processes: spec.processes,
+      python: spec.python, root: spec.site.root, cwd: spec.cwd, threads: spec.threads, processes: spec.processes,
       env: spec.env, pythonPath: spec.pythonPath, preload: ctx.preloadFor(this), tag: spec.label, log: ctx.log,
     });
     return Worker.start(proc, { tag: spec.label, log: ctx.log });
@@ -182,7 +180,7 @@ export class Group {
   /** Starts the group's processes now (preload at server start). */
   async warm(): Promise<void> {
     while (this.workers.length + this.starting < this.spec.processes) {
-      const started = await this.grow(Date.now() + this.ctx.queueTimeoutMs);
+      const started = await this.grow(Date.now() + this.spec.site.limits.queueTimeout * 1000);
       if (!(started instanceof Worker)) throw new Error(started.kind === 'error' ? started.message : 'cannot start');
       this.wake();
     }

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, lstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { SETTINGS } from '../config/settings.js';
+import { VENV_PYTHONS, venvPython } from './venv.js';
 
 export interface Interpreter {
   /** Absolute path to run: as given, or the virtualenv's bin/python, or the PATH command's sys.executable. */
@@ -24,7 +25,6 @@ export const MIN_PYTHON: readonly [number, number] = [3, 8];
 const MIN_TEXT = `${MIN_PYTHON[0]}.${MIN_PYTHON[1]}`;
 const PROBE_TIMEOUT_MS = 10_000;
 const AUTO_COMMANDS = ['python3', 'python'];
-const VENV_CANDIDATES = ['bin/python3', 'bin/python', 'Scripts/python.exe'];
 // Valid Python 2 and 3, so a too-old interpreter still reports its version.
 const PROBE_SCRIPT = 'import sys; print("%d.%d.%d" % tuple(sys.version_info[:3])); print(sys.executable)';
 
@@ -114,12 +114,12 @@ function strip(result: (Interpreter & { executable: string }) | string): Interpr
 }
 
 async function fromVirtualenv(folder: string): Promise<Interpreter | string> {
-  const candidates = VENV_CANDIDATES.map((c) => path.join(folder, c)).filter(exists);
-  if (candidates.length === 0) {
-    return `${folder} is a folder but not a virtualenv (it has no ${VENV_CANDIDATES.join(', ')}); ` +
+  const found = venvPython(folder, exists);
+  if (found === null) {
+    return `${folder} is a folder but not a virtualenv (it has no ${VENV_PYTHONS.join(', ')}); ` +
       `create one with: python3 -m venv ${folder}`;
   }
-  return strip(await check(candidates[0]));
+  return strip(await check(found));
 }
 
 /**

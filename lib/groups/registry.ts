@@ -1,20 +1,23 @@
-// All interpreter groups: which group runs a script, the global cap on live
-// Python processes (evicting the least recently used idle group), and the
-// periodic sweep that enforces request timeouts, heartbeats, memory limits
-// and idle stops. The only way requests reach a worker.
+// Which interpreter group runs a script: the groups of every site (two sites
+// never share one), the cap on live Python processes across all of them
+// (max-workers: the least recently used idle group is stopped to make room),
+// and what is known about scripts that are not pages. The only way requests
+// reach a worker. The periodic sweep is ./watchdog.ts.
 
 import { statSync } from 'node:fs';
-import type { Config } from '../config/config.js';
+import type { Site, Sites } from '../site/site.js';
+import type { Logger } from '../util/log.js';
 import type { Job } from '../worker/exchange.js';
+import type { Launcher } from '../worker/launch/spawn.js';
 import { failed, type Outcome } from '../worker/outcome.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
 import { groupSpecFor, preloadTargets } from './spec.js';
-import type { Logger } from '../util/log.js';
-import type { Launcher } from '../worker/launch/spawn.js';
+import { Watchdog } from './watchdog.js';
 
-export interface GroupManagerOptions {
-  config: Config;
-  interpreter: string; // the checked default Python
+export interface RegistryOptions {
+  sites: Sites;
+  /** Cap on live worker processes, all sites together. */
+  maxWorkers: number;
   launcher: Launcher;
   log: Logger;
 }
@@ -28,12 +31,13 @@ export interface GroupStatus {
   idleSeconds: number;
 }
 
-const SWEEP_MS = 100;
-const SLOW_SWEEP_EVERY = 10; // heartbeat, memory and idle checks: every second
+interface Preload { site: Site; script: string }
 
-export class GroupManager {
+export class GroupRegistry {
+  /** By site name and group key (site.name NUL spec.key). */
   private groups = new Map<string, Group>();
-  private readonly specCache = new Map<string, string>(); // script → group key
+  /** Site name and script → its group's key in `groups`. */
+  private readonly specCache = new Map<string, string>();
   // script → its signature when a worker found no `application` in its source
   // (not "not callable": that verdict ran the module and may change with another file).
   private readonly notPages = new Map<string, string>();
@@ -41,40 +45,35 @@ export class GroupManager {
   private reservations = 0;
   private slotWaiters: (() => void)[] = [];
   private closed = false;
-  private sweeps = 0;
-  private readonly timer: NodeJS.Timeout;
+  private readonly watchdog: Watchdog;
   private ctx!: GroupContext;
-  private preloads: string[] = [];
+  private preloads: Preload[] = [];
   /** Groups replaced by a reload, finishing their requests. */
   private readonly retired = new Set<Group>();
 
-  constructor(private opts: GroupManagerOptions) {
+  constructor(private opts: RegistryOptions) {
     this.configure(opts);
-    this.timer = setInterval(() => this.sweep(), SWEEP_MS);
-    this.timer.unref();
+    this.watchdog = new Watchdog(() => this.allGroups(), opts.log);
   }
 
-  private configure(opts: GroupManagerOptions): void {
-    const { config } = opts;
+  private configure(opts: RegistryOptions): void {
     this.opts = opts;
-    this.preloads = preloadTargets(config);
+    this.preloads = opts.sites.all.flatMap((site) => preloadTargets(site).map((script) => ({ site, script })));
     this.ctx = {
-      launcher: opts.launcher, log: opts.log, root: config.root,
-      queueLimit: config.queueLimit, queueTimeoutMs: config.queueTimeout * 1000,
-      maxRequests: config.maxRequests, maxRequestsJitter: config.maxRequestsJitter,
+      launcher: opts.launcher, log: opts.log,
       reserve: (group, deadline) => this.reserve(group, deadline),
       unreserve: () => this.unreserve(),
       released: () => this.wakeSlots(),
-      preloadFor: (group) => this.preloads.filter((script) => this.groupOf(script) === group),
-      redispatch: (job) => this.run(job),
+      preloadFor: (group) => this.preloads.filter((p) => this.groupOf(p.site, p.script) === group).map((p) => p.script),
+      redispatch: (site, job) => this.run(this.sameSite(site), job),
     };
   }
 
   /**
-   * SIGHUP: new groups from the new config take every request from now on;
+   * SIGHUP: new groups from the new sites take every request from now on;
    * the old groups finish what they run, then stop. No request is refused.
    */
-  async reconfigure(opts: GroupManagerOptions): Promise<void> {
+  async reconfigure(opts: RegistryOptions): Promise<void> {
     const old = [...this.groups.values()];
     this.groups = new Map();
     this.specCache.clear();
@@ -86,15 +85,15 @@ export class GroupManager {
     await Promise.all(old.map((g) => g.close().finally(() => this.retired.delete(g))));
   }
 
-  /** Runs a script request in its group. Never rejects. */
-  async run(job: Job): Promise<Outcome> {
+  /** Runs a script request of `site` in its group. Never rejects. */
+  async run(site: Site, job: Job): Promise<Outcome> {
     if (this.closed) return failed('busy', 'the server is shutting down');
     // A module already found not to be a page stays a 404 until it changes, without asking a worker.
     // (Known pages skip the stat: that is most requests.)
     const known = this.notPages.get(job.script);
     const before = known !== undefined || !this.pages.has(job.script) ? fileSignature(job.script) : null;
     if (known !== undefined && before === known) return NOT_A_PAGE;
-    const outcome = await this.groupOf(job.script).run(job);
+    const outcome = await this.groupOf(site, job.script).run(job);
     if (outcome.kind === 'done') this.pages.add(job.script);
     if (outcome.kind === 'error' && outcome.errorKind === 'not-page') {
       const signature = before ?? fileSignature(job.script);
@@ -105,18 +104,24 @@ export class GroupManager {
 
   /** Imports the preload scripts now, so their first request is fast; failures are logged. */
   async warmUp(): Promise<void> {
-    const groups = new Set(this.preloads.map((script) => this.groupOf(script)));
+    const groups = new Set(this.preloads.map((p) => this.groupOf(p.site, p.script)));
     await Promise.all([...groups].map((g) => g.warm().catch((err) => this.opts.log.error(`preload of ${g.spec.label} failed: ${(err as Error).message}`))));
   }
 
-  private groupOf(script: string): Group {
-    const key = this.specCache.get(script);
-    if (key !== undefined) return this.groups.get(key)!;
-    const spec = groupSpecFor(script, this.opts.config, this.opts.interpreter);
-    this.specCache.set(script, spec.key);
-    let group = this.groups.get(spec.key);
-    if (!group) this.groups.set(spec.key, (group = new Group(spec, this.ctx)));
+  private groupOf(site: Site, script: string): Group {
+    const cached = this.specCache.get(`${site.name}\0${script}`);
+    if (cached !== undefined) return this.groups.get(cached)!;
+    const spec = groupSpecFor(script, site);
+    const key = `${site.name}\0${spec.key}`;
+    this.specCache.set(`${site.name}\0${script}`, key);
+    let group = this.groups.get(key);
+    if (!group) this.groups.set(key, (group = new Group(spec, this.ctx)));
     return group;
+  }
+
+  /** The site of the current config with the name of `site` (of an older one, after a reload); the fallback if it is gone. */
+  private sameSite(site: Site): Site {
+    return this.opts.sites.all.find((s) => s.name === site.name) ?? this.opts.sites.fallback;
   }
 
   private allGroups(): Group[] {
@@ -129,10 +134,10 @@ export class GroupManager {
 
   /** Room for one more process under max-workers: evicts the least recently used idle group if needed. */
   private async reserve(requester: Group, deadline: number): Promise<boolean> {
-    while (this.liveProcesses + this.reservations >= this.opts.config.maxWorkers) {
+    while (this.liveProcesses + this.reservations >= this.opts.maxWorkers) {
       const victim = this.leastRecentlyUsedIdle(requester);
       if (victim) {
-        await victim.drain(`stopped to make room for ${requester.spec.label} (max-workers ${this.opts.config.maxWorkers})`);
+        await victim.drain(`stopped to make room for ${requester.spec.label} (max-workers ${this.opts.maxWorkers})`);
         continue;
       }
       if (!(await this.waitForSlot(deadline))) return false;
@@ -169,56 +174,6 @@ export class GroupManager {
     for (const wake of this.slotWaiters.splice(0)) wake();
   }
 
-  private sweep(): void {
-    const now = Date.now();
-    const slow = ++this.sweeps % SLOW_SWEEP_EVERY === 0;
-    for (const group of this.allGroups()) {
-      this.enforceTimeouts(group, now);
-      if (!slow) continue;
-      this.heartbeat(group, now);
-      this.enforceMemory(group);
-      this.stopIfIdle(group, now);
-    }
-  }
-
-  /** request-timeout: 504 for the request, stacks to the log, the worker replaced. */
-  private enforceTimeouts(group: Group, now: number): void {
-    const limitMs = this.opts.config.requestTimeout * 1000;
-    if (limitMs === 0) return;
-    for (const worker of group.workers) {
-      for (const exchange of worker.inFlight()) {
-        if (exchange.isTimedOut || exchange.activeMs(now) <= limitMs) continue;
-        this.opts.log.error(`request ${exchange.requestId}: ${group.spec.label} ran longer than request-timeout (${limitMs / 1000} s): 504`);
-        exchange.timedOut(limitMs);
-        worker.dumpStacksAndKill(`request ${exchange.requestId} timed out`);
-      }
-    }
-  }
-
-  private heartbeat(group: Group, now: number): void {
-    const timeoutMs = this.opts.config.heartbeatTimeout * 1000;
-    if (timeoutMs === 0) return;
-    for (const worker of group.workers) {
-      if (now - worker.lastPong > timeoutMs) worker.dumpStacksAndKill(`no heartbeat for ${Math.round((now - worker.lastPong) / 1000)} s`);
-      else if (now - worker.lastPong >= timeoutMs / 3) worker.ping();
-    }
-  }
-
-  private enforceMemory(group: Group): void {
-    const limit = this.opts.config.maxMemory;
-    if (limit === 0) return;
-    for (const worker of group.workers) {
-      const rss = worker.rss();
-      if (rss > limit && !worker.retiring) group.retire(worker, `RSS ${mib(rss)} over max-memory ${mib(limit)}; recycling`);
-    }
-  }
-
-  private stopIfIdle(group: Group, now: number): void {
-    const idleMs = this.opts.config.idleTimeout * 1000;
-    if (idleMs === 0 || !group.idle || group.workers.length === 0 || now - group.lastUsed < idleMs) return;
-    void group.drain(`idle for ${Math.round((now - group.lastUsed) / 1000)} s; stopping its processes`);
-  }
-
   status(): GroupStatus[] {
     const now = Date.now();
     return [...this.groups.values()]
@@ -234,14 +189,14 @@ export class GroupManager {
   /** Stops taking requests and lets every worker finish what it runs, then stop. */
   async drain(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
+    this.watchdog.stop();
     await Promise.all(this.allGroups().map((g) => g.drain(null)));
   }
 
   /** Stops every worker now (in-flight requests fail as crashed). */
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
+    this.watchdog.stop();
     const exits: Promise<unknown>[] = [];
     for (const g of this.allGroups()) {
       for (const w of g.workers) {
@@ -259,8 +214,4 @@ const NOT_A_PAGE = failed('not-page', 'not a page (no callable application)');
 function fileSignature(file: string): string | null {
   const s = statSync(file, { bigint: true, throwIfNoEntry: false });
   return s ? `${s.mtimeNs}:${s.size}` : null;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -2,13 +2,17 @@
 // processes are started. Named groups (groups:) are tried first, in order;
 // then the grouping mode decides. A group is also split by interpreter: a
 // script under a folder with .venv/ runs with that virtualenv's Python.
+// Everything comes from the script's site: two sites never share a group
+// (the registry keys groups by site, then by key).
 
-import { existsSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import type { Config } from '../config/config.js';
+import type { GroupSettingName, SettingValues } from '../config/settings.js';
+import type { Site } from '../site/site.js';
+import { nearestVenv, pythonOfSpec } from './venv.js';
 
 export interface GroupSpec {
-  readonly key: string;         // identity: same key, same group
+  readonly site: Site;
+  readonly key: string;         // identity within its site: same key, same group
   readonly label: string;       // for logs and the status page
   readonly python: string;
   readonly processes: number;
@@ -18,23 +22,21 @@ export interface GroupSpec {
   readonly cwd: string;
 }
 
-type Overridable = Pick<Config, 'processes' | 'threads' | 'pythonPath' | 'env' | 'cwd' | 'venv'>;
+/** The per-group settings a spec is made of; python and preload are read apart. */
+type Overridable = Pick<SettingValues, Exclude<GroupSettingName, 'python' | 'preload'>>;
 
-/**
- * The group of `script` (an absolute path inside config.root). `interpreter`
- * is the checked default Python; a group's own `python` (a command or venv
- * folder) is used as given.
- */
-export function groupSpecFor(script: string, config: Config, interpreter: string): GroupSpec {
-  const rel = toUrlPath(relative(config.root, script));
-  const rule = config.groups.find((r) => r.test(rel));
+/** The group of `script`, an absolute path inside `site.root`. A group's own `python` (a command or venv folder) is used as given. */
+export function groupSpecFor(script: string, site: Site): GroupSpec {
+  const rel = toUrlPath(relative(site.root, script));
+  const rule = site.groupRules.find((r) => r.test(rel));
   const { preload: _preload, python: ownPython, ...overrides } = rule?.overrides ?? {};
-  const settings: Overridable = { ...pick(config), ...overrides };
-  const [base, label, anchor] = rule
-    ? [`name:${rule.name}`, rule.name, config.root]
-    : baseKey(script, rel, config);
-  const python = pythonFor(typeof ownPython === 'string' && ownPython ? ownPython : null, settings.venv, rule ? dirname(script) : anchor, config.root, interpreter);
+  const { preload: _defaultPreload, ...defaults } = site.groupDefaults;
+  const settings: Overridable = { ...defaults, ...overrides };
+  const [base, label, anchor] = rule ? [`name:${rule.name}`, rule.name, site.root] : baseKey(script, rel, site);
+  const own = typeof ownPython === 'string' && ownPython ? ownPython : null;
+  const python = pythonFor(own, settings.venv, rule ? dirname(script) : anchor, site);
   return {
+    site,
     key: `${base}|${python}`,
     label,
     python,
@@ -46,56 +48,32 @@ export function groupSpecFor(script: string, config: Config, interpreter: string
   };
 }
 
-function pick(config: Config): Overridable {
-  const { processes, threads, pythonPath, env, cwd, venv } = config;
-  return { processes, threads, pythonPath, env, cwd, venv };
-}
-
 /** [key, label, anchor folder] from the grouping mode. */
-function baseKey(script: string, rel: string, config: Config): [string, string, string] {
-  switch (config.grouping) {
+function baseKey(script: string, rel: string, site: Site): [string, string, string] {
+  switch (site.grouping) {
     case 'per-folder': {
       const folder = dirname(script);
-      return [`folder:${folder}`, toUrlPath(relative(config.root, folder)) + '/', folder];
+      return [`folder:${folder}`, toUrlPath(relative(site.root, folder)) + '/', folder];
     }
     case 'global':
-      return ['global', '(global)', config.root];
+      return ['global', '(global)', site.root];
     default:
       return [`script:${script}`, rel, dirname(script)];
   }
 }
 
-/** The group's own python, else the nearest .venv above `from` (inside the root), else the default. */
-function pythonFor(own: string | null, venv: 'auto' | 'off', from: string, root: string, interpreter: string): string {
+/** The group's own python, else the nearest .venv above `from` (inside the root), else the site's. */
+function pythonFor(own: string | null, venv: 'auto' | 'off', from: string, site: Site): string {
   if (own) return pythonOfSpec(own);
-  return (venv === 'auto' && nearestVenv(from, root)) || interpreter;
-}
-
-/** A virtualenv folder → its interpreter; anything else as given. */
-function pythonOfSpec(spec: string): string {
-  for (const candidate of [join(spec, 'bin', 'python3'), join(spec, 'bin', 'python')]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return spec;
-}
-
-/** .venv/bin/python in `from` or a folder above it, up to and including the root. */
-export function nearestVenv(from: string, root: string): string | null {
-  for (let dir = from; ; dir = dirname(dir)) {
-    for (const name of ['python3', 'python']) {
-      const candidate = join(dir, '.venv', 'bin', name);
-      if (existsSync(candidate)) return candidate;
-    }
-    if (dir === root || !dir.startsWith(root + sep) || dirname(dir) === dir) return null;
-  }
+  return (venv === 'auto' && nearestVenv(from, site.root)) || site.python;
 }
 
 function toUrlPath(p: string): string {
   return p.split(sep).join('/');
 }
 
-/** Scripts to import at server start (absolute): the top-level preload list, and each named group's. */
-export function preloadTargets(config: Config): string[] {
-  const fromRules = config.groups.flatMap((r) => ((r.overrides.preload as readonly string[] | undefined) ?? []));
-  return [...new Set([...config.preload, ...fromRules])].map((p) => join(config.root, p));
+/** Scripts of `site` to import at server start (absolute): its preload list, and each named group's. */
+export function preloadTargets(site: Site): string[] {
+  const fromRules = site.groupRules.flatMap((r) => ((r.overrides.preload as readonly string[] | undefined) ?? []));
+  return [...new Set([...site.groupDefaults.preload, ...fromRules])].map((p) => join(site.root, p));
 }

@@ -23,7 +23,10 @@ export interface ScriptFacts {
   file: string;
   scriptName: string;
   pathInfo: string;
+  /** The site's document root (DOCUMENT_ROOT). */
   root: string;
+  /** The site's SERVER_NAME; absent or null: the Host the client asked for (without its port), else the server's address. */
+  serverName?: string | null;
 }
 
 export type Environ = Record<string, string>;
@@ -51,7 +54,7 @@ export function buildEnviron(req: RequestFacts, script: ScriptFacts): Environ {
   if (req.secure) env.HTTPS = 'on';
   addHeaders(env, req.rawHeaders);
   if (req.forwardedHost) env.HTTP_HOST = req.forwardedHost;
-  env.SERVER_NAME = serverName(env.HTTP_HOST, env.SERVER_ADDR);
+  env.SERVER_NAME = script.serverName ?? serverName(env.HTTP_HOST, env.SERVER_ADDR);
   return env;
 }
 

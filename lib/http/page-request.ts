@@ -5,9 +5,9 @@
 // answer, with an error page.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../config/config.js';
 import { buildEnviron, hasRequestBody, type Environ } from './environ.js';
-import type { GroupManager } from '../groups/registry.js';
+import type { GroupRegistry } from '../groups/registry.js';
+import type { Site } from '../site/site.js';
 import { BODY_WINDOW } from '../worker/protocol.js';
 import type { Logger } from '../util/log.js';
 import type { RequestInfo } from './access-log.js';
@@ -22,8 +22,9 @@ export interface ScriptTarget {
 }
 
 export interface ScriptContext {
-  config: Config;
-  groups: GroupManager;
+  /** The request's site: its root, limits, debug mode and groups. */
+  site: Site;
+  groups: GroupRegistry;
   log: Logger;
 }
 
@@ -34,28 +35,28 @@ export async function runScript(req: IncomingMessage, res: ServerResponse, targe
   } catch (err) {
     cx.log.error(`request ${info.id}: ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
     if (res.headersSent) return void res.destroy();
-    writeErrorPage(req, res, 500, errorPageText(500, info.id, (err as Error).message, cx.config.debug));
+    writeErrorPage(req, res, 500, errorPageText(500, info.id, (err as Error).message, cx.site.debug));
   }
 }
 
 async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
-  const { config, groups, log } = cx;
-  const maxBody = config.maxBody;
+  const { site, groups, log } = cx;
+  const maxBody = site.maxBody;
   if (declaredTooLarge(req, maxBody)) {
     // Refused before Python sees it; no "100 Continue" was sent, and the unread body makes the connection unusable.
     const reason = `Content-Length ${req.headers['content-length']} is over max-body (${maxBody} bytes)`;
-    return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, config.debug), { Connection: 'close' });
+    return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, site.debug), { Connection: 'close' });
   }
-  const environ = scriptEnviron(req, target, config.root, info);
+  const environ = scriptEnviron(req, target, site, info);
   const hasBody = hasRequestBody(req.headers);
   // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
-  const body = hasBody ? pageBody(req, res, { maxBody, requestId: info.id, debug: config.debug }) : req;
+  const body = hasBody ? pageBody(req, res, { maxBody, requestId: info.id, debug: site.debug }) : req;
   // The body goes to the worker as it arrives, unless the client waits for "100 Continue" (sent only if
   // the page reads), or max-body is below what would be sent unasked (a page that never reads the body
   // must not be refused for it, nor the 413 race the page's own answer).
   const pushBody = hasBody && !expectsContinue(req) && (maxBody === 0 || maxBody >= BODY_WINDOW);
   const watch = watchClient(res);
-  const outcome = await groups.run({ script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id, watch });
+  const outcome = await groups.run(site, { script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id, watch });
   // The page is done: whatever is left (flushing the answer) is the client's to take.
   [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
@@ -71,12 +72,12 @@ async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarg
   // A full queue or no free thread in time: the client may try again shortly. After a silent
   // client (408) the rest of its body may still come: the connection cannot be reused.
   const headers = outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
-  const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, config.debug, missingModuleNote(outcome.message));
+  const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, site.debug, missingModuleNote(outcome.message));
   writeErrorPage(req, res, outcome.status, text, headers);
 }
 
-/** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies. */
-function scriptEnviron(req: IncomingMessage, target: ScriptTarget, root: string, info: RequestInfo): Environ {
+/** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies, and the site's root and name. */
+function scriptEnviron(req: IncomingMessage, target: ScriptTarget, site: Site, info: RequestInfo): Environ {
   const socket = req.socket;
   const { client } = info;
   return buildEnviron(
@@ -92,6 +93,6 @@ function scriptEnviron(req: IncomingMessage, target: ScriptTarget, root: string,
       secure: client.secure,
       forwardedHost: client.host,
     },
-    { ...target, root },
+    { ...target, root: site.root, serverName: site.serverName },
   );
 }

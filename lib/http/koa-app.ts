@@ -1,0 +1,75 @@
+// Koa, for every request that is not a page request (./listener.ts routes
+// those around it): what the URL resolved to (a static file, a redirect, a
+// 400, 404 or 405 page), behind the middleware the server adds (the operator
+// pages), with anything thrown turned into a logged 500 with the request id.
+// Each site gets its own static sender (its file memory), made at its first
+// request; a reload makes new sites, so new senders.
+
+import Koa, { type Context, type Middleware, type Next } from 'koa';
+import { perSite } from '../site/site.js';
+import type { Logger } from '../util/log.js';
+import { sendErrorPage } from './error-page.js';
+import { routed, type Serving } from './listener.js';
+import { runScript } from './page-request.js';
+import { staticSender } from './static/send.js';
+
+/** The app: `middleware` (the operator pages) runs before the URL's target is served. It reads `serving()` per request. */
+export function koaApp(serving: () => Serving, middleware: readonly Middleware[], log: Logger): Koa {
+  const app = new Koa();
+  app.use((ctx, next) => {
+    const { info } = routed(ctx.req);
+    Object.assign(ctx.state, { requestId: info.id, client: info.client, log });
+    return next();
+  });
+  app.use(errorPages(log));
+  for (const m of middleware) app.use(m);
+  app.use(serveTargets(serving, log));
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    // A client that hangs up mid-response is routine, not a server error.
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    log.error(`koa: ${err.stack ?? err.message}`);
+  });
+  return app;
+}
+
+/** Target → file, redirect or error page (a page, when an operator path that was not for this client names one). */
+function serveTargets(serving: () => Serving, log: Logger) {
+  const senderFor = perSite((site) => staticSender(site.root));
+  return async (ctx: Context) => {
+    const { info, target, site } = routed(ctx.req);
+    switch (target.kind) {
+      case 'script':
+        ctx.respond = false;
+        return runScript(ctx.req, ctx.res, target, info, { site, groups: serving().groups, log });
+      case 'static':
+        if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, site.debug);
+        return senderFor(site)(ctx, target.urlPath, target.file);
+      case 'redirect':
+        ctx.status = 301;
+        ctx.redirect(target.location);
+        return;
+      case 'bad-request': return sendErrorPage(ctx, 400, target.reason, site.debug);
+      case 'not-found': return sendErrorPage(ctx, 404, target.reason, site.debug);
+    }
+  };
+}
+
+function methodNotAllowed(ctx: Context, debug: boolean): void {
+  sendErrorPage(ctx, 405, `${ctx.method} is not allowed on a static file`, debug);
+  ctx.set('Allow', 'GET, HEAD');
+}
+
+/** Anything thrown in the app becomes a logged 500 with the request id (its site's debug mode says whether to show why). */
+function errorPages(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as Error & { status?: number; expose?: boolean };
+      const status = e.status && e.status >= 400 && e.status < 600 ? e.status : 500;
+      if (status >= 500) log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.originalUrl}: ${e.stack ?? e.message}`);
+      if (ctx.res.headersSent) return void ctx.res.destroy();
+      sendErrorPage(ctx, status, e.message, routed(ctx.req).site.debug);
+    }
+  };
+}

@@ -1,0 +1,122 @@
+// The request listener: where every request arrives. In order: the guard
+// (every 'error' handled from the start), the request's id, client and
+// access-log line, the framing check (RFC 9112 rules Node lets through),
+// the request → site step, the URL → target step, then the page request
+// (./page-request.ts) or, for everything else, the Koa app (./koa-app.ts).
+//
+// Page requests, the bulk of the traffic, run on node:http's objects
+// directly: a Koa context, its middleware chain and their promises cost more
+// than the rest of Node's share of a hello-world request. Both paths get the
+// same request id, client, access-log line and in-flight count.
+
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Config } from '../config/config.js';
+import type { GroupRegistry } from '../groups/registry.js';
+import { perSite, type Site, type Sites } from '../site/site.js';
+import type { Logger } from '../util/log.js';
+import { AccessLog, type RequestInfo } from './access-log.js';
+import { trackResponse } from './connections.js';
+import { errorPageText, writeErrorPage } from './error-page.js';
+import { framingProblem } from './framing.js';
+import { runScript } from './page-request.js';
+import { trustListOf } from './proxy.js';
+import { ResolveCache } from './resolve-cache.js';
+import type { Target } from './resolve.js';
+
+/** What requests are served with, read once per request: a reload replaces it. */
+export interface Serving {
+  /** For the server-wide settings: trust-proxy, the operator pages' paths. */
+  readonly config: Config;
+  readonly sites: Sites;
+  readonly groups: GroupRegistry;
+}
+
+export interface ListenerOptions {
+  serving(): Serving;
+  /** Counts a request in flight; the function it returns ends the count. */
+  track(): () => void;
+  /** Everything but page requests: static files, redirects, error and operator pages (the Koa app's callback). */
+  others(req: IncomingMessage, res: ServerResponse): Promise<unknown>;
+  log: Logger;
+}
+
+/** What the listener learnt about a request it hands to `others`. */
+export interface Routed {
+  readonly info: RequestInfo;
+  readonly target: Target;
+  readonly site: Site;
+}
+
+const routes = new WeakMap<IncomingMessage, Routed>();
+
+/** The facts the listener settled for a request passed to `others`. */
+export function routed(req: IncomingMessage): Routed {
+  return routes.get(req)!;
+}
+
+/** The listener of the HTTP server. Each site gets its own path memory (ResolveCache), made at its first request. */
+export function requestListener(opts: ListenerOptions): RequestListener {
+  const accessLog = new AccessLog(opts.log);
+  const pathsFor = perSite((site) => new ResolveCache(site.root, { index: site.index }));
+  return (req, res) => {
+    const serving = opts.serving();
+    const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
+    guard(req, res, info.id, opts.log);
+    const done = opts.track();
+    const handled = route(req, res, info, serving);
+    const logged = accessLog.record(req, res, info, handled);
+    trackResponse(req, res, () => {
+      done();
+      logged();
+    });
+  };
+
+  function route(req: IncomingMessage, res: ServerResponse, info: RequestInfo, serving: Serving): Promise<unknown> {
+    const { config, sites, groups } = serving;
+    const refused = framingProblem(req.httpVersion, req.rawHeaders);
+    if (refused) {
+      // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
+      const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);
+      writeErrorPage(req, res, refused.status, text, { Connection: 'close' });
+      return Promise.resolve();
+    }
+    const site = sites.siteFor(info.client.host ?? req.headers.host);
+    const { target, urlPath } = targetOf(req, pathsFor(site));
+    // The operator pages come first (in Koa), and decide for themselves (status-allow).
+    const operator = urlPath === config.healthPath || urlPath === config.statusPath;
+    if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log: opts.log });
+    routes.set(req, { info, target, site });
+    return opts.others(req, res);
+  }
+}
+
+/**
+ * The rule for every object a client, a page or the system can break: its
+ * 'error' is handled from the moment it exists, and an error ends that
+ * request (logged with its id), never the process. Node reports a late write
+ * to a response as an 'error' event, and a request stream's errors too.
+ */
+function guard(req: IncomingMessage, res: ServerResponse, requestId: string, log: Logger): void {
+  req.on('error', () => {}); // the client went away: 'close' tells whoever reads the body
+  res.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') log.error(`request ${requestId}: response error: ${err.message}; closing the connection`);
+    res.destroy();
+  });
+}
+
+/** What the URL names. */
+function targetOf(req: IncomingMessage, paths: ResolveCache): { target: Target; urlPath: string } {
+  const url = originForm(req.url ?? '/');
+  const queryAt = url.indexOf('?');
+  const urlPath = queryAt === -1 ? url : url.slice(0, queryAt);
+  return { target: paths.resolve(urlPath, queryAt === -1 ? '' : url.slice(queryAt + 1)), urlPath };
+}
+
+/** "http://host/a?b" → "/a?b": HTTP/1.1 servers must accept the absolute form (RFC 9112 3.2.2). */
+function originForm(url: string): string {
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  if (!authority) return url;
+  const rest = url.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
