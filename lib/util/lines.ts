@@ -1,3 +1,6 @@
+// Splitting streams into lines: text lines for output shown in the log,
+// byte lines for a channel whose lines must be read exactly.
+
 import type { Readable } from 'node:stream';
 
 /**
@@ -25,4 +28,54 @@ export function onLines(stream: Readable | NodeJS.ReadableStream, onLine: (line:
     }
   });
   stream.on('end', () => rest && onLine(rest));
+}
+
+/**
+ * Calls `onLine` with each line of a byte stream, as bytes and without its
+ * newline: nothing is decoded, so the reader can refuse what is not UTF-8
+ * instead of seeing it replaced. A line longer than `maxLine` bytes is one
+ * call to `onTooLong`, and is skipped up to its newline: it is never cut into
+ * pieces that would each pass for a line.
+ */
+export function onByteLines(stream: Readable | NodeJS.ReadableStream, maxLine: number, onLine: (line: Buffer) => void, onTooLong: (bytes: number) => void): void {
+  const lines = new ByteLines(maxLine, onLine, onTooLong);
+  stream.on('error', () => {}); // a broken pipe from a dying process: its owner learns of the end from 'exit'
+  stream.on('data', (chunk: Buffer) => lines.push(chunk));
+  stream.on('end', () => lines.end());
+}
+
+/** The splitter of onByteLines, fed chunks in order. `onTooLong` gets the bytes the line had when it went over. */
+export class ByteLines {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private skipping = false;
+
+  constructor(private readonly maxLine: number, private readonly onLine: (line: Buffer) => void, private readonly onTooLong: (bytes: number) => void) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      if (this.skipping) this.skipping = false;
+      else this.line(chunk.subarray(start, nl));
+      start = nl + 1;
+    }
+    if (this.skipping || start === chunk.length) return;
+    this.pending.push(chunk.subarray(start));
+    this.pendingBytes += chunk.length - start;
+    if (this.pendingBytes <= this.maxLine) return;
+    this.onTooLong(this.pendingBytes);
+    [this.pending, this.pendingBytes, this.skipping] = [[], 0, true];
+  }
+
+  /** The stream ended: a last line without its newline still counts. */
+  end(): void {
+    if (this.pendingBytes > 0) this.line(Buffer.alloc(0));
+  }
+
+  private line(tail: Buffer): void {
+    const whole = this.pending.length === 0 ? tail : Buffer.concat([...this.pending, tail]);
+    [this.pending, this.pendingBytes] = [[], 0];
+    if (whole.length > this.maxLine) this.onTooLong(whole.length);
+    else this.onLine(whole);
+  }
 }

@@ -12,7 +12,8 @@ import { spawnWorkerProcess, type Launcher } from './spawn.js';
 
 const MAX_DELAY_MS = 30_000;
 const RESET_AFTER_MS = 60_000;
-// Exit codes of forkserver.py that a new start would only repeat: bad usage, threads started by the shared preload.
+// Exit codes of the fork server that a new start would only repeat (lib/python/pypages_worker/exits.py):
+// USAGE (2), a bad command line; THREADS (4), the shared preload started a thread.
 const HOPELESS = /exited with code (2|4)\b/;
 
 /** What forkingLauncher returns: the launcher, and the fork servers' lifecycle. */

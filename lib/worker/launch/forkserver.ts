@@ -1,23 +1,23 @@
 // Worker processes forked from a warm Python parent (the "zygote",
-// lib/python/pypages_worker/forkserver.py) instead of spawned afresh: the
+// lib/python/pypages_worker/forkserver/) instead of spawned afresh: the
 // runtime and the shared-preload modules are imported once, a new worker
 // starts in milliseconds, and their memory is shared copy-on-write.
 //
-// Channels. The zygote is spawned like a worker, with a control pipe each way
-// on its fds 3/4 (one JSON object per line, spelled out in forkserver.py's
-// docstring: "fork" and "ping" commands in; "ready", "forked", "fork-failed",
-// "pong" and "exit" events out). Node listens on a Unix socket in a private
-// 0700 temp folder (lib/worker/launch/fork-folders.ts); each forked child connects to it
-// twice, first writing a one-time token and a letter: F = its frame stream
-// (fds 3 and 4; a socket carries both directions), O = its stdout+stderr.
-// The token says which launch a connection belongs to; the folder's mode
-// says who may connect at all.
+// Channels (spec: ./forkserver-protocol.md; its bytes: ./control.ts). The
+// zygote is spawned like a worker, with a control pipe each way on its fds
+// 3/4, one JSON object per line: "fork" and "ping" commands in; "ready",
+// "forked", "fork-failed", "pong" and "exit" events out. Node listens on a
+// Unix socket in a private 0700 temp folder (./fork-folders.ts); each forked
+// child connects to it twice, first writing a one-time token and a letter:
+// F = its frame stream (fds 3 and 4; a socket carries both directions), O =
+// its stdout+stderr. The token says which launch a connection belongs to;
+// the folder's mode says who may connect at all.
 //
 // Liveness. Node pings the zygote every PING_MS; one that has said nothing
 // at all (no pong, no other event) for MISSED_PINGS more ticks (frozen by
 // SIGSTOP, stuck) has its Python stack dumped, is killed and declared
 // dead at once: its pending launches fail (forkingLauncher spawns them), and
-// lib/worker/launch/fork-launcher.ts starts a new one. Pings are counted in timer ticks,
+// ./fork-launcher.ts starts a new one. Pings are counted in timer ticks,
 // not measured in time: a Node that was itself stalled reads the answer
 // before its next tick. Any event counts as a sign of life: a ping waits in
 // the pipe behind the fork commands sent before it, and a zygote working
@@ -25,7 +25,7 @@
 //
 // Exits. While the zygote lives it reaps its children and reports each one's
 // real code or signal; once it is gone, its children live on as orphans and
-// their ends are noticed by pid (lib/worker/launch/forked-process.ts).
+// their ends are noticed by pid (./forked-process.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,15 +33,16 @@ import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { onByteLines } from '../../util/lines.js';
+import type { Logger } from '../../util/log.js';
+import { signalIfAlive } from '../../util/process-identity.js';
+import {
+  CONNECTION_HEADER_BYTES, ControlError, decodeEvent, encodeCommand, MAX_EVENT_LINE, readConnectionHeader, TOKEN_LENGTH, type Command,
+} from './control.js';
 import { makeForkFolder, removeStaleForkFolders } from './fork-folders.js';
 import { ForkedProcess } from './forked-process.js';
-import type { Logger } from '../../util/log.js';
-import { onLines } from '../../util/lines.js';
-import { identify, signalIfAlive } from '../../util/process-identity.js';
 import { pipeLines, workerArgs, workerEnv, type LaunchOptions, type Launcher } from './spawn.js';
 
-const TOKEN_CHARS = 32;
-const HEADER_BYTES = TOKEN_CHARS + 1;
 const START_TIMEOUT_MS = 30_000;  // the zygote imports the shared-preload modules (a big framework on a cold disk)
 const CONNECT_TIMEOUT_MS = 10_000; // from "fork" to both connections of the child
 const EXIT_GRACE_MS = 200;        // a child that exited at once may still have connected: its output explains why
@@ -57,13 +58,6 @@ export interface ForkServerOptions {
   sharedPreload: readonly string[];  // modules the zygote imports once, shared by every child
   log: Logger;
 }
-
-type ZygoteEvent =
-  | { event: 'ready'; pid: number; python: string; executable: string; preloaded: string[]; failed: string[] }
-  | { event: 'forked'; token: string; pid: number; start?: number | null }
-  | { event: 'fork-failed'; token: string; error: string }
-  | { event: 'pong'; id: number }
-  | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
 
 /** A launch between "fork" and the child's second connection. */
 interface Pending {
@@ -140,7 +134,13 @@ export class ForkServer extends EventEmitter {
     new Promise((resolve, reject) => {
       if (!this.running) return reject(new Error(`the fork server for ${this.opts.python} is not running`));
       if (opts.python !== this.opts.python) return reject(new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`));
-      const token = randomBytes(TOKEN_CHARS / 2).toString('hex');
+      const token = randomBytes(TOKEN_LENGTH / 2).toString('hex');
+      let command: Buffer;
+      try {
+        command = encodeCommand({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
+      } catch (err) {
+        return reject(err);
+      }
       const timer = setTimeout(() => this.fail(token, `the forked worker did not connect within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
       this.pending.set(token, {
         opts,
@@ -151,7 +151,7 @@ export class ForkServer extends EventEmitter {
           else resolve(proc!);
         },
       });
-      this.send({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
+      this.write(command);
     });
 
   /** Stops the zygote (children already forked keep running, their ends then noticed by pid: code null) and removes the socket. Call after the workers are stopped. */
@@ -176,7 +176,8 @@ export class ForkServer extends EventEmitter {
     pipeLines(zygote.stdout!, this.tail, print);
     pipeLines(zygote.stderr!, this.tail, print);
     (zygote.stdio[3] as NodeJS.WritableStream).on('error', () => {}); // EPIPE once it is gone: 'exit' tells
-    onLines(zygote.stdio[4] as NodeJS.ReadableStream, (line) => line && this.onEvent(line), 1024 * 1024);
+    const tooLong = (bytes: number) => this.rejected(`an event line over ${MAX_EVENT_LINE} bytes (${bytes} so far)`);
+    onByteLines(zygote.stdio[4] as NodeJS.ReadableStream, MAX_EVENT_LINE, (line) => line.length > 0 && this.onEvent(line), tooLong);
     this.listener.on('connection', (socket) => this.onConnection(socket));
     zygote.once('error', (err) => this.onZygoteExit(`cannot start ${this.opts.python}: ${err.message}`));
     // After a pause: its last output lines and events arrive first.
@@ -203,16 +204,22 @@ export class ForkServer extends EventEmitter {
     });
   }
 
-  private send(command: object): void {
-    (this.zygote.stdio[3] as NodeJS.WritableStream).write(JSON.stringify(command) + '\n');
+  private send(command: Command): void {
+    this.write(encodeCommand(command));
   }
 
-  private onEvent(line: string): void {
-    let e: ZygoteEvent;
+  private write(line: Buffer): void {
+    (this.zygote.stdio[3] as NodeJS.WritableStream).write(line);
+  }
+
+  /** One event line (its bytes); a line that is not an event of the spec is logged and skipped. */
+  private onEvent(line: Buffer): void {
+    let e;
     try {
-      e = JSON.parse(line) as ZygoteEvent;
-    } catch {
-      return this.opts.log.error(`[forkserver pid ${this.pid}] unreadable event ${JSON.stringify(line.slice(0, 80))}`);
+      e = decodeEvent(line);
+    } catch (err) {
+      if (!(err instanceof ControlError)) throw err;
+      return this.rejected(`${err.message}: ${JSON.stringify(line.toString('latin1', 0, 80))}`);
     }
     if (this.unanswered) this.unanswered.ticks = 0; // it is working: see "Liveness" above
     if (e.event === 'ready') this.ready(null); // a failed shared-preload import was logged by the zygote itself
@@ -236,6 +243,10 @@ export class ForkServer extends EventEmitter {
     this.onZygoteExit(why); // now, not at its exit: a process in uninterruptible sleep may take long to die
   }
 
+  private rejected(why: string): void {
+    this.opts.log.error(`[forkserver pid ${this.pid}] unreadable event: ${why}`);
+  }
+
   private onPong(id: number): void {
     if (this.unanswered?.id === id) this.unanswered = null;
   }
@@ -245,8 +256,8 @@ export class ForkServer extends EventEmitter {
     this.pinger = null;
   }
 
-  private onForked(token: string, pid: number, start: number | null | undefined): void {
-    const id = start === undefined ? identify(pid) ?? { pid, start: null } : { pid, start };
+  private onForked(token: string, pid: number, start: number | null): void {
+    const id = { pid, start };
     const p = this.pending.get(token);
     if (!p) return void signalIfAlive(id, 'SIGKILL'); // its launch already gave up
     p.proc = new ForkedProcess(id, p.opts.tag, p.opts.log);
@@ -271,15 +282,14 @@ export class ForkServer extends EventEmitter {
     socket.on('error', () => {});
     const timer = setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
     const onReadable = () => {
-      const head = socket.read(HEADER_BYTES) as Buffer | null;
+      const head = socket.read(CONNECTION_HEADER_BYTES) as Buffer | null;
       if (head === null) return;
       clearTimeout(timer);
       socket.off('readable', onReadable); // the socket stays paused until its user listens for 'data'
-      const token = head.toString('latin1', 0, TOKEN_CHARS);
-      const p = head.length === HEADER_BYTES ? this.pending.get(token) : undefined;
-      const kind = head.toString('latin1', TOKEN_CHARS);
-      if (p && kind === 'F' && !p.frames) p.frames = socket;
-      else if (p && kind === 'O' && !p.output) p.output = socket;
+      const header = readConnectionHeader(head);
+      const p = header ? this.pending.get(header.token) : undefined;
+      if (p && header?.kind === 'F' && !p.frames) p.frames = socket;
+      else if (p && header?.kind === 'O' && !p.output) p.output = socket;
       else return void socket.destroy(); // not one of ours, or a second connection of one kind
       this.complete(p);
     };
