@@ -1,50 +1,87 @@
-// The access-log line (Apache's combined format) and its timestamp.
-import { describe, expect, it } from 'vitest';
-import { clfTime, combinedLine, type AccessFacts } from '../../../lib/util/log.js';
+// A log stream never kills the server and never grows without bound: checked
+// over a real Unix socket whose reader stalls, then catches up, then leaves.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LogStream } from '../../../lib/util/log.js';
 
-const facts = (over: Partial<AccessFacts> = {}): AccessFacts => ({
-  remote: '127.0.0.1',
-  time: new Date(Date.UTC(2000, 9, 10, 13, 55, 36)),
-  requestLine: 'GET /hello.py HTTP/1.1',
-  status: 200,
-  bytes: 12,
-  referer: undefined,
-  userAgent: 'curl/8.0',
-  ...over,
+interface Pair { writer: Socket; reader: Socket; server: Server; dir: string }
+
+async function socketPair(): Promise<Pair> {
+  const dir = mkdtempSync(join(tmpdir(), 'pypages-log-'));
+  const path = join(dir, 's');
+  const server = createServer();
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  await new Promise<void>((r) => server.listen(path, r));
+  const writer = connect(path);
+  const reader = await accepted;
+  reader.pause();
+  return { writer, reader, server, dir };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+let pair: Pair | null = null;
+afterEach(() => {
+  pair?.writer.destroy();
+  pair?.reader.destroy();
+  pair?.server.close();
+  if (pair) rmSync(pair.dir, { recursive: true, force: true });
+  pair = null;
 });
 
-describe('combinedLine', () => {
-  it('writes the combined format', () => {
-    expect(combinedLine(facts())).toBe('127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /hello.py HTTP/1.1" 200 12 "-" "curl/8.0"');
+describe('LogStream', () => {
+  it('writes the lines of one turn in order', async () => {
+    pair = await socketPair();
+    const log = new LogStream(pair.writer, 'test');
+    for (let i = 0; i < 5; i++) log.write(`line ${i}\n`);
+    let got = '';
+    pair.reader.on('data', (d) => (got += d)).resume();
+    await waitUntil(() => got.split('\n').length > 5);
+    expect(got).toBe('line 0\nline 1\nline 2\nline 3\nline 4\n');
   });
 
-  it('logs no bytes as "-"', () => {
-    expect(combinedLine(facts({ bytes: null }))).toContain(' 200 - ');
-    expect(combinedLine(facts({ bytes: 0 }))).toContain(' 200 - ');
+  it('holds at most its limit for a stalled reader, counts what it drops, and says so once the reader catches up', async () => {
+    pair = await socketPair();
+    const limit = 64 * 1024;
+    const log = new LogStream(pair.writer, 'test', limit);
+    const line = 'x'.repeat(99) + '\n';
+    for (let i = 0; i < 20_000; i++) {
+      log.write(line);
+      if (i % 100 === 0) await turn();
+    }
+    await turn();
+    let got = '';
+    pair.reader.on('data', (d) => (got += d)).resume();
+    log.write('after\n');
+    await waitUntil(() => got.includes('after\n'));
+    const kept = got.split('\n').filter((l) => l === line.trim()).length;
+    const note = /(\d+) log line\(s\) were dropped from test/.exec(got);
+    expect(note).not.toBeNull();
+    expect(kept + Number(note![1])).toBe(20_000);
+    // What the kernel's socket buffers took, plus our limit, and no more.
+    expect(kept * line.length).toBeLessThan(limit + 1024 * 1024);
   });
 
-  it.each([
-    ['a "quoted" agent', '"a \\"quoted\\" agent"'],
-    ['back\\slash', '"back\\\\slash"'],
-    ['tab\there', '"tab\\there"'],
-    ['nul\x00and\x1b', '"nul\\x00and\\x1b"'],
-    ['del\x7f', '"del\\x7f"'],
-    ['caf\xe9', '"caf\xe9"'],
-    ['', '""'],
-  ])('escapes %j so a line cannot be forged', (agent, logged) => {
-    expect(combinedLine(facts({ userAgent: agent })).endsWith(` ${logged}`)).toBe(true);
+  it('survives its reader going away, and tells whoever listens', async () => {
+    pair = await socketPair();
+    const log = new LogStream(pair.writer, 'test');
+    const deaths: string[] = [];
+    log.onDeath = (why) => deaths.push(why);
+    pair.reader.destroy();
+    for (let i = 0; i < 50 && log.alive; i++) {
+      log.write('into the void\n'.repeat(100));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(log.alive).toBe(false);
+    expect(deaths).toHaveLength(1);
+    expect(deaths[0]).toMatch(/EPIPE|ECONNRESET/);
+    log.write('ignored\n'); // and nothing throws
   });
 });
 
-describe('clfTime', () => {
-  it('formats in UTC with two-digit fields', () => {
-    expect(clfTime(new Date(Date.UTC(2026, 0, 2, 3, 4, 5)))).toBe('[02/Jan/2026:03:04:05 +0000]');
-  });
-
-  it('changes with the second, not within it', () => {
-    const t = Date.UTC(2026, 10, 21, 21, 0, 0);
-    expect(clfTime(new Date(t + 999))).toBe('[21/Nov/2026:21:00:00 +0000]');
-    expect(clfTime(new Date(t + 1000))).toBe('[21/Nov/2026:21:00:01 +0000]');
-    expect(clfTime(new Date(t - 1))).toBe('[21/Nov/2026:20:59:59 +0000]');
-  });
-});
+async function waitUntil(probe: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !probe(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(probe()).toBe(true);
+}
