@@ -1,7 +1,8 @@
-import { writeSync } from 'node:fs';
+// The two logs a web server keeps: access (stdout; its line's format is
+// lib/http/access-log.ts) and error (stderr). Tests pass their own Logger to
+// read what was logged.
 
-// The two logs a web server keeps: access (Apache combined format, stdout)
-// and error (stderr). Tests pass their own Logger to read what was logged.
+import { writeSync } from 'node:fs';
 
 export interface Logger {
   access(line: string): void;
@@ -139,45 +140,4 @@ export function memoryLogger(): Logger & { lines: string[]; errors: string[] } {
     error: (message) => errors.push(message),
     info: () => {},
   };
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-let lastSecond = NaN;
-let lastTime = '';
-
-/** Apache's %t: [10/Oct/2000:13:55:36 +0000] (always UTC). Formatted once per second: one line per request calls it. */
-export function clfTime(d: Date): string {
-  const second = Math.floor(d.getTime() / 1000);
-  if (second !== lastSecond) [lastSecond, lastTime] = [second, formatClfTime(d)];
-  return lastTime;
-}
-
-function formatClfTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `[${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000]`;
-}
-
-export interface AccessFacts {
-  remote: string;
-  time: Date;
-  requestLine: string;
-  status: number;
-  bytes: number | null;
-  referer: string | undefined;
-  userAgent: string | undefined;
-}
-
-/** Printable ASCII without quote or backslash: logged as it is, without escaping. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** Quoted with control characters escaped (\\xHH, as Apache writes them): a header cannot forge a line. */
-function escaped(s: string): string {
-  return JSON.stringify(s).replace(/\\u00([0-9a-f]{2})|\x7f/g, (_, hex: string | undefined) => `\\x${hex ?? '7f'}`);
-}
-
-/** One line of Apache's combined log format. */
-export function combinedLine(f: AccessFacts): string {
-  const quote = (s: string | undefined) => (s === undefined ? '"-"' : PLAIN.test(s) ? `"${s}"` : escaped(s));
-  return `${f.remote} - - ${clfTime(f.time)} ${quote(f.requestLine)} ${f.status} ${f.bytes ? f.bytes : '-'} ${quote(f.referer)} ${quote(f.userAgent)}`;
 }
