@@ -1,8 +1,6 @@
 // Renders the settings table (lib/config/settings.ts) for people: `--help` text and
 // the README's markdown table. Nothing here knows a setting by name.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { VERSION } from '../util/version.js';
 import { SETTING_LIST, type Setting } from './settings.js';
 
 /** Flags that are not settings: they print something and exit. */
@@ -70,18 +68,7 @@ export function markdownTable(): string {
   return rows.join('\n');
 }
 
-/** `pypages --version` text, read from the package.json above this file. */
+/** `pypages --version` text. */
 export function versionText(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'pypages') return `pypages ${pkg.version ?? 'unknown'}`;
-    } catch {
-      // no package.json here; keep walking up
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return 'pypages (unknown version)';
-    dir = parent;
-  }
+  return `pypages ${VERSION}`;
 }

@@ -3,7 +3,7 @@
 // which is what Node's HTTP parser gives for header values and what PEP 3333
 // asks for. The worker adds the wsgi.* keys.
 
-export const SERVER_SOFTWARE = 'pypages/0.1.0';
+import { SERVER_SOFTWARE } from '../util/version.js';
 
 export interface RequestFacts {
   method: string;

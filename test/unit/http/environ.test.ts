@@ -77,6 +77,12 @@ describe('buildEnviron', () => {
     expect(buildEnviron(request({ rawHeaders: [] }), script).SERVER_NAME).toBe('127.0.0.1');
   });
 
+  it("takes SERVER_NAME and DOCUMENT_ROOT from the request's site when it names itself", () => {
+    const env = buildEnviron(request(), { ...script, root: '/srv/alice', serverName: 'alice.example' });
+    expect(env).toMatchObject({ SERVER_NAME: 'alice.example', DOCUMENT_ROOT: '/srv/alice', HTTP_HOST: 'example.test:8080' });
+    expect(buildEnviron(request(), { ...script, serverName: null }).SERVER_NAME).toBe('example.test');
+  });
+
   it('reports the HTTP version', () => {
     expect(buildEnviron(request({ httpVersion: '1.0' }), script).SERVER_PROTOCOL).toBe('HTTP/1.0');
   });
