@@ -28,24 +28,19 @@
 // their ends are noticed by pid (./forked-process.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { onByteLines } from '../../util/lines.js';
 import type { Logger } from '../../util/log.js';
-import { signalIfAlive } from '../../util/process-identity.js';
-import {
-  CONNECTION_HEADER_BYTES, ControlError, decodeEvent, encodeCommand, MAX_EVENT_LINE, readConnectionHeader, TOKEN_LENGTH, type Command,
-} from './control.js';
+import { ControlError, decodeEvent, encodeCommand, MAX_EVENT_LINE, type Command } from './control.js';
 import { makeForkFolder, removeStaleForkFolders } from './fork-folders.js';
-import { ForkedProcess } from './forked-process.js';
-import { pipeLines, workerArgs, workerEnv, type LaunchOptions, type Launcher } from './spawn.js';
+import { ForkLaunches } from './fork-launches.js';
+import type { ForkedProcess } from './forked-process.js';
+import { pipeLines, workerArgs, workerEnv, type Launcher } from './spawn.js';
 
 const START_TIMEOUT_MS = 30_000;  // the zygote imports the shared-preload modules (a big framework on a cold disk)
-const CONNECT_TIMEOUT_MS = 10_000; // from "fork" to both connections of the child
-const EXIT_GRACE_MS = 200;        // a child that exited at once may still have connected: its output explains why
 const OUTPUT_LINGER_MS = 20;      // as spawnWorkerProcess: the last printed lines arrive before 'exit'
 const CLOSE_TIMEOUT_MS = 2_000;
 export const PING_MS = 500;
@@ -59,22 +54,13 @@ export interface ForkServerOptions {
   log: Logger;
 }
 
-/** A launch between "fork" and the child's second connection. */
-interface Pending {
-  opts: LaunchOptions;
-  proc?: ForkedProcess;
-  frames?: Socket;
-  output?: Socket;
-  settle(err: Error | null, proc?: ForkedProcess): void;
-}
-
 /**
  * One warm Python parent for one interpreter, and the launches it forks.
  * Emits 'exit' (why) once, when its zygote is gone after it was ready (it
  * died, was declared dead, or close() stopped it).
  */
 export class ForkServer extends EventEmitter {
-  private readonly pending = new Map<string, Pending>();
+  private readonly launches = new ForkLaunches();
   private readonly children = new Map<number, ForkedProcess>();
   private readonly tail: string[] = [];
   private running = true;
@@ -130,29 +116,17 @@ export class ForkServer extends EventEmitter {
   }
 
   /** Forks a worker: same LaunchOptions semantics as spawnWorkerProcess. Rejects if the fork or its connections fail. */
-  readonly launch: Launcher = (opts) =>
-    new Promise((resolve, reject) => {
-      if (!this.running) return reject(new Error(`the fork server for ${this.opts.python} is not running`));
-      if (opts.python !== this.opts.python) return reject(new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`));
-      const token = randomBytes(TOKEN_LENGTH / 2).toString('hex');
-      let command: Buffer;
-      try {
-        command = encodeCommand({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
-      } catch (err) {
-        return reject(err);
-      }
-      const timer = setTimeout(() => this.fail(token, `the forked worker did not connect within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
-      this.pending.set(token, {
-        opts,
-        settle: (err, proc) => {
-          clearTimeout(timer);
-          this.pending.delete(token);
-          if (err) reject(err);
-          else resolve(proc!);
-        },
-      });
-      this.write(command);
-    });
+  readonly launch: Launcher = async (opts) => {
+    if (!this.running) throw new Error(`the fork server for ${this.opts.python} is not running`);
+    if (opts.python !== this.opts.python) throw new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`);
+    const { token, child } = this.launches.begin(opts);
+    try {
+      this.send({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
+    } catch (err) {
+      this.launches.fail(token, (err as Error).message);
+    }
+    return child;
+  };
 
   /** Stops the zygote (children already forked keep running, their ends then noticed by pid: code null) and removes the socket. Call after the workers are stopped. */
   async close(): Promise<void> {
@@ -178,7 +152,7 @@ export class ForkServer extends EventEmitter {
     (zygote.stdio[3] as NodeJS.WritableStream).on('error', () => {}); // EPIPE once it is gone: 'exit' tells
     const tooLong = (bytes: number) => this.rejected(`an event line over ${MAX_EVENT_LINE} bytes (${bytes} so far)`);
     onByteLines(zygote.stdio[4] as NodeJS.ReadableStream, MAX_EVENT_LINE, (line) => line.length > 0 && this.onEvent(line), tooLong);
-    this.listener.on('connection', (socket) => this.onConnection(socket));
+    this.listener.on('connection', (socket) => this.launches.connection(socket));
     zygote.once('error', (err) => this.onZygoteExit(`cannot start ${this.opts.python}: ${err.message}`));
     // After a pause: its last output lines and events arrive first.
     zygote.once('exit', (code, signal) => setTimeout(() => this.onZygoteExit(`exited ${signal ? `on ${signal}` : `with code ${code}`}`), OUTPUT_LINGER_MS));
@@ -204,12 +178,9 @@ export class ForkServer extends EventEmitter {
     });
   }
 
+  /** Writes a command to the zygote; throws ControlError (nothing written) for one that breaks the spec. */
   private send(command: Command): void {
-    this.write(encodeCommand(command));
-  }
-
-  private write(line: Buffer): void {
-    (this.zygote.stdio[3] as NodeJS.WritableStream).write(line);
+    (this.zygote.stdio[3] as NodeJS.WritableStream).write(encodeCommand(command));
   }
 
   /** One event line (its bytes); a line that is not an event of the spec is logged and skipped. */
@@ -225,7 +196,7 @@ export class ForkServer extends EventEmitter {
     if (e.event === 'ready') this.ready(null); // a failed shared-preload import was logged by the zygote itself
     else if (e.event === 'pong') this.onPong(e.id);
     else if (e.event === 'forked') this.onForked(e.token, e.pid, e.start);
-    else if (e.event === 'fork-failed') this.fail(e.token, `fork failed: ${e.error}`);
+    else if (e.event === 'fork-failed') this.launches.fail(e.token, `fork failed: ${e.error}`);
     else if (e.event === 'exit') this.onChildExit(e.pid, e.code, e.signal);
   }
 
@@ -257,12 +228,8 @@ export class ForkServer extends EventEmitter {
   }
 
   private onForked(token: string, pid: number, start: number | null): void {
-    const id = { pid, start };
-    const p = this.pending.get(token);
-    if (!p) return void signalIfAlive(id, 'SIGKILL'); // its launch already gave up
-    p.proc = new ForkedProcess(id, p.opts.tag, p.opts.log);
-    this.children.set(pid, p.proc);
-    this.complete(p);
+    const proc = this.launches.forked(token, { pid, start });
+    if (proc) this.children.set(pid, proc);
   }
 
   private onChildExit(pid: number, code: number | null, signal: NodeJS.Signals | null): void {
@@ -270,48 +237,7 @@ export class ForkServer extends EventEmitter {
     if (!proc) return;
     this.children.delete(pid);
     proc.exited(code, signal);
-    for (const [token, p] of this.pending) {
-      if (p.proc !== proc) continue;
-      // Wait a moment: its connections may be queued behind this event, with output that says why.
-      setTimeout(() => this.fail(token, `the forked worker (pid ${pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it connected`), EXIT_GRACE_MS);
-    }
-  }
-
-  /** Reads a connection's header (token + kind), then hands it to its launch. */
-  private onConnection(socket: Socket): void {
-    socket.on('error', () => {});
-    const timer = setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
-    const onReadable = () => {
-      const head = socket.read(CONNECTION_HEADER_BYTES) as Buffer | null;
-      if (head === null) return;
-      clearTimeout(timer);
-      socket.off('readable', onReadable); // the socket stays paused until its user listens for 'data'
-      const header = readConnectionHeader(head);
-      const p = header ? this.pending.get(header.token) : undefined;
-      if (p && header?.kind === 'F' && !p.frames) p.frames = socket;
-      else if (p && header?.kind === 'O' && !p.output) p.output = socket;
-      else return void socket.destroy(); // not one of ours, or a second connection of one kind
-      this.complete(p);
-    };
-    socket.on('readable', onReadable);
-  }
-
-  private complete(p: Pending): void {
-    if (!p.proc || !p.frames || !p.output) return;
-    p.proc.attach(p.frames, p.output);
-    p.settle(null, p.proc);
-  }
-
-  private fail(token: string, reason: string): void {
-    const p = this.pending.get(token);
-    if (!p) return;
-    p.frames?.destroy();
-    p.output?.destroy();
-    if (p.proc) {
-      p.proc.kill('SIGKILL');
-      reason += p.proc.tail.length ? `:\n${p.proc.tail.join('\n')}` : '';
-    }
-    p.settle(new Error(reason));
+    this.launches.exited(proc, signal ? `was killed by ${signal}` : `exited with code ${code}`);
   }
 
   private onZygoteExit(how: string): void {
@@ -319,7 +245,7 @@ export class ForkServer extends EventEmitter {
     this.running = false;
     const why = `the fork server for ${this.opts.python} (pid ${this.pid}) ${how}`;
     this.ready(new Error(`${why}${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`)); // before boot: start() rejects
-    for (const token of [...this.pending.keys()]) this.fail(token, why);
+    this.launches.failAll(why);
     for (const proc of this.children.values()) proc.orphaned();
     this.children.clear();
     this.shutDown();
