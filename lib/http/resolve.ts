@@ -1,8 +1,10 @@
 // URL path → what to serve. Every URL-to-file rule and every deny rule of
 // pypages lives in this file and nowhere else, so it can be tested without a
-// server. Nothing here opens or runs a file; it only looks at names and stats.
+// server (the decoding of a path's bytes, and its 400s, are ./url-path.ts).
+// Nothing here opens or runs a file; it only looks at names and stats.
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { decodePiece, encodeBytes, encodeText, joinLatin1, joinNames, SAFE_PATH, SAFE_QUERY, toSegment, type Segment } from './url-path.js';
 
 export type Target =
   | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
@@ -16,16 +18,8 @@ export interface ResolveOptions {
   index: readonly string[];
 }
 
+/** The names that serve a folder URL unless the site says otherwise (the index setting's default). */
 export const DEFAULT_INDEX: readonly string[] = Object.freeze(['index.py', 'index.html']);
-
-/** One non-empty piece of the URL path between slashes, percent-decoded. */
-interface Segment {
-  bytes: Buffer;
-  /** PEP 3333 form: the decoded bytes as a latin-1 string. */
-  latin1: string;
-  /** The name used on disk: the bytes as UTF-8, or null when they are not UTF-8. */
-  name: string | null;
-}
 
 interface ParsedPath {
   segs: Segment[];
@@ -46,8 +40,6 @@ interface Entry {
   real: string;
   stats: Stats;
 }
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // Compiled Python and other artefacts that are never a page and never static.
 // The .so patterns are CPython/PyPy extension modules (the Linux .pyd).
@@ -101,38 +93,6 @@ function parsePath(rawPath: string): ParsedPath | Target {
     if (why) return notFound(why);
   }
   return { segs, trailing: segs.length > 0 && rawPath.endsWith('/') };
-}
-
-/** Percent-decodes one piece to bytes, or says why the request is malformed. */
-function decodePiece(piece: string): Buffer | string {
-  const out: number[] = [];
-  for (let i = 0; i < piece.length; i++) {
-    const c = piece.charCodeAt(i);
-    if (c === 0x25) {
-      const hex = piece.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return 'malformed percent-encoding';
-      out.push(parseInt(hex, 16));
-      i += 2;
-    } else if (c > 0xff) {
-      // Node hands over request-line bytes as latin-1, so this cannot come off the wire.
-      return 'non-latin-1 character in raw path';
-    } else {
-      out.push(c);
-    }
-  }
-  if (out.includes(0)) return 'nul byte in path';
-  if (out.some((b) => b < 0x20 || b === 0x7f)) return 'control character in path';
-  return Buffer.from(out);
-}
-
-function toSegment(bytes: Buffer): Segment {
-  let name: string | null;
-  try {
-    name = UTF8.decode(bytes);
-  } catch {
-    name = null;
-  }
-  return { bytes, latin1: bytes.toString('latin1'), name };
 }
 
 /** Rules that hold for every segment, including those that become PATH_INFO. */
@@ -308,34 +268,6 @@ function redirect(segs: Segment[], rawQuery: string): Target {
   const pathPart = segs.map((s) => encodeBytes(s.bytes, SAFE_PATH)).join('/');
   const query = rawQuery === '' ? '' : `?${encodeText(rawQuery, SAFE_QUERY)}`;
   return { kind: 'redirect', location: `/${pathPart}/${query}` };
-}
-
-// Characters left as-is in a Location; everything else is percent-encoded so
-// the header can hold no control character, space or fragment marker.
-const SAFE_PATH = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
-const SAFE_QUERY = /[\x21-\x7e]/;
-
-function encodeBytes(bytes: Buffer, safe: RegExp): string {
-  let out = '';
-  for (const b of bytes) {
-    const ch = String.fromCharCode(b);
-    out += b < 0x80 && safe.test(ch) && ch !== '#' ? ch : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
-/** Query chars stand for bytes like the path's; anything wider is sent as UTF-8. */
-function encodeText(text: string, safe: RegExp): string {
-  const wide = [...text].some((ch) => ch.charCodeAt(0) > 0xff);
-  return encodeBytes(Buffer.from(text, wide ? 'utf8' : 'latin1'), safe);
-}
-
-function joinLatin1(segs: Segment[]): string {
-  return segs.length === 0 ? '' : `/${segs.map((s) => s.latin1).join('/')}`;
-}
-
-function joinNames(segs: Segment[]): string {
-  return segs.length === 0 ? '' : `/${segs.map((s) => s.name).join('/')}`;
 }
 
 function notFound(reason: string): Target {
