@@ -46,11 +46,12 @@
 // stall the event loop while a file is read; keep it local.
 
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
+import { msOf, validatorsOf } from './validators.js';
 
 /** One version of a small file, with the validators koa-static would send for it. */
 export interface FileVersion {
   body: Buffer;
-  /** W/"size-mtime", size and whole milliseconds of mtime in hex: koa-static's ETag as lib/http/static/send.ts has always set it. */
+  /** W/"size-mtime" (./validators.ts): the ETag ./send.ts sets for a streamed file too. */
   etag: string;
   /** mtime as an HTTP date (stats.mtime.toUTCString(), as koa-send sets it). */
   lastModified: string;
@@ -127,8 +128,6 @@ export const RACY_MS = 2000;
 export const ENTRY_OVERHEAD = 512;
 /** Reads of a file that keeps changing before it is left to the streaming path. */
 export const MAX_READS = 3;
-
-const NS_PER_S = 1_000_000_000n;
 
 export class FileCache {
   readonly maxFileBytes: number;
@@ -215,14 +214,8 @@ export class FileCache {
 
   /** open, fstat, read all, fstat, close: the bytes and the stamp they belong to, or why not. */
   private readWhole(realPath: string): { stamp: Stamp; body: Buffer } | Skip {
-    let fd: number;
-    try {
-      fd = this.fs.open(realPath);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // ELOOP: a symlink now stands where resolve saw a file (O_NOFOLLOW).
-      return { skip: code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : code === 'ELOOP' ? 'not-file' : 'error' };
-    }
+    const fd = this.open(realPath);
+    if (typeof fd !== 'number') return fd;
     try {
       const before = this.fs.fstat(fd);
       if (!before.isFile()) return { skip: 'not-file' };
@@ -231,13 +224,7 @@ export class FileCache {
       // Not from Buffer's shared pool: a kept 1 KB slice would hold on to the whole 8 KB pool slab.
       // One byte more than the size, to see whether the file grew meanwhile.
       const buffer = Buffer.allocUnsafeSlow(size + 1);
-      let got = 0;
-      for (;;) {
-        const n = this.fs.read(fd, buffer, got, size + 1 - got, got);
-        if (n === 0) break;
-        got += n;
-        if (got > size) break;
-      }
+      const got = this.readUpTo(fd, buffer);
       const after = this.fs.fstat(fd);
       if (got !== size || !sameStamp(before, after)) return { skip: 'changing' };
       return { stamp: stampOf(after), body: buffer.subarray(0, size) };
@@ -250,6 +237,23 @@ export class FileCache {
         // nothing more to do with it
       }
     }
+  }
+
+  private open(realPath: string): number | Skip {
+    try {
+      return this.fs.open(realPath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // ELOOP: a symlink now stands where resolve saw a file (O_NOFOLLOW).
+      return { skip: code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : code === 'ELOOP' ? 'not-file' : 'error' };
+    }
+  }
+
+  /** Reads from the file's start until `buffer` is full or the file ends; the bytes read. */
+  private readUpTo(fd: number, buffer: Buffer): number {
+    let got = 0;
+    for (let n; got < buffer.length && (n = this.fs.read(fd, buffer, got, buffer.length - got, got)) > 0;) got += n;
+    return got;
   }
 
   private keep(realPath: string, entry: Entry): void {
@@ -281,33 +285,7 @@ function costOf(realPath: string, body: Buffer): number {
   return body.length + 2 * realPath.length + ENTRY_OVERHEAD;
 }
 
-/**
- * Node's number `mtimeMs` for a time in nanoseconds, computed as fs.Stats
- * computes it (whole seconds × 1e3 + nanoseconds / 1e6, in floating point),
- * so the ETag and Last-Modified are exactly those koa-send's stat gives.
- */
-export function msOf(ns: bigint): number {
-  let sec = ns / NS_PER_S;
-  let nsec = ns % NS_PER_S;
-  if (nsec < 0n) {
-    nsec += NS_PER_S;
-    sec -= 1n;
-  }
-  return Number(sec) * 1e3 + Number(nsec) / 1e6;
-}
-
-/** The response validators for these bytes, as lib/http/static/send.ts and koa-send make them from fs.Stats. */
+/** The response validators for these bytes, as ./send.ts and koa-send make them from fs.Stats. */
 export function versionOf(stamp: Stamp, body: Buffer): FileVersion {
-  const mtimeMs = msOf(stamp.mtimeNs);
-  return {
-    body,
-    etag: etagOf(Number(stamp.size), mtimeMs),
-    // fs.Stats' mtime is new Date(Math.round(mtimeMs)).
-    lastModified: new Date(Math.round(mtimeMs)).toUTCString(),
-  };
-}
-
-/** The weak ETag of a file of `size` bytes last modified at `mtimeMs`. */
-export function etagOf(size: number, mtimeMs: number): string {
-  return `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+  return { body, ...validatorsOf(Number(stamp.size), msOf(stamp.mtimeNs)) };
 }

@@ -4,7 +4,8 @@ import { contentType } from 'mime-types';
 import type { Stats } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
-import { etagOf, FileCache } from './file-cache.js';
+import { FileCache, type FileVersion } from './file-cache.js';
+import { etagOf } from './validators.js';
 
 /**
  * Sends a file the resolver already approved. `file` is the real path
@@ -31,27 +32,15 @@ export function staticSender(root: string): (ctx: Context, urlPath: string, file
   const memory = new FileCache();
   return async (ctx, urlPath, file) => {
     const found = memory.get(file);
-    if ('skip' in found) {
-      // Gone, or not a regular file now: 404. (Never outside the root: resolve checked.)
-      const below = found.skip === 'missing' || found.skip === 'not-file' ? null : viaRoot(root, file);
-      if (below === null) {
-        ctx.status = 404;
-        return;
-      }
-      await stream(ctx, below);
-      if (ctx.status === 200) ctx.set('Content-Type', contentTypeOf(urlPath));
+    if (!('skip' in found)) return sendFromMemory(ctx, urlPath, found);
+    // Gone, or not a regular file now: 404. (Never outside the root: resolve checked.)
+    const below = found.skip === 'missing' || found.skip === 'not-file' ? null : viaRoot(root, file);
+    if (below === null) {
+      ctx.status = 404;
       return;
     }
-    const res = ctx.res;
-    res.setHeader('ETag', found.etag);
-    res.setHeader('Last-Modified', found.lastModified);
-    res.setHeader('Cache-Control', 'max-age=0');
-    res.setHeader('Content-Type', contentTypeOf(urlPath));
-    // Sets the status and Content-Length; Koa drops the body (and both headers) for 304, sends none for HEAD.
-    ctx.body = found.body;
-    // ctx.fresh copies the response headers to compare them: ask only when the request has a validator.
-    const { headers } = ctx.req;
-    if ((headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) && ctx.fresh) ctx.status = 304;
+    await stream(ctx, below);
+    if (ctx.status === 200) ctx.set('Content-Type', contentTypeOf(urlPath));
   };
 
   async function stream(ctx: Context, filePath: string): Promise<void> {
@@ -64,6 +53,20 @@ export function staticSender(root: string): (ctx: Context, urlPath: string, file
     if (ctx.fresh) ctx.status = 304;
     body?.destroy?.();
   }
+}
+
+/** One Buffer, headers and body in one write; 304 when the request's validators match, no body for HEAD. */
+function sendFromMemory(ctx: Context, urlPath: string, found: FileVersion): void {
+  const res = ctx.res;
+  res.setHeader('ETag', found.etag);
+  res.setHeader('Last-Modified', found.lastModified);
+  res.setHeader('Cache-Control', 'max-age=0');
+  res.setHeader('Content-Type', contentTypeOf(urlPath));
+  // Sets the status and Content-Length; Koa drops the body (and both headers) for 304, sends none for HEAD.
+  ctx.body = found.body;
+  // ctx.fresh copies the response headers to compare them: ask only when the request has a validator.
+  const { headers } = ctx.req;
+  if ((headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) && ctx.fresh) ctx.status = 304;
 }
 
 /** `/a/b` for ROOT/a/b: the real path as koa-static wants it; null if it is not below `root`. */

@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, ENTRY_OVERHEAD, etagOf, FileCache, MAX_READS, msOf, NODE_FS, RACY_MS,
+  DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, ENTRY_OVERHEAD, FileCache, MAX_READS, NODE_FS, RACY_MS,
   versionOf, type FileSystem, type FileVersion, type Skip,
 } from '../../../../lib/http/static/file-cache.js';
+import { etagOf, msOf } from '../../../../lib/http/static/validators.js';
 
 let dir: string;
 beforeEach(() => (dir = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-file-cache-')))));

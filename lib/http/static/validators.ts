@@ -1,0 +1,32 @@
+// The validators a static file is sent with, the same from memory
+// (./file-cache.ts) and streamed (./send.ts): a weak ETag of size and mtime,
+// and Last-Modified, computed from a file's times exactly as koa-send
+// computes them from fs.Stats.
+
+const NS_PER_S = 1_000_000_000n;
+
+/**
+ * Node's number `mtimeMs` for a time in nanoseconds, computed as fs.Stats
+ * computes it (whole seconds × 1e3 + nanoseconds / 1e6, in floating point),
+ * so the ETag and Last-Modified are exactly those koa-send's stat gives.
+ */
+export function msOf(ns: bigint): number {
+  let sec = ns / NS_PER_S;
+  let nsec = ns % NS_PER_S;
+  if (nsec < 0n) {
+    nsec += NS_PER_S;
+    sec -= 1n;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
+}
+
+/** ETag and Last-Modified of a file of `size` bytes last modified at `mtimeMs`. */
+export function validatorsOf(size: number, mtimeMs: number): { etag: string; lastModified: string } {
+  // fs.Stats' mtime is new Date(Math.round(mtimeMs)).
+  return { etag: etagOf(size, mtimeMs), lastModified: new Date(Math.round(mtimeMs)).toUTCString() };
+}
+
+/** The weak ETag of a file of `size` bytes last modified at `mtimeMs`: W/"size-mtime", both in hex, mtime in whole milliseconds. */
+export function etagOf(size: number, mtimeMs: number): string {
+  return `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+}
