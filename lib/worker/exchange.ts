@@ -3,11 +3,11 @@
 // body to lib/http/body/push.ts, and turns every ending (normal, error,
 // crash, client gone) into exactly one Outcome.
 
-import { open } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
+import { openPageFile, sendPageFile, type PageFile } from './file-wrapper.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
 import { BODY_WINDOW, EMPTY, FromWorker, jsonPayload, parseJson, ProtocolError, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
 
@@ -219,31 +219,14 @@ export class Exchange {
     return this.job.requestId;
   }
 
-  private async onFile(file: { path: string; offset: number; length: number | null }): Promise<void> {
-    let handle;
-    try {
-      handle = await open(file.path, 'r');
-    } catch (err) {
-      this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: (err as Error).message }));
-      return;
-    }
+  private async onFile(file: PageFile): Promise<void> {
+    const handle = await openPageFile(file);
+    if (handle instanceof Error) return this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: handle.message }));
     this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
-    this.fileSent = this.streamFile(handle, file.offset, file.length);
-  }
-
-  private streamFile(handle: import('node:fs/promises').FileHandle, offset: number, length: number | null): Promise<void> {
-    const end = length === null ? undefined : offset + length - 1;
-    const stream = handle.createReadStream({ start: offset, end, autoClose: true });
-    const res = this.job.res;
-    return new Promise((resolve) => {
-      if (length === 0 || this.aborted) return void handle.close().finally(resolve);
-      stream.on('data', (chunk) => (this.bytes += chunk.length));
-      stream.on('error', (err) => {
-        this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`);
-        res.destroy();
-      });
-      stream.on('close', resolve);
-      stream.pipe(res, { end: false });
+    this.fileSent = sendPageFile(handle, file, this.job.res, {
+      aborted: this.aborted,
+      counted: (bytes) => (this.bytes += bytes),
+      failed: (err) => this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`),
     });
   }
 
