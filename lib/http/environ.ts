@@ -104,9 +104,3 @@ function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-/** True when the request carries a body the app may read. */
-export function hasRequestBody(headers: Record<string, string | string[] | undefined>): boolean {
-  if (headers['transfer-encoding'] !== undefined) return true;
-  const length = headers['content-length'];
-  return typeof length === 'string' && Number(length) > 0;
-}

@@ -5,15 +5,16 @@
 // answer, with an error page.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { buildEnviron, hasRequestBody, type Environ } from './environ.js';
+import { buildEnviron, type Environ } from './environ.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import type { Site } from '../site/site.js';
+import type { Outcome } from '../worker/outcome.js';
 import { BODY_WINDOW } from '../worker/protocol.js';
 import type { Logger } from '../util/log.js';
 import type { RequestInfo } from './access-log.js';
 import { watchClient } from './client-timeouts.js';
 import { errorPageText, missingModuleNote, writeErrorPage } from './error-page.js';
-import { declaredTooLarge, expectsContinue, pageBody } from './body/limits.js';
+import { declaredTooLarge, requestBody } from './body/limits.js';
 
 export interface ScriptTarget {
   file: string;
@@ -40,39 +41,37 @@ export async function runScript(req: IncomingMessage, res: ServerResponse, targe
 }
 
 async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
-  const { site, groups, log } = cx;
-  const maxBody = site.maxBody;
-  if (declaredTooLarge(req, maxBody)) {
+  const { site, groups } = cx;
+  if (declaredTooLarge(req, site.maxBody)) {
     // Refused before Python sees it; no "100 Continue" was sent, and the unread body makes the connection unusable.
-    const reason = `Content-Length ${req.headers['content-length']} is over max-body (${maxBody} bytes)`;
+    const reason = `Content-Length ${req.headers['content-length']} is over max-body (${site.maxBody} bytes)`;
     return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, site.debug), { Connection: 'close' });
   }
   const environ = scriptEnviron(req, target, site, info);
-  const hasBody = hasRequestBody(req.headers);
-  // The page reads the body through a wrapper that enforces max-body and answers 100-continue.
-  const body = hasBody ? pageBody(req, res, { maxBody, requestId: info.id, debug: site.debug }) : req;
-  // The body goes to the worker as it arrives, unless the client waits for "100 Continue" (sent only if
-  // the page reads), or max-body is below what would be sent unasked (a page that never reads the body
-  // must not be refused for it, nor the 413 race the page's own answer).
-  const pushBody = hasBody && !expectsContinue(req) && (maxBody === 0 || maxBody >= BODY_WINDOW);
+  const { hasBody, body, push } = requestBody(req, res, { maxBody: site.maxBody, requestId: info.id, debug: site.debug }, BODY_WINDOW);
   const watch = watchClient(res);
-  const outcome = await groups.run(site, { script: target.file, environ, req: body, res, hasBody, pushBody, requestId: info.id, watch });
+  const outcome = await groups.run(site, { script: target.file, environ, req: body, res, hasBody, pushBody: push, requestId: info.id, watch });
   // The page is done: whatever is left (flushing the answer) is the client's to take.
   [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
+  answer(req, res, target, info, cx, outcome);
+}
+
+/** The outcome, told to the client: an error page unless the page answered (or nobody is left to answer). */
+function answer(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext, outcome: Outcome): void {
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
     // For the access log: the client left before anything was sent: nobody to answer (nginx's 499).
     if (!res.headersSent && (res.destroyed || outcome.status === 499)) res.statusCode = 499;
-    // Body bytes the page sent; else (nothing, or a 413 that request-body.ts answered) its Content-Length.
+    // Body bytes the page sent; else (nothing, or a 413 that body/limits.ts answered) its Content-Length.
     info.bytes = outcome.kind === 'done' && outcome.bytes ? outcome.bytes : null;
     return;
   }
   if (outcome.status >= 500) {
-    log.error(`request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
+    cx.log.error(`request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
   }
   // A full queue or no free thread in time: the client may try again shortly. After a silent
   // client (408) the rest of its body may still come: the connection cannot be reused.
   const headers = outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
-  const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, site.debug, missingModuleNote(outcome.message));
+  const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, cx.site.debug, missingModuleNote(outcome.message));
   writeErrorPage(req, res, outcome.status, text, headers);
 }
 

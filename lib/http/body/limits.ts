@@ -2,7 +2,7 @@
 // "Expect: 100-continue", both decided as late as possible and in one place.
 // A body declared too large (Content-Length) is refused before anything runs;
 // a chunked body is counted as it goes to the worker (which it does as it
-// arrives, up to 256 KiB ahead of the page's reads: lib/worker/exchange.ts).
+// arrives, up to 256 KiB ahead of the page's reads: ./push.ts).
 // "100 Continue" is sent only when the page first reads the body (no body
 // goes ahead of the page then), so a page that answers without reading never
 // makes the client send it (Node then closes the connection).
@@ -10,6 +10,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorPageText, writeErrorPage } from '../error-page.js';
+
+/** True when the request carries a body the app may read. */
+export function hasRequestBody(headers: Record<string, string | string[] | undefined>): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return typeof length === 'string' && Number(length) > 0;
+}
 
 /** True when the request declares (Content-Length) a body over `maxBody` bytes; 0 means no limit. */
 export function declaredTooLarge(req: IncomingMessage, maxBody: number): boolean {
@@ -20,6 +27,28 @@ export function declaredTooLarge(req: IncomingMessage, maxBody: number): boolean
 /** True when the client waits for "100 Continue" before it sends the body (an HTTP/1.0 client cannot: RFC 9110 10.1.1). */
 export function expectsContinue(req: IncomingMessage): boolean {
   return req.httpVersionMinor >= 1 && /^100-continue$/i.test(req.headers.expect ?? '');
+}
+
+/** How a page request's body goes to its worker: whether there is one, the stream the worker reads, whether it is sent unasked. */
+export interface RequestBody {
+  hasBody: boolean;
+  /** The request, or (when it has a body) the wrapper that enforces max-body and answers 100-continue. */
+  body: Readable;
+  /** Send the body as it arrives, up to `window` bytes ahead of the page's reads, rather than when the page asks. */
+  push: boolean;
+}
+
+/**
+ * The body's way to the page. It is pushed as it arrives, unless the client
+ * waits for "100 Continue" (sent only if the page reads), or max-body is
+ * below `window`, what would be sent unasked: a page that never reads the
+ * body must not be refused for it, nor the 413 race the page's own answer.
+ */
+export function requestBody(req: IncomingMessage, res: ServerResponse, limits: BodyLimits, window: number): RequestBody {
+  const hasBody = hasRequestBody(req.headers);
+  if (!hasBody) return { hasBody, body: req, push: false };
+  const push = !expectsContinue(req) && (limits.maxBody === 0 || limits.maxBody >= window);
+  return { hasBody, body: pageBody(req, res, limits), push };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildEnviron, hasRequestBody, type RequestFacts } from '../../../lib/http/environ.js';
+import { buildEnviron, type RequestFacts } from '../../../lib/http/environ.js';
 
 const script = { file: '/srv/www/app.py', scriptName: '/app.py', pathInfo: '/x', root: '/srv/www' };
 const request = (over: Partial<RequestFacts> = {}): RequestFacts => ({
@@ -86,13 +86,4 @@ describe('buildEnviron', () => {
   it('reports the HTTP version', () => {
     expect(buildEnviron(request({ httpVersion: '1.0' }), script).SERVER_PROTOCOL).toBe('HTTP/1.0');
   });
-});
-
-describe('hasRequestBody', () => {
-  it.each([
-    [{}, false],
-    [{ 'content-length': '0' }, false],
-    [{ 'content-length': '12' }, true],
-    [{ 'transfer-encoding': 'chunked' }, true],
-  ])('%j → %s', (headers, expected) => expect(hasRequestBody(headers)).toBe(expected));
 });
