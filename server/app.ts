@@ -57,6 +57,10 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   }
   // After the bind, errors here are the accept loop's (EMFILE when out of file descriptors): Node retries.
   server.on('error', (err) => log.error(`listening socket: ${err.message}`));
+  return running(config, server, interpreter, holder, lifecycle);
+}
+
+function running(config: Config, server: Server, interpreter: Interpreter, holder: { runtime: Runtime }, lifecycle: Lifecycle): RunningServer {
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {

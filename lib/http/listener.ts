@@ -63,31 +63,39 @@ export function requestListener(opts: ListenerOptions): RequestListener {
     const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
     guard(req, res, info.id, opts.log);
     const done = opts.track();
-    const handled = route(req, res, info, serving);
+    const handled = route(req, res, { info, serving, pathsFor, opts });
     const logged = accessLog.record(req, res, info, handled);
     trackResponse(req, res, () => {
       done();
       logged();
     });
   };
+}
 
-  function route(req: IncomingMessage, res: ServerResponse, info: RequestInfo, serving: Serving): Promise<unknown> {
-    const { config, sites, groups } = serving;
-    const refused = framingProblem(req.httpVersion, req.rawHeaders);
-    if (refused) {
-      // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
-      const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);
-      writeErrorPage(req, res, refused.status, text, { Connection: 'close' });
-      return Promise.resolve();
-    }
-    const site = sites.siteFor(info.client.host ?? req.headers.host);
-    const { target, urlPath } = targetOf(req, pathsFor(site));
-    // The operator pages come first (in Koa), and decide for themselves (status-allow).
-    const operator = urlPath === config.healthPath || urlPath === config.statusPath;
-    if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log: opts.log });
-    routes.set(req, { info, target, site });
-    return opts.others(req, res);
+interface Routing {
+  info: RequestInfo;
+  serving: Serving;
+  pathsFor: (site: Site) => ResolveCache;
+  opts: ListenerOptions;
+}
+
+/** Framing check, site, target; then the page request, or `others`. */
+function route(req: IncomingMessage, res: ServerResponse, { info, serving, pathsFor, opts }: Routing): Promise<unknown> {
+  const { config, sites, groups } = serving;
+  const refused = framingProblem(req.httpVersion, req.rawHeaders);
+  if (refused) {
+    // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
+    const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);
+    writeErrorPage(req, res, refused.status, text, { Connection: 'close' });
+    return Promise.resolve();
   }
+  const site = sites.siteFor(info.client.host ?? req.headers.host);
+  const { target, urlPath } = targetOf(req, pathsFor(site));
+  // The operator pages come first (in Koa), and decide for themselves (status-allow).
+  const operator = urlPath === config.healthPath || urlPath === config.statusPath;
+  if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log: opts.log });
+  routes.set(req, { info, target, site });
+  return opts.others(req, res);
 }
 
 /**
