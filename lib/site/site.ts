@@ -4,8 +4,8 @@
 // by siteFor(), before anything looks at its URL; from then on the resolver,
 // the environ (DOCUMENT_ROOT, SERVER_NAME), static sending, the error pages,
 // the group of a script and the worker's --root all read that site, never the
-// config. Today the config makes exactly one, the default site; more sites
-// (virtual hosts, user folders) are more entries here, chosen by Host.
+// config. The config makes exactly one, the default site; more sites
+// (virtual hosts, user folders) would be more entries here, chosen by Host.
 //
 // Server-wide, not per site: what is decided before a request's site can be
 // known (listening, TLS, head size and client timeouts, trust-proxy: the Host
@@ -46,13 +46,13 @@ export interface Site {
 /** Every site of a config, and which one a request is for. */
 export interface Sites {
   readonly all: readonly Site[];
-  /** The site of a request whose Host names no other (today: every request). */
+  /** The site of a request whose Host names no other site (with one site: every request). */
   readonly fallback: Site;
   /** The site of a request for `host` (the Host header as believed through trusted proxies; undefined when absent). */
   siteFor(host: string | undefined): Site;
 }
 
-/** The sites `config` describes: today one, the default site. `python` is the checked interpreter path. */
+/** The sites `config` describes: one, the default site. `python` is the checked interpreter path. */
 export function sitesOf(config: Config, python: string): Sites {
   const fallback = defaultSite(config, python);
   return Object.freeze({ all: Object.freeze([fallback]), fallback, siteFor: () => fallback });

@@ -223,10 +223,10 @@ export class Worker extends EventEmitter {
  * A Map that is written and deleted from on every request rehashes every
  * few dozen requests, and V8 links each table it leaves behind to the next
  * one; once one of them has been promoted to the old generation it keeps
- * every later table, and the requests they held, alive through scavenges:
- * under load 1.4 MB of finished requests was promoted per scavenge, and the
- * scavenges paused Node 2-5 ms (hello's p99). With this object: 0.1 MB, about
- * 1 ms (bench/README.md).
+ * every later table, and the requests they held, alive through scavenges.
+ * Measured under load (bench/README.md): with a Map, 1.4 MB of finished
+ * requests promoted per scavenge and scavenges pausing Node 2-5 ms (hello's
+ * p99); with this object, 0.1 MB and about 1 ms.
  */
 class InFlight {
   private items: Record<number, Exchange> = Object.create(null);

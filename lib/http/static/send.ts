@@ -11,17 +11,17 @@ import { etagOf } from './validators.js';
  * Sends a file the resolver already approved. `file` is the real path
  * lib/http/resolve.ts checked (inside the root, no denied name on the way).
  *
- * Files up to 256 KiB are sent from memory (lib/http/static/file-cache.ts: checked
+ * Files up to 256 KiB are sent from memory (./file-cache.ts: checked
  * against the disk with one lstat per request, so an edit, a deletion or a
  * swapped link is seen at once): one Buffer, headers and body in one write.
  * Larger files, and files that kept changing while being read, are streamed
- * by koa-static as before. Both send the same headers: Content-Type from the
+ * by koa-static. Both send the same headers: Content-Type from the
  * URL's extension (mime-types, with charset), Content-Length, Last-Modified,
  * a weak ETag and "Cache-Control: max-age=0" (koa-send's default); 304 when
  * the request's validators match (ctx.fresh), no body for HEAD. Both read
  * `file`, never the URL path again. If `file` is gone, or is no longer a
  * regular file (a symlink put in its place since resolve looked), the answer
- * is a bare 404, as koa-static gave for a file gone missing: nothing is
+ * is a bare 404, as koa-static answers for a missing file: nothing is
  * followed past what resolve approved.
  */
 export function staticSender(root: string): (ctx: Context, urlPath: string, file: string) => Promise<void> {
@@ -79,7 +79,7 @@ function viaRoot(root: string, file: string): string | null {
 /**
  * Content-Type as koa-send and Koa choose it: mime-types' type for the
  * extension (with charset), application/octet-stream when there is none.
- * From the URL path, as before: a link `notes` to `notes.md` is sent as
+ * From the URL path: a link `notes` to `notes.md` is sent as
  * octet-stream, the link's name deciding, not the target's.
  */
 export function contentTypeOf(urlPath: string): string {
@@ -94,7 +94,7 @@ export function contentTypeOf(urlPath: string): string {
   return type;
 }
 
-/** Extension → Content-Type: mime-types' lookup was 2 µs of the ~120 µs of a static request. */
+/** Extension → Content-Type: mime-types' lookup costs 2 µs of a static request's ~120 µs. */
 const typeByExt = new Map<string, string>();
 
 function setEtag(res: ServerResponse, _path: string, stats: Stats): void {
