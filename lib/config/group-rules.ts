@@ -6,9 +6,9 @@
 //       processes: 2
 //       threads: 4
 //
-// Each group may override the per-group settings (processes, threads, python,
-// python-path, env, cwd, preload, venv); each value is checked by the same
-// parser as the top-level setting of that name, so the rules live once.
+// Each group may override the per-group settings (GROUP_SETTING_NAMES in
+// ./settings.ts, which hands their parsers in); each value is checked by the
+// same parser as the top-level setting of that name, so the rules live once.
 import { InvalidValue, type ValueContext } from './setting-parsers.js';
 
 export interface GroupRule {
