@@ -1,5 +1,5 @@
 // Found in review: each test here failed before its fix.
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
@@ -96,8 +96,7 @@ describe('a page whose application comes from another module', () => {
   it('becomes a page as soon as that module makes application callable', async () => {
     const s = await startTestServer();
     try {
-      writeFileSync(join(s.root, 'app_holder.py'), 'application = None\n');
-      writeFileSync(join(s.root, 'via_holder.py'), 'from app_holder import application\n');
+      cpSync(new URL('../fixtures/robustness/', import.meta.url).pathname, s.root, { recursive: true });
       expect((await s.get('/via_holder.py')).status).toBe(404);
       writeFileSync(join(s.root, 'app_holder.py'), 'def application(e, sr):\n    sr("200 OK", [])\n    return [b"now a page"]\n');
       expect(await (await s.get('/via_holder.py')).text()).toBe('now a page');
