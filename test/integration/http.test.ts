@@ -7,7 +7,7 @@ import { copyFileSync, cpSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, startTestServer, type TestServer } from '../helpers.js';
+import { rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
 
 const HTTP_FIXTURES = new URL('../fixtures/http/', import.meta.url).pathname;
 const MAX_BODY = 100_000;
@@ -196,7 +196,9 @@ describe('max-body', () => {
     expect(res.status).toBe(413);
     expect(res.headers.connection).toBe('close');
     expect(res.body.toString()).toContain('413');
-    await new Promise((r) => setTimeout(r, 200));
+    // A later request to the page is the barrier: had the refused one reached Python, its line would have come first.
+    await (await s.get('/http/reached.py?after-declared', { method: 'POST', body: 'x' })).text();
+    await waitFor(() => s.log.errors.some((l) => l.includes('REACHED after-declared')), 'the later request\'s line');
     expect(s.log.errors.some((l) => l.includes('REACHED declared'))).toBe(false);
   });
 
@@ -234,12 +236,14 @@ describe('a body the page does not read', () => {
 
   for (const [label, first] of [['a little of it', 1000], ['more than the push window', 300_000]] as const) {
     it(`is drained after the answer, so the connection serves the next request (${label} sent before)`, async () => {
+      const endedLines = () => d.log.lines.filter((l) => l.includes('"POST /hello.py HTTP/1.1" 200 ')).length;
+      const ended = endedLines();
       const c = new Connection(d.port);
       c.send(`POST /hello.py HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${first + 700_000}\r\n\r\n`);
       c.send(Buffer.alloc(first, 97)); // the rest comes after the answer
       const res = await c.response();
       expect(res.body.toString()).toBe('Hello, World!');
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => endedLines() > ended, 'the request to end on the server (its access-log line)');
       c.send(Buffer.alloc(700_000, 97));
       c.send(get('/hello.py'));
       expect((await c.response()).status).toBe(200);

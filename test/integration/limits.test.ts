@@ -3,7 +3,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pythonDescendants, startTestServer, waitFor, type TestServer } from '../helpers.js';
+import { groupLoad, pythonDescendants, startTestServer, waitFor, type TestServer } from '../helpers.js';
 
 interface Who { pid: number; count: number }
 
@@ -15,7 +15,7 @@ describe('a worker killed mid-request', () => {
   it('answers that request 502 and the next one 200', async () => {
     const { pid } = (await (await s.get('/whoami.py')).json()) as Who;
     const pending = s.get('/whoami.py?sleep=5');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => groupLoad(s, 'whoami.py').running === 1, 'the request to run on the worker');
     process.kill(pid, 'SIGKILL');
     expect((await pending).status).toBe(502);
     const next = (await (await s.get('/whoami.py')).json()) as Who;
@@ -54,7 +54,7 @@ describe('request-timeout', () => {
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         if (sent === 4) return controller.close();
-        await new Promise((r) => setTimeout(r, 500)); // 2 s in all: twice the timeout
+        await new Promise((r) => setTimeout(r, 500)); // a sleep on purpose: a slow upload, 2 s in all, twice the timeout
         sent++;
         controller.enqueue(new TextEncoder().encode('slow '));
       },
@@ -109,7 +109,11 @@ describe('queueing', () => {
   it('answers 503 with Retry-After past queue-limit, and serves the rest', async () => {
     const s = await startTestServer({ threads: 1, queueLimit: 1 });
     try {
-      const statuses = await Promise.all([0, 1, 2].map((i) => new Promise((r) => setTimeout(r, i * 100)).then(() => s.get('/sleepy.py?s=0.6'))));
+      const first = s.get('/sleepy.py?s=0.6');
+      await waitFor(() => groupLoad(s, 'sleepy.py').running === 1, 'the first request on the only thread');
+      const second = s.get('/sleepy.py?s=0.6');
+      await waitFor(() => groupLoad(s, 'sleepy.py').queued === 1, 'the second request in line');
+      const statuses = await Promise.all([first, second, s.get('/sleepy.py?s=0.6')]);
       expect(statuses.map((r) => r.status).sort()).toEqual([200, 200, 503]);
       expect(statuses.find((r) => r.status === 503)!.headers.get('retry-after')).toBe('1');
     } finally {
@@ -120,7 +124,9 @@ describe('queueing', () => {
   it('answers 503 after queue-timeout', async () => {
     const s = await startTestServer({ threads: 1, queueTimeout: 0.3 });
     try {
-      const [slow, waiting] = await Promise.all([s.get('/sleepy.py?s=1.5'), new Promise((r) => setTimeout(r, 100)).then(() => s.get('/sleepy.py'))]);
+      const running = s.get('/sleepy.py?s=1.5');
+      await waitFor(() => groupLoad(s, 'sleepy.py').running === 1, 'the slow request on the only thread');
+      const [slow, waiting] = await Promise.all([running, s.get('/sleepy.py')]);
       expect(slow.status).toBe(200);
       expect(waiting.status).toBe(503);
     } finally {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
+import { groupLoad, rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -165,7 +165,7 @@ describe('access log', () => {
     const socket = connect(s.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write('POST /echo.py?left HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 900\r\n\r\nabc');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => groupLoad(s, 'echo.py').running === 1, 'echo.py to read the body');
     socket.destroy();
     await waitFor(() => s.log.lines.some((l) => l.includes('"POST /echo.py?left HTTP/1.1" 499 ')), 'a 499 access-log line');
   });

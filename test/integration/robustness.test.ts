@@ -3,7 +3,7 @@ import { copyFileSync, cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
+import { groupLoad, pythonDescendants, rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
 import { rawExchange } from '../raw-client.js';
 
 interface Who { pid: number; count: number }
@@ -40,11 +40,11 @@ describe('requests and their clients', () => {
     // Takes the group's only thread for 0.6 s: long enough to queue and abandon another request,
     // short of the 1 s request-timeout (at exactly 1 s it sometimes got a 504 on a loaded machine).
     const slow = s.get('/whoami.py?sleep=0.6');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => groupLoad(s, 'whoami.py').running === 1, 'the slow request on the only thread');
     const socket = connect(s.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write('GET /whoami.py?queued HTTP/1.1\r\nHost: x\r\n\r\n');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => groupLoad(s, 'whoami.py').queued === 1, 'the second request in line');
     socket.resetAndDestroy();
     expect(((await (await slow).json()) as Who).count).toBe(1);
     expect(((await (await s.get('/whoami.py')).json()) as Who).count).toBe(2); // the abandoned request never ran
@@ -53,7 +53,7 @@ describe('requests and their clients', () => {
 
   it('answers a request whose client half-closed while it waited: a FIN cannot be told from a half-close', async () => {
     const slow = s.get('/whoami.py?sleep=0.6');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => groupLoad(s, 'whoami.py').running === 1, 'the slow request on the only thread');
     const reply = rawExchange(s.port, 'GET /whoami.py?queued HTTP/1.1\r\nHost: x\r\n\r\n', { then: 'fin' });
     expect((await slow).status).toBe(200);
     expect((await reply).status).toBe(200);
@@ -61,7 +61,7 @@ describe('requests and their clients', () => {
 
   it('enforces request-timeout once per request', async () => {
     expect((await s.get('/spin.py')).status).toBe(504);
-    await new Promise((r) => setTimeout(r, 800));
+    await new Promise((r) => setTimeout(r, 800)); // a sleep on purpose: a second timeout, the bug, would be logged meanwhile
     expect(s.log.errors.filter((l) => l.includes('ran longer than request-timeout')).length).toBe(1);
     expect(s.log.errors.some((l) => l.includes('after the response started'))).toBe(false);
   });
@@ -131,8 +131,9 @@ describe('reload during a worker start', () => {
     try {
       for (let i = 0; i < 8; i++) {
         copyFileSync(join(s.root, 'hello.py'), join(s.root, `fresh${i}.py`));
+        const before = new Set((await pythonDescendants()).map((p) => p.pid));
         const pending = s.get(`/fresh${i}.py`);
-        await new Promise((r) => setTimeout(r, 20));
+        await waitFor(async () => (await pythonDescendants()).some((p) => !before.has(p.pid)), `the worker of fresh${i}.py to start`);
         await s.reload(s.runtime.config);
         expect((await pending).status).toBe(200);
       }

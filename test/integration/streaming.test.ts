@@ -64,7 +64,7 @@ describe('streaming', () => {
     const socket = connect(s.port, '127.0.0.1');
     socket.write(`GET /download.py?size=${GiB} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     socket.pause();
-    const growth = await rssGrowth(() => new Promise((r) => setTimeout(r, 1500)));
+    const growth = await rssGrowth(() => new Promise((r) => setTimeout(r, 1500))); // a sleep on purpose: the client reads nothing for 1.5 s
     let received = 0;
     socket.on('data', (c: Buffer) => (received += c.length));
     socket.resume();
