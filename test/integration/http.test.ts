@@ -24,7 +24,7 @@ interface Parsed { status: number; headers: Record<string, string[]>; body: Buff
 
 /** One client connection that reads responses one at a time, as they come. */
 class Connection {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   closed = false;
   private wake: () => void = () => {};
   private readonly socket: Socket;
