@@ -11,6 +11,13 @@ import { startPypages, type RunningServer } from '../server/app.js';
 
 export const FIXTURES = new URL('./fixtures/pages/', import.meta.url).pathname;
 
+/**
+ * The two ways a worker starts: forked from a warm fork server (the default)
+ * or spawned as a new interpreter. Suites whose pages run in workers run
+ * under both (describe.each), as the grouping suite runs under every mode.
+ */
+export const LAUNCHES = ['fork', 'spawn'] as const;
+
 /** 300000 bytes that are easy to check: byte i is (i * 7) % 251. */
 export function blobBytes(): Buffer {
   const b = Buffer.alloc(300_000);
