@@ -11,6 +11,13 @@ import { startPypages, type RunningServer } from '../server/app.js';
 
 export const FIXTURES = new URL('./fixtures/pages/', import.meta.url).pathname;
 
+/**
+ * The two ways a worker starts: forked from a warm fork server (the default)
+ * or spawned as a new interpreter. Suites whose pages run in workers run
+ * under both (describe.each), as the grouping suite runs under every mode.
+ */
+export const LAUNCHES = ['fork', 'spawn'] as const;
+
 /** 300000 bytes that are easy to check: byte i is (i * 7) % 251. */
 export function blobBytes(): Buffer {
   const b = Buffer.alloc(300_000);
@@ -120,7 +127,7 @@ export async function rawRequest(port: number, method: string, target: string, e
     const colon = line.indexOf(':');
     headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
-  let body = raw.subarray(split + 4);
+  let body: Buffer = raw.subarray(split + 4);
   if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
   return { status: Number(head[0].split(' ')[1]), headers, body, raw };
 }
@@ -137,15 +144,37 @@ function dechunk(data: Buffer): Buffer {
   }
 }
 
+type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /** Polls until `probe` returns a truthy value (bounded: 5 s), and returns it. */
-export async function waitFor<T>(probe: () => T | Promise<T>, what = 'condition', timeoutMs = 5000): Promise<T> {
+export async function waitFor<T>(probe: () => T | Promise<T>, what = 'condition', timeoutMs = 5000): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value) return value;
+    if (value) return value as Truthy<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * What the group labelled `label` (for a per-script group, the script's path
+ * below the root) is doing now: requests running on its workers, and
+ * requests waiting in its line. Zero and zero for a group with no worker.
+ */
+export function groupLoad(s: TestServer, label: string): { running: number; queued: number } {
+  const group = s.groups.status().find((g) => g.label === label);
+  return { running: group?.processes.reduce((n, p) => n + p.inflight, 0) ?? 0, queued: group?.queued ?? 0 };
+}
+
+/** True once a new connection to 127.0.0.1:port is refused (nothing listens there any more); false while one is accepted. */
+export async function connectionRefused(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 }
 
 /** Python processes below `ancestor`, by default this one (workers and fork servers), from /proc. */

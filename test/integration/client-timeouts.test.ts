@@ -62,7 +62,7 @@ describe('client-timeout', () => {
     const closed = new Promise((r) => socket.on('close', r));
     socket.write('POST /trickle_reader.py HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\n');
     for (let i = 0; i < 6; i++) {
-      await new Promise((r) => setTimeout(r, 400)); // 2.4 s in all, each gap under the 1 s limit
+      await new Promise((r) => setTimeout(r, 400)); // a sleep on purpose: a slow upload, 2.4 s in all, each gap under the 1 s limit
       socket.write('x');
     }
     await closed;

@@ -3,7 +3,7 @@
 // codes and signals), and the launcher falls back to spawn when it must.
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,25 +18,8 @@ import { Worker } from '../../lib/worker/worker.js';
 import type { LaunchOptions, WorkerProcess } from '../../lib/worker/launch/spawn.js';
 import { waitFor } from '../helpers.js';
 
-const STATE = `import json, os, sys
-count = 0
-def application(environ, start_response):
-    global count
-    count += 1
-    print("state page printing", count)
-    try:
-        import fs_extra_mod
-        extra = fs_extra_mod.VALUE
-    except ImportError:
-        extra = None
-    start_response("200 OK", [("Content-Type", "application/json")])
-    return [json.dumps({"count": count, "pid": os.getpid(), "cwd": os.getcwd(), "env": os.environ.get("PYPAGES_FS_TEST"),
-                        "extra": extra, "preloaded": "xml.dom.minidom" in sys.modules}).encode()]
-`;
-const EXIT3 = `import os
-def application(environ, start_response):
-    os._exit(3)
-`;
+/** root/ holds the pages (state.py, exit3.py); extra/ a module only python-path reaches. */
+const FORK_FIXTURES = new URL('../fixtures/forkserver/', import.meta.url).pathname;
 
 interface Seen { count: number; pid: number; cwd: string; env: string | null; extra: string | null; preloaded: boolean }
 
@@ -59,10 +42,8 @@ describe('fork server', () => {
     python = (await findInterpreter('')).path;
     dir = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-fork-test-')));
     root = join(dir, 'root');
-    for (const sub of ['root', 'extra', 'elsewhere']) mkdirSync(join(dir, sub));
-    writeFileSync(join(root, 'state.py'), STATE);
-    writeFileSync(join(root, 'exit3.py'), EXIT3);
-    writeFileSync(join(dir, 'extra', 'fs_extra_mod.py'), 'VALUE = "from python-path"\n');
+    cpSync(FORK_FIXTURES, dir, { recursive: true });
+    mkdirSync(join(dir, 'elsewhere'));
     launcher = forkingLauncher({ sharedPreload: ['xml.dom.minidom'], log });
     server = createServer((req, res) => {
       const { worker, script } = routes.get(req.url!.slice(1))!;

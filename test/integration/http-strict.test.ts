@@ -3,7 +3,7 @@
 import { cpSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type TestServer } from '../helpers.js';
+import { groupLoad, startTestServer, waitFor, type TestServer } from '../helpers.js';
 import { rawExchange } from '../raw-client.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -51,7 +51,7 @@ describe('a body that never comes', () => {
 
   it.each(['fin', 'rst'] as const)('a request waiting in line whose client leaves mid-body (%s)', async (then) => {
     const busy = s.get('/sleepy.py?s=1'); // sleepy.py's only thread
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => groupLoad(s, 'sleepy.py').running === 1, 'sleepy.py to take its only thread');
     await rawExchange(s.port, 'POST /sleepy.py HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc', { then, waitMs: 300 });
     expect((await busy).status).toBe(200);
     await alive(s);

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { connectionRefused, FIXTURES, rawRequest, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 let child: ChildProcess | null = null;
@@ -42,11 +42,15 @@ async function startCli(args: string[] = []): Promise<{ url: string; root: strin
 
 describe('SIGTERM', () => {
   it('finishes every request in flight, refuses new connections, exits 0', async () => {
-    const { url, exited } = await startCli();
+    const { url, exited } = await startCli(['--status-path', '/-/status']);
+    const port = Number(new URL(url).port);
     const inflight = [1, 2, 3, 4].map(() => fetch(new URL('sleepy.py?s=1', url)).then(async (r) => [r.status, await r.text()]));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => {
+      const { totals } = JSON.parse((await rawRequest(port, 'GET', '/-/status?json')).body.toString());
+      return totals.inflight + totals.queued === 4;
+    }, 'the four requests to reach the server', 20_000);
     child!.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => connectionRefused(port), 'new connections to be refused');
     await expect(fetch(new URL('hello.py', url))).rejects.toThrow();
     expect(await Promise.all(inflight)).toEqual([[200, 'v1'], [200, 'v1'], [200, 'v1'], [200, 'v1']]);
     expect(await exited).toBe(0);
@@ -58,6 +62,7 @@ describe('SIGHUP', () => {
     const { url, root, exited, stderr } = await startCli();
     const pids = new Set<number>();
     const failures: string[] = [];
+    const answered = new Set<string>();
     let done = false;
     const load = async (page: string) => {
       const until = Date.now() + 40_000;
@@ -66,14 +71,17 @@ describe('SIGHUP', () => {
           const res = await fetch(new URL(page, url));
           const text = await res.text();
           if (res.status !== 200) failures.push(`${page}: ${res.status} ${text}`);
-          else if (page === 'whoami.py') pids.add(JSON.parse(text).pid);
+          else {
+            answered.add(page);
+            if (page === 'whoami.py') pids.add(JSON.parse(text).pid);
+          }
         } catch (err) {
           failures.push(`${page}: ${(err as Error).message}`);
         }
       }
     };
     const runs = ['whoami.py', 'whoami.py', 'hello.py', 'sleepy.py?s=0.05'].map(load);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => answered.size === 3, 'an answer from each page under load', 20_000);
     writeFileSync(join(root, 'pypages.yaml'), 'threads: 4\n');
     const reloads = () => stderr().split('configuration reloaded').length - 1;
     child!.kill('SIGHUP');

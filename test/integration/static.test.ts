@@ -89,7 +89,7 @@ describe('static files from memory', () => {
       mkdirSync(join(root, 'site'));
       writeFileSync(join(root, 'site', 'index.html'), '<p>home</p>\n');
     });
-    await new Promise((r) => setTimeout(r, RACY_MS + 200));
+    await new Promise((r) => setTimeout(r, RACY_MS + 200)); // a sleep on purpose: the files must grow older than RACY_MS
   });
   afterAll(async () => {
     await m.stop();

@@ -212,7 +212,7 @@ describe('supervisor: the server child is killed', () => {
 
   it('gives up after the crash-loop limit, exiting 1 with a message that says what to do', async () => {
     root = tempDir('pypages-sup-');
-    writeFileSync(join(root, 'hello.py'), 'def application(e, r):\n    r("200 OK", [])\n    return [b"hi"]\n');
+    copyFileSync(join(FIXTURES, 'hello.py'), join(root, 'hello.py'));
     const startedAt = Date.now();
     const proc = spawn(process.execPath, ['--import', CRASH_HOOK, CLI, root, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYPAGES_TEST_CRASH: 'start' },
