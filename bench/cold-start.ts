@@ -32,9 +32,17 @@ import { startPypages } from '../server/app.js';
 type Mode = 'fork' | 'spawn';
 const MODES: readonly Mode[] = ['fork', 'spawn'];
 
-interface Options { via: 'worker' | 'server'; scripts: number; rounds: number; groups: number }
+interface Options {
+  via: 'worker' | 'server';
+  scripts: number;
+  rounds: number;
+  groups: number;
+}
 
-interface Target { url: string; close(): Promise<void> }
+interface Target {
+  url: string;
+  close(): Promise<void>;
+}
 
 const HELLO = `def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -48,7 +56,10 @@ function parseOptions(argv: string[]): Options {
     if (flag === '--via' && (value === 'worker' || value === 'server')) opts.via = value;
     else if (['--scripts', '--rounds', '--groups'].includes(flag) && /^\d+$/.test(value ?? '') && Number(value) > 0) {
       opts[flag.slice(2) as 'scripts' | 'rounds' | 'groups'] = Math.min(Number(value), 1000);
-    } else throw new Error(`usage: cold-start [--via worker|server] [--scripts N] [--rounds N] [--groups N] (bad: ${flag} ${value})`);
+    } else
+      throw new Error(
+        `usage: cold-start [--via worker|server] [--scripts N] [--rounds N] [--groups N] (bad: ${flag} ${value})`,
+      );
   }
   return opts;
 }
@@ -63,7 +74,18 @@ async function workerTarget(mode: Mode, python: string, root: string): Promise<T
   const workerFor = (file: string) => {
     let w = workers.get(file);
     if (!w) {
-      const opts = { python, root, cwd: root, threads: 1, processes: 1, env: {}, pythonPath: [], preload: [], tag: file, log };
+      const opts = {
+        python,
+        root,
+        cwd: root,
+        threads: 1,
+        processes: 1,
+        env: {},
+        pythonPath: [],
+        preload: [],
+        tag: file,
+        log,
+      };
       w = launch(opts).then((proc) => Worker.start(proc, { tag: file, log }));
       workers.set(file, w);
     }
@@ -77,23 +99,56 @@ async function workerTarget(mode: Mode, python: string, root: string): Promise<T
       server.close();
       server.closeAllConnections();
       const all = await Promise.all([...workers.values()].map((w) => w.catch(() => null)));
-      await Promise.all(all.map((w) => w && new Promise((r) => (w.alive ? (w.once('exit', r), w.kill()) : r(null)))));
+      await Promise.all(
+        all.map(
+          (w) =>
+            w &&
+            new Promise((r) => {
+              if (!w.alive) return r(null);
+              w.once('exit', r);
+              w.kill();
+            }),
+        ),
+      );
       await forking?.close();
     },
   };
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, root: string, workerFor: (file: string) => Promise<Worker>): Promise<void> {
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  root: string,
+  workerFor: (file: string) => Promise<Worker>,
+): Promise<void> {
   const name = new URL(req.url ?? '/', 'http://x').pathname;
   const file = join(root, name);
   try {
     const worker = await workerFor(file);
     const s = req.socket;
     const environ = buildEnviron(
-      { method: req.method ?? 'GET', rawUrl: req.url ?? '/', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: s.remoteAddress ?? '', remotePort: s.remotePort ?? 0, localAddress: s.localAddress ?? '', localPort: s.localPort ?? 0, secure: false },
+      {
+        method: req.method ?? 'GET',
+        rawUrl: req.url ?? '/',
+        httpVersion: req.httpVersion,
+        rawHeaders: req.rawHeaders,
+        remoteAddress: s.remoteAddress ?? '',
+        remotePort: s.remotePort ?? 0,
+        localAddress: s.localAddress ?? '',
+        localPort: s.localPort ?? 0,
+        secure: false,
+      },
       { file, scriptName: name, pathInfo: '', root },
     );
-    const outcome = await worker.handle({ script: file, environ, req, res, hasBody: false, pushBody: false, requestId: 'bench' });
+    const outcome = await worker.handle({
+      script: file,
+      environ,
+      req,
+      res,
+      hasBody: false,
+      pushBody: false,
+      requestId: 'bench',
+    });
     if (outcome.kind === 'error' && !res.headersSent) res.writeHead(outcome.status).end(outcome.message);
   } catch (err) {
     if (!res.headersSent) res.writeHead(500).end((err as Error).message);
@@ -123,7 +178,11 @@ function newScript(root: string, name: string): string {
 }
 
 /** Latency samples per mode, fork and spawn taking turns going first. */
-async function measureLatency(targets: Record<Mode, Target>, root: string, opts: Options): Promise<Record<Mode, number[][]>> {
+async function measureLatency(
+  targets: Record<Mode, Target>,
+  root: string,
+  opts: Options,
+): Promise<Record<Mode, number[][]>> {
   const samples: Record<Mode, number[][]> = { fork: [], spawn: [] };
   for (const mode of MODES) await timeRequest(targets[mode].url + newScript(root, `warmup_${mode}.py`));
   for (let round = 0; round < opts.rounds; round++) {
@@ -139,10 +198,22 @@ async function measureLatency(targets: Record<Mode, Target>, root: string, opts:
   return samples;
 }
 
-interface Memory { workers: number; zygotes: number; ussPerWorker: number[]; ussTotal: number; pssTotal: number; rssTotal: number }
+interface Memory {
+  workers: number;
+  zygotes: number;
+  ussPerWorker: number[];
+  ussTotal: number;
+  pssTotal: number;
+  rssTotal: number;
+}
 
 /** Starts `groups` hello-world groups on a fresh target, one request each, then reads /proc. */
-async function measureMemory(makeTarget: () => Promise<Target>, root: string, mode: Mode, groups: number): Promise<Memory> {
+async function measureMemory(
+  makeTarget: () => Promise<Target>,
+  root: string,
+  mode: Mode,
+  groups: number,
+): Promise<Memory> {
   const target = await makeTarget();
   try {
     for (let i = 0; i < groups; i++) await timeRequest(target.url + newScript(root, `idle_${mode}_${i}.py`));
@@ -158,7 +229,14 @@ function snapshotTree(): Memory {
   const tree = descendants(process.pid, children);
   // Forked workers keep the zygote's command line: the zygote is the one Node started.
   const zygotes = (children.get(process.pid) ?? []).filter((pid) => cmdline(pid).includes('pypages_worker.forkserver'));
-  const m: Memory = { workers: tree.length - zygotes.length, zygotes: zygotes.length, ussPerWorker: [], ussTotal: 0, pssTotal: 0, rssTotal: 0 };
+  const m: Memory = {
+    workers: tree.length - zygotes.length,
+    zygotes: zygotes.length,
+    ussPerWorker: [],
+    ussTotal: 0,
+    pssTotal: 0,
+    rssTotal: 0,
+  };
   for (const pid of tree) {
     const s = smapsRollup(pid);
     if (!zygotes.includes(pid)) m.ussPerWorker.push(s.uss);
@@ -224,7 +302,9 @@ function reportLatency(samples: Record<Mode, number[][]>, opts: Options): void {
   for (const mode of MODES) {
     const all = samples[mode].flat();
     const rounds = samples[mode].map((r) => quantile(r, 0.5).toFixed(1)).join(' / ');
-    console.log(`${mode.padEnd(5)}${ms(quantile(all, 0.5))}${ms(quantile(all, 0.9))}${ms(Math.min(...all))}${ms(Math.max(...all))}   ${rounds}`);
+    console.log(
+      `${mode.padEnd(5)}${ms(quantile(all, 0.5))}${ms(quantile(all, 0.9))}${ms(Math.min(...all))}${ms(Math.max(...all))}   ${rounds}`,
+    );
   }
   const fork = quantile(samples.fork.flat(), 0.5);
   console.log(`target: fork median <= 25 ms: ${fork <= 25 ? 'met' : 'NOT met'} (${fork.toFixed(1)} ms)`);
@@ -236,13 +316,18 @@ function reportMemory(memory: Record<Mode, Memory>, groups: number): void {
   for (const mode of MODES) {
     const m = memory[mode];
     const procs = `${m.workers}${m.zygotes ? ` + ${m.zygotes} zygote` : ''}`;
-    console.log(`${mode.padEnd(6)} ${procs.padEnd(15)} ${mib(quantile(m.ussPerWorker, 0.5))}            ${mib(m.ussTotal)}   ${mib(m.pssTotal)}     ${mib(m.rssTotal)}`);
+    console.log(
+      `${mode.padEnd(6)} ${procs.padEnd(15)} ${mib(quantile(m.ussPerWorker, 0.5))}            ${mib(m.ussTotal)}   ${mib(m.pssTotal)}     ${mib(m.rssTotal)}`,
+    );
   }
   const uss = quantile(memory.fork.ussPerWorker, 0.5) / 1024;
   const ratio = memory.fork.pssTotal / memory.spawn.pssTotal;
   console.log(`target: fork USS per worker <= 4 MiB: ${uss <= 4 ? 'met' : 'NOT met'} (${uss.toFixed(2)} MiB)`);
-  console.log(`target: fork whole tree (PSS) <= 1/3 of spawn: ${ratio <= 1 / 3 ? 'met' : 'NOT met'} (${ratio.toFixed(3)})`);
-  if (!memory.fork.zygotes) console.log('WARNING: no fork server ran: launch "fork" is not wired into this server, both rows are spawn');
+  console.log(
+    `target: fork whole tree (PSS) <= 1/3 of spawn: ${ratio <= 1 / 3 ? 'met' : 'NOT met'} (${ratio.toFixed(3)})`,
+  );
+  if (!memory.fork.zygotes)
+    console.log('WARNING: no fork server ran: launch "fork" is not wired into this server, both rows are spawn');
 }
 
 async function main(): Promise<void> {
@@ -250,8 +335,11 @@ async function main(): Promise<void> {
   if (process.platform !== 'linux') throw new Error('this benchmark reads /proc: Linux only');
   const python = (await findInterpreter('')).path;
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-bench-')));
-  const makeTarget = (mode: Mode) => (opts.via === 'worker' ? workerTarget(mode, python, root) : serverTarget(mode, root));
-  console.log(`pypages cold-start bench, via ${opts.via}: ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${python}`);
+  const makeTarget = (mode: Mode) =>
+    opts.via === 'worker' ? workerTarget(mode, python, root) : serverTarget(mode, root);
+  console.log(
+    `pypages cold-start bench, via ${opts.via}: ${new Date().toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${python}`,
+  );
   try {
     const targets = { fork: await makeTarget('fork'), spawn: await makeTarget('spawn') };
     let samples: Record<Mode, number[][]>;
@@ -261,7 +349,10 @@ async function main(): Promise<void> {
       await Promise.all(MODES.map((m) => targets[m].close()));
     }
     reportLatency(samples, opts);
-    const memory = { fork: await measureMemory(() => makeTarget('fork'), root, 'fork', opts.groups), spawn: await measureMemory(() => makeTarget('spawn'), root, 'spawn', opts.groups) };
+    const memory = {
+      fork: await measureMemory(() => makeTarget('fork'), root, 'fork', opts.groups),
+      spawn: await measureMemory(() => makeTarget('spawn'), root, 'spawn', opts.groups),
+    };
     reportMemory(memory, opts.groups);
   } finally {
     rmSync(root, { recursive: true, force: true });

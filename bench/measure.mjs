@@ -11,7 +11,17 @@ const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
 
 /** Runs `wrk --latency` and returns its parsed figures (never throws for a failed run: see .error). */
 export function runWrk({ url, duration, connections, threads, script, headers = [], timeoutSeconds = 10 }) {
-  const args = ['-t', String(threads), '-c', String(connections), '-d', `${duration}s`, '--latency', '--timeout', `${timeoutSeconds}s`];
+  const args = [
+    '-t',
+    String(threads),
+    '-c',
+    String(connections),
+    '-d',
+    `${duration}s`,
+    '--latency',
+    '--timeout',
+    `${timeoutSeconds}s`,
+  ];
   if (script) args.push('-s', script);
   for (const h of headers) args.push('-H', h);
   args.push(url);
@@ -27,7 +37,8 @@ export function runWrk({ url, duration, connections, threads, script, headers = 
     child.on('close', (code) => {
       clearTimeout(guard);
       const parsed = parseWrk(out);
-      if (code !== 0 || parsed.requests === undefined) parsed.error = `wrk exited ${code}: ${(err || out).trim().slice(0, 300)}`;
+      if (code !== 0 || parsed.requests === undefined)
+        parsed.error = `wrk exited ${code}: ${(err || out).trim().slice(0, 300)}`;
       parsed.raw = out;
       resolve(parsed);
     });
@@ -37,7 +48,10 @@ export function runWrk({ url, duration, connections, threads, script, headers = 
 /** Parses wrk's text output (with --latency). Times in milliseconds. */
 export function parseWrk(text) {
   const r = {};
-  const dist = /Latency Distribution[\s\S]*?50%\s+([\d.]+\w+)[\s\S]*?75%\s+([\d.]+\w+)[\s\S]*?90%\s+([\d.]+\w+)[\s\S]*?99%\s+([\d.]+\w+)/.exec(text);
+  const dist =
+    /Latency Distribution[\s\S]*?50%\s+([\d.]+\w+)[\s\S]*?75%\s+([\d.]+\w+)[\s\S]*?90%\s+([\d.]+\w+)[\s\S]*?99%\s+([\d.]+\w+)/.exec(
+      text,
+    );
   if (dist) [r.p50, r.p75, r.p90, r.p99] = dist.slice(1, 5).map(toMs);
   const summary = /(\d+) requests in ([\d.]+\w+), ([\d.]+\w+) read/.exec(text);
   if (summary) {
@@ -187,7 +201,9 @@ export function sampleTree(rootPid, intervalMs = 100) {
       }
       return {
         otherCpuPercent,
-        rssByProcess: [...rss].map(([comm, bytes]) => ({ comm, bytes, count: tree.filter((p) => p.comm === comm).length })).sort((a, b) => b.bytes - a.bytes),
+        rssByProcess: [...rss]
+          .map(([comm, bytes]) => ({ comm, bytes, count: tree.filter((p) => p.comm === comm).length }))
+          .sort((a, b) => b.bytes - a.bytes),
         peakRss: peak,
         startRss: markRss ?? last,
         endRss: last,
@@ -244,7 +260,12 @@ export function request(url, { method = 'GET', body, headers = {}, timeoutMs = 3
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () =>
-        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), ms: Number(process.hrtime.bigint() - started) / 1e6 }),
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        }),
       );
       res.on('error', reject);
     });

@@ -52,9 +52,13 @@ const { dir, docroot } = makeRunDir();
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 if (values.alloc) values['no-python'] = true;
-const env = values.alloc ? { PYPAGES_BENCH_ALLOC: out }
-  : values['no-python'] ? {} : { PYTHONPATH: join(BENCH_DIR, 'profile/python'), PYPAGES_BENCH_PYPROF: out };
-const nodeArgs = values.alloc ? ['--require', join(BENCH_DIR, 'profile/alloc-sampler.cjs')]
+const env = values.alloc
+  ? { PYPAGES_BENCH_ALLOC: out }
+  : values['no-python']
+    ? {}
+    : { PYTHONPATH: join(BENCH_DIR, 'profile/python'), PYPAGES_BENCH_PYPROF: out };
+const nodeArgs = values.alloc
+  ? ['--require', join(BENCH_DIR, 'profile/alloc-sampler.cjs')]
   : ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-interval', '250'];
 const handle = SERVERS.pypages.start({
   dir,
@@ -72,10 +76,18 @@ try {
   const probe = await request(base + wl.path, { ...(wl.request ?? {}) });
   const wrong = wl.check(probe, docroot);
   if (wrong) throw new Error(`wrong answer: ${wrong}`);
-  const wrkArgs = { url: base + wl.path, connections: Number(values.connections), threads: 2, script: wl.lua?.(dir), headers: wl.headers };
+  const wrkArgs = {
+    url: base + wl.path,
+    connections: Number(values.connections),
+    threads: 2,
+    script: wl.lua?.(dir),
+    headers: wl.headers,
+  };
   const warm = await runWrk({ ...wrkArgs, duration: Number(values.warmup) });
   const workers = () => processTree(handle.pid).filter((p) => p.pid !== handle.pid && p.comm.startsWith('python'));
-  const signalPython = () => { if (!values['no-python']) for (const w of workers()) process.kill(w.pid, 'SIGUSR2'); };
+  const signalPython = () => {
+    if (!values['no-python']) for (const w of workers()) process.kill(w.pid, 'SIGUSR2');
+  };
   signalPython(); // arm: clear the Python profiles
   if (values.alloc) process.kill(handle.pid, 'SIGUSR2'); // start sampling allocations
   const sampler = sampleTree(handle.pid);
@@ -88,12 +100,17 @@ try {
   const stopping = Date.now();
   await handle.stop(30_000); // SIGTERM: pypages exits, node writes its .cpuprofile
   const exit = await Promise.race([handle.exit, sleep(10).then(() => null)]);
-  if (!exit || exit.signal === 'SIGKILL') console.log(`pypages did not exit by itself within ${((Date.now() - stopping) / 1000).toFixed(1)} s of SIGTERM`);
+  if (!exit || exit.signal === 'SIGKILL')
+    console.log(`pypages did not exit by itself within ${((Date.now() - stopping) / 1000).toFixed(1)} s of SIGTERM`);
   for (let i = 0; i < 50 && !readdirSync(out).some((f) => f.endsWith('.cpuprofile')); i++) await sleep(100);
 
   const served = (load.requests ?? 0) + (warm.requests ?? 0) + 1;
-  console.log(`pypages under profilers, ${values.workload}: ${load.rps?.toFixed(0)} req/s, p50 ${load.p50} ms, p99 ${load.p99} ms, ${load.errors} errors (${load.requests} requests in ${values.duration} s)`);
-  console.log(`CPU per request in the measured window (profilers included): ${tree.cpu.map((c) => `${c.comm} ${((c.seconds / load.requests) * 1e6).toFixed(0)} µs`).join(', ')}`);
+  console.log(
+    `pypages under profilers, ${values.workload}: ${load.rps?.toFixed(0)} req/s, p50 ${load.p50} ms, p99 ${load.p99} ms, ${load.errors} errors (${load.requests} requests in ${values.duration} s)`,
+  );
+  console.log(
+    `CPU per request in the measured window (profilers included): ${tree.cpu.map((c) => `${c.comm} ${((c.seconds / load.requests) * 1e6).toFixed(0)} µs`).join(', ')}`,
+  );
   const cpuprofile = readdirSync(out).find((f) => f.endsWith('.cpuprofile'));
   if (values.alloc) {
     const heap = JSON.parse(readFileSync(join(out, 'node.heapprofile'), 'utf8'));
@@ -101,12 +118,18 @@ try {
     console.log(summariseHeap(heap, { top: Number(values.top), requests: load.requests }));
   } else if (cpuprofile) {
     console.log(`\n== Node (${join(out, cpuprofile)}; whole run incl. start-up and warm-up, ${served} requests)\n`);
-    console.log(summarise(JSON.parse(readFileSync(join(out, cpuprofile), 'utf8')), { top: Number(values.top), requests: served }));
+    console.log(
+      summarise(JSON.parse(readFileSync(join(out, cpuprofile), 'utf8')), { top: Number(values.top), requests: served }),
+    );
   } else console.log('\nno .cpuprofile was written (did pypages exit normally on SIGTERM?)');
   // The busiest process first (with --launch fork, the idle warm parent is profiled too).
-  const texts = readdirSync(out).filter((f) => /^python-\d+\.txt$/.test(f)).map((f) => [f, readFileSync(join(out, f), 'utf8')]);
+  const texts = readdirSync(out)
+    .filter((f) => /^python-\d+\.txt$/.test(f))
+    .map((f) => [f, readFileSync(join(out, f), 'utf8')]);
   for (const [f, text] of texts.sort((a, b) => b[1].length - a[1].length)) {
-    console.log(`\n== Python ${f} (measured window only, ${load.requests} requests; cProfile on each thread's CPU clock)\n`);
+    console.log(
+      `\n== Python ${f} (measured window only, ${load.requests} requests; cProfile on each thread's CPU clock)\n`,
+    );
     const lines = text.split('\n').filter((l) => !/-thread\d+\.prof$/.test(l));
     console.log(lines.slice(0, 40 + Number(values.top)).join('\n'));
   }

@@ -20,8 +20,26 @@ import { formatReport } from './report.mjs';
 import { BENCH_DIR, freePort, makeRunDir, missingFor, PYTHON, REPO_DIR, SERVERS } from './servers.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
-const DEFAULT_SERVERS = ['pypages', 'apache-embedded', 'apache-daemon', 'uwsgi', 'gunicorn', 'waitress', 'node-hello', 'node-static'];
-const APT_PACKAGES = ['apache2', 'libapache2-mod-wsgi-py3', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn', 'python3-waitress', 'python3-flask', 'wrk'];
+const DEFAULT_SERVERS = [
+  'pypages',
+  'apache-embedded',
+  'apache-daemon',
+  'uwsgi',
+  'gunicorn',
+  'waitress',
+  'node-hello',
+  'node-static',
+];
+const APT_PACKAGES = [
+  'apache2',
+  'libapache2-mod-wsgi-py3',
+  'uwsgi',
+  'uwsgi-plugin-python3',
+  'gunicorn',
+  'python3-waitress',
+  'python3-flask',
+  'wrk',
+];
 
 const HELP = `Usage: node bench/run.mjs [options]
 
@@ -72,7 +90,13 @@ function options(argv) {
     process.exit(0);
   }
   const list = (text, all, kind) => {
-    const names = text === 'all' ? all : text.split(',').map((s) => s.trim()).filter(Boolean);
+    const names =
+      text === 'all'
+        ? all
+        : text
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     for (const n of names) if (!all.includes(n)) usage(`unknown ${kind} "${n}"; known: ${all.join(', ')}`);
     return names;
   };
@@ -115,10 +139,13 @@ function usage(message) {
 /** Checks (or installs) what the chosen servers need; exits with the apt-get line when something is missing. */
 function checkRequirements(opts) {
   const missing = new Map();
-  for (const name of opts.servers) for (const m of missingFor(name)) if (name !== 'pypages') missing.set(m.pkg, `${m.file} (${name})`);
-  if (opts.servers.includes('pypages') && !existsSync(join(opts.pypagesDir, 'dist/server/cli.js'))) missing.set('npm run build', `${opts.pypagesDir}/dist/server/cli.js (pypages)`);
+  for (const name of opts.servers)
+    for (const m of missingFor(name)) if (name !== 'pypages') missing.set(m.pkg, `${m.file} (${name})`);
+  if (opts.servers.includes('pypages') && !existsSync(join(opts.pypagesDir, 'dist/server/cli.js')))
+    missing.set('npm run build', `${opts.pypagesDir}/dist/server/cli.js (pypages)`);
   if (!commandExists('wrk')) missing.set('wrk', 'wrk (the load generator)');
-  if (opts.workloads.includes('flask') && spawnSync(PYTHON, ['-c', 'import flask']).status !== 0) missing.set('python3-flask', `flask for ${PYTHON}`);
+  if (opts.workloads.includes('flask') && spawnSync(PYTHON, ['-c', 'import flask']).status !== 0)
+    missing.set('python3-flask', `flask for ${PYTHON}`);
   if (!missing.size) return;
   const build = missing.has('npm run build');
   missing.delete('npm run build');
@@ -130,7 +157,10 @@ function checkRequirements(opts) {
   }
   console.error('bench: missing requirements:');
   for (const [pkg, what] of missing) console.error(`  ${what}: Debian package ${pkg}`);
-  if (packages.length) console.error(`\nInstall them with:\n  apt-get update && apt-get install -y ${packages.join(' ')}\n(or rerun with --install as root)`);
+  if (packages.length)
+    console.error(
+      `\nInstall them with:\n  apt-get update && apt-get install -y ${packages.join(' ')}\n(or rerun with --install as root)`,
+    );
   if (build) console.error('\npypages is not built: run `npm run build` first.');
   process.exit(2);
 }
@@ -162,14 +192,16 @@ function versions() {
       return '?';
     }
   };
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's --showformat, not a template
+  const DPKG_VERSION = '${Version}';
   return {
     node: process.version,
     python: run(PYTHON, ['--version'], /Python (\S+)/),
     apache: run('/usr/sbin/apache2', ['-v'], /Apache\/(\S+)/),
-    mod_wsgi: run('dpkg-query', ['-W', '-f', '${Version}', 'libapache2-mod-wsgi-py3']),
+    mod_wsgi: run('dpkg-query', ['-W', '-f', DPKG_VERSION, 'libapache2-mod-wsgi-py3']),
     uwsgi: run('/usr/bin/uwsgi', ['--version']),
     gunicorn: run('/usr/bin/gunicorn', ['--version'], /version (\S+)\)/),
-    waitress: run('dpkg-query', ['-W', '-f', '${Version}', 'python3-waitress']),
+    waitress: run('dpkg-query', ['-W', '-f', DPKG_VERSION, 'python3-waitress']),
     flask: run(PYTHON, ['-c', 'import flask; print(flask.__version__)']),
     wrk: run('wrk', ['-v'], /wrk (\S+)/),
   };
@@ -186,15 +218,25 @@ async function main() {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? '?',
     loadBefore: loadAverage(),
-    settings: { duration: opts.duration, warmup: opts.warmup, connections: opts.connections, wrkThreads: opts.threads, coldCount: opts.coldCount, pypagesArgs: opts.pypagesArgs.join(' ') },
+    settings: {
+      duration: opts.duration,
+      warmup: opts.warmup,
+      connections: opts.connections,
+      wrkThreads: opts.threads,
+      coldCount: opts.coldCount,
+      pypagesArgs: opts.pypagesArgs.join(' '),
+    },
     versions: versions(),
     pypages: gitDescribe(opts.pypagesDir),
     servers: Object.fromEntries(opts.servers.map((s) => [s, SERVERS[s].label])),
   };
   const pairs = [];
-  for (const w of opts.workloads) for (const s of opts.servers) if (!SERVERS[s].workloads || SERVERS[s].workloads.includes(w)) pairs.push([w, s]);
+  for (const w of opts.workloads)
+    for (const s of opts.servers) if (!SERVERS[s].workloads || SERVERS[s].workloads.includes(w)) pairs.push([w, s]);
   const perPair = opts.warmup + opts.duration + 2;
-  console.error(`bench: ${pairs.length} measurements, about ${Math.ceil((pairs.length * perPair) / 60)} min; run folder ${dir}; load average ${meta.loadBefore}`);
+  console.error(
+    `bench: ${pairs.length} measurements, about ${Math.ceil((pairs.length * perPair) / 60)} min; run folder ${dir}; load average ${meta.loadBefore}`,
+  );
 
   const results = [];
   let stopping = false;
@@ -247,14 +289,24 @@ async function measurePair({ workload, server, dir, docroot, opts }) {
     await waitForHttp(base + (def.readyPath ?? '/static/small.txt'), { isAlive: handle.alive });
     result.startupMs = Date.now() - launchedAt;
     const path = def.path ? def.path(workload) : wl.path;
-    if (workload === 'cold') return Object.assign(result, await measureCold({ base, docroot, server, handle, wl, count: opts.coldCount }));
+    if (workload === 'cold')
+      return Object.assign(result, await measureCold({ base, docroot, server, handle, wl, count: opts.coldCount }));
 
-    const probe = await request(base + path, { ...(wl.request ?? {}), headers: { ...(wl.request?.headers ?? {}), ...headerObject(wl.headers) } });
+    const probe = await request(base + path, {
+      ...(wl.request ?? {}),
+      headers: { ...(wl.request?.headers ?? {}), ...headerObject(wl.headers) },
+    });
     const wrong = wl.check(probe, docroot);
     if (wrong) throw new Error(`wrong answer to ${path}: ${wrong}`);
 
     const sampler = sampleTree(handle.pid);
-    const wrkArgs = { url: base + path, connections: opts.connections, threads: opts.threads, script: wl.lua?.(runDir), headers: wl.headers };
+    const wrkArgs = {
+      url: base + path,
+      connections: opts.connections,
+      threads: opts.threads,
+      script: wl.lua?.(runDir),
+      headers: wl.headers,
+    };
     if (opts.warmup) await runWrk({ ...wrkArgs, duration: opts.warmup });
     sampler.mark();
     const load = await runWrk({ ...wrkArgs, duration: opts.duration });
@@ -277,7 +329,10 @@ async function measurePair({ workload, server, dir, docroot, opts }) {
       rssByProcess: tree.rssByProcess,
       otherCpuPercent: tree.otherCpuPercent,
       cpuUsPerRequest: load.requests ? (tree.cpuSeconds / load.requests) * 1e6 : null,
-      cpuSplit: tree.cpu.map((c) => ({ comm: c.comm, usPerRequest: load.requests ? (c.seconds / load.requests) * 1e6 : null })),
+      cpuSplit: tree.cpu.map((c) => ({
+        comm: c.comm,
+        usPerRequest: load.requests ? (c.seconds / load.requests) * 1e6 : null,
+      })),
     });
   } catch (err) {
     result.failed = err.message.split('\n')[0].slice(0, 300);
@@ -308,11 +363,25 @@ async function measureCold({ base, docroot, server, handle, wl, count }) {
   const tree = sampler.stop();
   const sorted = [...times].sort((a, b) => a - b);
   const pct = (p) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-  return { rps: null, p50: pct(50), p99: pct(99), requests: count, errors: 0, coldTimes: times, peakRss: tree.peakRss, startRss: tree.startRss, endRss: tree.endRss, processes: tree.processes, rssByProcess: tree.rssByProcess };
+  return {
+    rps: null,
+    p50: pct(50),
+    p99: pct(99),
+    requests: count,
+    errors: 0,
+    coldTimes: times,
+    peakRss: tree.peakRss,
+    startRss: tree.startRss,
+    endRss: tree.endRss,
+    processes: tree.processes,
+    rssByProcess: tree.rssByProcess,
+  };
 }
 
 function headerObject(lines = []) {
-  return Object.fromEntries(lines.map((h) => [h.slice(0, h.indexOf(':')).trim().toLowerCase(), h.slice(h.indexOf(':') + 1).trim()]));
+  return Object.fromEntries(
+    lines.map((h) => [h.slice(0, h.indexOf(':')).trim().toLowerCase(), h.slice(h.indexOf(':') + 1).trim()]),
+  );
 }
 
 function logTail(runDir) {
@@ -332,7 +401,8 @@ function progressLine(r) {
   const head = `${r.workload} × ${r.server}:`;
   if (r.failed) return `${head} FAILED: ${r.failed}${r.logTail ? `\n  ${r.logTail}` : ''}`;
   const mib = (b) => (b / 1024 ** 2).toFixed(0);
-  if (r.workload === 'cold') return `${head} p50 ${r.p50.toFixed(1)} ms, max ${r.p99.toFixed(1)} ms, RSS ${mib(r.peakRss)} MiB`;
+  if (r.workload === 'cold')
+    return `${head} p50 ${r.p50.toFixed(1)} ms, max ${r.p99.toFixed(1)} ms, RSS ${mib(r.peakRss)} MiB`;
   return `${head} ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors, RSS ${mib(r.peakRss)} MiB, ${r.cpuUsPerRequest?.toFixed(0)} µs CPU/req, others' CPU ${r.otherCpuPercent?.toFixed(0)}%`;
 }
 
@@ -343,16 +413,16 @@ function report(meta, results, opts) {
     mkdirSync(opts.out, { recursive: true });
     const stamp = meta.date.replace(/[:.]/g, '-');
     writeFileSync(join(opts.out, `${stamp}.json`), JSON.stringify({ meta, results }, null, 2));
-    writeFileSync(join(opts.out, `${stamp}.md`), text + '\n');
+    writeFileSync(join(opts.out, `${stamp}.md`), `${text}\n`);
     console.error(`bench: results in ${join(opts.out, stamp)}.{md,json}`);
   } catch (err) {
     console.error(`bench: could not write results: ${err.message}`);
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) main().catch((err) => {
-  console.error(`bench: ${err.stack}`);
-  killAllChildren();
-  process.exit(1);
-});
-
+if (import.meta.url === pathToFileURL(process.argv[1]).href)
+  main().catch((err) => {
+    console.error(`bench: ${err.stack}`);
+    killAllChildren();
+    process.exit(1);
+  });

@@ -7,7 +7,18 @@
 // and serves the same files behind the same URLs (/hello.py, /static/...).
 
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -32,32 +43,73 @@ export const SERVERS = {
     peer: false,
     requires: [[join(REPO_DIR, 'dist/server/cli.js'), 'npm run build']],
     start: (ctx) =>
-      launch(ctx, 'pypages', process.execPath, [...(ctx.nodeArgs ?? []), join(ctx.pypagesDir ?? REPO_DIR, 'dist/server/cli.js'), ctx.docroot, '--port', String(ctx.port), '--python', PYTHON, ...ctx.pypagesArgs], {
-        stdoutFile: 'access.log', // the access log goes to stdout
-      }),
+      launch(
+        ctx,
+        'pypages',
+        process.execPath,
+        [
+          ...(ctx.nodeArgs ?? []),
+          join(ctx.pypagesDir ?? REPO_DIR, 'dist/server/cli.js'),
+          ctx.docroot,
+          '--port',
+          String(ctx.port),
+          '--python',
+          PYTHON,
+          ...ctx.pypagesArgs,
+        ],
+        {
+          stdoutFile: 'access.log', // the access log goes to stdout
+        },
+      ),
   },
   'apache-embedded': {
     label: 'Apache 2.4 mpm_event + mod_wsgi embedded mode (AddHandler wsgi-script .py)',
     peer: true,
-    requires: [['/usr/sbin/apache2', 'apache2'], [`${APACHE_MODULES}/mod_wsgi.so`, 'libapache2-mod-wsgi-py3']],
+    requires: [
+      ['/usr/sbin/apache2', 'apache2'],
+      [`${APACHE_MODULES}/mod_wsgi.so`, 'libapache2-mod-wsgi-py3'],
+    ],
     start: (ctx) => startApache(ctx, false),
   },
   'apache-daemon': {
     label: 'Apache 2.4 mpm_event + mod_wsgi daemon mode (processes=2 threads=15)',
     peer: true,
-    requires: [['/usr/sbin/apache2', 'apache2'], [`${APACHE_MODULES}/mod_wsgi.so`, 'libapache2-mod-wsgi-py3']],
+    requires: [
+      ['/usr/sbin/apache2', 'apache2'],
+      [`${APACHE_MODULES}/mod_wsgi.so`, 'libapache2-mod-wsgi-py3'],
+    ],
     start: (ctx) => startApache(ctx, true),
   },
   uwsgi: {
     label: `uWSGI --http11-socket (keep-alive), 2 processes × ${PEER_THREADS} threads, dispatcher app, --static-map`,
     peer: true,
-    requires: [['/usr/bin/uwsgi', 'uwsgi'], ['/usr/lib/uwsgi/plugins/python3_plugin.so', 'uwsgi-plugin-python3']],
+    requires: [
+      ['/usr/bin/uwsgi', 'uwsgi'],
+      ['/usr/lib/uwsgi/plugins/python3_plugin.so', 'uwsgi-plugin-python3'],
+    ],
     start: (ctx) =>
       launch(ctx, 'uwsgi', '/usr/bin/uwsgi', [
-        '--plugin', 'python3', '--http11-socket', `127.0.0.1:${ctx.port}`, '--master', '--die-on-term',
-        '--processes', '2', '--threads', String(PEER_THREADS), '--wsgi-file', join(BENCH_DIR, 'peers/dispatch.py'),
-        '--static-map', `/static=${join(ctx.docroot, 'static')}`, '--env', `BENCH_DOCROOT=${ctx.docroot}`,
-        '--buffer-size', '32768', '--tcp-nodelay', '--logto', join(ctx.dir, 'uwsgi.log'),
+        '--plugin',
+        'python3',
+        '--http11-socket',
+        `127.0.0.1:${ctx.port}`,
+        '--master',
+        '--die-on-term',
+        '--processes',
+        '2',
+        '--threads',
+        String(PEER_THREADS),
+        '--wsgi-file',
+        join(BENCH_DIR, 'peers/dispatch.py'),
+        '--static-map',
+        `/static=${join(ctx.docroot, 'static')}`,
+        '--env',
+        `BENCH_DOCROOT=${ctx.docroot}`,
+        '--buffer-size',
+        '32768',
+        '--tcp-nodelay',
+        '--logto',
+        join(ctx.dir, 'uwsgi.log'),
       ]),
   },
   gunicorn: {
@@ -65,21 +117,45 @@ export const SERVERS = {
     peer: true,
     requires: [['/usr/bin/gunicorn', 'gunicorn']],
     start: (ctx) =>
-      launch(ctx, 'gunicorn', '/usr/bin/gunicorn', [
-        '-k', 'gthread', '--workers', '2', '--threads', String(PEER_THREADS), '--bind', `127.0.0.1:${ctx.port}`,
-        '--chdir', join(BENCH_DIR, 'peers'), '--access-logfile', join(ctx.dir, 'access.log'),
-        '--error-logfile', join(ctx.dir, 'error.log'), 'dispatch:application',
-      ], { env: { BENCH_DOCROOT: ctx.docroot } }),
+      launch(
+        ctx,
+        'gunicorn',
+        '/usr/bin/gunicorn',
+        [
+          '-k',
+          'gthread',
+          '--workers',
+          '2',
+          '--threads',
+          String(PEER_THREADS),
+          '--bind',
+          `127.0.0.1:${ctx.port}`,
+          '--chdir',
+          join(BENCH_DIR, 'peers'),
+          '--access-logfile',
+          join(ctx.dir, 'access.log'),
+          '--error-logfile',
+          join(ctx.dir, 'error.log'),
+          'dispatch:application',
+        ],
+        { env: { BENCH_DOCROOT: ctx.docroot } },
+      ),
   },
   waitress: {
     label: `waitress, 1 process × ${PEER_THREADS} threads, dispatcher app (no access log)`,
     peer: true,
     requires: [['/usr/bin/waitress-serve', 'python3-waitress']],
     start: (ctx) =>
-      launch(ctx, 'waitress', PYTHON, ['-m', 'waitress', `--listen=127.0.0.1:${ctx.port}`, `--threads=${PEER_THREADS}`, 'dispatch:application'], {
-        cwd: join(BENCH_DIR, 'peers'),
-        env: { BENCH_DOCROOT: ctx.docroot },
-      }),
+      launch(
+        ctx,
+        'waitress',
+        PYTHON,
+        ['-m', 'waitress', `--listen=127.0.0.1:${ctx.port}`, `--threads=${PEER_THREADS}`, 'dispatch:application'],
+        {
+          cwd: join(BENCH_DIR, 'peers'),
+          env: { BENCH_DOCROOT: ctx.docroot },
+        },
+      ),
   },
   'node-hello': {
     label: 'ceiling: bare node:http hello world',
@@ -88,14 +164,20 @@ export const SERVERS = {
     requires: [],
     readyPath: '/',
     path: () => '/',
-    start: (ctx) => launch(ctx, 'node-hello', process.execPath, [join(BENCH_DIR, 'ceilings/node-hello.mjs'), String(ctx.port)]),
+    start: (ctx) =>
+      launch(ctx, 'node-hello', process.execPath, [join(BENCH_DIR, 'ceilings/node-hello.mjs'), String(ctx.port)]),
   },
   'node-static': {
     label: 'ceiling: bare node:http + fs static server',
     peer: false,
     workloads: ['static'],
     requires: [],
-    start: (ctx) => launch(ctx, 'node-static', process.execPath, [join(BENCH_DIR, 'ceilings/node-static.mjs'), String(ctx.port), ctx.docroot]),
+    start: (ctx) =>
+      launch(ctx, 'node-static', process.execPath, [
+        join(BENCH_DIR, 'ceilings/node-static.mjs'),
+        String(ctx.port),
+        ctx.docroot,
+      ]),
   },
 };
 
@@ -139,15 +221,31 @@ export function freePort() {
  * Spawns a server as the leader of a new process group, output to files in
  * ctx.dir. Returns { pid, child, alive(), stop(), logs }.
  */
-function launch(ctx, name, command, args, { cwd = ctx.dir, env = {}, stdoutFile = 'stdout.log', stopSignal = 'SIGTERM' } = {}) {
+function launch(
+  ctx,
+  _name,
+  command,
+  args,
+  { cwd = ctx.dir, env = {}, stdoutFile = 'stdout.log', stopSignal = 'SIGTERM' } = {},
+) {
   const out = openSync(join(ctx.dir, stdoutFile), 'a');
   const err = openSync(join(ctx.dir, 'stderr.log'), 'a');
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...ctx.env, ...env }, stdio: ['ignore', out, err], detached: true });
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...ctx.env, ...env },
+    stdio: ['ignore', out, err],
+    detached: true,
+  });
   closeSync(out);
   closeSync(err);
   trackChild(child, { group: true });
   let exited = false;
-  const exit = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
+  const exit = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      resolve({ code, signal });
+    }),
+  );
   child.once('error', () => (exited = true));
   return {
     pid: child.pid,
@@ -158,10 +256,18 @@ function launch(ctx, name, command, args, { cwd = ctx.dir, env = {}, stdoutFile 
     /** SIGTERM to the leader, SIGKILL to the whole group if it has not exited within `graceMs`, then to leftovers. */
     async stop(graceMs = 8000) {
       if (!exited) {
-        try { process.kill(child.pid, stopSignal); } catch { /* gone */ }
+        try {
+          process.kill(child.pid, stopSignal);
+        } catch {
+          /* gone */
+        }
         await Promise.race([exit, sleep(graceMs)]);
       }
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* no one left in the group */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* no one left in the group */
+      }
       await Promise.race([exit, sleep(2000)]);
     },
   };

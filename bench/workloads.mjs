@@ -33,23 +33,36 @@ export const WORKLOADS = {
     describe: 'GET a 2 KiB dump of the environ (browser-like request headers)',
     path: '/env.py',
     headers: BROWSER_HEADERS,
-    check: (r) => (r.status !== 200 ? `status ${r.status}` : r.body.length !== 2048 ? `${r.body.length} bytes, not 2048` : null),
+    check: (r) =>
+      r.status !== 200 ? `status ${r.status}` : r.body.length !== 2048 ? `${r.body.length} bytes, not 2048` : null,
   },
   echo: {
     describe: 'POST 64 KiB, read it all, answer its length',
     path: '/echo.py',
     lua: (dir) => {
       const file = join(dir, 'echo.lua');
-      writeFileSync(file, `wrk.method = "POST"\nwrk.body = string.rep("x", ${ECHO_SIZE})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`);
+      writeFileSync(
+        file,
+        `wrk.method = "POST"\nwrk.body = string.rep("x", ${ECHO_SIZE})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
+      );
       return file;
     },
-    request: { method: 'POST', body: Buffer.alloc(ECHO_SIZE, 'x'), headers: { 'content-type': 'application/octet-stream' } },
+    request: {
+      method: 'POST',
+      body: Buffer.alloc(ECHO_SIZE, 'x'),
+      headers: { 'content-type': 'application/octet-stream' },
+    },
     check: (r) => expectBody(r, String(ECHO_SIZE)),
   },
   big: {
     describe: 'GET 1 MiB, streamed by the app in 64 KiB chunks',
     path: '/big.py',
-    check: (r) => (r.status !== 200 ? `status ${r.status}` : r.body.length !== BIG_SIZE ? `${r.body.length} bytes, not ${BIG_SIZE}` : null),
+    check: (r) =>
+      r.status !== 200
+        ? `status ${r.status}`
+        : r.body.length !== BIG_SIZE
+          ? `${r.body.length} bytes, not ${BIG_SIZE}`
+          : null,
   },
   sleep: {
     describe: '50 ms of waiting per request (ceiling at 32 connections: 640 req/s)',
@@ -83,5 +96,7 @@ export const WORKLOADS = {
 function expectBody(r, text) {
   if (r.status !== 200) return `status ${r.status}: ${r.body.toString().slice(0, 200)}`;
   const got = r.body.toString();
-  return got === text ? null : `body ${JSON.stringify(got.slice(0, 60))}, expected ${JSON.stringify(text.slice(0, 60))}`;
+  return got === text
+    ? null
+    : `body ${JSON.stringify(got.slice(0, 60))}, expected ${JSON.stringify(text.slice(0, 60))}`;
 }

@@ -60,7 +60,13 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   return running(config, server, interpreter, holder, lifecycle);
 }
 
-function running(config: Config, server: Server, interpreter: Interpreter, holder: { runtime: Runtime }, lifecycle: Lifecycle): RunningServer {
+function running(
+  config: Config,
+  server: Server,
+  interpreter: Interpreter,
+  holder: { runtime: Runtime },
+  lifecycle: Lifecycle,
+): RunningServer {
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
@@ -97,7 +103,12 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
  */
 function httpServer(config: Config, handler: RequestListener): Server {
   // Heads not complete within client-timeout get 408; checked every second (Node's default is 30 s).
-  const options = { maxHeaderSize: config.maxHeaderSize, requestTimeout: 0, headersTimeout: config.clientTimeout * 1000, connectionsCheckingInterval: 1000 };
+  const options = {
+    maxHeaderSize: config.maxHeaderSize,
+    requestTimeout: 0,
+    headersTimeout: config.clientTimeout * 1000,
+    connectionsCheckingInterval: 1000,
+  };
   const server = config.cert
     ? createTlsServer({ ...options, cert: readFileSync(config.cert), key: readFileSync(config.key) }, handler)
     : createServer(options, handler);

@@ -16,7 +16,7 @@ import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } f
 async function main(argv: string[]): Promise<number | null> {
   const parsed = parseCli(argv, process.cwd());
   if (parsed.kind !== 'run') {
-    process.stdout.write(parsed.text.endsWith('\n') ? parsed.text : parsed.text + '\n');
+    process.stdout.write(parsed.text.endsWith('\n') ? parsed.text : `${parsed.text}\n`);
     return 0;
   }
   const { config } = parsed;
@@ -48,7 +48,9 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
 /** The supervisor's socket wins over host and port read now: the config may have changed since it bound. */
 function adopt(config: Config, socket: SupervisedSocket): Config {
   if (config.host === socket.host && config.port === socket.port) return config;
-  process.stderr.write(`pypages: host or port changed; it takes effect after a restart of pypages (serving on ${socket.host}, port ${socket.port})\n`);
+  process.stderr.write(
+    `pypages: host or port changed; it takes effect after a restart of pypages (serving on ${socket.host}, port ${socket.port})\n`,
+  );
   return Object.freeze({ ...config, host: socket.host, port: socket.port });
 }
 
@@ -60,7 +62,8 @@ async function reload(running: RunningServer, argv: string[], first: Config): Pr
     if (parsed.kind !== 'run') return;
     const next = parsed.config;
     for (const key of ['port', 'host', 'cert', 'key', 'maxHeaderSize'] as const) {
-      if (JSON.stringify(next[key]) !== JSON.stringify(first[key])) process.stderr.write(`pypages: ${key} changed; it takes effect after a restart\n`);
+      if (JSON.stringify(next[key]) !== JSON.stringify(first[key]))
+        process.stderr.write(`pypages: ${key} changed; it takes effect after a restart\n`);
     }
     await running.reload(next);
     process.stderr.write('pypages: configuration reloaded; workers replaced\n');
@@ -73,16 +76,26 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof ConfigError) return 2;
   if (err instanceof InterpreterError) return 3;
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 4;
+  if (
+    code === 'EADDRINUSE' ||
+    code === 'EACCES' ||
+    code === 'EADDRNOTAVAIL' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN'
+  )
+    return 4;
   return 1;
 }
 
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
-  if (e.code === 'EADDRINUSE') return `${e.address}:${e.port} is already in use; choose another port with --port N (or "port:" in pypages.yaml)`;
-  if (e.code === 'EACCES') return `not allowed to listen on ${e.address}:${e.port}; ports below 1024 need privileges, choose another with --port N`;
+  if (e.code === 'EADDRINUSE')
+    return `${e.address}:${e.port} is already in use; choose another port with --port N (or "port:" in pypages.yaml)`;
+  if (e.code === 'EACCES')
+    return `not allowed to listen on ${e.address}:${e.port}; ports below 1024 need privileges, choose another with --port N`;
   if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${e.address}: no such address on this machine; check --host`;
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot listen on ${e.hostname ?? 'that host'}: not an address or a name this machine resolves; check --host`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
+    return `cannot listen on ${e.hostname ?? 'that host'}: not an address or a name this machine resolves; check --host`;
   if (err instanceof ConfigError || err instanceof InterpreterError) return e.message;
   return e.stack ?? String(err);
 }

@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** The environment variable that names the server child a process descends from. */
 export const INSTANCE_VARIABLE = 'PYPAGES_INSTANCE';
 
-const ROUNDS = 40;        // kill, look again: a process may fork while we kill its parent
+const ROUNDS = 40; // kill, look again: a process may fork while we kill its parent
 const ROUND_PAUSE_MS = 25;
 
 export interface Leftovers {

@@ -37,7 +37,10 @@ export class Lifecycle {
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
     const finished = await this.whenIdle(runtime.config.shutdownGrace * 1000);
-    if (!finished) this.log.error(`shutdown: ${this.inflight} request(s) still running after shutdown-grace (${runtime.config.shutdownGrace} s); stopping them`);
+    if (!finished)
+      this.log.error(
+        `shutdown: ${this.inflight} request(s) still running after shutdown-grace (${runtime.config.shutdownGrace} s); stopping them`,
+      );
     await (finished ? runtime.drain() : runtime.close());
     server.closeAllConnections();
     await closed;

@@ -22,7 +22,13 @@ interface TcpHandle extends ListenHandle {
   getsockname(out: { port?: number }): number;
 }
 
-type CreateServerHandle = (address: string, port: number, addressType: 4 | 6, fd?: number, flags?: number) => TcpHandle | number;
+type CreateServerHandle = (
+  address: string,
+  port: number,
+  addressType: 4 | 6,
+  fd?: number,
+  flags?: number,
+) => TcpHandle | number;
 
 /**
  * Resolves `host` (a name goes through dns.lookup, as server.listen would),
@@ -53,7 +59,17 @@ export async function bindListenHandle(host: string, port: number): Promise<Boun
   return { handle, address, port: out.port ?? port };
 }
 
-function listenError(errno: number, address: string, port: number): NodeJS.ErrnoException & { address: string; port: number } {
+function listenError(
+  errno: number,
+  address: string,
+  port: number,
+): NodeJS.ErrnoException & { address: string; port: number } {
   const code = getSystemErrorName(errno);
-  return Object.assign(new Error(`listen ${code}: ${address}:${port}`), { errno, code, syscall: 'listen', address, port });
+  return Object.assign(new Error(`listen ${code}: ${address}:${port}`), {
+    errno,
+    code,
+    syscall: 'listen',
+    address,
+    port,
+  });
 }

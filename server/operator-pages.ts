@@ -38,8 +38,20 @@ function report(runtime: Runtime, lifecycle: Lifecycle): StatusReport {
   const processes = groups.flatMap((g) => g.processes);
   const sum = (f: (p: (typeof processes)[number]) => number) => processes.reduce((n, p) => n + f(p), 0);
   return {
-    server: { pid: process.pid, uptimeSeconds: lifecycle.uptimeSeconds, accepting: lifecycle.accepting, requestsInFlight: lifecycle.inflight },
-    totals: { groups: groups.length, processes: processes.length, inflight: sum((p) => p.inflight), queued: groups.reduce((n, g) => n + g.queued, 0), served: sum((p) => p.served), rssBytes: sum((p) => p.rssBytes) },
+    server: {
+      pid: process.pid,
+      uptimeSeconds: lifecycle.uptimeSeconds,
+      accepting: lifecycle.accepting,
+      requestsInFlight: lifecycle.inflight,
+    },
+    totals: {
+      groups: groups.length,
+      processes: processes.length,
+      inflight: sum((p) => p.inflight),
+      queued: groups.reduce((n, g) => n + g.queued, 0),
+      served: sum((p) => p.served),
+      rssBytes: sum((p) => p.rssBytes),
+    },
     groups,
   };
 }
@@ -60,8 +72,11 @@ const mib = (b: number) => (b / 1048576).toFixed(1);
 
 function html(data: StatusReport): string {
   const rows = data.groups.flatMap((g) =>
-    g.processes.map((p, i) => `<tr>${i === 0 ? `<td rowspan="${g.processes.length}">${esc(g.label)}<br><small>${esc(g.python)}; queued ${g.queued}</small></td>` : ''}` +
-      `<td>${p.pid}</td><td>${p.state}</td><td>${p.served}</td><td>${p.inflight}</td><td>${mib(p.rssBytes)}</td><td>${p.uptimeSeconds}</td></tr>`),
+    g.processes.map(
+      (p, i) =>
+        `<tr>${i === 0 ? `<td rowspan="${g.processes.length}">${esc(g.label)}<br><small>${esc(g.python)}; queued ${g.queued}</small></td>` : ''}` +
+        `<td>${p.pid}</td><td>${p.state}</td><td>${p.served}</td><td>${p.inflight}</td><td>${mib(p.rssBytes)}</td><td>${p.uptimeSeconds}</td></tr>`,
+    ),
   );
   const t = data.totals;
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>pypages status</title>

@@ -10,7 +10,11 @@ import type { Logger } from '../lib/util/log.js';
 import { forkingLauncher } from '../lib/worker/launch/fork-launcher.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker/launch/spawn.js';
 
-interface LauncherHandle { launch: Launcher; warm(python: string): Promise<void>; close(): Promise<void> }
+interface LauncherHandle {
+  launch: Launcher;
+  warm(python: string): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** A fork server unless launch is "spawn". */
 function makeLauncher(config: Config, log: Logger): LauncherHandle {
@@ -52,7 +56,12 @@ export class Runtime {
     await this.launcher.warm(interpreter);
     const sites = sitesOf(config, interpreter);
     this.current = { config, sites };
-    await this.groups.reconfigure({ sites, maxWorkers: config.maxWorkers, launcher: this.launcher.launch, log: this.log });
+    await this.groups.reconfigure({
+      sites,
+      maxWorkers: config.maxWorkers,
+      launcher: this.launcher.launch,
+      log: this.log,
+    });
     await oldLauncher.close();
   }
 

@@ -25,16 +25,16 @@ export const ROLE_VARIABLE = 'PYPAGES_SUPERVISED';
 
 /** Exit codes of a child that had not yet said "ready": a config error (2), no usable Python (3), cannot listen (4). Not retried. */
 const BOOT_ERRORS = new Set([2, 3, 4]);
-const FIRST_DELAY_MS = 100;       // restart delay after a crash, doubled after each one...
-const MAX_DELAY_MS = 10_000;      // ...up to this,
-const STABLE_MS = 30_000;         // and back to FIRST_DELAY_MS once a child has lived this long.
-const CRASH_LIMIT = 5;            // this many crashes...
-const CRASH_WINDOW_MS = 60_000;   // ...within this long: give up (exit 1).
-const TAIL_LINES = 20;            // lines of a dead child's stderr repeated in the report
-const TAIL_WAIT_MS = 500;         // for its last lines to arrive after its exit
+const FIRST_DELAY_MS = 100; // restart delay after a crash, doubled after each one...
+const MAX_DELAY_MS = 10_000; // ...up to this,
+const STABLE_MS = 30_000; // and back to FIRST_DELAY_MS once a child has lived this long.
+const CRASH_LIMIT = 5; // this many crashes...
+const CRASH_WINDOW_MS = 60_000; // ...within this long: give up (exit 1).
+const TAIL_LINES = 20; // lines of a dead child's stderr repeated in the report
+const TAIL_WAIT_MS = 500; // for its last lines to arrive after its exit
 const FORWARDED = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
-const PING_MS = 1000;             // heartbeat to a ready child...
-const HANG_MS = 10_000;           // ...which is killed after this long without an answer
+const PING_MS = 1000; // heartbeat to a ready child...
+const HANG_MS = 10_000; // ...which is killed after this long without an answer
 
 export interface SupervisorOptions {
   socket: BoundSocket;
@@ -101,10 +101,23 @@ class Supervisor {
       return this.crashed(Date.now());
     }
     const tail: string[] = [];
-    const running: Running = { child, instance, startedAt: Date.now(), ready: false, tail, stderrDone: forwardStderr(child, tail), lastPong: 0, hung: false };
+    const running: Running = {
+      child,
+      instance,
+      startedAt: Date.now(),
+      ready: false,
+      tail,
+      stderrDone: forwardStderr(child, tail),
+      lastPong: 0,
+      hung: false,
+    };
     this.current = running;
     let ended = false;
-    const end = (code: number | null, signal: NodeJS.Signals | null) => !ended && ((ended = true), void this.exited(running, code, signal));
+    const end = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
+      void this.exited(running, code, signal);
+    };
     child.on('message', (message: { pypages?: string }) => this.onMessage(running, message));
     child.on('error', (err) => {
       tail.push(`cannot start the server: ${err.message}`);
@@ -120,7 +133,9 @@ class Supervisor {
     if (!running.ready || running.hung || this.stopping) return;
     if (Date.now() - running.lastPong > HANG_MS) {
       running.hung = true;
-      say(`the server (pid ${running.child.pid}) has not answered for ${HANG_MS / 1000} s: its event loop is stuck; killing it`);
+      say(
+        `the server (pid ${running.child.pid}) has not answered for ${HANG_MS / 1000} s: its event loop is stuck; killing it`,
+      );
       return signalGroup(running.child, 'SIGKILL');
     }
     if (running.child.connected) running.child.send({ pypages: 'ping' });
@@ -148,7 +163,8 @@ class Supervisor {
     await Promise.race([running.stderrDone, new Promise((r) => setTimeout(r, TAIL_WAIT_MS))]);
     say(`the server (pid ${pid}) died unexpectedly: ${signal ? `killed by ${signal}` : `exited with code ${code}`}`);
     if (running.tail.length) say(`its last lines on stderr:\n${running.tail.map((l) => `  | ${l}`).join('\n')}`);
-    if (left.killed.length) say(`killed ${left.killed.length} process(es) it left behind (pids ${left.killed.join(' ')})`);
+    if (left.killed.length)
+      say(`killed ${left.killed.length} process(es) it left behind (pids ${left.killed.join(' ')})`);
     if (this.stopping) return this.done();
     this.crashed(running.startedAt);
   }
@@ -158,8 +174,10 @@ class Supervisor {
     const now = Date.now();
     this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     if (this.crashes.length >= CRASH_LIMIT) {
-      say(`the server died ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s; giving up. ` +
-        'Its last lines on stderr (above) say why; fix the cause, then start pypages again.');
+      say(
+        `the server died ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s; giving up. ` +
+          'Its last lines on stderr (above) say why; fix the cause, then start pypages again.',
+      );
       return this.done(1);
     }
     if (now - startedAt >= STABLE_MS) this.delayMs = FIRST_DELAY_MS;

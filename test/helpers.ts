@@ -73,7 +73,10 @@ export function startTestServer(overrides: Partial<Omit<Config, 'root' | 'config
  * server, removes the root (also when closing fails), and fails if a
  * validator reported a PEP 3333 violation in the error log.
  */
-export async function serveTempRoot(populate: (root: string) => void, overrides: Partial<Omit<Config, 'root' | 'configFile'>> = {}): Promise<TestServer> {
+export async function serveTempRoot(
+  populate: (root: string) => void,
+  overrides: Partial<Omit<Config, 'root' | 'configFile'>> = {},
+): Promise<TestServer> {
   const root = tempDir('pypages-test-');
   const log = memoryLogger();
   let running: RunningServer;
@@ -112,7 +115,13 @@ export interface RawResponse {
  * Sends bytes exactly as given (no URL normalisation, unlike fetch) on a new
  * connection with "Connection: close", and parses the one response.
  */
-export async function rawRequest(port: number, method: string, target: string, extraHeaders = '', requestBody: string | Buffer = ''): Promise<RawResponse> {
+export async function rawRequest(
+  port: number,
+  method: string,
+  target: string,
+  extraHeaders = '',
+  requestBody: string | Buffer = '',
+): Promise<RawResponse> {
   const { connect } = await import('node:net');
   const socket = connect(port, '127.0.0.1');
   socket.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extraHeaders}Connection: close\r\n\r\n`);
@@ -147,7 +156,11 @@ function dechunk(data: Buffer): Buffer {
 type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
 /** Polls until `probe` returns a truthy value (bounded: 5 s), and returns it. */
-export async function waitFor<T>(probe: () => T | Promise<T>, what = 'condition', timeoutMs = 5000): Promise<Truthy<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  what = 'condition',
+  timeoutMs = 5000,
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -172,13 +185,18 @@ export async function connectionRefused(port: number): Promise<boolean> {
   const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
   });
 }
 
 /** Python processes below `ancestor`, by default this one (workers and fork servers), from /proc. */
-export async function pythonDescendants(ancestor = process.pid): Promise<{ pid: number; ppid: number; cmdline: string }[]> {
+export async function pythonDescendants(
+  ancestor = process.pid,
+): Promise<{ pid: number; ppid: number; cmdline: string }[]> {
   const { readdirSync, readFileSync } = await import('node:fs');
   const procs = new Map<number, { pid: number; ppid: number; cmdline: string; comm: string }>();
   for (const entry of readdirSync('/proc')) {
@@ -194,6 +212,7 @@ export async function pythonDescendants(ancestor = process.pid): Promise<{ pid: 
       // the process ended while we looked
     }
   }
-  const below = (p: { ppid: number }): boolean => p.ppid === ancestor || (procs.has(p.ppid) && below(procs.get(p.ppid)!));
+  const below = (p: { ppid: number }): boolean =>
+    p.ppid === ancestor || (procs.has(p.ppid) && below(procs.get(p.ppid)!));
   return [...procs.values()].filter((p) => p.comm.startsWith('python') && below(p));
 }

@@ -5,7 +5,7 @@ import http from 'node:http';
 const body = Buffer.from('Hello world\n');
 const port = Number(process.argv[2]);
 http
-  .createServer((req, res) => {
+  .createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
     res.end(body);
   })

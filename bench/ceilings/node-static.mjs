@@ -11,7 +11,11 @@ import { extname, join, normalize } from 'node:path';
 
 const port = Number(process.argv[2]);
 const root = process.argv[3];
-const types = { '.txt': 'text/plain; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8' };
+const types = {
+  '.txt': 'text/plain; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+};
 const WHOLE = 1024 * 1024;
 
 function notFound(res) {

@@ -29,7 +29,9 @@ export function summarise(profile, { top = 30, requests = null } = {}) {
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map(); // node id -> µs
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
 
   const keyOf = (n) => {
@@ -57,15 +59,27 @@ export function summarise(profile, { top = 30, requests = null } = {}) {
     }
   }
   const busy = total - (byGroup.get('(idle)') ?? 0);
-  const fmt = (us) => `${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / busy).toFixed(1).padStart(5)}%${requests ? ` ${(us / requests).toFixed(1).padStart(7)} µs/req` : ''}`;
+  const fmt = (us) =>
+    `${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / busy).toFixed(1).padStart(5)}%${requests ? ` ${(us / requests).toFixed(1).padStart(7)} µs/req` : ''}`;
   const lines = [];
-  lines.push(`profile: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s not idle (percentages are of non-idle time)${requests ? `, ${requests} requests` : ''}`);
+  lines.push(
+    `profile: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s not idle (percentages are of non-idle time)${requests ? `, ${requests} requests` : ''}`,
+  );
   lines.push('', 'self time by where the code lives:');
-  for (const [k, us] of [...byGroup].sort((a, b) => b[1] - a[1]).filter(([k]) => k !== '(idle)')) lines.push(`  ${fmt(us)}  ${k}`);
+  for (const [k, us] of [...byGroup].sort((a, b) => b[1] - a[1]).filter(([k]) => k !== '(idle)'))
+    lines.push(`  ${fmt(us)}  ${k}`);
   lines.push('', `top ${top} functions by self time:`);
-  for (const [k, us] of [...bySelf].sort((a, b) => b[1] - a[1]).filter(([k]) => k !== '(idle)').slice(0, top)) lines.push(`  ${fmt(us)}  ${k}`);
+  for (const [k, us] of [...bySelf]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([k]) => k !== '(idle)')
+    .slice(0, top))
+    lines.push(`  ${fmt(us)}  ${k}`);
   lines.push('', `top ${top} functions by inclusive time:`);
-  for (const [k, us] of [...inclusive].sort((a, b) => b[1] - a[1]).filter(([k]) => k !== '(root)' && k !== '(idle)').slice(0, top)) lines.push(`  ${fmt(us)}  ${k}`);
+  for (const [k, us] of [...inclusive]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([k]) => k !== '(root)' && k !== '(idle)')
+    .slice(0, top))
+    lines.push(`  ${fmt(us)}  ${k}`);
   return lines.join('\n');
 }
 

@@ -39,11 +39,20 @@ export function summariseHeap(profile, { top = 30, requests = 1 } = {}) {
   };
   walk(profile.head, new Set());
   const per = (bytes) => `${(bytes / requests).toFixed(0).padStart(7)} B`;
-  const table = (map) => [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${per(v)}  ${k}`).join('\n');
+  const table = (map) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `${per(v)}  ${k}`)
+      .join('\n');
   return [
     `allocated: ${per(total)} per request (${requests} requests)`,
-    '', 'by function itself:', table(self),
-    '', 'by function with its callees:', table(inclusive),
+    '',
+    'by function itself:',
+    table(self),
+    '',
+    'by function with its callees:',
+    table(inclusive),
   ].join('\n');
 }
 

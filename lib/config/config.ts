@@ -12,8 +12,16 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { helpText, META_FLAGS, versionText } from './help.js';
 import {
-  DEFAULT_CONFIG_FILE, describe, InvalidValue, SETTINGS, SETTING_LIST, VALUE_NAMES, YAML_SETTINGS,
-  type Setting, type SettingValues, type ValueContext,
+  DEFAULT_CONFIG_FILE,
+  describe,
+  InvalidValue,
+  SETTINGS,
+  SETTING_LIST,
+  VALUE_NAMES,
+  YAML_SETTINGS,
+  type Setting,
+  type SettingValues,
+  type ValueContext,
 } from './settings.js';
 
 export interface Config extends Readonly<SettingValues> {
@@ -22,13 +30,20 @@ export interface Config extends Readonly<SettingValues> {
 
 /** A usage or configuration error; the message names the file (if any), the key or flag, and what is allowed. */
 export class ConfigError extends Error {
-  constructor(message: string, readonly file: string | null = null, readonly key: string | null = null) {
+  constructor(
+    message: string,
+    readonly file: string | null = null,
+    readonly key: string | null = null,
+  ) {
     super(message);
     this.name = 'ConfigError';
   }
 }
 
-export type CliResult = { kind: 'help'; text: string } | { kind: 'version'; text: string } | { kind: 'run'; config: Config };
+export type CliResult =
+  | { kind: 'help'; text: string }
+  | { kind: 'version'; text: string }
+  | { kind: 'run'; config: Config };
 
 type Values = { -readonly [K in keyof SettingValues]?: SettingValues[K] };
 
@@ -56,12 +71,15 @@ function closest(word: string, candidates: readonly string[]): string | null {
 
 /** Edit distance counting a swap of two neighbours as one edit (optimal string alignment). */
 function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -69,14 +87,19 @@ function editDistance(a: string, b: string): number {
 
 /** Builds the frozen Config: given values over defaults; the default root resolves against `cwd`. */
 function finish(values: Values, cwd: string, configFile: string | null): Config {
-  const root = values.root ?? check(SETTINGS.root, SETTINGS.root.default, { from: 'default', base: cwd }, 'root', null, 'root');
+  const root =
+    values.root ?? check(SETTINGS.root, SETTINGS.root.default, { from: 'default', base: cwd }, 'root', null, 'root');
   const config: Record<string, unknown> = { configFile };
   for (const name of VALUE_NAMES) config[name] = values[name] ?? SETTINGS[name].default;
   config.root = root;
   config.index = Object.freeze([...(config.index as string[])]);
   if (Boolean(config.cert) !== Boolean(config.key)) {
     const missing = config.cert ? 'key' : 'cert';
-    throw new ConfigError(`${missing}: cert and key go together for HTTPS: give both (--cert FILE --key FILE, or cert: and key: in ${configFile ? shown(configFile, cwd) : DEFAULT_CONFIG_FILE}) or neither`, configFile, missing);
+    throw new ConfigError(
+      `${missing}: cert and key go together for HTTPS: give both (--cert FILE --key FILE, or cert: and key: in ${configFile ? shown(configFile, cwd) : DEFAULT_CONFIG_FILE}) or neither`,
+      configFile,
+      missing,
+    );
   }
   return Object.freeze(config) as unknown as Config;
 }
@@ -130,7 +153,8 @@ function readYaml(file: string, name: string): Record<string, unknown> | null {
     const kind = Array.isArray(data) ? 'a list' : `the ${typeof data} ${JSON.stringify(data)}`;
     throw new ConfigError(
       `${name}: must be a mapping of settings (key: value), got ${kind}; allowed keys: ${[...YAML_SETTINGS.keys()].join(', ')}`,
-      file, null,
+      file,
+      null,
     );
   }
   return data as Record<string, unknown>;
@@ -147,7 +171,11 @@ function loadYaml(file: string, cwd: string): Values {
     if (!s) {
       const guess = closest(key, allowed);
       const hint = guess ? `. Did you mean "${guess}"?` : '';
-      throw new ConfigError(`${name}: unknown key ${JSON.stringify(key)}; allowed keys: ${allowed.join(', ')}${hint}`, file, key);
+      throw new ConfigError(
+        `${name}: unknown key ${JSON.stringify(key)}; allowed keys: ${allowed.join(', ')}${hint}`,
+        file,
+        key,
+      );
     }
     out[s.name] = check(s, raw, { from: 'yaml', base: path.dirname(file) }, `${name}: ${key}`, file, key);
   }
@@ -164,7 +192,8 @@ const CONFIG_FLAG = SETTINGS.config.flag as string;
 function parseOptions(): Record<string, { type: 'string' | 'boolean'; short?: string }> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [name, s] of FLAGS) options[name] = { type: s.metavar === null ? 'boolean' : 'string' };
-  for (const m of META_FLAGS) options[m.flag.slice(2)] = m.short ? { type: 'boolean', short: m.short.slice(1) } : { type: 'boolean' };
+  for (const m of META_FLAGS)
+    options[m.flag.slice(2)] = m.short ? { type: 'boolean', short: m.short.slice(1) } : { type: 'boolean' };
   return options;
 }
 
@@ -179,23 +208,40 @@ function rawFlags(tokens: Token[]): Map<string, { setting: Setting<unknown>; raw
     if (t.kind !== 'option') continue;
     const s = FLAGS.get(t.name);
     if (!s) {
-      const guess = closest(t.rawName, [...FLAGS.values()].map((f) => f.flag));
-      throw new ConfigError(`unknown option "${t.rawName}"${guess ? ` (did you mean ${guess}?)` : ''}; see pypages --help`, null, t.rawName);
+      const guess = closest(
+        t.rawName,
+        [...FLAGS.values()].map((f) => f.flag),
+      );
+      throw new ConfigError(
+        `unknown option "${t.rawName}"${guess ? ` (did you mean ${guess}?)` : ''}; see pypages --help`,
+        null,
+        t.rawName,
+      );
     }
     if (s.metavar === null) {
-      if (t.value !== undefined) throw new ConfigError(`${s.flag}: takes no value (got ${JSON.stringify(t.value)})`, null, s.flag);
+      if (t.value !== undefined)
+        throw new ConfigError(`${s.flag}: takes no value (got ${JSON.stringify(t.value)})`, null, s.flag);
       out.set(s.name, { setting: s, raw: true, key: s.flag });
     } else {
       if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) {
-        throw new ConfigError(`${s.flag}: needs a value: ${s.flag} ${s.metavar}, where ${s.metavar} is ${s.allowed}`, null, s.flag);
+        throw new ConfigError(
+          `${s.flag}: needs a value: ${s.flag} ${s.metavar}, where ${s.metavar} is ${s.allowed}`,
+          null,
+          s.flag,
+        );
       }
       out.set(s.name, { setting: s, raw: t.value, key: s.flag });
     }
   }
   if (positionals.length > 1) {
-    throw new ConfigError(`expected at most one ${POSITIONAL.flag} (${POSITIONAL.name}), got ${positionals.length}: ${positionals.join(' ')}`, null, POSITIONAL.flag);
+    throw new ConfigError(
+      `expected at most one ${POSITIONAL.flag} (${POSITIONAL.name}), got ${positionals.length}: ${positionals.join(' ')}`,
+      null,
+      POSITIONAL.flag,
+    );
   }
-  if (positionals.length === 1) out.set(POSITIONAL.name, { setting: POSITIONAL, raw: positionals[0], key: POSITIONAL.flag });
+  if (positionals.length === 1)
+    out.set(POSITIONAL.name, { setting: POSITIONAL, raw: positionals[0], key: POSITIONAL.flag });
   return out;
 }
 
@@ -208,7 +254,13 @@ function configPath(explicit: { raw: unknown } | undefined, cwd: string): string
 
 /** Parses argv (without node and script) run from `cwd`: help, version, or a validated Config. Throws ConfigError. */
 export function parseCli(argv: string[], cwd: string): CliResult {
-  const { tokens } = parseArgs({ args: argv, options: parseOptions(), strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: argv,
+    options: parseOptions(),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { kind: 'help', text: helpText() };
   if (tokens.some((t) => t.kind === 'option' && t.name === 'version')) return { kind: 'version', text: versionText() };
   const flags = rawFlags(tokens.filter((t) => !(t.kind === 'option' && (t.name === 'help' || t.name === 'version'))));

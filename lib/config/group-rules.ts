@@ -22,7 +22,8 @@ export interface GroupRule {
 /** The per-group settings: YAML key → (setting name, parser). */
 export type GroupKeys = ReadonlyMap<string, { name: string; parse: (raw: unknown, ctx: ValueContext) => unknown }>;
 
-export const GROUPS_ALLOWED = 'a list of groups, each a mapping with "name", "match" (globs) and optional per-group settings';
+export const GROUPS_ALLOWED =
+  'a list of groups, each a mapping with "name", "match" (globs) and optional per-group settings';
 
 /** Parses the `groups:` list; the error says which group and key is wrong. */
 export function parseGroupRules(raw: unknown, ctx: ValueContext, keys: GroupKeys): readonly GroupRule[] {
@@ -31,7 +32,8 @@ export function parseGroupRules(raw: unknown, ctx: ValueContext, keys: GroupKeys
   return Object.freeze(
     raw.map((entry, i) => {
       const rule = parseRule(entry, `groups[${i}]`, ctx, keys);
-      if (names.has(rule.name)) throw new InvalidValue(`${GROUPS_ALLOWED}; groups[${i}].name must be unique`, rule.name);
+      if (names.has(rule.name))
+        throw new InvalidValue(`${GROUPS_ALLOWED}; groups[${i}].name must be unique`, rule.name);
       names.add(rule.name);
       return rule;
     }),
@@ -39,9 +41,11 @@ export function parseGroupRules(raw: unknown, ctx: ValueContext, keys: GroupKeys
 }
 
 function parseRule(entry: unknown, where: string, ctx: ValueContext, keys: GroupKeys): GroupRule {
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new InvalidValue(`${GROUPS_ALLOWED}; ${where} is not a mapping`, entry);
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+    throw new InvalidValue(`${GROUPS_ALLOWED}; ${where} is not a mapping`, entry);
   const { name, match, ...rest } = entry as Record<string, unknown>;
-  if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) throw new InvalidValue(`${GROUPS_ALLOWED}; ${where}.name must be a word (letters, digits, _ . -)`, name);
+  if (typeof name !== 'string' || !/^[\w.-]+$/.test(name))
+    throw new InvalidValue(`${GROUPS_ALLOWED}; ${where}.name must be a word (letters, digits, _ . -)`, name);
   const globs = typeof match === 'string' ? [match] : match;
   if (!Array.isArray(globs) || globs.length === 0 || !globs.every((g) => typeof g === 'string' && g !== '')) {
     throw new InvalidValue(`${GROUPS_ALLOWED}; ${where}.match must be a glob or a list of globs`, match);
@@ -49,16 +53,26 @@ function parseRule(entry: unknown, where: string, ctx: ValueContext, keys: Group
   const overrides: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rest)) {
     const setting = keys.get(key);
-    if (!setting) throw new InvalidValue(`${GROUPS_ALLOWED}; ${where} has unknown key "${key}" (allowed: name, match, ${[...keys.keys()].join(', ')})`, key);
+    if (!setting)
+      throw new InvalidValue(
+        `${GROUPS_ALLOWED}; ${where} has unknown key "${key}" (allowed: name, match, ${[...keys.keys()].join(', ')})`,
+        key,
+      );
     try {
       overrides[setting.name] = setting.parse(value, ctx);
     } catch (err) {
-      if (err instanceof InvalidValue) throw new InvalidValue(`${GROUPS_ALLOWED}; ${where}.${key} must be ${err.allowed}`, value);
+      if (err instanceof InvalidValue)
+        throw new InvalidValue(`${GROUPS_ALLOWED}; ${where}.${key} must be ${err.allowed}`, value);
       throw err;
     }
   }
   const regexes = (globs as string[]).map(globToRegExp);
-  return Object.freeze({ name, match: Object.freeze([...globs]), test: (p: string) => regexes.some((r) => r.test(p)), overrides: Object.freeze(overrides) });
+  return Object.freeze({
+    name,
+    match: Object.freeze([...globs]),
+    test: (p: string) => regexes.some((r) => r.test(p)),
+    overrides: Object.freeze(overrides),
+  });
 }
 
 /** Glob over "/"-separated paths: `**` any depth, `*` within one segment, `?` one character. */

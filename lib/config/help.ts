@@ -31,7 +31,9 @@ function wrap(text: string, indent: number, width = 80): string[] {
 
 /** The `pypages --help` text: usage, then every setting with its YAML key and default. */
 export function helpText(): string {
-  const positional = SETTING_LIST.filter((s) => s.positional).map((s) => ` [${s.flag}]`).join('');
+  const positional = SETTING_LIST.filter((s) => s.positional)
+    .map((s) => ` [${s.flag}]`)
+    .join('');
   const out = [
     `Usage: pypages [options]${positional}`,
     '',
@@ -63,7 +65,9 @@ export function markdownTable(): string {
   ];
   for (const s of SETTING_LIST) {
     const yaml = s.yaml === null ? '—' : `\`${s.yaml}\``;
-    rows.push(`| ${s.name} | \`${usage(s)}\` | ${yaml} | ${cell(s.defaultText)} | ${cell(s.allowed)} | ${cell(s.help)} |`);
+    rows.push(
+      `| ${s.name} | \`${usage(s)}\` | ${yaml} | ${cell(s.defaultText)} | ${cell(s.allowed)} | ${cell(s.help)} |`,
+    );
   }
   return rows.join('\n');
 }

@@ -12,7 +12,10 @@ export interface ValueContext {
 
 /** Thrown by a setting's `parse`; the caller adds the file and key. */
 export class InvalidValue extends Error {
-  constructor(readonly allowed: string, readonly got: unknown) {
+  constructor(
+    readonly allowed: string,
+    readonly got: unknown,
+  ) {
     super(`must be ${allowed} (got ${describe(got)})`);
     this.name = 'InvalidValue';
   }
@@ -22,7 +25,7 @@ export class InvalidValue extends Error {
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   // Numbers via String: JSON would show Infinity and NaN (YAML .inf, .nan) as null.
-  const text = typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -85,10 +88,12 @@ export function configFile(raw: unknown, ctx: ValueContext): string {
   return full;
 }
 
-
 /** One of a fixed set of words. */
 export function oneOf<T extends string>(...words: T[]): (raw: unknown) => T {
-  const allowed = words.map((w) => `"${w}"`).join(', ').replace(/, ([^,]*)$/, ' or $1');
+  const allowed = words
+    .map((w) => `"${w}"`)
+    .join(', ')
+    .replace(/, ([^,]*)$/, ' or $1');
   return (raw) => {
     const word = typeof raw === 'string' ? raw.trim() : raw;
     if (!words.includes(word as T)) throw new InvalidValue(allowed, raw);
@@ -138,7 +143,7 @@ export function addressList(raw: unknown): readonly string[] {
     if (!family || extra !== undefined) return false;
     return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
   };
-  if (!items || !items.every(valid)) throw new InvalidValue(ADDRESSES, raw);
+  if (!items?.every(valid)) throw new InvalidValue(ADDRESSES, raw);
   return Object.freeze(items);
 }
 
@@ -146,7 +151,7 @@ export const MODULES = 'a list of Python module names (e.g. flask, django.conf)'
 
 export function moduleList(raw: unknown): readonly string[] {
   const items = stringItems(raw);
-  if (!items || !items.every((i) => /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(i))) throw new InvalidValue(MODULES, raw);
+  if (!items?.every((i) => /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(i))) throw new InvalidValue(MODULES, raw);
   return Object.freeze(items);
 }
 
@@ -163,7 +168,8 @@ export const SCRIPTS = 'a list of script paths relative to the document root (e.
 
 export function scriptList(raw: unknown): readonly string[] {
   const items = stringItems(raw);
-  if (!items || !items.every((i) => i.endsWith('.py') && !path.isAbsolute(i) && !i.split(/[\\/]/).includes('..'))) throw new InvalidValue(SCRIPTS, raw);
+  if (!items?.every((i) => i.endsWith('.py') && !path.isAbsolute(i) && !i.split(/[\\/]/).includes('..')))
+    throw new InvalidValue(SCRIPTS, raw);
   return Object.freeze(items.map((i) => i.replace(/\\/g, '/').replace(/^\.\//, '')));
 }
 
@@ -173,7 +179,8 @@ export function envMap(raw: unknown): Readonly<Record<string, string>> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidValue(ENV, raw);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !['string', 'number', 'boolean'].includes(typeof value)) throw new InvalidValue(ENV, raw);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !['string', 'number', 'boolean'].includes(typeof value))
+      throw new InvalidValue(ENV, raw);
     out[name] = String(value);
   }
   return Object.freeze(out);

@@ -4,6 +4,7 @@
 // validation, --help and the README table are all derived from SETTINGS.
 import { DEFAULT_INDEX } from '../http/resolve.js';
 import { GROUPS_ALLOWED, parseGroupRules, type GroupKeys, type GroupRule } from './group-rules.js';
+// biome-ignore format: the parsers and their names, packed as the table below uses them
 import {
   ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, DIRECTORY, directory, ENV, envMap, FILE_NAMES, fileNameList, integer,
   MODULES, moduleList, nonEmptyString, OPTIONAL_FILE, OPTIONAL_FOLDER, optionalFile, optionalFolder, oneOf, PATHS, pathList,
@@ -59,15 +60,29 @@ export interface SettingValues {
   key: string;
 }
 
-type Entries = { readonly [K in keyof SettingValues]: Entry<SettingValues[K]> } & { readonly config: Entry<string | null> };
-type Table = { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> } & { readonly config: Setting<string | null> };
+type Entries = { readonly [K in keyof SettingValues]: Entry<SettingValues[K]> } & {
+  readonly config: Entry<string | null>;
+};
+type Table = { readonly [K in keyof SettingValues]: Setting<SettingValues[K]> } & {
+  readonly config: Setting<string | null>;
+};
 
 export const DEFAULT_CONFIG_FILE = 'pypages.yaml';
 
 /** The per-group settings: a named group (groups:) may override each of them. */
-export const GROUP_SETTING_NAMES = ['processes', 'threads', 'python', 'pythonPath', 'env', 'cwd', 'preload', 'venv'] as const;
+export const GROUP_SETTING_NAMES = [
+  'processes',
+  'threads',
+  'python',
+  'pythonPath',
+  'env',
+  'cwd',
+  'preload',
+  'venv',
+] as const;
 export type GroupSettingName = (typeof GROUP_SETTING_NAMES)[number];
 
+// biome-ignore format: one setting per entry, its fields on the lines a reader scans
 const ENTRIES: Entries = {
   root: {
     only: 'positional', metavar: 'DIR', default: 'www', defaultText: 'www',
@@ -278,8 +293,10 @@ export const YAML_SETTINGS: ReadonlyMap<string, Setting<unknown>> = new Map(
 
 /** The per-group settings a named group may set: YAML key → (name, parser). */
 function groupKeys(): GroupKeys {
-  return new Map(GROUP_SETTING_NAMES.map((name) => {
-    const s = SETTINGS[name] as Setting<unknown>;
-    return [s.yaml as string, { name, parse: s.parse }];
-  }));
+  return new Map(
+    GROUP_SETTING_NAMES.map((name) => {
+      const s = SETTINGS[name] as Setting<unknown>;
+      return [s.yaml as string, { name, parse: s.parse }];
+    }),
+  );
 }

@@ -29,9 +29,18 @@ export interface GroupContext {
 
 export type ProcessState = 'starting' | 'ready' | 'busy' | 'retiring';
 
-export interface ProcessStatus { pid: number; state: ProcessState; served: number; inflight: number; rssBytes: number; uptimeSeconds: number }
+export interface ProcessStatus {
+  pid: number;
+  state: ProcessState;
+  served: number;
+  inflight: number;
+  rssBytes: number;
+  uptimeSeconds: number;
+}
 
-interface Waiter { resolve: (ok: boolean) => void }
+interface Waiter {
+  resolve: (ok: boolean) => void;
+}
 
 export class Group {
   readonly workers: Worker[] = [];
@@ -42,7 +51,10 @@ export class Group {
   private waiting: Waiter[] = [];
   private queued = 0;
 
-  constructor(readonly spec: GroupSpec, private readonly ctx: GroupContext) {}
+  constructor(
+    readonly spec: GroupSpec,
+    private readonly ctx: GroupContext,
+  ) {}
 
   get inflight(): number {
     return this.workers.reduce((n, w) => n + w.inflight, 0);
@@ -75,13 +87,16 @@ export class Group {
           const started = await this.grow(deadline);
           if (!(started instanceof Worker)) return started;
           // The request that started a worker uses it first: it was there before anyone now waiting.
-          if (started.alive && !started.retiring && started.inflight < this.spec.threads) return this.runOn(started, job, true);
+          if (started.alive && !started.retiring && started.inflight < this.spec.threads)
+            return this.runOn(started, job, true);
           continue;
         }
-        if (!inLine && this.queued >= queueLimit) return busy(`the queue of ${this.spec.label} is full (${queueLimit} waiting)`);
+        if (!inLine && this.queued >= queueLimit)
+          return busy(`the queue of ${this.spec.label} is full (${queueLimit} waiting)`);
         if (!inLine) this.queued++;
         inLine = true;
-        if (!(await this.waitInLine(job, deadline))) return busy(`no free thread in ${this.spec.label} within the queue timeout (${queueTimeout} s)`);
+        if (!(await this.waitInLine(job, deadline)))
+          return busy(`no free thread in ${this.spec.label} within the queue timeout (${queueTimeout} s)`);
       }
     } finally {
       if (inLine) this.queued--;
@@ -112,12 +127,14 @@ export class Group {
   private async runOn(worker: Worker, job: Job, wakeOthers = false): Promise<Outcome> {
     const outcome = worker.handle(job); // synchronous up to here: the thread is taken before anyone else looks
     if (wakeOthers) this.wake(); // a new worker may have threads to spare
-    if (worker.served >= this.recycleAfter(worker)) this.retire(worker, `served ${worker.served} requests (max-requests)`);
+    if (worker.served >= this.recycleAfter(worker))
+      this.retire(worker, `served ${worker.served} requests (max-requests)`);
     const result = await outcome;
     // A failed import leaves a half-initialised interpreter: start afresh next time.
     if (result.kind === 'error' && result.errorKind === 'load') this.retire(worker, null);
     // A worker that has only ever been asked about modules that are not pages holds nothing worth keeping.
-    if (result.kind === 'error' && result.errorKind === 'not-page' && worker.watched.length === 0) this.retire(worker, null);
+    if (result.kind === 'error' && result.errorKind === 'not-page' && worker.watched.length === 0)
+      this.retire(worker, null);
     return result;
   }
 
@@ -139,7 +156,8 @@ export class Group {
     this.starting++;
     let worker: Worker | null = null;
     try {
-      if (!(await this.ctx.reserve(this, deadline))) return busy(`no room for another Python process (max-workers) within the queue timeout`);
+      if (!(await this.ctx.reserve(this, deadline)))
+        return busy(`no room for another Python process (max-workers) within the queue timeout`);
       try {
         worker = await this.launch();
       } finally {
@@ -160,8 +178,16 @@ export class Group {
   private async launch(): Promise<Worker> {
     const { spec, ctx } = this;
     const proc = await ctx.launcher({
-      python: spec.python, root: spec.site.root, cwd: spec.cwd, threads: spec.threads, processes: spec.processes,
-      env: spec.env, pythonPath: spec.pythonPath, preload: ctx.preloadFor(this), tag: spec.label, log: ctx.log,
+      python: spec.python,
+      root: spec.site.root,
+      cwd: spec.cwd,
+      threads: spec.threads,
+      processes: spec.processes,
+      env: spec.env,
+      pythonPath: spec.pythonPath,
+      preload: ctx.preloadFor(this),
+      tag: spec.label,
+      log: ctx.log,
     });
     return Worker.start(proc, { tag: spec.label, log: ctx.log });
   }
@@ -189,10 +215,13 @@ export class Group {
   private wait(deadline: number): Promise<boolean> {
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve };
-      const timer = setTimeout(() => {
-        this.waiting = this.waiting.filter((w) => w !== waiter);
-        resolve(false);
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.waiting = this.waiting.filter((w) => w !== waiter);
+          resolve(false);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       waiter.resolve = (ok) => {
         clearTimeout(timer);
         resolve(ok);

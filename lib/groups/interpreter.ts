@@ -38,10 +38,17 @@ type Probe = { ok: true; version: string; executable: string } | { ok: false; re
 function probe(file: string): Promise<Probe> {
   return new Promise((resolve) => {
     execFile(file, ['-c', PROBE_SCRIPT], { timeout: PROBE_TIMEOUT_MS, windowsHide: true }, (err, stdout, stderr) => {
-      if (err) return resolve({ ok: false, reason: failure(err as NodeJS.ErrnoException & { killed?: boolean }, String(stderr)) });
+      if (err)
+        return resolve({
+          ok: false,
+          reason: failure(err as NodeJS.ErrnoException & { killed?: boolean }, String(stderr)),
+        });
       const [version = '', executable = ''] = String(stdout).trim().split(/\r?\n/);
       if (!/^\d+\.\d+\.\d+$/.test(version.trim())) {
-        return resolve({ ok: false, reason: `it did not print a Python version (printed ${JSON.stringify(String(stdout).slice(0, 80))})` });
+        return resolve({
+          ok: false,
+          reason: `it did not print a Python version (printed ${JSON.stringify(String(stdout).slice(0, 80))})`,
+        });
       }
       resolve({ ok: true, version: version.trim(), executable: executable.trim() });
     });
@@ -54,7 +61,9 @@ function failure(err: NodeJS.ErrnoException & { killed?: boolean }, stderr: stri
   if (err.killed) return `it did not answer within ${PROBE_TIMEOUT_MS / 1000} s`;
   const last = stderr.trim().split(/\r?\n/).pop();
   const detail = last ? `: ${last}` : '';
-  return typeof err.code === 'number' ? `it exited with code ${err.code}${detail}` : `it could not be run (${err.code ?? err.message})${detail}`;
+  return typeof err.code === 'number'
+    ? `it exited with code ${err.code}${detail}`
+    : `it could not be run (${err.code ?? err.message})${detail}`;
 }
 
 function tooOld(version: string): boolean {
@@ -116,8 +125,10 @@ function strip(result: (Interpreter & { executable: string }) | string): Interpr
 async function fromVirtualenv(folder: string): Promise<Interpreter | string> {
   const found = venvPython(folder, exists);
   if (found === null) {
-    return `${folder} is a folder but not a virtualenv (it has no ${VENV_PYTHONS.join(', ')}); ` +
-      `create one with: python3 -m venv ${folder}`;
+    return (
+      `${folder} is a folder but not a virtualenv (it has no ${VENV_PYTHONS.join(', ')}); ` +
+      `create one with: python3 -m venv ${folder}`
+    );
   }
   return strip(await check(found));
 }
@@ -137,9 +148,11 @@ export async function findInterpreter(spec: string): Promise<Interpreter> {
       reasons.push(r);
     }
     const none = reasons.every((r) => r.endsWith('not found on PATH'));
-    throw new InterpreterError(none
-      ? `no Python 3 interpreter found (tried: ${AUTO_COMMANDS.join(', ')} on PATH). ${FIX}`
-      : `no usable Python interpreter found (tried: ${reasons.join('; ')}). ${FIX}`);
+    throw new InterpreterError(
+      none
+        ? `no Python 3 interpreter found (tried: ${AUTO_COMMANDS.join(', ')} on PATH). ${FIX}`
+        : `no usable Python interpreter found (tried: ${reasons.join('; ')}). ${FIX}`,
+    );
   } else if (!isPath) {
     result = await fromCommand(spec);
   } else {

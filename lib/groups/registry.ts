@@ -31,7 +31,10 @@ export interface GroupStatus {
   idleSeconds: number;
 }
 
-interface Preload { site: Site; script: string }
+interface Preload {
+  site: Site;
+  script: string;
+}
 
 export class GroupRegistry {
   /** By site name and group key (site.name NUL spec.key). */
@@ -60,7 +63,8 @@ export class GroupRegistry {
     this.opts = opts;
     this.preloads = opts.sites.all.flatMap((site) => preloadTargets(site).map((script) => ({ site, script })));
     this.ctx = {
-      launcher: opts.launcher, log: opts.log,
+      launcher: opts.launcher,
+      log: opts.log,
       reserve: (group, deadline) => this.reserve(group, deadline),
       unreserve: () => this.unreserve(),
       released: () => this.wakeSlots(),
@@ -105,7 +109,11 @@ export class GroupRegistry {
   /** Imports the preload scripts now, so their first request is fast; failures are logged. */
   async warmUp(): Promise<void> {
     const groups = new Set(this.preloads.map((p) => this.groupOf(p.site, p.script)));
-    await Promise.all([...groups].map((g) => g.warm().catch((err) => this.opts.log.error(`preload of ${g.spec.label} failed: ${(err as Error).message}`))));
+    await Promise.all(
+      [...groups].map((g) =>
+        g.warm().catch((err) => this.opts.log.error(`preload of ${g.spec.label} failed: ${(err as Error).message}`)),
+      ),
+    );
   }
 
   private groupOf(site: Site, script: string): Group {
@@ -178,7 +186,14 @@ export class GroupRegistry {
     const now = Date.now();
     return [...this.groups.values()]
       .filter((g) => g.workers.length > 0 || g.queueDepth > 0)
-      .map((g) => ({ key: g.spec.key, label: g.spec.label, python: g.spec.python, processes: g.status(), queued: g.queueDepth, idleSeconds: Math.round((now - g.lastUsed) / 1000) }));
+      .map((g) => ({
+        key: g.spec.key,
+        label: g.spec.label,
+        python: g.spec.python,
+        processes: g.status(),
+        queued: g.queueDepth,
+        idleSeconds: Math.round((now - g.lastUsed) / 1000),
+      }));
   }
 
   /** Every request in flight on any worker. */

@@ -12,8 +12,8 @@ import { nearestVenv, pythonOfSpec } from './venv.js';
 
 export interface GroupSpec {
   readonly site: Site;
-  readonly key: string;         // identity within its site: same key, same group
-  readonly label: string;       // for logs and the status page
+  readonly key: string; // identity within its site: same key, same group
+  readonly label: string; // for logs and the status page
   readonly python: string;
   readonly processes: number;
   readonly threads: number;
@@ -53,7 +53,7 @@ function baseKey(script: string, rel: string, site: Site): [string, string, stri
   switch (site.grouping) {
     case 'per-folder': {
       const folder = dirname(script);
-      return [`folder:${folder}`, toUrlPath(relative(site.root, folder)) + '/', folder];
+      return [`folder:${folder}`, `${toUrlPath(relative(site.root, folder))}/`, folder];
     }
     case 'global':
       return ['global', '(global)', site.root];
@@ -74,6 +74,6 @@ function toUrlPath(p: string): string {
 
 /** Scripts of `site` to import at server start (absolute): its preload list, and each named group's. */
 export function preloadTargets(site: Site): string[] {
-  const fromRules = site.groupRules.flatMap((r) => ((r.overrides.preload as readonly string[] | undefined) ?? []));
+  const fromRules = site.groupRules.flatMap((r) => (r.overrides.preload as readonly string[] | undefined) ?? []);
   return [...new Set([...site.groupDefaults.preload, ...fromRules])].map((p) => join(site.root, p));
 }

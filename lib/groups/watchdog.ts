@@ -16,7 +16,10 @@ export class Watchdog {
   private sweeps = 0;
 
   /** Starts sweeping the groups `groups()` lists at each sweep. */
-  constructor(private readonly groups: () => Iterable<Group>, private readonly log: Logger) {
+  constructor(
+    private readonly groups: () => Iterable<Group>,
+    private readonly log: Logger,
+  ) {
     this.timer = setInterval(() => this.sweep(), SWEEP_MS);
     this.timer.unref();
   }
@@ -45,7 +48,9 @@ export class Watchdog {
     for (const worker of group.workers) {
       for (const exchange of worker.inFlight()) {
         if (exchange.isTimedOut || exchange.activeMs(now) <= limitMs) continue;
-        this.log.error(`request ${exchange.requestId}: ${group.spec.label} ran longer than request-timeout (${limitMs / 1000} s): 504`);
+        this.log.error(
+          `request ${exchange.requestId}: ${group.spec.label} ran longer than request-timeout (${limitMs / 1000} s): 504`,
+        );
         exchange.timedOut(limitMs);
         worker.dumpStacksAndKill(`request ${exchange.requestId} timed out`);
       }
@@ -56,7 +61,8 @@ export class Watchdog {
     const timeoutMs = group.spec.site.limits.heartbeatTimeout * 1000;
     if (timeoutMs === 0) return;
     for (const worker of group.workers) {
-      if (now - worker.lastPong > timeoutMs) worker.dumpStacksAndKill(`no heartbeat for ${Math.round((now - worker.lastPong) / 1000)} s`);
+      if (now - worker.lastPong > timeoutMs)
+        worker.dumpStacksAndKill(`no heartbeat for ${Math.round((now - worker.lastPong) / 1000)} s`);
       else if (now - worker.lastPong >= timeoutMs / 3) worker.ping();
     }
   }
@@ -66,7 +72,8 @@ export class Watchdog {
     if (limit === 0) return;
     for (const worker of group.workers) {
       const rss = worker.rss();
-      if (rss > limit && !worker.retiring) group.retire(worker, `RSS ${mib(rss)} over max-memory ${mib(limit)}; recycling`);
+      if (rss > limit && !worker.retiring)
+        group.retire(worker, `RSS ${mib(rss)} over max-memory ${mib(limit)}; recycling`);
     }
   }
 

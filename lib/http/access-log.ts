@@ -28,7 +28,12 @@ export class AccessLog {
   /** Gives the request its id and works out the real client. */
   begin(req: IncomingMessage, trust: TrustList): RequestInfo {
     const { remoteAddress, remotePort, encrypted } = req.socket as TLSSocket;
-    const client = clientView(trust, { peer: remoteAddress ?? '', peerPort: remotePort ?? 0, secure: encrypted === true, headers: req.headers });
+    const client = clientView(trust, {
+      peer: remoteAddress ?? '',
+      peerPort: remotePort ?? 0,
+      secure: encrypted === true,
+      headers: req.headers,
+    });
     return { id: `${this.prefix}-${(++this.counter).toString(36)}`, time: new Date(), client, bytes: null };
   }
 
@@ -50,15 +55,17 @@ export class AccessLog {
     const declared = res.getHeader('content-length');
     const bytes = info.bytes ?? (declared === undefined ? null : Number(declared));
     const header = (name: string) => (req.headers[name] as string | undefined) || undefined;
-    this.log.access(combinedLine({
-      remote: info.client.remoteAddr || '-',
-      time: info.time,
-      requestLine: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
-      status: res.statusCode,
-      bytes,
-      referer: header('referer'),
-      userAgent: header('user-agent'),
-    }));
+    this.log.access(
+      combinedLine({
+        remote: info.client.remoteAddr || '-',
+        time: info.time,
+        requestLine: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+        status: res.statusCode,
+        bytes,
+        referer: header('referer'),
+        userAgent: header('user-agent'),
+      }),
+    );
   }
 }
 

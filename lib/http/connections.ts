@@ -89,7 +89,9 @@ function refuse(socket: Socket, err: NodeJS.ErrnoException, broken: ServerRespon
   if (socket.writable && !broken?.headersSent) {
     const status = ANSWERS[err.code ?? ''] ?? '400 Bad Request';
     const body = `${status}\n`;
-    socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
   }
   socket.destroySoon();
   setTimeout(() => socket.destroy(), 1000).unref(); // a client that does not read even that

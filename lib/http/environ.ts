@@ -7,8 +7,8 @@ import { SERVER_SOFTWARE } from '../util/version.js';
 
 export interface RequestFacts {
   method: string;
-  rawUrl: string;              // as received: path?query
-  httpVersion: string;         // "1.1"
+  rawUrl: string; // as received: path?query
+  httpVersion: string; // "1.1"
   rawHeaders: readonly string[]; // Node's flat [name, value, ...] list
   remoteAddress: string;
   remotePort: number;
@@ -103,4 +103,3 @@ function serverName(host: string | undefined, serverAddr: string): string {
 function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
-

@@ -23,7 +23,7 @@ export function errorPageText(status: number, requestId: string, detail: string,
   const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
   const lines = [title, '', EXPLANATIONS[status] ?? '', ...(note ? ['', note, ''] : []), `Request id: ${requestId}`];
   if (debug && detail) lines.push('', detail);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The error page as Koa's answer. */
@@ -34,7 +34,13 @@ export function sendErrorPage(ctx: Context, status: number, detail: string, debu
 }
 
 /** The error page written straight to a response that has not started (the script path has no Koa context). */
-export function writeErrorPage(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders = {}): void {
+export function writeErrorPage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
   // setHeader, not writeHead's argument: the access log reads Content-Length back with getHeader.
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');

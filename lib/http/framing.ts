@@ -8,7 +8,8 @@ export interface FramingProblem {
 }
 
 /** RFC 9112 3.2 and RFC 3986 3.2.2: an IP literal, or a reg-name / IPv4 address; an optional port. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[\w.~!$&'()*+,;=:-]+\]|(?:[\w.~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::\d*)?$/;
+const HOST =
+  /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[\w.~!$&'()*+,;=:-]+\]|(?:[\w.~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::\d*)?$/;
 
 /**
  * Why a request must be refused, or null. `rawHeaders` is Node's flat
@@ -27,7 +28,8 @@ export function framingProblem(httpVersion: string, rawHeaders: readonly string[
     const name = rawHeaders[i];
     if (name.length === 4 && name.toLowerCase() === 'host') {
       if (++hosts > 1) return { status: 400, reason: 'more than one Host header' };
-      if (!HOST.test(rawHeaders[i + 1])) return { status: 400, reason: 'a Host header that is not a host name or address' };
+      if (!HOST.test(rawHeaders[i + 1]))
+        return { status: 400, reason: 'a Host header that is not a host name or address' };
     }
     if (httpVersion === '1.0' && name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
       return { status: 400, reason: 'Transfer-Encoding in an HTTP/1.0 request' };

@@ -48,8 +48,10 @@ function serveTargets(serving: () => Serving, log: Logger) {
         ctx.status = 301;
         ctx.redirect(target.location);
         return;
-      case 'bad-request': return sendErrorPage(ctx, 400, target.reason, site.debug);
-      case 'not-found': return sendErrorPage(ctx, 404, target.reason, site.debug);
+      case 'bad-request':
+        return sendErrorPage(ctx, 400, target.reason, site.debug);
+      case 'not-found':
+        return sendErrorPage(ctx, 404, target.reason, site.debug);
     }
   };
 }
@@ -67,7 +69,8 @@ function errorPages(log: Logger) {
     } catch (err) {
       const e = err as Error & { status?: number; expose?: boolean };
       const status = e.status && e.status >= 400 && e.status < 600 ? e.status : 500;
-      if (status >= 500) log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.originalUrl}: ${e.stack ?? e.message}`);
+      if (status >= 500)
+        log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.originalUrl}: ${e.stack ?? e.message}`);
       if (ctx.res.headersSent) return void ctx.res.destroy();
       sendErrorPage(ctx, status, e.message, routed(ctx.req).site.debug);
     }

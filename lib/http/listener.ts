@@ -80,7 +80,11 @@ interface Routing {
 }
 
 /** Framing check, site, target; then the page request, or `others`. */
-function route(req: IncomingMessage, res: ServerResponse, { info, serving, pathsFor, opts }: Routing): Promise<unknown> {
+function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  { info, serving, pathsFor, opts }: Routing,
+): Promise<unknown> {
   const { config, sites, groups } = serving;
   const refused = framingProblem(req.httpVersion, req.rawHeaders);
   if (refused) {
@@ -107,7 +111,8 @@ function route(req: IncomingMessage, res: ServerResponse, { info, serving, paths
 function guard(req: IncomingMessage, res: ServerResponse, requestId: string, log: Logger): void {
   req.on('error', () => {}); // the client went away: 'close' tells whoever reads the body
   res.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') log.error(`request ${requestId}: response error: ${err.message}; closing the connection`);
+    if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET')
+      log.error(`request ${requestId}: response error: ${err.message}; closing the connection`);
     res.destroy();
   });
 }

@@ -30,7 +30,13 @@ export interface ScriptContext {
 }
 
 /** Runs a page in its group's worker; never rejects (a bug here is a logged 500). */
-export async function runScript(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
+export async function runScript(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ScriptTarget,
+  info: RequestInfo,
+  cx: ScriptContext,
+): Promise<void> {
   try {
     await run(req, res, target, info, cx);
   } catch (err) {
@@ -40,7 +46,13 @@ export async function runScript(req: IncomingMessage, res: ServerResponse, targe
   }
 }
 
-async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext): Promise<void> {
+async function run(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ScriptTarget,
+  info: RequestInfo,
+  cx: ScriptContext,
+): Promise<void> {
   const { site, groups } = cx;
   if (declaredTooLarge(req, site.maxBody)) {
     // Refused before Python sees it; no "100 Continue" was sent, and the unread body makes the connection unusable.
@@ -48,16 +60,37 @@ async function run(req: IncomingMessage, res: ServerResponse, target: ScriptTarg
     return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, site.debug), { Connection: 'close' });
   }
   const environ = scriptEnviron(req, target, site, info);
-  const { hasBody, body, push } = requestBody(req, res, { maxBody: site.maxBody, requestId: info.id, debug: site.debug }, BODY_WINDOW);
+  const { hasBody, body, push } = requestBody(
+    req,
+    res,
+    { maxBody: site.maxBody, requestId: info.id, debug: site.debug },
+    BODY_WINDOW,
+  );
   const watch = watchClient(res);
-  const outcome = await groups.run(site, { script: target.file, environ, req: body, res, hasBody, pushBody: push, requestId: info.id, watch });
+  const outcome = await groups.run(site, {
+    script: target.file,
+    environ,
+    req: body,
+    res,
+    hasBody,
+    pushBody: push,
+    requestId: info.id,
+    watch,
+  });
   // The page is done: whatever is left (flushing the answer) is the client's to take.
   [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
   answer(req, res, target, info, cx, outcome);
 }
 
 /** The outcome, told to the client: an error page unless the page answered (or nobody is left to answer). */
-function answer(req: IncomingMessage, res: ServerResponse, target: ScriptTarget, info: RequestInfo, cx: ScriptContext, outcome: Outcome): void {
+function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ScriptTarget,
+  info: RequestInfo,
+  cx: ScriptContext,
+  outcome: Outcome,
+): void {
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
     // For the access log: the client left before anything was sent: nobody to answer (nginx's 499).
     if (!res.headersSent && (res.destroyed || outcome.status === 499)) res.statusCode = 499;
@@ -66,12 +99,21 @@ function answer(req: IncomingMessage, res: ServerResponse, target: ScriptTarget,
     return;
   }
   if (outcome.status >= 500) {
-    cx.log.error(`request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd());
+    cx.log.error(
+      `request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd(),
+    );
   }
   // A full queue or no free thread in time: the client may try again shortly. After a silent
   // client (408) the rest of its body may still come: the connection cannot be reused.
-  const headers = outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
-  const text = errorPageText(outcome.status, info.id, outcome.traceback || outcome.message, cx.site.debug, missingModuleNote(outcome.message));
+  const headers =
+    outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
+  const text = errorPageText(
+    outcome.status,
+    info.id,
+    outcome.traceback || outcome.message,
+    cx.site.debug,
+    missingModuleNote(outcome.message),
+  );
   writeErrorPage(req, res, outcome.status, text, headers);
 }
 

@@ -9,7 +9,10 @@
 import { isIP } from 'node:net';
 
 /** One address or CIDR block, as 4 (IPv4) or 16 (IPv6) bytes and a prefix length in bits. */
-interface Block { bytes: number[]; bits: number }
+interface Block {
+  bytes: number[];
+  bits: number;
+}
 
 /** Answers "is this peer address a trusted proxy?"; built once from the trust-proxy setting. */
 export type TrustList = (address: string) => boolean;
@@ -79,11 +82,12 @@ function inBlock(bytes: number[], block: Block): boolean {
 
 /** 16 bytes of a valid IPv6 address (checked by isIP), embedded dotted quads included. */
 function ipv6Bytes(address: string): number[] {
-  const words = (part: string) => (part ? part.split(':') : []).flatMap((w) => {
-    if (!w.includes('.')) return [parseInt(w, 16)];
-    const [a, b, c, d] = w.split('.').map(Number);
-    return [(a << 8) | b, (c << 8) | d];
-  });
+  const words = (part: string) =>
+    (part ? part.split(':') : []).flatMap((w) => {
+      if (!w.includes('.')) return [parseInt(w, 16)];
+      const [a, b, c, d] = w.split('.').map(Number);
+      return [(a << 8) | b, (c << 8) | d];
+    });
   const [head, tail] = address.split('::');
   const left = words(head);
   const right = tail === undefined ? [] : words(tail);
@@ -109,8 +113,10 @@ export function parseForwarded(value: string): ForwardedElement[] | null {
   while (at < value.length) {
     const c = value[at];
     if (c === ' ' || c === '\t' || c === ';') at++;
-    else if (c === ',') (elements.push({}), at++);
-    else {
+    else if (c === ',') {
+      elements.push({});
+      at++;
+    } else {
       const pair = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=/.exec(value.slice(at));
       if (!pair) return null;
       const parsed = readValue(value, at + pair[0].length);
@@ -170,7 +176,11 @@ export interface ClientView {
   serverPort: number | null;
 }
 
-interface Hop { for?: string; proto?: string; host?: string }
+interface Hop {
+  for?: string;
+  proto?: string;
+  host?: string;
+}
 
 /**
  * Applies Forwarded (preferred when present) or X-Forwarded-* from a trusted
@@ -181,7 +191,13 @@ interface Hop { for?: string; proto?: string; host?: string }
  * believed, since a trusted proxy wrote it.
  */
 export function clientView(trust: TrustList, facts: PeerFacts): ClientView {
-  const view: ClientView = { remoteAddr: facts.peer, remotePort: facts.peerPort, secure: facts.secure, host: null, serverPort: null };
+  const view: ClientView = {
+    remoteAddr: facts.peer,
+    remotePort: facts.peerPort,
+    secure: facts.secure,
+    host: null,
+    serverPort: null,
+  };
   if (!trust(facts.peer)) return view;
   const hops = forwardedHops(facts.headers);
   let chosen: Hop | null = null;
@@ -211,7 +227,8 @@ function applyHop(view: ClientView, hop: Hop): ClientView {
 /** The hops, leftmost (nearest the client) first: from Forwarded if present, else X-Forwarded-*. */
 function forwardedHops(headers: PeerFacts['headers']): Hop[] {
   const forwarded = header(headers, 'forwarded');
-  if (forwarded !== undefined) return (parseForwarded(forwarded) ?? []).map((e) => ({ for: e.for, proto: e.proto, host: e.host }));
+  if (forwarded !== undefined)
+    return (parseForwarded(forwarded) ?? []).map((e) => ({ for: e.for, proto: e.proto, host: e.host }));
   const fors = list(header(headers, 'x-forwarded-for'));
   const protos = list(header(headers, 'x-forwarded-proto'));
   const hosts = list(header(headers, 'x-forwarded-host'));
@@ -228,5 +245,10 @@ function header(headers: PeerFacts['headers'], name: string): string | undefined
 }
 
 function list(value: string | undefined): string[] {
-  return value === undefined ? [] : value.split(',').map((v) => v.trim()).filter(Boolean);
+  return value === undefined
+    ? []
+    : value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
 }

@@ -34,7 +34,10 @@ interface Entry {
 export class ResolveCache {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly root: string, private readonly opts: ResolveOptions) {}
+  constructor(
+    private readonly root: string,
+    private readonly opts: ResolveOptions,
+  ) {}
 
   /** resolve(root, rawPath, rawQuery), answered from memory when it was a page or a file less than a second ago. */
   resolve(rawPath: string, rawQuery: string): Target {
@@ -42,7 +45,8 @@ export class ResolveCache {
     const hit = this.entries.get(rawPath);
     if (hit && hit.expires > now && (hit.target.kind !== 'static' || stillReal(hit.target.file))) return hit.target;
     const target = resolve(this.root, rawPath, rawQuery, this.opts);
-    if ((target.kind === 'script' || target.kind === 'static') && rawPath.length <= MAX_KEY) this.remember(rawPath, target, now);
+    if ((target.kind === 'script' || target.kind === 'static') && rawPath.length <= MAX_KEY)
+      this.remember(rawPath, target, now);
     return target;
   }
 

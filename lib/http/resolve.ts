@@ -4,7 +4,17 @@
 // Nothing here opens or runs a file; it only looks at names and stats.
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { decodePiece, encodeBytes, encodeText, joinLatin1, joinNames, SAFE_PATH, SAFE_QUERY, toSegment, type Segment } from './url-path.js';
+import {
+  decodePiece,
+  encodeBytes,
+  encodeText,
+  joinLatin1,
+  joinNames,
+  SAFE_PATH,
+  SAFE_QUERY,
+  toSegment,
+  type Segment,
+} from './url-path.js';
 
 export type Target =
   | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
@@ -170,12 +180,7 @@ function enter(lookup: Lookup, dir: string, name: string): Entry | string {
  * name on the way, not in a package folder. Checked at every step, so no
  * folder component may escape or pass through a denied folder either.
  */
-function deniedReal(
-  lookup: Lookup,
-  real: string,
-  isDir: boolean,
-  checkPackages = true,
-): string | null {
+function deniedReal(lookup: Lookup, real: string, isDir: boolean, checkPackages = true): string | null {
   const rel = relativeInside(lookup.root, real);
   if (rel === null) return 'outside root';
   const parts = rel === '' ? [] : rel.split(path.sep);
@@ -215,11 +220,7 @@ function isClosedPackage(lookup: Lookup, folder: string): boolean {
  * `checkPackages` is off only while deciding whether `dir` is a package,
  * which is what the index itself settles.
  */
-function findIndex(
-  lookup: Lookup,
-  dir: string,
-  checkPackages: boolean,
-): { name: string; real: string } | null {
+function findIndex(lookup: Lookup, dir: string, checkPackages: boolean): { name: string; real: string } | null {
   for (const name of lookup.index) {
     if (deniedName(name) !== null) continue;
     const real = realpathOrNull(path.join(dir, name));
@@ -227,7 +228,7 @@ function findIndex(
     const stats = statOrNull(real);
     if (stats === null || !stats.isFile()) continue;
     if (isScriptName(name) !== isScriptName(path.basename(real))) continue;
-    if ((deniedReal(lookup, real, false, checkPackages)) !== null) continue;
+    if (deniedReal(lookup, real, false, checkPackages) !== null) continue;
     return { name, real };
   }
   return null;

@@ -21,7 +21,14 @@ export type GroupDefaults = Pick<SettingValues, Exclude<GroupSettingName, 'pytho
 
 /** The limits of a site's groups and of the requests they run. */
 export const SITE_LIMIT_NAMES = [
-  'queueLimit', 'queueTimeout', 'requestTimeout', 'maxRequests', 'maxRequestsJitter', 'maxMemory', 'heartbeatTimeout', 'idleTimeout',
+  'queueLimit',
+  'queueTimeout',
+  'requestTimeout',
+  'maxRequests',
+  'maxRequestsJitter',
+  'maxMemory',
+  'heartbeatTimeout',
+  'idleTimeout',
 ] as const;
 export type SiteLimits = Pick<SettingValues, (typeof SITE_LIMIT_NAMES)[number]>;
 
@@ -69,7 +76,10 @@ function defaultSite(config: Config, python: string): Site {
     python,
     grouping: config.grouping,
     groupRules: config.groups,
-    groupDefaults: pick(config, GROUP_SETTING_NAMES.filter((name) => name !== 'python')) as GroupDefaults,
+    groupDefaults: pick(
+      config,
+      GROUP_SETTING_NAMES.filter((name) => name !== 'python'),
+    ) as GroupDefaults,
     limits: pick(config, SITE_LIMIT_NAMES) as SiteLimits,
   });
 }

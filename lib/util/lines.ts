@@ -9,7 +9,11 @@ import type { Readable } from 'node:stream';
  * `maxLine` characters is cut into pieces of that size: a page printing
  * megabytes without a newline must not make the server buffer or rescan them.
  */
-export function onLines(stream: Readable | NodeJS.ReadableStream, onLine: (line: string) => void, maxLine = 16 * 1024): void {
+export function onLines(
+  stream: Readable | NodeJS.ReadableStream,
+  onLine: (line: string) => void,
+  maxLine = 16 * 1024,
+): void {
   let rest = '';
   stream.setEncoding('utf8');
   stream.on('error', () => {}); // a broken pipe from a dying process: its owner learns of the end from 'exit'
@@ -37,7 +41,12 @@ export function onLines(stream: Readable | NodeJS.ReadableStream, onLine: (line:
  * call to `onTooLong`, and is skipped up to its newline: it is never cut into
  * pieces that would each pass for a line.
  */
-export function onByteLines(stream: Readable | NodeJS.ReadableStream, maxLine: number, onLine: (line: Buffer) => void, onTooLong: (bytes: number) => void): void {
+export function onByteLines(
+  stream: Readable | NodeJS.ReadableStream,
+  maxLine: number,
+  onLine: (line: Buffer) => void,
+  onTooLong: (bytes: number) => void,
+): void {
   const lines = new ByteLines(maxLine, onLine, onTooLong);
   stream.on('error', () => {}); // a broken pipe from a dying process: its owner learns of the end from 'exit'
   stream.on('data', (chunk: Buffer) => lines.push(chunk));
@@ -50,7 +59,11 @@ export class ByteLines {
   private pendingBytes = 0;
   private skipping = false;
 
-  constructor(private readonly maxLine: number, private readonly onLine: (line: Buffer) => void, private readonly onTooLong: (bytes: number) => void) {}
+  constructor(
+    private readonly maxLine: number,
+    private readonly onLine: (line: Buffer) => void,
+    private readonly onTooLong: (bytes: number) => void,
+  ) {}
 
   push(chunk: Buffer): void {
     let start = 0;

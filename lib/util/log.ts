@@ -21,11 +21,15 @@ export interface Logger {
 export function consoleLogger(): Logger {
   const out = new LogStream(process.stdout, 'stdout');
   const err = new LogStream(process.stderr, 'stderr');
-  out.onDeath = (why) => err.write(stamped('error', `the access log's reader on stdout went away (${why}); access lines are no longer written`));
-  err.onDeath = (why) => out.write(stamped('error', `the error log's reader on stderr went away (${why}); error lines follow on stdout`));
+  out.onDeath = (why) =>
+    err.write(
+      stamped('error', `the access log's reader on stdout went away (${why}); access lines are no longer written`),
+    );
+  err.onDeath = (why) =>
+    out.write(stamped('error', `the error log's reader on stderr went away (${why}); error lines follow on stdout`));
   const errorLine = (text: string) => (err.alive ? err : out).write(text);
   return {
-    access: (line) => out.write(line + '\n'),
+    access: (line) => out.write(`${line}\n`),
     error: (message) => errorLine(stamped('error', message)),
     info: (message) => errorLine(stamped('info', message)),
   };
@@ -53,11 +57,19 @@ export class LogStream {
   private turn: string[] = [];
   private readonly backlog: Buffer[] = [];
   private backlogUsed = 0; // bytes used in the last backlog chunk
-  private held = 0;        // bytes in turn and backlog
+  private held = 0; // bytes in turn and backlog
   private scheduled = false;
   private dropped = 0;
 
-  constructor(private readonly stream: NodeJS.WritableStream & { fd?: number; writableNeedDrain: boolean; writableLength: number }, private readonly name: string, private readonly limit = LOG_BUFFER_LIMIT) {
+  constructor(
+    private readonly stream: NodeJS.WritableStream & {
+      fd?: number;
+      writableNeedDrain: boolean;
+      writableLength: number;
+    },
+    private readonly name: string,
+    private readonly limit = LOG_BUFFER_LIMIT,
+  ) {
     stream.on('error', (e: NodeJS.ErrnoException) => this.die(e.code ?? e.message));
     stream.on('drain', () => this.flush());
     process.once('exit', () => this.flushAtExit());
@@ -106,7 +118,12 @@ export class LogStream {
   /** Once the reader has caught up: how many lines it missed. */
   private noteDrops(): void {
     if (this.dropped === 0) return;
-    this.turn.unshift(stamped('error', `${this.dropped} log line(s) were dropped from ${this.name}: its reader fell more than ${this.limit / 1024 / 1024} MiB behind`));
+    this.turn.unshift(
+      stamped(
+        'error',
+        `${this.dropped} log line(s) were dropped from ${this.name}: its reader fell more than ${this.limit / 1024 / 1024} MiB behind`,
+      ),
+    );
     this.dropped = 0;
   }
 
@@ -122,7 +139,10 @@ export class LogStream {
     if (!this.alive || this.stream.fd === undefined) return;
     this.keep();
     try {
-      this.backlog.forEach((b, i, all) => writeSync(this.stream.fd!, b, 0, i === all.length - 1 ? this.backlogUsed : b.length)); // the loop has stopped
+      // the loop has stopped: write what is left at once
+      this.backlog.forEach((b, i, all) => {
+        writeSync(this.stream.fd!, b, 0, i === all.length - 1 ? this.backlogUsed : b.length);
+      });
     } catch {
       // the reader is gone: nowhere to write
     }

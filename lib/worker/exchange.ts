@@ -9,7 +9,18 @@ import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
 import { openPageFile, sendPageFile, type PageFile } from './file-wrapper.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
-import { BODY_WINDOW, EMPTY, FromWorker, jsonPayload, parseJson, ProtocolError, readUint32, ToWorker, uint32Payload, type Frame } from './protocol.js';
+import {
+  BODY_WINDOW,
+  EMPTY,
+  FromWorker,
+  jsonPayload,
+  parseJson,
+  ProtocolError,
+  readUint32,
+  ToWorker,
+  uint32Payload,
+  type Frame,
+} from './protocol.js';
 
 export type { Outcome } from './outcome.js';
 
@@ -38,7 +49,11 @@ export interface ClientWatch {
   onClientTimeout: (() => void) | null;
 }
 
-interface Failure { kind: ErrorKind; message: string; traceback: string }
+interface Failure {
+  kind: ErrorKind;
+  message: string;
+  traceback: string;
+}
 
 type Send = (type: number, payload?: Buffer) => void;
 
@@ -66,7 +81,12 @@ export class Exchange {
   private clientWaits = 0;
   private clientWaitSince = 0;
 
-  constructor(readonly id: number, private readonly job: Job, private readonly send: Send, private readonly log: Logger) {
+  constructor(
+    readonly id: number,
+    private readonly job: Job,
+    private readonly send: Send,
+    private readonly log: Logger,
+  ) {
     this.outcome = new Promise((r) => (this.settle = r));
     this.finished = new Promise((r) => (this.finish = r));
   }
@@ -76,7 +96,10 @@ export class Exchange {
     this.pushCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
     this.job.res.once('close', () => this.onClientClose());
     if (this.job.watch) this.job.watch.onClientTimeout = () => this.clientTimedOut();
-    this.send(ToWorker.REQUEST, jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit }));
+    this.send(
+      ToWorker.REQUEST,
+      jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit }),
+    );
     if (this.pushCredit > 0) this.body().start();
   }
 
@@ -97,13 +120,20 @@ export class Exchange {
 
   private handle(frame: Frame): void {
     switch (frame.type) {
-      case FromWorker.START: return this.onStart(parseJson(frame.payload));
-      case FromWorker.BODY: return this.onBody(frame.parts);
-      case FromWorker.END: return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
-      case FromWorker.ERROR: return this.onError(workerError(frame.payload));
-      case FromWorker.READ: return this.body().grant(readUint32(frame.payload));
-      case FromWorker.FILE: return void this.onFile(parseJson(frame.payload));
-      default: throw new Error(`unexpected frame type 0x${frame.type.toString(16)}`);
+      case FromWorker.START:
+        return this.onStart(parseJson(frame.payload));
+      case FromWorker.BODY:
+        return this.onBody(frame.parts);
+      case FromWorker.END:
+        return void this.onEnd(parseJson<{ complete: boolean }>(frame.payload).complete);
+      case FromWorker.ERROR:
+        return this.onError(workerError(frame.payload));
+      case FromWorker.READ:
+        return this.body().grant(readUint32(frame.payload));
+      case FromWorker.FILE:
+        return void this.onFile(parseJson(frame.payload));
+      default:
+        throw new Error(`unexpected frame type 0x${frame.type.toString(16)}`);
     }
   }
 
@@ -111,7 +141,8 @@ export class Exchange {
     const match = /^(\d{3})(?: (.*))?$/.exec(start.status);
     if (!match) throw new Error(`bad status line ${JSON.stringify(start.status)}`);
     // An informational status is never an answer: the client would wait for the real one forever.
-    if (Number(match[1]) < 200) throw new Error(`a page's final status must be 200 or more, not ${JSON.stringify(start.status)}`);
+    if (Number(match[1]) < 200)
+      throw new Error(`a page's final status must be 200 or more, not ${JSON.stringify(start.status)}`);
     const res = this.job.res;
     this.started = true;
     if (this.aborted || res.destroyed) return;
@@ -158,7 +189,9 @@ export class Exchange {
     if (this.settled) return this.finish(); // already answered for the page (a timeout): its end changes nothing
     const res = this.job.res;
     if (!complete) {
-      this.log.error(`request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`);
+      this.log.error(
+        `request ${this.job.requestId}: response body shorter than its Content-Length or cut short; closing the connection`,
+      );
       this.closeAfterFlush();
     } else if (!res.destroyed) {
       if (!res.headersSent) res.writeHead(200);
@@ -190,7 +223,9 @@ export class Exchange {
   clientTimedOut(): void {
     const started = this.started || this.job.res.headersSent;
     const res = this.job.res;
-    this.log.error(`request ${this.job.requestId}: the client was silent for client-timeout while the page waited on it; ${started ? 'closing the connection' : '408'}`);
+    this.log.error(
+      `request ${this.job.requestId}: the client was silent for client-timeout while the page waited on it; ${started ? 'closing the connection' : '408'}`,
+    );
     if (started) {
       res.destroy();
       this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
@@ -212,7 +247,11 @@ export class Exchange {
   /** The request ran past its time limit: 504 if nothing was sent yet, else the connection is closed. */
   timedOut(limitMs: number): void {
     this.isTimedOut = true;
-    this.fail({ kind: 'timeout', message: `the page ran longer than the request timeout (${limitMs / 1000} s)`, traceback: '' });
+    this.fail({
+      kind: 'timeout',
+      message: `the page ran longer than the request timeout (${limitMs / 1000} s)`,
+      traceback: '',
+    });
   }
 
   get requestId(): string {
@@ -221,7 +260,8 @@ export class Exchange {
 
   private async onFile(file: PageFile): Promise<void> {
     const handle = await openPageFile(file);
-    if (handle instanceof Error) return this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: handle.message }));
+    if (handle instanceof Error)
+      return this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: handle.message }));
     this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
     this.fileSent = sendPageFile(handle, file, this.job.res, {
       aborted: this.aborted,
@@ -234,7 +274,9 @@ export class Exchange {
     if (this.settled) return; // already answered (e.g. 504): a later crash of the worker is not this request's
     const res = this.job.res;
     if (this.started || res.headersSent) {
-      this.log.error(`request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd());
+      this.log.error(
+        `request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd(),
+      );
       this.closeAfterFlush();
       this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
     } else {
@@ -284,7 +326,9 @@ export class Exchange {
 function workerError(payload: Buffer): Failure {
   const e = parseJson<{ status?: unknown; kind?: unknown; message?: unknown; traceback?: unknown }>(payload);
   if (!isWorkerErrorKind(e.kind) || e.status !== WORKER_ERROR_STATUS[e.kind]) {
-    throw new ProtocolError(`ERROR with kind ${JSON.stringify(e.kind)} and status ${JSON.stringify(e.status)}, not one of lib/worker/protocol.md's`);
+    throw new ProtocolError(
+      `ERROR with kind ${JSON.stringify(e.kind)} and status ${JSON.stringify(e.status)}, not one of lib/worker/protocol.md's`,
+    );
   }
   return { kind: e.kind, message: String(e.message ?? ''), traceback: String(e.traceback ?? '') };
 }

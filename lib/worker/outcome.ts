@@ -15,11 +15,11 @@ export const WORKER_ERROR_STATUS = {
 
 /** Kinds Node decides itself, each with the status the client gets. */
 export const NODE_ERROR_STATUS = {
-  busy: 503,             // the group's line is full, no thread came free in time, or the server is stopping
-  start: 500,            // no worker process could be started
-  crash: 502,            // the worker died while the request ran
-  timeout: 504,          // the page ran past request-timeout
-  'client-gone': 499,    // the client left while the request waited (nginx's 499, for the access log)
+  busy: 503, // the group's line is full, no thread came free in time, or the server is stopping
+  start: 500, // no worker process could be started
+  crash: 502, // the worker died while the request ran
+  timeout: 504, // the page ran past request-timeout
+  'client-gone': 499, // the client left while the request waited (nginx's 499, for the access log)
   'client-timeout': 408, // the client went silent while the page waited on it
 } as const;
 
@@ -38,7 +38,9 @@ export function failed(errorKind: ErrorKind, message: string, traceback = ''): O
 
 /** The status that goes with an error kind. */
 export function statusOf(errorKind: ErrorKind): number {
-  return errorKind in WORKER_ERROR_STATUS ? WORKER_ERROR_STATUS[errorKind as WorkerErrorKind] : NODE_ERROR_STATUS[errorKind as NodeErrorKind];
+  return errorKind in WORKER_ERROR_STATUS
+    ? WORKER_ERROR_STATUS[errorKind as WorkerErrorKind]
+    : NODE_ERROR_STATUS[errorKind as NodeErrorKind];
 }
 
 /** True for a kind the worker may send in ERROR. */

@@ -43,10 +43,15 @@ export interface Frame {
 class DecodedFrame implements Frame {
   private joined: Buffer | null = null;
 
-  constructor(readonly type: number, readonly id: number, readonly parts: readonly Buffer[]) {}
+  constructor(
+    readonly type: number,
+    readonly id: number,
+    readonly parts: readonly Buffer[],
+  ) {}
 
   get payload(): Buffer {
-    if (this.joined === null) this.joined = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts as Buffer[]);
+    if (this.joined === null)
+      this.joined = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts as Buffer[]);
     return this.joined;
   }
 }

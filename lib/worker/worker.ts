@@ -8,11 +8,21 @@ import type { Readable } from 'node:stream';
 import { Exchange, type Job } from './exchange.js';
 import type { Outcome } from './outcome.js';
 import type { Logger } from '../util/log.js';
-import { EMPTY, encodeFrame, FrameDecoder, FromWorker, jsonPayload, parseJson, ProtocolError, ToWorker, type Frame } from './protocol.js';
+import {
+  EMPTY,
+  encodeFrame,
+  FrameDecoder,
+  FromWorker,
+  jsonPayload,
+  parseJson,
+  ProtocolError,
+  ToWorker,
+  type Frame,
+} from './protocol.js';
 import type { WorkerProcess } from './launch/spawn.js';
 
 export interface WorkerOptions {
-  tag: string;  // how it is named in the error log
+  tag: string; // how it is named in the error log
   log: Logger;
 }
 
@@ -22,7 +32,12 @@ export interface WatchedFile {
   size: number;
 }
 
-interface Ready { pid: number; python: string; executable: string; protocol: number }
+interface Ready {
+  pid: number;
+  python: string;
+  executable: string;
+  protocol: number;
+}
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
@@ -52,7 +67,11 @@ export class Worker extends EventEmitter {
   private broken = false;
 
   /** Use Worker.start(); the constructor takes a process that has said READY. */
-  constructor(private readonly proc: WorkerProcess, ready: Ready, private readonly opts: WorkerOptions) {
+  constructor(
+    private readonly proc: WorkerProcess,
+    ready: Ready,
+    private readonly opts: WorkerOptions,
+  ) {
     super();
     this.pid = ready.pid;
   }
@@ -133,7 +152,10 @@ export class Worker extends EventEmitter {
     if (frame.type === FromWorker.READY) return;
     const exchange = this.exchanges.get(frame.id);
     if (exchange) exchange.onFrame(frame);
-    else this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] frame 0x${frame.type.toString(16)} for unknown request ${frame.id}`);
+    else
+      this.opts.log.error(
+        `[${this.opts.tag} pid ${this.pid}] frame 0x${frame.type.toString(16)} for unknown request ${frame.id}`,
+      );
   }
 
   private send(type: number, id: number, payload?: Buffer): void {
@@ -176,8 +198,15 @@ export class Worker extends EventEmitter {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
-    const how = signal ? `killed by ${signal}` : code !== null ? `exited with code ${code}` : 'ended (its exit status is unknown: its fork server is gone)';
-    if (this.exchanges.size) this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] worker ${how} with ${this.exchanges.size} request(s) in flight`);
+    const how = signal
+      ? `killed by ${signal}`
+      : code !== null
+        ? `exited with code ${code}`
+        : 'ended (its exit status is unknown: its fork server is gone)';
+    if (this.exchanges.size)
+      this.opts.log.error(
+        `[${this.opts.tag} pid ${this.pid}] worker ${how} with ${this.exchanges.size} request(s) in flight`,
+      );
     for (const exchange of this.exchanges.values()) exchange.crashed(`the Python worker ${how}`);
     this.exchanges.clear();
     this.emit('exit', code, signal);
@@ -202,7 +231,9 @@ export class Worker extends EventEmitter {
     if (this.exited || this.killing) return;
     this.killing = true;
     this.retiring = true; // takes no more requests: they would be lost with it
-    this.opts.log.error(`[${this.opts.tag} pid ${this.pid}] ${reason}; Python stacks follow, then the worker is replaced`);
+    this.opts.log.error(
+      `[${this.opts.tag} pid ${this.pid}] ${reason}; Python stacks follow, then the worker is replaced`,
+    );
     this.proc.kill('SIGUSR1');
     setTimeout(() => this.kill(), STACK_DUMP_MS).unref();
   }
@@ -262,7 +293,8 @@ function parseWatch(payload: Buffer): WatchedFile[] {
   const files = parseJson<{ files?: unknown }>(payload).files;
   const ok = (f: unknown): f is [string, string, number] =>
     Array.isArray(f) && typeof f[0] === 'string' && /^\d+$/.test(String(f[1])) && Number.isInteger(f[2]);
-  if (!Array.isArray(files) || !files.every(ok)) throw new ProtocolError('WATCH must list [path, mtime_ns, size] entries');
+  if (!Array.isArray(files) || !files.every(ok))
+    throw new ProtocolError('WATCH must list [path, mtime_ns, size] entries');
   return files.map(([path, mtimeNs, size]) => ({ path, mtimeNs: String(mtimeNs), size }));
 }
 
@@ -275,13 +307,17 @@ function handshake(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
       proc.kill('SIGKILL');
       reject(new Error(`${reason}${proc.tail.length ? `:\n${proc.tail.join('\n')}` : ''}`));
     };
-    const timer = setTimeout(() => fail(`the Python worker did not start within ${READY_TIMEOUT_MS / 1000} s`), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(`the Python worker did not start within ${READY_TIMEOUT_MS / 1000} s`),
+      READY_TIMEOUT_MS,
+    );
     const onExit = (code: number | null, signal: string | null) =>
       fail(`the Python worker exited before it was ready (${signal ?? `code ${code}`})`);
     const onData = (chunk: Buffer) => {
       const frames = decoder.push(chunk);
       if (!frames.length) return;
-      if (frames[0].type !== FromWorker.READY) return fail(`the Python worker sent 0x${frames[0].type.toString(16)} instead of READY`);
+      if (frames[0].type !== FromWorker.READY)
+        return fail(`the Python worker sent 0x${frames[0].type.toString(16)} instead of READY`);
       cleanup();
       const worker = new Worker(proc, parseJson<Ready>(frames[0].payload), opts);
       worker.attach(proc.output, decoder);

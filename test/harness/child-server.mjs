@@ -32,7 +32,9 @@ export function assertBuilt() {
       const built = join(REPO, 'dist', dir, name.replace(/\.ts$/, '.js'));
       const newer = statSync(built, { throwIfNoEntry: false });
       if (!newer || newer.mtimeMs < statSync(join(REPO, dir, name)).mtimeMs) {
-        throw new Error(`dist/ is older than ${dir}/${name}: run "npx tsc -p ." before this suite (it runs the server from dist/)`);
+        throw new Error(
+          `dist/ is older than ${dir}/${name}: run "npx tsc -p ." before this suite (it runs the server from dist/)`,
+        );
       }
     }
   }
@@ -103,7 +105,11 @@ export class ChildServer {
       if (this.stderrTail.length > TAIL_LINES) this.stderrTail.shift();
     });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${this.stderrTail.join('\n')}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`the server did not start within ${START_TIMEOUT_MS} ms:\n${this.stderrTail.join('\n')}`)),
+        START_TIMEOUT_MS,
+      );
       lines(child.stdout, (line) => {
         if (!line.startsWith('PYPAGES-CHILD-READY ')) return void this.accessLines++;
         ({ port: this.port, pid: this.pid } = JSON.parse(line.slice('PYPAGES-CHILD-READY '.length)));
@@ -112,7 +118,8 @@ export class ChildServer {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        if (!this.port || this.child !== child) return reject(new Error(`the server exited at start (${code ?? signal}):\n${this.stderrTail.join('\n')}`));
+        if (!this.port || this.child !== child)
+          return reject(new Error(`the server exited at start (${code ?? signal}):\n${this.stderrTail.join('\n')}`));
         if (this.stopping) return;
         const crash = { code, signal, stderr: this.stderrTail.join('\n'), at: Date.now() };
         this.crashes.push(crash);
@@ -160,7 +167,9 @@ export class ChildServer {
   pythons() {
     const table = processTable();
     const below = (p) => p.ppid === this.pid || (table.has(p.ppid) && below(table.get(p.ppid)));
-    const mine = [...table.values()].filter((p) => p.comm.startsWith('python') && p.environ.includes(`PYPAGES_TEST_MARK=${this.mark}`));
+    const mine = [...table.values()].filter(
+      (p) => p.comm.startsWith('python') && p.environ.includes(`PYPAGES_TEST_MARK=${this.mark}`),
+    );
     const brief = ({ pid, ppid, comm }) => ({ pid, ppid, comm });
     const live = this.alive ? mine.filter(below) : [];
     return { live: live.map(brief), orphans: mine.filter((p) => !live.includes(p)).map(brief) };
@@ -169,7 +178,8 @@ export class ChildServer {
   /** RSS and open fds of the server process and each of its Python processes. */
   processStats() {
     const out = [{ role: 'node', pid: this.pid, ...statsOf(this.pid) }];
-    for (const p of this.pythons().live) out.push({ role: p.ppid === this.pid ? 'python-direct' : 'python-forked', pid: p.pid, ...statsOf(p.pid) });
+    for (const p of this.pythons().live)
+      out.push({ role: p.ppid === this.pid ? 'python-direct' : 'python-forked', pid: p.pid, ...statsOf(p.pid) });
     return out;
   }
 

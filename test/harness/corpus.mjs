@@ -8,7 +8,10 @@ export const CORPUS_DIR = new URL('../corpus/http/', import.meta.url).pathname;
 
 /** Every entry of the corpus, sorted by file name. */
 export function loadCorpus(dir = CORPUS_DIR) {
-  return readdirSync(dir).filter((f) => f.endsWith('.http')).sort().map((f) => parseEntry(f, readFileSync(join(dir, f), 'latin1')));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.http'))
+    .sort()
+    .map((f) => parseEntry(f, readFileSync(join(dir, f), 'latin1')));
 }
 
 /** One .http file: { name, meta, expect (alternatives), bytes, fin, head, body }. */
@@ -41,7 +44,8 @@ function parseExpect(name, text) {
     const words = alt.trim().split(/\s+/);
     const closed = words.at(-1) === 'closed';
     const statuses = (closed ? words.slice(0, -1) : words).map(Number);
-    if (statuses.some((s) => !(s >= 100 && s <= 599)) || (!closed && !statuses.length)) throw new Error(`${name}: bad expect alternative "${alt.trim()}"`);
+    if (statuses.some((s) => !(s >= 100 && s <= 599)) || (!closed && !statuses.length))
+      throw new Error(`${name}: bad expect alternative "${alt.trim()}"`);
     return { statuses, closed };
   });
 }
@@ -59,7 +63,8 @@ export function requestBytes(text, raw = false) {
     const c = s[i];
     if (c === '\n') out += raw ? '\n' : '\r\n';
     else if (c !== '\\') out += c;
-    else if (s[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4))) [out, i] = [out + String.fromCharCode(parseInt(s.slice(i + 2, i + 4), 16)), i + 3];
+    else if (s[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4)))
+      [out, i] = [out + String.fromCharCode(parseInt(s.slice(i + 2, i + 4), 16)), i + 3];
     else if (s[i + 1] in ESCAPES) [out, i] = [out + ESCAPES[s[i + 1]], i + 1];
     else out += c; // a backslash before anything else is itself
   }
@@ -79,7 +84,12 @@ export function judge(entry, result) {
   const got = describeOutcome(result);
   if (result.error || result.timedOut) return `got ${got}`;
   const statuses = result.responses.map((r) => r.status);
-  const match = entry.expect.some((alt) => alt.closed === result.closed && alt.statuses.length === statuses.length && alt.statuses.every((s, i) => s === statuses[i]));
+  const match = entry.expect.some(
+    (alt) =>
+      alt.closed === result.closed &&
+      alt.statuses.length === statuses.length &&
+      alt.statuses.every((s, i) => s === statuses[i]),
+  );
   if (!match) return `expected ${entry.meta.expect}, got ${got}`;
   const last = result.responses.at(-1);
   if (entry.body !== undefined && last && last.status < 300 && last.body.toString('latin1') !== entry.body) {

@@ -7,8 +7,8 @@ import { connect } from 'node:net';
 import { parseAll } from './http-wire.mjs';
 import { unreadTable } from './procs.mjs';
 
-const STALL_MS = 150;     // a write that has not drained for this long: the server has stopped reading
-const SETTLE_MS = 30;     // unread bytes unchanged this long: the server has stopped reading
+const STALL_MS = 150; // a write that has not drained for this long: the server has stopped reading
+const SETTLE_MS = 30; // unread bytes unchanged this long: the server has stopped reading
 const SETTLE_MAX_MS = 400;
 
 /**
@@ -23,8 +23,14 @@ const SETTLE_MAX_MS = 400;
 export async function cutAt(port, bytes, n, how, { deadlineMs = 20_000, head = false } = {}) {
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => {});
-  await Promise.race([once(socket, 'connect'), once(socket, 'close').then(() => Promise.reject(new Error(`cannot connect to port ${port}`)))]);
-  const outcome = how === 'fin' ? observe(socket, deadlineMs, head) : Promise.resolve({ responses: [], error: null, closed: true, timedOut: false, raw: Buffer.alloc(0) });
+  await Promise.race([
+    once(socket, 'connect'),
+    once(socket, 'close').then(() => Promise.reject(new Error(`cannot connect to port ${port}`))),
+  ]);
+  const outcome =
+    how === 'fin'
+      ? observe(socket, deadlineMs, head)
+      : Promise.resolve({ responses: [], error: null, closed: true, timedOut: false, raw: Buffer.alloc(0) });
   const stalled = n > 0 ? !(await written(socket, bytes.subarray(0, n))) : false;
   if (how === 'fin') {
     socket.end();
@@ -43,7 +49,10 @@ export async function cutAt(port, bytes, n, how, { deadlineMs = 20_000, head = f
 export async function cutAfterResponseStarts(port, bytes, how, { deadlineMs = 30_000, head = false } = {}) {
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => {});
-  await Promise.race([once(socket, 'connect'), once(socket, 'close').then(() => Promise.reject(new Error(`cannot connect to port ${port}`)))]);
+  await Promise.race([
+    once(socket, 'connect'),
+    once(socket, 'close').then(() => Promise.reject(new Error(`cannot connect to port ${port}`))),
+  ]);
   const outcome = observe(socket, deadlineMs, head, () => {
     if (how === 'fin') socket.end();
     else socket.resetAndDestroy();

@@ -21,7 +21,11 @@ export function header(res, name) {
 
 /** True when the response says the connection ends after it (or is HTTP/1.0 without keep-alive). */
 export function closes(res) {
-  const tokens = header(res, 'connection').join(',').toLowerCase().split(',').map((t) => t.trim());
+  const tokens = header(res, 'connection')
+    .join(',')
+    .toLowerCase()
+    .split(',')
+    .map((t) => t.trim());
   return tokens.includes('close') || res.closeDelimited || (res.version === '1.0' && !tokens.includes('keep-alive'));
 }
 
@@ -35,7 +39,12 @@ export function parseResponse(buf, at, { head = false, eof = false } = {}) {
   if (headEnd === -1) {
     if (buf.subarray(at).includes('\n\n')) return { kind: 'error', reason: 'head ends with a bare LF' };
     if (!eof) return { kind: 'need' };
-    return at === buf.length ? { kind: 'none' } : { kind: 'error', reason: `incomplete head at close: ${JSON.stringify(buf.subarray(at, at + 200).toString('latin1'))}` };
+    return at === buf.length
+      ? { kind: 'none' }
+      : {
+          kind: 'error',
+          reason: `incomplete head at close: ${JSON.stringify(buf.subarray(at, at + 200).toString('latin1'))}`,
+        };
   }
   const lines = buf.subarray(at, headEnd).toString('latin1').split('\r\n');
   if (lines.some((l) => /[\r\n\0]/.test(l))) return { kind: 'error', reason: 'bare CR, LF or NUL in the head' };
@@ -46,10 +55,18 @@ export function parseResponse(buf, at, { head = false, eof = false } = {}) {
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (colon < 1 || !TOKEN.test(name) || !FIELD_VALUE.test(value)) return { kind: 'error', reason: `bad field line ${JSON.stringify(line)}` };
+    if (colon < 1 || !TOKEN.test(name) || !FIELD_VALUE.test(value))
+      return { kind: 'error', reason: `bad field line ${JSON.stringify(line)}` };
     headers.push([name, value]);
   }
-  const response = { version: m[1], status: Number(m[2]), reason: m[3], headers, body: Buffer.alloc(0), closeDelimited: false };
+  const response = {
+    version: m[1],
+    status: Number(m[2]),
+    reason: m[3],
+    headers,
+    body: Buffer.alloc(0),
+    closeDelimited: false,
+  };
   return withBody(buf, headEnd + 4, response, { head, eof });
 }
 
@@ -57,18 +74,25 @@ function withBody(buf, start, response, { head, eof }) {
   const te = header(response, 'transfer-encoding');
   const cl = header(response, 'content-length');
   const bodiless = response.status < 200 || response.status === 204 || response.status === 304;
-  if (bodiless && (te.length || (cl.length && !cl.every((v) => v === '0')))) return { kind: 'error', reason: `a ${response.status} with a body framing` };
+  if (bodiless && (te.length || (cl.length && !cl.every((v) => v === '0'))))
+    return { kind: 'error', reason: `a ${response.status} with a body framing` };
   if (bodiless || head) return { kind: 'ok', response, end: start };
   if (te.length) {
     if (cl.length) return { kind: 'error', reason: 'both Transfer-Encoding and Content-Length' };
-    const codings = te.join(',').split(',').map((c) => c.trim().toLowerCase());
-    if (codings.at(-1) !== 'chunked' || response.version !== '1.1') return { kind: 'error', reason: `Transfer-Encoding ${te.join(',')} on HTTP/${response.version}` };
+    const codings = te
+      .join(',')
+      .split(',')
+      .map((c) => c.trim().toLowerCase());
+    if (codings.at(-1) !== 'chunked' || response.version !== '1.1')
+      return { kind: 'error', reason: `Transfer-Encoding ${te.join(',')} on HTTP/${response.version}` };
     return chunkedBody(buf, start, response, eof);
   }
   if (cl.length) {
-    if (!cl.every((v) => /^[0-9]{1,15}$/.test(v) && v === cl[0])) return { kind: 'error', reason: `bad Content-Length ${cl.join(',')}` };
+    if (!cl.every((v) => /^[0-9]{1,15}$/.test(v) && v === cl[0]))
+      return { kind: 'error', reason: `bad Content-Length ${cl.join(',')}` };
     const end = start + Number(cl[0]);
-    if (buf.length < end) return eof ? { kind: 'error', reason: 'body shorter than Content-Length at close' } : { kind: 'need' };
+    if (buf.length < end)
+      return eof ? { kind: 'error', reason: 'body shorter than Content-Length at close' } : { kind: 'need' };
     return { kind: 'ok', response: { ...response, body: buf.subarray(start, end) }, end };
   }
   if (!eof) return { kind: 'need' };
@@ -82,22 +106,26 @@ function chunkedBody(buf, at, response, eof) {
     const eol = buf.indexOf('\r\n', at);
     if (eol === -1) return need();
     const m = CHUNK_LINE.exec(buf.subarray(at, eol).toString('latin1'));
-    if (!m) return { kind: 'error', reason: `bad chunk line ${JSON.stringify(buf.subarray(at, eol).toString('latin1'))}` };
+    if (!m)
+      return { kind: 'error', reason: `bad chunk line ${JSON.stringify(buf.subarray(at, eol).toString('latin1'))}` };
     const size = parseInt(m[1], 16);
     at = eol + 2;
     if (size === 0) break;
     if (buf.length < at + size + 2) return need();
-    if (buf[at + size] !== 13 || buf[at + size + 1] !== 10) return { kind: 'error', reason: 'chunk data not followed by CRLF' };
+    if (buf[at + size] !== 13 || buf[at + size + 1] !== 10)
+      return { kind: 'error', reason: 'chunk data not followed by CRLF' };
     parts.push(buf.subarray(at, at + size));
     at += size + 2;
   }
-  for (;;) { // trailer section, then the final CRLF
+  for (;;) {
+    // trailer section, then the final CRLF
     const eol = buf.indexOf('\r\n', at);
     if (eol === -1) return need();
     const line = buf.subarray(at, eol).toString('latin1');
     at = eol + 2;
     if (line === '') return { kind: 'ok', response: { ...response, body: Buffer.concat(parts) }, end: at };
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/.test(line)) return { kind: 'error', reason: `bad trailer ${JSON.stringify(line)}` };
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/.test(line))
+      return { kind: 'error', reason: `bad trailer ${JSON.stringify(line)}` };
   }
 }
 
@@ -107,7 +135,7 @@ function chunkedBody(buf, at, response, eof) {
  */
 export function parseAll(buf, { eof = false, head = false } = {}) {
   const responses = [];
-  for (let at = 0; ;) {
+  for (let at = 0; ; ) {
     const r = parseResponse(buf, at, { head, eof });
     if (r.kind === 'ok') {
       responses.push(r.response);
@@ -129,7 +157,11 @@ export function parseAll(buf, { eof = false, head = false } = {}) {
  * `fin`: half-close right after sending, as `nc -N` does. `pause`: ms to
  * wait between the pieces of an array `data`.
  */
-export function exchange(port, data, { fin = false, finals = 1, idleMs = 1000, deadlineMs = 10_000, head = false, pause = 0 } = {}) {
+export function exchange(
+  port,
+  data,
+  { fin = false, finals = 1, idleMs = 1000, deadlineMs = 10_000, head = false, pause = 0 } = {},
+) {
   const started = Date.now();
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -145,7 +177,15 @@ export function exchange(port, data, { fin = false, finals = 1, idleMs = 1000, d
       const closed = how === 'closed';
       const parsed = parseAll(raw, { eof: closed, head });
       socket.destroy();
-      resolve({ ...parsed, raw, closed, reset, silent: how === 'idle', timedOut: how === 'deadline', ms: Date.now() - started });
+      resolve({
+        ...parsed,
+        raw,
+        closed,
+        reset,
+        silent: how === 'idle',
+        timedOut: how === 'deadline',
+        ms: Date.now() - started,
+      });
     };
     const deadline = setTimeout(() => finish('deadline'), deadlineMs);
     const armIdle = () => {

@@ -17,7 +17,12 @@ export function processTable() {
       const close = stat.lastIndexOf(')');
       const comm = stat.slice(stat.indexOf('(') + 1, close);
       const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-      table.set(Number(entry), { pid: Number(entry), ppid, comm, environ: comm.startsWith('python') ? readEnviron(entry) : '' });
+      table.set(Number(entry), {
+        pid: Number(entry),
+        ppid,
+        comm,
+        environ: comm.startsWith('python') ? readEnviron(entry) : '',
+      });
     } catch {
       // the process ended while we looked
     }

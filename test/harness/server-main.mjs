@@ -13,7 +13,9 @@ import { consoleLogger } from '../../dist/lib/util/log.js';
 import { startPypages } from '../../dist/server/app.js';
 
 const { root, config } = JSON.parse(process.argv[2]);
-const running = await startPypages(makeConfig({ port: 0, host: '127.0.0.1', ...config, root }), { log: consoleLogger() });
+const running = await startPypages(makeConfig({ port: 0, host: '127.0.0.1', ...config, root }), {
+  log: consoleLogger(),
+});
 process.stdout.write(`PYPAGES-CHILD-READY ${JSON.stringify({ port: running.port, pid: process.pid })}\n`);
 process.once('SIGTERM', () => {
   running.close().then(() => process.exit(0));

@@ -59,7 +59,8 @@ function shape(name: string, fields: string, body: Buffer, bodyLength: number, f
     name,
     bytes: (path) => Buffer.concat([Buffer.from(head(path, fields), 'latin1'), body]),
     headLength: (path) => Buffer.byteLength(head(path, fields), 'latin1'),
-    bodyPoints: (isCoarse = false) => [...new Set(isCoarse ? coarse : fine)].filter((p) => p > 0 && p < body.length).sort((a, b) => a - b),
+    bodyPoints: (isCoarse = false) =>
+      [...new Set(isCoarse ? coarse : fine)].filter((p) => p > 0 && p < body.length).sort((a, b) => a - b),
     bodyLength,
   };
 }
@@ -83,19 +84,49 @@ const manyChunks = chunked(16, 65536);
 export const SHAPES: Shape[] = [
   {
     ...shape('get', '', Buffer.alloc(0), 0, []),
-    bytes: (path) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: abort-sweep\r\n\r\n`, 'latin1'),
+    bytes: (path) =>
+      Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: abort-sweep\r\n\r\n`, 'latin1'),
     headLength: (path) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: abort-sweep\r\n\r\n`.length,
   },
-  shape('post-content-length', `Content-Type: application/octet-stream\r\nContent-Length: ${SMALL}\r\n`, small, SMALL, steps(SMALL, 500)),
-  shape('post-chunked', 'Transfer-Encoding: chunked\r\n', fewChunks.body, 3000,
+  shape(
+    'post-content-length',
+    `Content-Type: application/octet-stream\r\nContent-Length: ${SMALL}\r\n`,
+    small,
+    SMALL,
+    steps(SMALL, 500),
+  ),
+  shape(
+    'post-chunked',
+    'Transfer-Encoding: chunked\r\n',
+    fewChunks.body,
+    3000,
     [...fewChunks.framing, ...fewChunks.dataStarts.flatMap((s) => [s + 1, s + 500, s + 999])],
-    edges(fewChunks, fewChunks.dataStarts.flatMap((s) => [s + 500]))),
+    edges(
+      fewChunks,
+      fewChunks.dataStarts.flatMap((s) => [s + 500]),
+    ),
+  ),
   shape('expect-100-continue', `Expect: 100-continue\r\nContent-Length: ${SMALL}\r\n`, small, SMALL, steps(SMALL, 500)),
-  shape('large-content-length', `Content-Length: ${LARGE}\r\n`, large, LARGE, steps(LARGE, 128 * 1024), steps(LARGE, 256 * 1024)),
+  shape(
+    'large-content-length',
+    `Content-Length: ${LARGE}\r\n`,
+    large,
+    LARGE,
+    steps(LARGE, 128 * 1024),
+    steps(LARGE, 256 * 1024),
+  ),
   // Framing bytes of the first chunk and the end; around every fourth chunk's start.
-  shape('large-chunked', 'Transfer-Encoding: chunked\r\n', manyChunks.body, LARGE,
-    edges(manyChunks, manyChunks.dataStarts.filter((_, i) => i % 4 === 0).flatMap((s) => [s - 1, s, s + 1, s + 32768])),
-    edges(manyChunks, [manyChunks.dataStarts[8]])),
+  shape(
+    'large-chunked',
+    'Transfer-Encoding: chunked\r\n',
+    manyChunks.body,
+    LARGE,
+    edges(
+      manyChunks,
+      manyChunks.dataStarts.filter((_, i) => i % 4 === 0).flatMap((s) => [s - 1, s, s + 1, s + 32768]),
+    ),
+    edges(manyChunks, [manyChunks.dataStarts[8]]),
+  ),
 ];
 
 /** Every cut point of a shape for a path: 0 .. head length (byte by byte), then the body points, then the whole request. */

@@ -21,9 +21,25 @@ const BATCH = 48;
 const REPLY = 4 << 20; // a response long enough to be on its way when the client leaves
 
 /** A cut: run() resolves once the connection is cut, with what the client then saw (its outcome) to come. */
-interface Cut { label: string; run: (server: ChildServer) => Promise<{ outcome: Promise<Outcome> }>; path: string; judge: (o: Outcome) => string | null }
-interface Outcome { responses: { status: number; body: Buffer }[]; error: string | null; closed: boolean; timedOut: boolean }
-interface Totals { cuts: number; requests: number; stalled: number; crashes: number; ms: number }
+interface Cut {
+  label: string;
+  run: (server: ChildServer) => Promise<{ outcome: Promise<Outcome> }>;
+  path: string;
+  judge: (o: Outcome) => string | null;
+}
+interface Outcome {
+  responses: { status: number; body: Buffer }[];
+  error: string | null;
+  closed: boolean;
+  timedOut: boolean;
+}
+interface Totals {
+  cuts: number;
+  requests: number;
+  stalled: number;
+  crashes: number;
+  ms: number;
+}
 
 const totals = new Map<string, Totals>();
 
@@ -75,12 +91,17 @@ const STATES: State[] = [
     path: () => '/body_len.py',
     begin: async (shape, server) => {
       const flag = `release-${shape.name}-${Date.now()}`;
-      const holder = exchange(server.port, Buffer.from(`GET /hold.py?until=${flag} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`), { deadlineMs: 120_000, idleMs: 120_000 });
+      const holder = exchange(
+        server.port,
+        Buffer.from(`GET /hold.py?until=${flag} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+        { deadlineMs: 120_000, idleMs: 120_000 },
+      );
       await waitFor(async () => (await server.status()).totals.inflight === 1, 'hold.py to hold the thread');
       return async () => {
         writeFileSync(join(server.root, flag), '');
         const held = await holder;
-        if (held.responses[0]?.body.toString() !== 'released') throw new Error(`hold.py did not answer "released": ${held.responses[0]?.status}`);
+        if (held.responses[0]?.body.toString() !== 'released')
+          throw new Error(`hold.py did not answer "released": ${held.responses[0]?.status}`);
       };
     },
     checks: () => [],
@@ -91,7 +112,11 @@ const STATES: State[] = [
 /** Polls (bounded) until probe() is truthy. */
 async function waitFor(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(probe).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(probe)
+      .catch(() => false))
+  ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -107,12 +132,16 @@ function expected(state: State, shape: Shape): { status: number; body: string } 
 }
 
 function judgeComplete(want: { status: number; body: string }, o: Outcome, replyBytes = 0): string | null {
-  if (o.error || o.timedOut || !o.closed) return `not a clean end: ${o.error ?? (o.timedOut ? 'no close within the deadline' : 'open')}`;
+  if (o.error || o.timedOut || !o.closed)
+    return `not a clean end: ${o.error ?? (o.timedOut ? 'no close within the deadline' : 'open')}`;
   const got = finals(o);
   if (want.status === 413 && got.every((r) => r.status === 413)) return null; // the 413 may be lost to the reset of an unread body
-  if (got.length !== 1 || got[0].status !== want.status) return `expected one ${want.status}, got [${o.responses.map((r) => r.status)}]`;
-  if (want.status === 200 && !replyBytes && got[0].body.toString() !== want.body) return `expected the body ${want.body}, got ${got[0].body.toString().slice(0, 40)}`;
-  if (replyBytes && want.status === 200 && got[0].body.length !== replyBytes) return `the response was cut: ${got[0].body.length} of ${replyBytes} bytes`;
+  if (got.length !== 1 || got[0].status !== want.status)
+    return `expected one ${want.status}, got [${o.responses.map((r) => r.status)}]`;
+  if (want.status === 200 && !replyBytes && got[0].body.toString() !== want.body)
+    return `expected the body ${want.body}, got ${got[0].body.toString().slice(0, 40)}`;
+  if (replyBytes && want.status === 200 && got[0].body.length !== replyBytes)
+    return `the response was cut: ${got[0].body.length} of ${replyBytes} bytes`;
   return null;
 }
 
@@ -177,15 +206,18 @@ async function liveness(server: ChildServer): Promise<string | null> {
 /** After a batch: the pages that saw cuts still answer a small POST correctly. */
 async function checkPages(server: ChildServer, state: State, paths: string[]): Promise<string[]> {
   const problems: string[] = [];
-  await Promise.all(state.checks(paths.map((p) => p.split('?')[0])).map(async (path) => {
-    totals.get(state.name)!.requests++;
-    try {
-      const res = await httpGet(server.port, path, 30_000, 'POST', 'abc');
-      if (res.status !== 200 || res.body.toString() !== '3') problems.push(`${path} answered ${res.status} ${res.body.toString().slice(0, 60)} to a 3-byte POST`);
-    } catch (err) {
-      problems.push(`${path}: ${(err as Error).message}`);
-    }
-  }));
+  await Promise.all(
+    state.checks(paths.map((p) => p.split('?')[0])).map(async (path) => {
+      totals.get(state.name)!.requests++;
+      try {
+        const res = await httpGet(server.port, path, 30_000, 'POST', 'abc');
+        if (res.status !== 200 || res.body.toString() !== '3')
+          problems.push(`${path} answered ${res.status} ${res.body.toString().slice(0, 60)} to a 3-byte POST`);
+      } catch (err) {
+        problems.push(`${path}: ${(err as Error).message}`);
+      }
+    }),
+  );
   return problems;
 }
 
@@ -196,22 +228,40 @@ async function quiescent(server: ChildServer): Promise<string | null> {
     // Left by a crash: they will not go away by themselves, so report them once and end them.
     for (const p of orphans) process.kill(p.pid, 'SIGKILL');
     const pids = orphans.map((p: { pid: number; cmdline?: string }) => `${p.pid} ${p.cmdline ?? ''}`);
-    return `orphaned Python processes (${pids.join('; ')}), left by a dead server; its log ends:\n${server.stderrTail.filter((l: string) => !l.includes('cut short')).slice(-8).join('\n')}`;
+    return `orphaned Python processes (${pids.join('; ')}), left by a dead server; its log ends:\n${server.stderrTail
+      .filter((l: string) => !l.includes('cut short'))
+      .slice(-8)
+      .join('\n')}`;
   }
   let last = '';
   try {
-    await waitFor(async () => {
-      const st = await server.status();
-      const pids = new Set<number>(st.groups.flatMap((g: { processes: { pid: number }[] }) => g.processes.map((p) => p.pid)));
-      const states = st.groups.flatMap((g: { processes: { state: string }[] }) => g.processes.map((p) => p.state));
-      const { live, orphans } = server.pythons();
-      // Workers are in the status report; the fork server is the server's own child.
-      const unaccounted = live.filter((p: { pid: number; ppid: number }) => !pids.has(p.pid) && p.ppid !== server.pid);
-      last = `in flight ${st.server.requestsInFlight - 1}, running ${st.totals.inflight}, queued ${st.totals.queued}, worker states [${states}], ` +
-        `orphaned Python pids [${orphans.map((p: { pid: number }) => p.pid)}], unaccounted [${unaccounted.map((p: { pid: number }) => p.pid)}]`;
-      return st.server.requestsInFlight === 1 && st.totals.inflight === 0 && st.totals.queued === 0 &&
-        states.every((s: string) => s === 'ready') && orphans.length === 0 && unaccounted.length === 0;
-    }, 'the server to be idle', 15_000);
+    await waitFor(
+      async () => {
+        const st = await server.status();
+        const pids = new Set<number>(
+          st.groups.flatMap((g: { processes: { pid: number }[] }) => g.processes.map((p) => p.pid)),
+        );
+        const states = st.groups.flatMap((g: { processes: { state: string }[] }) => g.processes.map((p) => p.state));
+        const { live, orphans } = server.pythons();
+        // Workers are in the status report; the fork server is the server's own child.
+        const unaccounted = live.filter(
+          (p: { pid: number; ppid: number }) => !pids.has(p.pid) && p.ppid !== server.pid,
+        );
+        last =
+          `in flight ${st.server.requestsInFlight - 1}, running ${st.totals.inflight}, queued ${st.totals.queued}, worker states [${states}], ` +
+          `orphaned Python pids [${orphans.map((p: { pid: number }) => p.pid)}], unaccounted [${unaccounted.map((p: { pid: number }) => p.pid)}]`;
+        return (
+          st.server.requestsInFlight === 1 &&
+          st.totals.inflight === 0 &&
+          st.totals.queued === 0 &&
+          states.every((s: string) => s === 'ready') &&
+          orphans.length === 0 &&
+          unaccounted.length === 0
+        );
+      },
+      'the server to be idle',
+      15_000,
+    );
     return null;
   } catch {
     return `not idle after the shape: ${last}`;
@@ -219,26 +269,49 @@ async function quiescent(server: ChildServer): Promise<string | null> {
 }
 
 /** One state's sweep: its server, its counts, what went wrong. */
-interface Sweep { state: State; server: ChildServer; t: Totals; failures: string[]; pythons: number | null }
+interface Sweep {
+  state: State;
+  server: ChildServer;
+  t: Totals;
+  failures: string[];
+  pythons: number | null;
+}
 
 /** Runs a batch of cuts at once (their outcomes are judged as they come), then checks the server. */
 async function cutBatch(sw: Sweep, batch: Cut[], observed: Promise<void>[]): Promise<'ok' | 'restarted'> {
   const { state, server, t, failures } = sw;
-  const failed = (err: Error): Outcome => ({ responses: [], error: `the cut failed: ${err.message}`, closed: true, timedOut: false });
-  await Promise.all(batch.map(async (cut) => {
-    t.cuts++;
-    t.requests++;
-    const { outcome } = await cut.run(server).catch((err) => ({ outcome: Promise.resolve(failed(err)) }));
-    observed.push(outcome.catch(failed).then((o) => {
-      const why = cut.judge(o);
-      if (why) failures.push(`${state.name}: ${cut.label}: ${why}`);
-    }));
-  }));
+  const failed = (err: Error): Outcome => ({
+    responses: [],
+    error: `the cut failed: ${err.message}`,
+    closed: true,
+    timedOut: false,
+  });
+  await Promise.all(
+    batch.map(async (cut) => {
+      t.cuts++;
+      t.requests++;
+      const { outcome } = await cut.run(server).catch((err) => ({ outcome: Promise.resolve(failed(err)) }));
+      observed.push(
+        outcome.catch(failed).then((o) => {
+          const why = cut.judge(o);
+          if (why) failures.push(`${state.name}: ${cut.label}: ${why}`);
+        }),
+      );
+    }),
+  );
   const after = `${state.name}: after [${batch.map((c) => c.label).join('; ')}]`;
   t.requests++;
   const dead = await liveness(server);
   if (!dead) {
-    failures.push(...(await checkPages(server, state, batch.map((c) => c.path))).map((p) => `${after}: ${p}`));
+    failures.push(
+      ...(
+        await checkPages(
+          server,
+          state,
+          batch.map((c) => c.path),
+        )
+      ).map((p) => `${after}: ${p}`),
+    );
     return 'ok';
   }
   failures.push(`${after}: ${dead}`);
@@ -257,7 +330,8 @@ async function sweepShape(sw: Sweep, index: number): Promise<void> {
   const observed: Promise<void>[] = [];
   const cuts = cutsOf(state, index, server);
   for (let b = 0; b < cuts.length; b += BATCH) {
-    if ((await cutBatch(sw, cuts.slice(b, b + BATCH), observed)) === 'restarted') end = await state.begin(shape, server);
+    if ((await cutBatch(sw, cuts.slice(b, b + BATCH), observed)) === 'restarted')
+      end = await state.begin(shape, server);
   }
   await end().catch((err) => failures.push(`${state.name}: ${shape.name}: ${err.message}`));
   await Promise.all(observed);
@@ -266,7 +340,8 @@ async function sweepShape(sw: Sweep, index: number): Promise<void> {
   if (idle) failures.push(`${state.name}: ${shape.name}: ${idle}`);
   // Cold pages each bring a worker; elsewhere the same workers serve every shape (none stuck, replaced or leaked).
   const count = server.pythons().live.length;
-  if (!state.workersVary && sw.pythons !== null && count !== sw.pythons) failures.push(`${state.name}: ${shape.name}: ${sw.pythons} Python processes before, ${count} after`);
+  if (!state.workersVary && sw.pythons !== null && count !== sw.pythons)
+    failures.push(`${state.name}: ${shape.name}: ${sw.pythons} Python processes before, ${count} after`);
   sw.pythons = count;
 }
 
@@ -283,7 +358,10 @@ async function sweepState(state: State): Promise<string[]> {
   } finally {
     t.ms = Date.now() - started;
     const orphans = sw.server.pythons().orphans;
-    if (orphans.length) sw.failures.push(`${state.name}: Python processes left by a dead server: ${orphans.map((p: { pid: number }) => p.pid)}`);
+    if (orphans.length)
+      sw.failures.push(
+        `${state.name}: Python processes left by a dead server: ${orphans.map((p: { pid: number }) => p.pid)}`,
+      );
     await sw.server.stop();
   }
   return sw.failures;
@@ -292,15 +370,21 @@ async function sweepState(state: State): Promise<string[]> {
 afterAll(() => {
   const all = [...totals.values()];
   const sum = (f: (t: Totals) => number) => all.reduce((n, t) => n + f(t), 0);
-  for (const [name, t] of totals) console.log(`abort sweep ${name}: ${t.cuts} cuts, ${t.requests} requests, ${t.stalled} stalled uploads, ${t.crashes} crashes, ${(t.ms / 1000).toFixed(1)} s`);
-  console.log(`abort sweep total: ${sum((t) => t.cuts)} cuts, ${sum((t) => t.requests)} requests, ${sum((t) => t.crashes)} crashes`);
+  for (const [name, t] of totals)
+    console.log(
+      `abort sweep ${name}: ${t.cuts} cuts, ${t.requests} requests, ${t.stalled} stalled uploads, ${t.crashes} crashes, ${(t.ms / 1000).toFixed(1)} s`,
+    );
+  console.log(
+    `abort sweep total: ${sum((t) => t.cuts)} cuts, ${sum((t) => t.requests)} requests, ${sum((t) => t.crashes)} crashes`,
+  );
 });
 
 describe('abort sweep: clients that leave at every point of a request', () => {
   for (const state of STATES) {
     it(`${state.name} page`, async () => {
       const failures = await sweepState(state);
-      if (failures.length) console.log(`abort sweep ${state.name}: ${failures.length} failures:\n  ${failures.slice(0, 40).join('\n  ')}`);
+      if (failures.length)
+        console.log(`abort sweep ${state.name}: ${failures.length} failures:\n  ${failures.slice(0, 40).join('\n  ')}`);
       expect(failures.slice(0, 20)).toEqual([]);
       expect(totals.get(state.name)!.crashes).toBe(0);
     }, 240_000);

@@ -40,7 +40,8 @@ async function fails(args: string[], cwd = tmpdir()): Promise<{ code: number; st
 describe('pypages CLI', () => {
   it('--help lists every setting', async () => {
     const { stdout } = await run(process.execPath, [CLI, '--help']);
-    for (const flag of ['--port', '--host', '--config', '--python', '--debug', '--index', '--threads']) expect(stdout).toContain(flag);
+    for (const flag of ['--port', '--host', '--config', '--python', '--debug', '--index', '--threads'])
+      expect(stdout).toContain(flag);
   });
 
   it('exits 2 naming the file and the key for an unknown YAML key', async () => {

@@ -30,8 +30,15 @@ describe('client-timeout', () => {
     expect(reply.closed).toBe(true);
   });
 
-  it('answers 408 to a body that stops, and frees the page\'s only thread', async () => {
-    const reply = await rawExchange(s.port, 'POST /trickle_reader.py HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc', { then: 'open', waitMs: 5000 });
+  it("answers 408 to a body that stops, and frees the page's only thread", async () => {
+    const reply = await rawExchange(
+      s.port,
+      'POST /trickle_reader.py HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc',
+      {
+        then: 'open',
+        waitMs: 5000,
+      },
+    );
     expect(reply.status).toBe(408);
     expect(reply.bytes.toString()).toMatch(/Request id: \S+/);
     expect(reply.closed).toBe(true);
@@ -41,13 +48,24 @@ describe('client-timeout', () => {
   });
 
   it('does the same for a chunked body that stops', async () => {
-    const reply = await rawExchange(s.port, 'POST /trickle_reader.py HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n', { then: 'open', waitMs: 5000 });
+    const reply = await rawExchange(
+      s.port,
+      'POST /trickle_reader.py HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n',
+      { then: 'open', waitMs: 5000 },
+    );
     expect(reply.status).toBe(408);
     expect(reply.closed).toBe(true);
   });
 
   it('closes the connection when the body stops after the answer started', async () => {
-    const reply = await rawExchange(s.port, 'POST /started_then_reads.py HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc', { then: 'open', waitMs: 5000 });
+    const reply = await rawExchange(
+      s.port,
+      'POST /started_then_reads.py HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc',
+      {
+        then: 'open',
+        waitMs: 5000,
+      },
+    );
     expect(reply.status).toBe(200);
     expect(reply.closed).toBe(true);
     expect(reply.bytes.toString()).not.toContain('read it all');
@@ -76,15 +94,25 @@ describe('client-timeout', () => {
   });
 
   it('disconnects a client that reads nothing of its answer, and frees the page', async () => {
-    const reply = await rawExchange(s.port, 'GET /download.py?size=200000000 HTTP/1.1\r\nHost: x\r\n\r\n', { then: 'open', pauseReadingMs: 4000, waitMs: 8000 });
+    const reply = await rawExchange(s.port, 'GET /download.py?size=200000000 HTTP/1.1\r\nHost: x\r\n\r\n', {
+      then: 'open',
+      pauseReadingMs: 4000,
+      waitMs: 8000,
+    });
     expect(reply.status).toBe(200);
     expect(reply.bytes.length).toBeLessThan(200_000_000);
-    await waitFor(() => s.log.errors.some((l) => /client was silent.*closing the connection/.test(l)), 'the client-timeout log line');
+    await waitFor(
+      () => s.log.errors.some((l) => /client was silent.*closing the connection/.test(l)),
+      'the client-timeout log line',
+    );
     await waitFor(() => s.groups.inflight === 0, 'the page to be freed');
   });
 
   it('closes an idle keep-alive connection after keep-alive-timeout', async () => {
-    const reply = await rawExchange(s.port, 'GET /hello.py HTTP/1.1\r\nHost: x\r\n\r\n', { then: 'open', waitMs: 10_000 });
+    const reply = await rawExchange(s.port, 'GET /hello.py HTTP/1.1\r\nHost: x\r\n\r\n', {
+      then: 'open',
+      waitMs: 10_000,
+    });
     expect(reply.status).toBe(200);
     expect(reply.closed).toBe(true);
     expect(reply.ms).toBeLessThan(9000); // 5 s by default

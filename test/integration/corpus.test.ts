@@ -39,7 +39,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const failed = [...verdicts].filter(([, v]) => v !== null);
-  console.log(`request corpus: ${verdicts.size} entries, ${verdicts.size - failed.length} passed, ${failed.length} failed; server crashes: ${server?.crashes.length ?? 0}`);
+  console.log(
+    `request corpus: ${verdicts.size} entries, ${verdicts.size - failed.length} passed, ${failed.length} failed; server crashes: ${server?.crashes.length ?? 0}`,
+  );
   for (const [name, why] of failed) console.log(`  FAIL ${name}: ${why}`);
   await server?.stop();
 });
@@ -54,7 +56,13 @@ describe('request corpus (RFC 9112 framing)', () => {
       await server.restart();
       await warm();
     }
-    const result = await exchange(server.port, entry.bytes, { fin: entry.fin, head: entry.head, finals: Infinity, idleMs: 3000, deadlineMs: 20_000 });
+    const result = await exchange(server.port, entry.bytes, {
+      fin: entry.fin,
+      head: entry.head,
+      finals: Infinity,
+      idleMs: 3000,
+      deadlineMs: 20_000,
+    });
     const crash = await crashAfterEntry();
     const verdict = crash ? `${crash} (the exchange: ${describeOutcome(result)})` : judge(entry, result);
     verdicts.set(entry.name, verdict);

@@ -21,9 +21,17 @@ import { waitFor } from '../helpers.js';
 /** root/ holds the pages (state.py, exit3.py); extra/ a module only python-path reaches. */
 const FORK_FIXTURES = new URL('../fixtures/forkserver/', import.meta.url).pathname;
 
-interface Seen { count: number; pid: number; cwd: string; env: string | null; extra: string | null; preloaded: boolean }
+interface Seen {
+  count: number;
+  pid: number;
+  cwd: string;
+  env: string | null;
+  extra: string | null;
+  preloaded: boolean;
+}
 
-const ps = (pid: number, field: string) => execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8' }).trim();
+const ps = (pid: number, field: string) =>
+  execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8' }).trim();
 const parentOf = (pid: number) => Number(ps(pid, 'ppid'));
 
 describe('fork server', () => {
@@ -49,27 +57,65 @@ describe('fork server', () => {
       const { worker, script } = routes.get(req.url!.slice(1))!;
       const s = req.socket;
       const environ = buildEnviron(
-        { method: 'GET', rawUrl: req.url!, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: s.remoteAddress!, remotePort: s.remotePort!, localAddress: s.localAddress!, localPort: s.localPort!, secure: false },
+        {
+          method: 'GET',
+          rawUrl: req.url!,
+          httpVersion: req.httpVersion,
+          rawHeaders: req.rawHeaders,
+          remoteAddress: s.remoteAddress!,
+          remotePort: s.remotePort!,
+          localAddress: s.localAddress!,
+          localPort: s.localPort!,
+          secure: false,
+        },
         { file: join(root, script), scriptName: `/${script}`, pathInfo: '', root },
       );
-      void worker.handle({ script: join(root, script), environ, req, res, hasBody: false, pushBody: false, requestId: 'test' }).then((outcome) => {
-        if (outcome.kind === 'error' && !res.headersSent) res.writeHead(outcome.status).end(outcome.message);
-      });
+      void worker
+        .handle({ script: join(root, script), environ, req, res, hasBody: false, pushBody: false, requestId: 'test' })
+        .then((outcome) => {
+          if (outcome.kind === 'error' && !res.headersSent) res.writeHead(outcome.status).end(outcome.message);
+        });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   });
 
+  const launchers: ForkingLauncher[] = [];
   afterAll(async () => {
-    await Promise.all(started.map((w) => (w.alive ? new Promise((r) => (w.once('exit', r), w.kill())) : null)));
+    await Promise.all(
+      started.map((w) =>
+        w.alive
+          ? new Promise((r) => {
+              w.once('exit', r);
+              w.kill();
+            })
+          : null,
+      ),
+    );
     await launcher?.close();
+    await Promise.all(launchers.map((l) => l.close()));
     server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(opts: Partial<LaunchOptions> = {}, via = launcher): Promise<{ worker: Worker; proc: WorkerProcess }> {
+  async function start(
+    opts: Partial<LaunchOptions> = {},
+    via = launcher,
+  ): Promise<{ worker: Worker; proc: WorkerProcess }> {
     const tag = opts.tag ?? 'worker';
-    const proc = await via.launch({ python, root, cwd: root, threads: 1, processes: 1, env: {}, pythonPath: [], preload: [], tag, log, ...opts });
+    const proc = await via.launch({
+      python,
+      root,
+      cwd: root,
+      threads: 1,
+      processes: 1,
+      env: {},
+      pythonPath: [],
+      preload: [],
+      tag,
+      log,
+      ...opts,
+    });
     const worker = await Worker.start(proc, { tag, log });
     started.push(worker);
     return { worker, proc };
@@ -102,7 +148,10 @@ describe('fork server', () => {
     const cwd = join(dir, 'elsewhere');
     const c = await start({ cwd, env: { PYPAGES_FS_TEST: 'yes' }, pythonPath: [join(dir, 'extra')], tag: 'tag-C' });
     expect(await seen(c.worker)).toMatchObject({ cwd, env: 'yes', extra: 'from python-path' });
-    await waitFor(() => log.errors.includes(`[tag-C pid ${c.proc.pid}] state page printing 1`), 'the tagged print line');
+    await waitFor(
+      () => log.errors.includes(`[tag-C pid ${c.proc.pid}] state page printing 1`),
+      'the tagged print line',
+    );
     const d = await start();
     expect(await seen(d.worker)).toMatchObject({ cwd: root, env: null, extra: null }); // nothing leaked from C
   });
@@ -119,7 +168,18 @@ describe('fork server', () => {
   });
 
   it('fails a start in a missing cwd with the reason', async () => {
-    const proc = await launcher.launch({ python, root, cwd: join(dir, 'missing'), threads: 1, processes: 1, env: {}, pythonPath: [], preload: [], tag: 'bad', log });
+    const proc = await launcher.launch({
+      python,
+      root,
+      cwd: join(dir, 'missing'),
+      threads: 1,
+      processes: 1,
+      env: {},
+      pythonPath: [],
+      preload: [],
+      tag: 'bad',
+      log,
+    });
     await expect(Worker.start(proc, { tag: 'bad', log })).rejects.toThrow(/cannot change to the working directory/);
   });
 
@@ -144,7 +204,9 @@ describe('fork server', () => {
   });
 
   it('rejects ForkServer.start for an interpreter that does not run', async () => {
-    await expect(ForkServer.start({ python: join(dir, 'no-python'), sharedPreload: [], log })).rejects.toThrow(/fork server for .*no-python/);
+    await expect(ForkServer.start({ python: join(dir, 'no-python'), sharedPreload: [], log })).rejects.toThrow(
+      /fork server for .*no-python/,
+    );
   });
 
   it('when the zygote dies, its workers keep serving, a new one is started, and later launches fork from it', async () => {
@@ -152,9 +214,15 @@ describe('fork server', () => {
     expect((await seen(a.worker)).count).toBe(1);
     const dead = parentOf(a.proc.pid);
     process.kill(dead, 'SIGKILL');
-    await waitFor(() => log.errors.some((l) => l.includes(`(pid ${dead}) exited on SIGKILL; starting a new one`)), 'the death log line');
+    await waitFor(
+      () => log.errors.some((l) => l.includes(`(pid ${dead}) exited on SIGKILL; starting a new one`)),
+      'the death log line',
+    );
     expect((await seen(a.worker)).count).toBe(2);
-    const back = await waitFor(() => log.infos.find((l) => l.includes(`fork server for ${python} is running again`)), 'the restart log line');
+    const back = await waitFor(
+      () => log.infos.find((l) => l.includes(`fork server for ${python} is running again`)),
+      'the restart log line',
+    );
     const g = await start();
     const zygote = parentOf(g.proc.pid);
     expect(back).toContain(`(pid ${zygote})`);
@@ -175,11 +243,10 @@ describe('fork server', () => {
     await via.warm(python_);
     const zygote = async () => parentOf((await start({ python: python_ }, via)).proc.pid);
     /** The `n`th line (from 1) that includes `text`, once logged. */
-    const line = (text: string, n = 1) => waitFor(() => own.errors.concat(own.infos).filter((l) => l.includes(text))[n - 1], JSON.stringify(text), 10_000);
+    const line = (text: string, n = 1) =>
+      waitFor(() => own.errors.concat(own.infos).filter((l) => l.includes(text))[n - 1], JSON.stringify(text), 10_000);
     return { via, zygote, line, log: own };
   }
-  const launchers: ForkingLauncher[] = [];
-  afterAll(() => Promise.all(launchers.map((l) => l.close())));
   const pidIn = (line: string) => Number(/\(pid (\d+)\)/.exec(line)![1]);
 
   it('restarts a zygote that keeps dying later and later (crash loop), spawning meanwhile', async () => {
@@ -203,7 +270,13 @@ describe('fork server', () => {
     const wrapper = join(dir, 'python-sometimes');
     const works = join(dir, 'python-works');
     writeFileSync(works, '');
-    writeFileSync(wrapper, `#!/bin/sh\n[ -e '${works}' ] || { echo 'this python is away' >&2; exit 1; }\nexec '${python}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\n[ -e '${works}' ] || { echo 'this python is away' >&2; exit 1; }\nexec '${python}' "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const { zygote, line } = await ownLauncher(wrapper);
     const first = await zygote();
     rmSync(works);
@@ -224,7 +297,9 @@ describe('fork server', () => {
     const waited = await start({}, via);
     expect(Date.now() - t).toBeLessThan(8000); // 1.5-2 s to declare it dead, then a spawn
     expect(parentOf(waited.proc.pid)).toBe(process.pid);
-    expect(await line(`pid ${frozen}] did not answer a ping for 1.5 s: its Python stack follows, then it is killed`)).toBeTruthy();
+    expect(
+      await line(`pid ${frozen}] did not answer a ping for 1.5 s: its Python stack follows, then it is killed`),
+    ).toBeTruthy();
     await waitFor(() => !existsSync(`/proc/${frozen}`), 'the frozen zygote gone');
     expect(pidIn(await line('is running again'))).not.toBe(frozen);
   });

@@ -23,7 +23,8 @@ const MARK = 'WSGI-VALIDATION-FAILURE';
 /** The framework modules Debian's python3 cannot import (all of them if it is absent). */
 function missingModules(): string[] {
   if (!existsSync(PYTHON)) return MODULES;
-  const probe = 'import importlib.util, sys\nprint(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))';
+  const probe =
+    'import importlib.util, sys\nprint(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))';
   const run = spawnSync(PYTHON, ['-c', probe, ...MODULES], { encoding: 'utf8' });
   return run.status === 0 ? run.stdout.split(/\s+/).filter(Boolean) : MODULES;
 }
@@ -32,10 +33,13 @@ type Served = TestServer;
 
 /** The examples at /examples/, the checked copies at /examples/checked/, on a temp root. */
 function serveExamples(python?: string, trustProxy: string[] = []): Promise<Served> {
-  return serveTempRoot((root) => {
-    cpSync(EXAMPLES, join(root, 'examples'), { recursive: true });
-    cpSync(CHECKED, join(root, 'examples', 'checked'), { recursive: true });
-  }, { python, trustProxy });
+  return serveTempRoot(
+    (root) => {
+      cpSync(EXAMPLES, join(root, 'examples'), { recursive: true });
+      cpSync(CHECKED, join(root, 'examples', 'checked'), { recursive: true });
+    },
+    { python, trustProxy },
+  );
 }
 
 const missing = missingModules();
@@ -133,7 +137,10 @@ describe('frameworks on /usr/bin/python3', () => {
 
       it('accepts a form POST carrying the CSRF cookie and token, and refuses one without', async () => {
         const page = await s.get(`${base}/greet/`);
-        const cookie = page.headers.getSetCookie().map((c) => c.trim().split(';')[0]).find((c) => c.startsWith('csrftoken='));
+        const cookie = page.headers
+          .getSetCookie()
+          .map((c) => c.trim().split(';')[0])
+          .find((c) => c.startsWith('csrftoken='));
         const html = await page.text();
         expect(html).toContain(`action="${base}/greet/"`);
         const token = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html)![1];
@@ -157,11 +164,20 @@ describe('frameworks on /usr/bin/python3', () => {
 
       it('routes with parameters and answers JSON with get_url() URLs', async () => {
         expect(await (await s.get(`${base}/hello/Ada`)).text()).toBe('Hello, Ada!');
-        expect(await (await s.get(`${base}/items/1`)).json()).toEqual({ id: 1, name: 'Alarm clock', self: `${base}/items/1` });
+        expect(await (await s.get(`${base}/items/1`)).json()).toEqual({
+          id: 1,
+          name: 'Alarm clock',
+          self: `${base}/items/1`,
+        });
       });
 
       it("maps missing items, unknown paths and exceptions to Bottle's own 404 and 500", async () => {
-        for (const [path, status] of [['/items/9', 404], ['/nope', 404], ['/items/x', 404], ['/boom', 500]] as const) {
+        for (const [path, status] of [
+          ['/items/9', 404],
+          ['/nope', 404],
+          ['/items/x', 404],
+          ['/boom', 500],
+        ] as const) {
           const res = await s.get(`${base}${path}`);
           expect(res.status, path).toBe(status);
           expect(await res.text(), path).toContain(`<title>Error: ${status} `);
@@ -179,7 +195,11 @@ describe('frameworks on /usr/bin/python3', () => {
       });
 
       it('takes a JSON POST and answers 201 with a Location under the script URL', async () => {
-        const res = await s.get(`${base}/items`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name": "Chair"}' });
+        const res = await s.get(`${base}/items`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{"name": "Chair"}',
+        });
         expect(res.status).toBe(201);
         const item = await res.json();
         expect(res.headers.get('location')).toBe(`${base}/items/${item.id}`);
@@ -187,7 +207,11 @@ describe('frameworks on /usr/bin/python3', () => {
       });
 
       it("maps missing items, unknown paths and exceptions to Falcon's own 404 and 500", async () => {
-        for (const [path, status] of [['/items/99', 404], ['/nope', 404], ['/boom', 500]] as const) {
+        for (const [path, status] of [
+          ['/items/99', 404],
+          ['/nope', 404],
+          ['/boom', 500],
+        ] as const) {
           const res = await s.get(`${base}${path}`);
           expect(res.status, path).toBe(status);
           expect((await res.json()).title, path).toMatch(new RegExp(`^${status} `));
@@ -204,11 +228,19 @@ describe('frameworks on /usr/bin/python3', () => {
           item: `http://127.0.0.1:${s.port}${base}/items/1`,
         });
         expect(await (await s.get(`${base}/hello/Ada`)).json()).toEqual({ greeting: 'Hello, Ada!', script_name: base });
-        expect(await (await s.get(`${base}/items/1`)).json()).toEqual({ id: '1', name: 'Alarm clock', self: `${base}/items/1` });
+        expect(await (await s.get(`${base}/items/1`)).json()).toEqual({
+          id: '1',
+          name: 'Alarm clock',
+          self: `${base}/items/1`,
+        });
       });
 
       it("maps missing items, unknown paths and exceptions to Pyramid's own 404 and 500", async () => {
-        for (const [path, status] of [['/items/9', 404], ['/nope', 404], ['/boom', 500]] as const) {
+        for (const [path, status] of [
+          ['/items/9', 404],
+          ['/nope', 404],
+          ['/boom', 500],
+        ] as const) {
           const res = await s.get(`${base}${path}`);
           expect(res.status, path).toBe(status);
           expect(await res.text(), path).toMatch(new RegExp(`<h1>${status} `));
@@ -228,7 +260,11 @@ describe('frameworks on /usr/bin/python3', () => {
       });
 
       it('merges form and query parameters on a POST', async () => {
-        const res = await s.get(`${base}/posted/here?from=query`, { method: 'POST', headers: FORM_TYPE, body: form({ name: 'Bob', colour: 'red' }) });
+        const res = await s.get(`${base}/posted/here?from=query`, {
+          method: 'POST',
+          headers: FORM_TYPE,
+          body: form({ name: 'Bob', colour: 'red' }),
+        });
         const html = await res.text();
         expect(html).toContain('<h1>Hello, Bob!</h1>');
         expect(html).toContain('<code>/posted/here</code>');

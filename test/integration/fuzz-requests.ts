@@ -19,9 +19,9 @@ export interface Request {
   method: string;
   target: string;
   version: '1.0' | '1.1';
-  fields: string[];        // "Name: value", framing fields included
-  body: Buffer;            // as sent (chunked already encoded)
-  expectBody: string;      // what the page answers with 200
+  fields: string[]; // "Name: value", framing fields included
+  body: Buffer; // as sent (chunked already encoded)
+  expectBody: string; // what the page answers with 200
 }
 
 export type Kind = 'valid' | 'mutated' | 'malformed';
@@ -41,7 +41,10 @@ export interface FuzzCase {
 export const token = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,11}$/);
 const fieldValue = fc.stringMatching(/^[!-~]([ !-~]{0,20}[!-~])?$/);
 // "X-" names: extra fields never change the framing or the connection.
-const extraFields = fc.array(fc.tuple(token, fieldValue).map(([n, v]) => `X-${n}: ${v}`), { maxLength: 3 });
+const extraFields = fc.array(
+  fc.tuple(token, fieldValue).map(([n, v]) => `X-${n}: ${v}`),
+  { maxLength: 3 },
+);
 
 /** `body` in chunked coding, cut into chunks of the given sizes (the rest in one more chunk). */
 export function chunk(body: Buffer, sizes: number[]): Buffer {
@@ -53,44 +56,48 @@ export function chunk(body: Buffer, sizes: number[]): Buffer {
     parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
     at += piece.length;
   }
-  if (at < body.length) parts.push(Buffer.from(`${(body.length - at).toString(16)}\r\n`), body.subarray(at), Buffer.from('\r\n'));
+  if (at < body.length)
+    parts.push(Buffer.from(`${(body.length - at).toString(16)}\r\n`), body.subarray(at), Buffer.from('\r\n'));
   parts.push(Buffer.from('0\r\n\r\n'));
   return Buffer.concat(parts);
 }
 
 /** A valid request to one of the known pages; with keepAlive it does not ask to close. */
-export const request = (keepAlive: boolean) => fc.record({
-  page: fc.constantFrom(...PAGES),
-  version: fc.constantFrom('1.1', '1.1', '1.0') as fc.Arbitrary<'1.0' | '1.1'>,
-  absolute: fc.boolean(),
-  extra: extraFields,
-  data: fc.uint8Array({ maxLength: 400 }),
-  chunked: fc.boolean(),
-  sizes: fc.array(fc.integer({ min: 1, max: 200 }), { maxLength: 4 }),
-  close: fc.boolean(),
-}).map((r): Request => {
-  const fields = [...(r.version === '1.1' ? ['Host: 127.0.0.1'] : []), ...r.extra];
-  let body: Buffer = Buffer.alloc(0);
-  if (r.page.method === 'POST') {
-    body = Buffer.from(r.data);
-    if (r.chunked && r.version === '1.1') {
-      fields.push('Transfer-Encoding: chunked');
-      body = chunk(body, r.sizes);
-    } else {
-      fields.push(`Content-Length: ${body.length}`);
-    }
-  }
-  if (keepAlive && r.version === '1.0') fields.push('Connection: keep-alive');
-  if (!keepAlive && r.close) fields.push('Connection: close');
-  return {
-    method: r.page.method,
-    target: r.absolute ? `http://localhost${r.page.path}` : r.page.path,
-    version: r.version,
-    fields,
-    body,
-    expectBody: r.page.body ?? String(r.data.length),
-  };
-});
+export const request = (keepAlive: boolean) =>
+  fc
+    .record({
+      page: fc.constantFrom(...PAGES),
+      version: fc.constantFrom('1.1', '1.1', '1.0') as fc.Arbitrary<'1.0' | '1.1'>,
+      absolute: fc.boolean(),
+      extra: extraFields,
+      data: fc.uint8Array({ maxLength: 400 }),
+      chunked: fc.boolean(),
+      sizes: fc.array(fc.integer({ min: 1, max: 200 }), { maxLength: 4 }),
+      close: fc.boolean(),
+    })
+    .map((r): Request => {
+      const fields = [...(r.version === '1.1' ? ['Host: 127.0.0.1'] : []), ...r.extra];
+      let body: Buffer = Buffer.alloc(0);
+      if (r.page.method === 'POST') {
+        body = Buffer.from(r.data);
+        if (r.chunked && r.version === '1.1') {
+          fields.push('Transfer-Encoding: chunked');
+          body = chunk(body, r.sizes);
+        } else {
+          fields.push(`Content-Length: ${body.length}`);
+        }
+      }
+      if (keepAlive && r.version === '1.0') fields.push('Connection: keep-alive');
+      if (!keepAlive && r.close) fields.push('Connection: close');
+      return {
+        method: r.page.method,
+        target: r.absolute ? `http://localhost${r.page.path}` : r.page.path,
+        version: r.version,
+        fields,
+        body,
+        expectBody: r.page.body ?? String(r.data.length),
+      };
+    });
 
 /** The request's bytes; `eols[i]` replaces the CRLF after line i (the request line is 0). */
 export function serialize(r: Request, eols: string[] = []): Buffer {

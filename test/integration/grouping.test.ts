@@ -17,16 +17,28 @@ const modes: [string, Record<string, unknown>, Shares][] = [
   ['global', { grouping: 'global' }, () => true],
   [
     'named groups (first match wins, the rest per-script)',
-    { groups: [{ name: 'ab', match: ['g/a/**', 'g/b/*.py'] }, { name: 'never', match: 'g/a/one.py' }] },
+    {
+      groups: [
+        { name: 'ab', match: ['g/a/**', 'g/b/*.py'] },
+        { name: 'never', match: 'g/a/one.py' },
+      ],
+    },
     (a, b) => a === b || (['g/a', 'g/b'].includes(folder(a)) && ['g/a', 'g/b'].includes(folder(b))),
   ],
 ];
 
-interface Who { pid: number; count: number; script: string; multithread: boolean; multiprocess: boolean }
+interface Who {
+  pid: number;
+  count: number;
+  script: string;
+  multithread: boolean;
+  multiprocess: boolean;
+}
 
 describe.each(modes)('grouping: %s', (_name, overrides, shares) => {
   let s: TestServer;
-  const who = async (page: string, query = ''): Promise<Who> => (await s.get(`/${page}${query}`)).json() as Promise<Who>;
+  const who = async (page: string, query = ''): Promise<Who> =>
+    (await s.get(`/${page}${query}`)).json() as Promise<Who>;
 
   beforeAll(async () => {
     s = await startTestServer(overrides);
@@ -45,7 +57,8 @@ describe.each(modes)('grouping: %s', (_name, overrides, shares) => {
   it('runs pages in the same process exactly when they share a group', async () => {
     const pids = new Map<string, number>();
     for (const page of PAGES) pids.set(page, (await who(page)).pid);
-    for (const a of PAGES) for (const b of PAGES) expect(pids.get(a) === pids.get(b), `${a} vs ${b}`).toBe(shares(a, b));
+    for (const a of PAGES)
+      for (const b of PAGES) expect(pids.get(a) === pids.get(b), `${a} vs ${b}`).toBe(shares(a, b));
   });
 
   it('keeps module state across requests, per script even inside a shared process', async () => {
@@ -57,7 +70,10 @@ describe.each(modes)('grouping: %s', (_name, overrides, shares) => {
   });
 
   it('runs new code after an edit', async () => {
-    writeFileSync(join(s.root, 'g/c/four.py'), 'def application(e, sr):\n    sr("200 OK", [])\n    return [b"edited"]\n');
+    writeFileSync(
+      join(s.root, 'g/c/four.py'),
+      'def application(e, sr):\n    sr("200 OK", [])\n    return [b"edited"]\n',
+    );
     expect(await (await s.get('/g/c/four.py')).text()).toBe('edited');
   });
 
@@ -79,12 +95,16 @@ describe('processes and threads', () => {
     expect(w.multithread).toBe(false);
   });
 
-  it('balances concurrent requests over the group\'s processes', async () => {
+  it("balances concurrent requests over the group's processes", async () => {
     // Two slow requests at once make the group start its second process...
-    const warm = await Promise.all([1, 2].map(() => s.get('/whoami.py?sleep=1.5').then((r) => r.json() as Promise<Who>)));
+    const warm = await Promise.all(
+      [1, 2].map(() => s.get('/whoami.py?sleep=1.5').then((r) => r.json() as Promise<Who>)),
+    );
     expect(new Set(warm.map((a) => a.pid)).size).toBe(2);
     // ...and from then on, requests go to whichever process is free.
-    const answers = await Promise.all([1, 2, 3, 4].map(() => s.get('/whoami.py?sleep=0.3').then((r) => r.json() as Promise<Who>)));
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map(() => s.get('/whoami.py?sleep=0.3').then((r) => r.json() as Promise<Who>)),
+    );
     expect(new Set(answers.map((a) => a.pid))).toEqual(new Set(warm.map((a) => a.pid)));
   });
 
@@ -92,7 +112,9 @@ describe('processes and threads', () => {
     const t = await startTestServer({ processes: 1, threads: 4 });
     try {
       const started = Date.now();
-      const answers = await Promise.all([1, 2, 3, 4].map(() => t.get('/whoami.py?sleep=0.5').then((r) => r.json() as Promise<Who>)));
+      const answers = await Promise.all(
+        [1, 2, 3, 4].map(() => t.get('/whoami.py?sleep=0.5').then((r) => r.json() as Promise<Who>)),
+      );
       expect(new Set(answers.map((a) => a.pid)).size).toBe(1);
       expect(answers[0].multithread).toBe(true);
       expect(Date.now() - started).toBeLessThan(1500); // four 0.5 s requests overlapped, not 2 s in a row

@@ -34,38 +34,64 @@ describe('a body that never comes', () => {
   });
 
   it.each(['fin', 'rst'] as const)('a malformed chunk to a cold page: 400, and the server lives (%s)', async (then) => {
-    const reply = await rawExchange(s.port, `POST ${coldPage(s)} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`, { then });
+    const reply = await rawExchange(
+      s.port,
+      `POST ${coldPage(s)} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+      {
+        then,
+      },
+    );
     if (then === 'fin') expect(reply.status).toBe(400);
     await alive(s);
   });
 
   it.each(['fin', 'rst'] as const)('a connection that ends mid-body on a cold page (%s)', async (then) => {
-    await rawExchange(s.port, `POST ${coldPage(s)} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc`, { then, waitMs: 1000 });
+    await rawExchange(s.port, `POST ${coldPage(s)} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc`, {
+      then,
+      waitMs: 1000,
+    });
     await alive(s);
   });
 
   it.each(['fin', 'rst'] as const)('a client that waits for 100 Continue and leaves (%s)', async (then) => {
-    await rawExchange(s.port, `POST ${coldPage(s)} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n`, { then, waitMs: 1000 });
+    await rawExchange(
+      s.port,
+      `POST ${coldPage(s)} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n`,
+      {
+        then,
+        waitMs: 1000,
+      },
+    );
     await alive(s);
   });
 
   it.each(['fin', 'rst'] as const)('a request waiting in line whose client leaves mid-body (%s)', async (then) => {
     const busy = s.get('/sleepy.py?s=1'); // sleepy.py's only thread
     await waitFor(() => groupLoad(s, 'sleepy.py').running === 1, 'sleepy.py to take its only thread');
-    await rawExchange(s.port, 'POST /sleepy.py HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc', { then, waitMs: 300 });
+    await rawExchange(s.port, 'POST /sleepy.py HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc', {
+      then,
+      waitMs: 300,
+    });
     expect((await busy).status).toBe(200);
     await alive(s);
     await waitFor(() => s.groups.inflight === 0, 'nothing in flight');
   });
 
   it.each(['fin', 'rst'] as const)('under a small max-body (%s)', async (then) => {
-    await rawExchange(small.port, `POST ${coldPage(small)} HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\nabc`, { then, waitMs: 1000 });
+    await rawExchange(small.port, `POST ${coldPage(small)} HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\nabc`, {
+      then,
+      waitMs: 1000,
+    });
     await alive(small);
   });
 
   it('a chunked body past max-body gets the common 413 page, with its request id', async () => {
     const chunk = 'x'.repeat(600);
-    const reply = await rawExchange(small.port, `POST /trickle_reader.py HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`, { then: 'open', waitMs: 3000 });
+    const reply = await rawExchange(
+      small.port,
+      `POST /trickle_reader.py HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`,
+      { then: 'open', waitMs: 3000 },
+    );
     expect(reply.status).toBe(413);
     expect(reply.bytes.toString()).toMatch(/Request id: \S+-\w+/);
   });
@@ -76,15 +102,20 @@ describe('half-closed requests', () => {
   beforeAll(async () => (s = await startTestServer()));
   afterAll(() => s.stop());
 
-  it.each(['/hello.py', '/style.css', '/sub/', '/nope.py'])('%s is answered after the client half-closes', async (path) => {
-    const reply = await rawExchange(s.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { then: 'fin' });
-    expect(reply.status).toBe(path === '/nope.py' ? 404 : 200);
-    expect(reply.closed).toBe(true);
-  });
+  it.each(['/hello.py', '/style.css', '/sub/', '/nope.py'])(
+    '%s is answered after the client half-closes',
+    async (path) => {
+      const reply = await rawExchange(s.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { then: 'fin' });
+      expect(reply.status).toBe(path === '/nope.py' ? 404 : 200);
+      expect(reply.closed).toBe(true);
+    },
+  );
 
   it('an HTTP/1.0 request with its body, then a half-close', async () => {
     cpSync(join(FIXTURES, 'reliability'), s.root, { recursive: true });
-    const reply = await rawExchange(s.port, 'POST /trickle_reader.py HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello', { then: 'fin' });
+    const reply = await rawExchange(s.port, 'POST /trickle_reader.py HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello', {
+      then: 'fin',
+    });
     expect(reply.status).toBe(200);
     expect(reply.bytes.toString()).toMatch(/5 bytes$/);
   });
@@ -102,9 +133,18 @@ describe('strict where RFC 9112 is', () => {
     ['two Host headers', 'GET /hello.py HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n'],
     ['two Host headers, spelt differently', 'GET /style.css HTTP/1.1\r\nHost: a.example\r\nhOsT: a.example\r\n\r\n'],
     ['two Host headers, to the health page', 'GET /-/health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n'],
-    ['chunked in HTTP/1.0, to the health page', 'POST /-/health HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
-    ['chunked in HTTP/1.0', 'POST /trickle_reader.py HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
-    ['Transfer-Encoding in HTTP/1.0 with a Content-Length', 'POST /trickle_reader.py HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello'],
+    [
+      'chunked in HTTP/1.0, to the health page',
+      'POST /-/health HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'chunked in HTTP/1.0',
+      'POST /trickle_reader.py HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    ],
+    [
+      'Transfer-Encoding in HTTP/1.0 with a Content-Length',
+      'POST /trickle_reader.py HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello',
+    ],
   ])('%s: 400 and the connection closed', async (_, request) => {
     const reply = await rawExchange(s.port, request, { then: 'open' });
     expect(reply.status).toBe(400);
@@ -115,6 +155,9 @@ describe('strict where RFC 9112 is', () => {
   it('a page that answers with a 1xx status gets 500, and the log says why', async () => {
     const res = await s.get('/informational.py');
     expect(res.status).toBe(500);
-    await waitFor(() => s.log.errors.some((l) => l.includes('informational (1xx)') && l.includes('informational.py')), 'the log line');
+    await waitFor(
+      () => s.log.errors.some((l) => l.includes('informational (1xx)') && l.includes('informational.py')),
+      'the log line',
+    );
   });
 });

@@ -13,7 +13,11 @@ import { LAUNCHES, rawRequest, startTestServer, waitFor, type TestServer } from 
 const HTTP_FIXTURES = new URL('../fixtures/http/', import.meta.url).pathname;
 const MAX_BODY = 100_000;
 
-interface Parsed { status: number; headers: Record<string, string[]>; body: Buffer }
+interface Parsed {
+  status: number;
+  headers: Record<string, string[]>;
+  body: Buffer;
+}
 
 /** One client connection that reads responses one at a time, as they come. */
 class Connection {
@@ -26,7 +30,10 @@ class Connection {
     this.socket = connect(port, '127.0.0.1');
     this.socket.on('data', (d: Buffer) => this.arrived(Buffer.concat([this.buffer, d])));
     this.socket.on('error', () => {}); // a reset after a 413 is the server's right; what arrived is kept
-    this.socket.on('close', () => ((this.closed = true), this.wake()));
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
   }
 
   send(data: string | Buffer): void {
@@ -35,8 +42,13 @@ class Connection {
 
   /** The next response (a 1xx included); `head` for the answer to a HEAD, which has no body. */
   async response(head = false): Promise<Parsed> {
-    const end = await this.until(() => (this.buffer.indexOf('\r\n\r\n') === -1 ? null : this.buffer.indexOf('\r\n\r\n') + 4));
-    const lines = this.buffer.subarray(0, end - 4).toString('latin1').split('\r\n');
+    const end = await this.until(() =>
+      this.buffer.indexOf('\r\n\r\n') === -1 ? null : this.buffer.indexOf('\r\n\r\n') + 4,
+    );
+    const lines = this.buffer
+      .subarray(0, end - 4)
+      .toString('latin1')
+      .split('\r\n');
     const headers: Record<string, string[]> = {};
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
@@ -64,13 +76,17 @@ class Connection {
 
   private async body(headers: Record<string, string[]>): Promise<Buffer> {
     if (headers['transfer-encoding']?.[0] === 'chunked') {
-      const at = await this.until(() => (this.buffer.indexOf('\r\n0\r\n\r\n') === -1 ? null : this.buffer.indexOf('\r\n0\r\n\r\n') + 7));
+      const at = await this.until(() =>
+        this.buffer.indexOf('\r\n0\r\n\r\n') === -1 ? null : this.buffer.indexOf('\r\n0\r\n\r\n') + 7,
+      );
       const raw = this.buffer.subarray(0, at);
       this.buffer = this.buffer.subarray(at);
       return dechunk(raw);
     }
     const length = headers['content-length'] ? Number(headers['content-length'][0]) : null;
-    const at = await this.until(() => (length === null ? (this.closed ? this.buffer.length : null) : this.buffer.length >= length ? length : null));
+    const at = await this.until(() =>
+      length === null ? (this.closed ? this.buffer.length : null) : this.buffer.length >= length ? length : null,
+    );
     const body = this.buffer.subarray(0, at);
     this.buffer = this.buffer.subarray(at);
     return body;
@@ -85,7 +101,8 @@ class Connection {
     for (;;) {
       const value = probe();
       if (value !== null) return value;
-      if (this.closed) throw new Error(`connection closed; unparsed: ${JSON.stringify(this.buffer.toString('latin1'))}`);
+      if (this.closed)
+        throw new Error(`connection closed; unparsed: ${JSON.stringify(this.buffer.toString('latin1'))}`);
       await new Promise<void>((r) => (this.wake = r));
     }
   }
@@ -93,7 +110,7 @@ class Connection {
 
 function dechunk(data: Buffer): Buffer {
   const parts: Buffer[] = [];
-  for (let at = 0; ;) {
+  for (let at = 0; ; ) {
     const eol = data.indexOf('\r\n', at);
     const size = parseInt(data.subarray(at, eol).toString(), 16);
     if (!size) return Buffer.concat(parts);
@@ -104,7 +121,11 @@ function dechunk(data: Buffer): Buffer {
 
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-const chunked = (parts: Buffer[]) => Buffer.concat([...parts.flatMap((p) => [Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from('\r\n')]), Buffer.from('0\r\n\r\n')]);
+const chunked = (parts: Buffer[]) =>
+  Buffer.concat([
+    ...parts.flatMap((p) => [Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from('\r\n')]),
+    Buffer.from('0\r\n\r\n'),
+  ]);
 
 describe.each(LAUNCHES)('launch %s', (launch) => {
   let s: TestServer;
@@ -164,7 +185,9 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
     it('sends 100 Continue when the page reads the body, then the answer', async () => {
       const body = Buffer.alloc(50_000, 'x');
       const c = new Connection(s.port);
-      c.send(`POST /echo.py HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+      c.send(
+        `POST /echo.py HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
       expect((await c.response()).status).toBe(100);
       c.send(body);
       const res = await c.response();
@@ -184,7 +207,9 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
     it('answers 413 at once, without 100, for a declared body over max-body', async () => {
       const c = new Connection(s.port);
-      c.send(`POST /http/reached.py?expect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${MAX_BODY + 1}\r\nExpect: 100-continue\r\n\r\n`);
+      c.send(
+        `POST /http/reached.py?expect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${MAX_BODY + 1}\r\nExpect: 100-continue\r\n\r\n`,
+      );
       const res = await c.response();
       expect(res.status).toBe(413);
       await c.end();
@@ -194,13 +219,19 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
   describe('max-body', () => {
     it('answers 413 for a Content-Length over max-body before the page runs', async () => {
-      const res = await rawRequest(s.port, 'POST', '/http/reached.py?declared', `Content-Length: ${MAX_BODY + 1}\r\n`, Buffer.alloc(MAX_BODY + 1));
+      const res = await rawRequest(
+        s.port,
+        'POST',
+        '/http/reached.py?declared',
+        `Content-Length: ${MAX_BODY + 1}\r\n`,
+        Buffer.alloc(MAX_BODY + 1),
+      );
       expect(res.status).toBe(413);
       expect(res.headers.connection).toBe('close');
       expect(res.body.toString()).toContain('413');
       // A later request to the page is the barrier: had the refused one reached Python, its line would have come first.
       await (await s.get('/http/reached.py?after-declared', { method: 'POST', body: 'x' })).text();
-      await waitFor(() => s.log.errors.some((l) => l.includes('REACHED after-declared')), 'the later request\'s line');
+      await waitFor(() => s.log.errors.some((l) => l.includes('REACHED after-declared')), "the later request's line");
       expect(s.log.errors.some((l) => l.includes('REACHED declared'))).toBe(false);
     });
 
@@ -225,7 +256,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       await c.received('started\n'); // the body is pushed to the page as it comes: send it once the response has started
       c.send(chunked(Array.from({ length: 11 }, () => Buffer.alloc(10_000, 'y'))));
       // The head and "started" arrive, then the connection closes with no last chunk: the client can tell.
-      const cut = await c.response().then(() => null, (err: Error) => err.message);
+      const cut = await c.response().then(
+        () => null,
+        (err: Error) => err.message,
+      );
       expect(cut).toMatch(/^connection closed; unparsed: "8\\r\\nstarted\\n\\r\\n"$/);
     });
   });
@@ -236,7 +270,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
     beforeAll(async () => (d = await startTestServer({ launch })));
     afterAll(() => d.stop());
 
-    for (const [label, first] of [['a little of it', 1000], ['more than the push window', 300_000]] as const) {
+    for (const [label, first] of [
+      ['a little of it', 1000],
+      ['more than the push window', 300_000],
+    ] as const) {
       it(`is drained after the answer, so the connection serves the next request (${label} sent before)`, async () => {
         const endedLines = () => d.log.lines.filter((l) => l.includes('"POST /hello.py HTTP/1.1" 200 ')).length;
         const ended = endedLines();
@@ -290,7 +327,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
     it('keeps several Set-Cookie headers apart', async () => {
       const res = await rawRequest(s.port, 'GET', '/cookies.py');
-      const lines = res.raw.toString('latin1').split('\r\n').filter((l) => /^set-cookie:/i.test(l));
+      const lines = res.raw
+        .toString('latin1')
+        .split('\r\n')
+        .filter((l) => /^set-cookie:/i.test(l));
       expect(lines).toEqual(['Set-Cookie: a=1; Path=/', 'Set-Cookie: b=2; Path=/']);
     });
 

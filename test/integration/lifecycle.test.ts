@@ -20,7 +20,9 @@ afterEach(async () => {
 });
 
 /** Starts the compiled CLI on a copy of the fixtures; resolves with its URL once it says so. */
-async function startCli(args: string[] = []): Promise<{ url: string; root: string; exited: Promise<number | null>; stderr: () => string }> {
+async function startCli(
+  args: string[] = [],
+): Promise<{ url: string; root: string; exited: Promise<number | null>; stderr: () => string }> {
   const dir = tempDir('pypages-life-');
   root = dir;
   cpSync(FIXTURES, dir, { recursive: true });
@@ -44,15 +46,26 @@ describe('SIGTERM', () => {
   it('finishes every request in flight, refuses new connections, exits 0', async () => {
     const { url, exited } = await startCli(['--status-path', '/-/status']);
     const port = Number(new URL(url).port);
-    const inflight = [1, 2, 3, 4].map(() => fetch(new URL('sleepy.py?s=1', url)).then(async (r) => [r.status, await r.text()]));
-    await waitFor(async () => {
-      const { totals } = JSON.parse((await rawRequest(port, 'GET', '/-/status?json')).body.toString());
-      return totals.inflight + totals.queued === 4;
-    }, 'the four requests to reach the server', 20_000);
+    const inflight = [1, 2, 3, 4].map(() =>
+      fetch(new URL('sleepy.py?s=1', url)).then(async (r) => [r.status, await r.text()]),
+    );
+    await waitFor(
+      async () => {
+        const { totals } = JSON.parse((await rawRequest(port, 'GET', '/-/status?json')).body.toString());
+        return totals.inflight + totals.queued === 4;
+      },
+      'the four requests to reach the server',
+      20_000,
+    );
     child!.kill('SIGTERM');
     await waitFor(() => connectionRefused(port), 'new connections to be refused');
     await expect(fetch(new URL('hello.py', url))).rejects.toThrow();
-    expect(await Promise.all(inflight)).toEqual([[200, 'v1'], [200, 'v1'], [200, 'v1'], [200, 'v1']]);
+    expect(await Promise.all(inflight)).toEqual([
+      [200, 'v1'],
+      [200, 'v1'],
+      [200, 'v1'],
+      [200, 'v1'],
+    ]);
     expect(await exited).toBe(0);
   });
 });

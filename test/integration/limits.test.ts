@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupLoad, LAUNCHES, pythonDescendants, startTestServer, waitFor, type TestServer } from '../helpers.js';
 
-interface Who { pid: number; count: number }
+interface Who {
+  pid: number;
+  count: number;
+}
 
 describe.each(LAUNCHES)('launch %s', (launch) => {
   describe('a worker killed mid-request', () => {
@@ -152,7 +155,8 @@ describe('max-workers with many scripts', () => {
   it('serves 500 distinct scripts in turn without ever running more Python workers than the cap', async () => {
     let peak = 0;
     // Every Python process below us is a worker, except the warm fork-server parents (our direct children).
-    const workers = async () => (await pythonDescendants()).filter((p) => !(p.ppid === process.pid && p.cmdline.includes('forkserver'))).length;
+    const workers = async () =>
+      (await pythonDescendants()).filter((p) => !(p.ppid === process.pid && p.cmdline.includes('forkserver'))).length;
     for (let i = 0; i < 500; i++) {
       const res = await s.get(`/many${i}.py`);
       expect(res.status, `many${i}.py`).toBe(200);

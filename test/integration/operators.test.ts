@@ -8,8 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInterpreter } from '../../lib/groups/interpreter.js';
 import { LAUNCHES, startTestServer, waitFor, type TestServer } from '../helpers.js';
 
-interface Who { pid: number; count: number; cwd: string; env: string | null; path: string[]; prefix: string }
-interface Status { totals: { groups: number; processes: number; served: number }; groups: { label: string; processes: { pid: number; state: string; served: number; rssBytes: number }[] }[] }
+interface Who {
+  pid: number;
+  count: number;
+  cwd: string;
+  env: string | null;
+  path: string[];
+  prefix: string;
+}
+interface Status {
+  totals: { groups: number; processes: number; served: number };
+  groups: { label: string; processes: { pid: number; state: string; served: number; rssBytes: number }[] }[];
+}
 
 describe.each(LAUNCHES)('launch %s', (launch) => {
   describe('health and status', () => {
@@ -39,10 +49,17 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
     });
 
     it('judges status-allow by the client behind a trusted proxy, not the proxy', async () => {
-      const proxied = await startTestServer({ launch, statusPath: '/server-status', statusAllow: ['10.0.0.0/8'], trustProxy: ['127.0.0.1'] });
+      const proxied = await startTestServer({
+        launch,
+        statusPath: '/server-status',
+        statusAllow: ['10.0.0.0/8'],
+        trustProxy: ['127.0.0.1'],
+      });
       try {
         expect((await proxied.get('/server-status', { headers: { 'X-Forwarded-For': '10.1.2.3' } })).status).toBe(200);
-        expect((await proxied.get('/server-status', { headers: { 'X-Forwarded-For': '203.0.113.9' } })).status).toBe(404);
+        expect((await proxied.get('/server-status', { headers: { 'X-Forwarded-For': '203.0.113.9' } })).status).toBe(
+          404,
+        );
         expect((await proxied.get('/server-status')).status).toBe(404); // the proxy itself (loopback) is not in the list
       } finally {
         await proxied.stop();
@@ -86,7 +103,15 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       s = await startTestServer({
         launch,
         env: { PYPAGES_TEST: 'top' },
-        groups: [{ name: 'special', match: 'sub/**', env: { PYPAGES_TEST: 'special' }, 'python-path': ['/opt/extra'], cwd: '/tmp' }] as never,
+        groups: [
+          {
+            name: 'special',
+            match: 'sub/**',
+            env: { PYPAGES_TEST: 'special' },
+            'python-path': ['/opt/extra'],
+            cwd: '/tmp',
+          },
+        ] as never,
       });
       copyFileSync(join(s.root, 'whoami.py'), join(s.root, 'sub', 'who.py'));
     });
@@ -99,18 +124,23 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
     });
 
     it('runs a named group with its own python', async () => {
-      const t = await startTestServer({ launch, groups: [{ name: 'debian', match: 'whoami.py', python: '/usr/bin/python3' }] as never });
+      const t = await startTestServer({
+        launch,
+        groups: [{ name: 'debian', match: 'whoami.py', python: '/usr/bin/python3' }] as never,
+      });
       try {
         copyFileSync(join(t.root, 'whoami.py'), join(t.root, 'other.py'));
         expect(((await (await t.get('/whoami.py')).json()) as Who).prefix).toBe('/usr');
-        const defaultPrefix = execFileSync((await findInterpreter('')).path, ['-c', 'import sys; print(sys.prefix)'], { encoding: 'utf8' }).trim();
+        const defaultPrefix = execFileSync((await findInterpreter('')).path, ['-c', 'import sys; print(sys.prefix)'], {
+          encoding: 'utf8',
+        }).trim();
         expect(((await (await t.get('/other.py')).json()) as Who).prefix).toBe(defaultPrefix); // others: the default python
       } finally {
         await t.stop();
       }
     });
 
-    it('applies a named group\'s own settings', async () => {
+    it("applies a named group's own settings", async () => {
       const who = (await (await s.get('/sub/who.py')).json()) as Who;
       expect(who.env).toBe('special');
       expect(who.cwd).toBe('/tmp');

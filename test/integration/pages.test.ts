@@ -48,7 +48,17 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
     it('builds the full CGI and wsgi environ', async () => {
       const e = await env('/env.py');
-      for (const key of ['REQUEST_METHOD', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'REMOTE_ADDR', 'REMOTE_PORT', 'SCRIPT_FILENAME', 'DOCUMENT_ROOT', 'HTTP_HOST']) {
+      for (const key of [
+        'REQUEST_METHOD',
+        'SERVER_NAME',
+        'SERVER_PORT',
+        'SERVER_PROTOCOL',
+        'REMOTE_ADDR',
+        'REMOTE_PORT',
+        'SCRIPT_FILENAME',
+        'DOCUMENT_ROOT',
+        'HTTP_HOST',
+      ]) {
         expect(e, key).toHaveProperty(key);
       }
       expect(e.SCRIPT_FILENAME).toBe(join(s.root, 'env.py'));
@@ -59,11 +69,24 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       expect(e['wsgi.url_scheme']).toBe('http');
       expect(e['wsgi.version']).toEqual([1, 0]);
       expect(e['wsgi.run_once']).toBe(false);
-      expect(e.has).toEqual(expect.arrayContaining(['wsgi.input', 'wsgi.errors', 'wsgi.file_wrapper', 'wsgi.multithread', 'wsgi.multiprocess']));
+      expect(e.has).toEqual(
+        expect.arrayContaining([
+          'wsgi.input',
+          'wsgi.errors',
+          'wsgi.file_wrapper',
+          'wsgi.multithread',
+          'wsgi.multiprocess',
+        ]),
+      );
     });
 
     it('passes headers as HTTP_*, never duplicates CONTENT_TYPE, drops names with "_"', async () => {
-      const res = await rawRequest(s.port, 'POST', '/env.py', 'Content-Type: text/plain\r\nContent-Length: 0\r\nX-Forwarded-For: 10.0.0.1\r\nX_Forwarded_For: 6.6.6.6\r\nX-Multi: a\r\nX-Multi: b\r\n');
+      const res = await rawRequest(
+        s.port,
+        'POST',
+        '/env.py',
+        'Content-Type: text/plain\r\nContent-Length: 0\r\nX-Forwarded-For: 10.0.0.1\r\nX_Forwarded_For: 6.6.6.6\r\nX-Multi: a\r\nX-Multi: b\r\n',
+      );
       const e = JSON.parse(res.body.toString());
       expect(e.CONTENT_TYPE).toBe('text/plain');
       expect(e.CONTENT_LENGTH).toBe('0');
@@ -112,9 +135,27 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
   describe('never the source, never a page: 404', () => {
     const cases = [
-      '/helper_module.py', '/not_callable.py', '/hello.pyc', '/hello.pyo', '/__pycache__/hello.cpython-311.pyc', '/__pycache__/',
-      '/pkg/__init__.py', '/pkg/mod.py', '/pkg/', '/pkgweb/__init__.py', '/.secret', '/HELLO.PY', '/hello.py.', '/hello.py%20',
-      '/%2e%2e/etc/passwd', '/sub/%2e%2e/hello.py', '/passwd.txt', '/hello%2epy%2f', '/sub%2findex.py', '/missing.py', '/style.css/x',
+      '/helper_module.py',
+      '/not_callable.py',
+      '/hello.pyc',
+      '/hello.pyo',
+      '/__pycache__/hello.cpython-311.pyc',
+      '/__pycache__/',
+      '/pkg/__init__.py',
+      '/pkg/mod.py',
+      '/pkg/',
+      '/pkgweb/__init__.py',
+      '/.secret',
+      '/HELLO.PY',
+      '/hello.py.',
+      '/hello.py%20',
+      '/%2e%2e/etc/passwd',
+      '/sub/%2e%2e/hello.py',
+      '/passwd.txt',
+      '/hello%2epy%2f',
+      '/sub%2findex.py',
+      '/missing.py',
+      '/style.css/x',
     ];
     for (const path of cases) {
       it(`404 for ${path}`, async () => {
@@ -148,13 +189,20 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
   describe('access log', () => {
     it('writes Apache combined format', async () => {
-      await (await s.get('/hello.py?q=1', { headers: { Referer: 'http://example.test/', 'User-Agent': 'vitest-agent' } })).text();
+      await (
+        await s.get('/hello.py?q=1', { headers: { Referer: 'http://example.test/', 'User-Agent': 'vitest-agent' } })
+      ).text();
       const line = await waitFor(() => s.log.lines.find((l) => l.includes('/hello.py?q=1')), 'the access log line');
-      expect(line).toMatch(/^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/hello\.py\?q=1 HTTP\/1\.1" 200 13 "http:\/\/example\.test\/" "vitest-agent"$/);
+      expect(line).toMatch(
+        /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/hello\.py\?q=1 HTTP\/1\.1" 200 13 "http:\/\/example\.test\/" "vitest-agent"$/,
+      );
     });
 
     it('logs the length of an error page', async () => {
-      for (const [path, status] of [['/raises.py?logged', 500], ['/not_callable.py?logged', 404]] as const) {
+      for (const [path, status] of [
+        ['/raises.py?logged', 500],
+        ['/not_callable.py?logged', 404],
+      ] as const) {
         const res = await rawRequest(s.port, 'GET', path);
         expect(res.status).toBe(status);
         const line = await waitFor(() => s.log.lines.find((l) => l.includes(path)), 'the access log line');
@@ -168,7 +216,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       socket.write('POST /echo.py?left HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 900\r\n\r\nabc');
       await waitFor(() => groupLoad(s, 'echo.py').running === 1, 'echo.py to read the body');
       socket.destroy();
-      await waitFor(() => s.log.lines.some((l) => l.includes('"POST /echo.py?left HTTP/1.1" 499 ')), 'a 499 access-log line');
+      await waitFor(
+        () => s.log.lines.some((l) => l.includes('"POST /echo.py?left HTTP/1.1" 499 ')),
+        'a 499 access-log line',
+      );
     });
   });
 });

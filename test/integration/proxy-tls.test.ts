@@ -56,7 +56,10 @@ describe('forwarding headers from a trusted proxy', () => {
 
   it('log the client address in the access log', async () => {
     await environ(s, { 'X-Forwarded-For': '198.51.100.23' }, '/env.py?logged');
-    await waitFor(() => s.log.lines.some((l) => l.startsWith('198.51.100.23 ') && l.includes('/env.py?logged')), 'the access log line');
+    await waitFor(
+      () => s.log.lines.some((l) => l.startsWith('198.51.100.23 ') && l.includes('/env.py?logged')),
+      'the access log line',
+    );
   });
 
   it('leave the request alone when no forwarding header is sent', async () => {
@@ -72,7 +75,7 @@ describe('forwarding headers from anyone else', () => {
   beforeAll(async () => (s = await startTestServer({ trustProxy: ['10.0.0.0/8', '::1'] })));
   afterAll(() => s.stop());
 
-  it('are ignored: REMOTE_ADDR, scheme and host are the connection\'s own', async () => {
+  it("are ignored: REMOTE_ADDR, scheme and host are the connection's own", async () => {
     const env = await environ(s, { ...FORWARDED, Forwarded: 'for=203.0.113.9;proto=https;host=evil.example' });
     expect(env.REMOTE_ADDR).toBe('127.0.0.1');
     expect(env['wsgi.url_scheme']).toBe('http');
@@ -103,10 +106,29 @@ describe('HTTPS with --cert and --key', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pypages-tls-'));
     const [certFile, keyFile] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile,
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'pipe' },
+    );
     cert = readFileSync(certFile);
     s = await startTestServer({ cert: certFile, key: keyFile, trustProxy: ['10.0.0.0/8'] });
   });

@@ -51,7 +51,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
     it('lets in-flight requests finish on the old code', async () => {
       const slow = s.get('/slow.py?s=1.5').then((r) => r.text());
-      await waitFor(() => s.log.errors.some((l) => l.includes('slow.py is running v1')), 'slow.py to run its first version');
+      await waitFor(
+        () => s.log.errors.some((l) => l.includes('slow.py is running v1')),
+        'slow.py to run its first version',
+      );
       writeFileSync(join(s.root, 'slow.py'), fixture('slow.py').replace('VERSION = "v1"', 'VERSION = "v2"'));
       expect(await text('/slow.py')).toBe('v2');
       expect(await slow).toBe('v1');

@@ -5,10 +5,21 @@ import { copyFileSync, cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { groupLoad, LAUNCHES, pythonDescendants, rawRequest, startTestServer, waitFor, type TestServer } from '../helpers.js';
+import {
+  groupLoad,
+  LAUNCHES,
+  pythonDescendants,
+  rawRequest,
+  startTestServer,
+  waitFor,
+  type TestServer,
+} from '../helpers.js';
 import { rawExchange } from '../raw-client.js';
 
-interface Who { pid: number; count: number }
+interface Who {
+  pid: number;
+  count: number;
+}
 
 describe.each(LAUNCHES)('launch %s', (launch) => {
   describe('a page cannot take the server down', () => {
@@ -51,7 +62,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       socket.resetAndDestroy();
       expect(((await (await slow).json()) as Who).count).toBe(1);
       expect(((await (await s.get('/whoami.py')).json()) as Who).count).toBe(2); // the abandoned request never ran
-      await waitFor(() => s.log.lines.some((l) => l.includes('GET /whoami.py?queued HTTP/1.1" 499')), 'a 499 access-log line');
+      await waitFor(
+        () => s.log.lines.some((l) => l.includes('GET /whoami.py?queued HTTP/1.1" 499')),
+        'a 499 access-log line',
+      );
     });
 
     it('answers a request whose client half-closed while it waited: a FIN cannot be told from a half-close', async () => {
@@ -69,7 +83,7 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       expect(s.log.errors.some((l) => l.includes('after the response started'))).toBe(false);
     });
 
-    it('lets a slow upload take longer than Node\'s default 300 s request timeout', () => {
+    it("lets a slow upload take longer than Node's default 300 s request timeout", () => {
       expect(s.server.requestTimeout).toBe(0);
     });
 
@@ -101,7 +115,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       try {
         cpSync(new URL('../fixtures/robustness/', import.meta.url).pathname, s.root, { recursive: true });
         expect((await s.get('/via_holder.py')).status).toBe(404);
-        writeFileSync(join(s.root, 'app_holder.py'), 'def application(e, sr):\n    sr("200 OK", [])\n    return [b"now a page"]\n');
+        writeFileSync(
+          join(s.root, 'app_holder.py'),
+          'def application(e, sr):\n    sr("200 OK", [])\n    return [b"now a page"]\n',
+        );
         expect(await (await s.get('/via_holder.py')).text()).toBe('now a page');
       } finally {
         await s.stop();
@@ -120,7 +137,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
           if (i === 0 || pid !== pids[i - 1]) runs.push(1);
           else runs[runs.length - 1]++;
         }
-        for (const run of runs.slice(0, -1)) expect(run).toBeGreaterThanOrEqual(2), expect(run).toBeLessThanOrEqual(5);
+        for (const run of runs.slice(0, -1)) {
+          expect(run).toBeGreaterThanOrEqual(2);
+          expect(run).toBeLessThanOrEqual(5);
+        }
         expect(new Set(runs.slice(0, -1)).size).toBeGreaterThan(1); // 1 in 4^n to fail by chance with n runs
       } finally {
         await s.stop();
@@ -137,7 +157,10 @@ describe('reload during a worker start', () => {
         copyFileSync(join(s.root, 'hello.py'), join(s.root, `fresh${i}.py`));
         const before = new Set((await pythonDescendants()).map((p) => p.pid));
         const pending = s.get(`/fresh${i}.py`);
-        await waitFor(async () => (await pythonDescendants()).some((p) => !before.has(p.pid)), `the worker of fresh${i}.py to start`);
+        await waitFor(
+          async () => (await pythonDescendants()).some((p) => !before.has(p.pid)),
+          `the worker of fresh${i}.py to start`,
+        );
         await s.reload(s.runtime.config);
         expect((await pending).status).toBe(200);
       }

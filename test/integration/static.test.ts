@@ -3,7 +3,15 @@ import { mkdirSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, w
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_FILE_BYTES, RACY_MS } from '../../lib/http/static/file-cache.js';
-import { rawRequest, removeDir, serveTempRoot, startTestServer, tempDir, waitFor, type TestServer } from '../helpers.js';
+import {
+  rawRequest,
+  removeDir,
+  serveTempRoot,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from '../helpers.js';
 
 let s: TestServer;
 beforeAll(async () => (s = await startTestServer()));
@@ -38,7 +46,9 @@ describe('static files', () => {
 
   it('answers 200 when the client asks for no-cache', async () => {
     const etag = (await s.get('/style.css')).headers.get('etag')!;
-    expect((await rawRequest(s.port, 'GET', '/style.css', `If-None-Match: ${etag}\r\nCache-Control: no-cache\r\n`)).status).toBe(200);
+    expect(
+      (await rawRequest(s.port, 'GET', '/style.css', `If-None-Match: ${etag}\r\nCache-Control: no-cache\r\n`)).status,
+    ).toBe(200);
   });
 
   it('answers HEAD with the headers and no body', async () => {
@@ -102,7 +112,10 @@ describe('static files from memory', () => {
   };
   const validators = (file: string) => {
     const st = statSync(join(m.root, file));
-    return { etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`, 'last-modified': st.mtime.toUTCString() };
+    return {
+      etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`,
+      'last-modified': st.mtime.toUTCString(),
+    };
   };
 
   it('sends exactly the headers koa-static sent: GET, HEAD, 304', async () => {
@@ -111,14 +124,28 @@ describe('static files from memory', () => {
       const res = await rawRequest(m.port, 'GET', '/a.txt');
       expect(res.status).toBe(200);
       expect(res.body.toString()).toBe('version-1\n');
-      expect(headersOf(res)).toEqual({ ...validators('a.txt'), 'content-length': '10', 'cache-control': 'max-age=0', 'content-type': 'text/plain; charset=utf-8' });
+      expect(headersOf(res)).toEqual({
+        ...validators('a.txt'),
+        'content-length': '10',
+        'cache-control': 'max-age=0',
+        'content-type': 'text/plain; charset=utf-8',
+      });
     }
     const head = await rawRequest(m.port, 'HEAD', '/a.txt');
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
-    expect(headersOf(head)).toEqual({ ...validators('a.txt'), 'content-length': '10', 'cache-control': 'max-age=0', 'content-type': 'text/plain; charset=utf-8' });
+    expect(headersOf(head)).toEqual({
+      ...validators('a.txt'),
+      'content-length': '10',
+      'cache-control': 'max-age=0',
+      'content-type': 'text/plain; charset=utf-8',
+    });
     const { etag } = validators('a.txt');
-    for (const extra of [`If-None-Match: ${etag}\r\n`, `If-None-Match: "x", ${etag}\r\n`, `If-Modified-Since: ${validators('a.txt')['last-modified']}\r\n`]) {
+    for (const extra of [
+      `If-None-Match: ${etag}\r\n`,
+      `If-None-Match: "x", ${etag}\r\n`,
+      `If-Modified-Since: ${validators('a.txt')['last-modified']}\r\n`,
+    ]) {
       const res = await rawRequest(m.port, 'GET', '/a.txt', extra);
       expect(res.status).toBe(304);
       expect(res.body.length).toBe(0);
@@ -132,11 +159,18 @@ describe('static files from memory', () => {
     const res = await rawRequest(m.port, 'GET', '/big.bin');
     expect(res.status).toBe(200);
     expect(res.body.equals(big)).toBe(true);
-    expect(headersOf(res)).toEqual({ ...validators('big.bin'), 'content-length': String(big.length), 'cache-control': 'max-age=0', 'content-type': 'application/octet-stream' });
+    expect(headersOf(res)).toEqual({
+      ...validators('big.bin'),
+      'content-length': String(big.length),
+      'cache-control': 'max-age=0',
+      'content-type': 'application/octet-stream',
+    });
     const head = await rawRequest(m.port, 'HEAD', '/big.bin');
     expect(head.body.length).toBe(0);
     expect(head.headers['content-length']).toBe(String(big.length));
-    expect((await rawRequest(m.port, 'GET', '/big.bin', `If-None-Match: ${validators('big.bin').etag}\r\n`)).status).toBe(304);
+    expect(
+      (await rawRequest(m.port, 'GET', '/big.bin', `If-None-Match: ${validators('big.bin').etag}\r\n`)).status,
+    ).toBe(304);
   });
 
   it('sees an edit on the very next request, even of the same size with the old mtime put back', async () => {
@@ -175,14 +209,18 @@ describe('static files from memory', () => {
     };
     // Every answer until the new one shows is the old target's: never a file outside the root.
     const settles = async (before: string, after: (r: { status: number; text: string }) => boolean) => {
-      await waitFor(async () => {
-        const res = await m.get('/link.txt');
-        const r = { status: res.status, text: await res.text() };
-        expect(r.text).not.toContain('SECRET');
-        if (after(r)) return true;
-        expect(r.text).toBe(before);
-        return false;
-      }, 'the swapped link to be followed', 3000);
+      await waitFor(
+        async () => {
+          const res = await m.get('/link.txt');
+          const r = { status: res.status, text: await res.text() };
+          expect(r.text).not.toContain('SECRET');
+          if (after(r)) return true;
+          expect(r.text).toBe(before);
+          return false;
+        },
+        'the swapped link to be followed',
+        3000,
+      );
     };
     expect(await (await m.get('/link.txt')).text()).toBe('ONE\n');
     swap('two.txt'); // same size as one.txt

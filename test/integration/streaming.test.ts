@@ -42,7 +42,12 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
     it('uploads 1 GiB in bounded memory on both sides', async () => {
       let answer = '';
       const growth = await rssGrowth(async () => {
-        const res = await s.get('/count_upload.py', { method: 'POST', body: gibibyteBody(), duplex: 'half', headers: { 'Content-Type': 'application/octet-stream' } } as RequestInit);
+        const res = await s.get('/count_upload.py', {
+          method: 'POST',
+          body: gibibyteBody(),
+          duplex: 'half',
+          headers: { 'Content-Type': 'application/octet-stream' },
+        } as RequestInit);
         answer = await res.text();
       });
       const [total, pythonMaxRssKiB] = answer.split(' ').map(Number);

@@ -37,19 +37,26 @@ interface Cli {
 }
 
 /** Starts the compiled CLI (the supervisor) on a copy of the fixtures plus detach.py; resolves once it serves. */
-async function startCli(args: string[] = [], options: { env?: Record<string, string>; execArgv?: string[] } = {}): Promise<Cli> {
+async function startCli(
+  args: string[] = [],
+  options: { env?: Record<string, string>; execArgv?: string[] } = {},
+): Promise<Cli> {
   root = tempDir('pypages-sup-');
   cpSync(FIXTURES, root, { recursive: true });
   copyFileSync(join(OWN_FIXTURES, 'detach.py'), join(root, 'detach.py'));
   const proc = spawn(process.execPath, [...(options.execArgv ?? []), CLI, root, '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], cwd: root, env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    env: { ...process.env, ...options.env },
   });
   cli = proc;
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code, signal) => r(code ?? (signal ? -1 : null))));
+  const exited = new Promise<number | null>((r) =>
+    proc.once('exit', (code, signal) => r(code ?? (signal ? -1 : null))),
+  );
   const url = await Promise.race([
     waitFor(() => /serving \S+ at (http:\/\/\S+\/)/.exec(out)?.[1], 'the URL', 30_000),
     exited.then((code) => Promise.reject(new Error(`exited with ${code}: ${err}`))),
@@ -76,7 +83,10 @@ function alive(pid: number): boolean {
 }
 
 function livePids(): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter(alive);
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter(alive);
 }
 
 /** Every live process below `pid`, by parent links. */
@@ -120,17 +130,23 @@ function openRequest(port: number, path: string): { connected: Promise<void>; re
 
 /** Resolves once a request is running in a worker (the status page says so). */
 async function runningInWorker(port: number): Promise<void> {
-  await waitFor(async () => {
-    const res = await rawRequest(port, 'GET', '/-/status?json');
-    return JSON.parse(res.body.toString()).totals.inflight >= 1;
-  }, 'a request running in a worker', 20_000);
+  await waitFor(
+    async () => {
+      const res = await rawRequest(port, 'GET', '/-/status?json');
+      return JSON.parse(res.body.toString()).totals.inflight >= 1;
+    },
+    'a request running in a worker',
+    20_000,
+  );
 }
 
 describe('supervisor: the server child is killed', () => {
   it('SIGKILL under load: restarted, connections made meanwhile answered, nothing of the dead server left', async () => {
     const s = await startCli();
     const first = await serverChild(s.proc.pid!);
-    const instance = environ(first).find((v) => v.startsWith('PYPAGES_INSTANCE='))!.split('=')[1];
+    const instance = environ(first)
+      .find((v) => v.startsWith('PYPAGES_INSTANCE='))!
+      .split('=')[1];
     expect(instance).toMatch(new RegExp(`^${s.proc.pid}-`));
     // A small bounded load; requests that start after the child is dead must all succeed.
     let deadAt = Infinity;
@@ -172,7 +188,7 @@ describe('supervisor: the server child is killed', () => {
     expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
   }, 60_000);
 
-  it('kills a daemon a page started with setsid, outside the server\'s process group', async () => {
+  it("kills a daemon a page started with setsid, outside the server's process group", async () => {
     const s = await startCli();
     const first = await serverChild(s.proc.pid!);
     const res = await rawRequest(s.port, 'GET', '/detach.py');
@@ -193,7 +209,9 @@ describe('supervisor: the server child is killed', () => {
     await waitFor(() => s.banners() === 2, 'the new server', 30_000);
     const log = s.stderr();
     expect(log).toContain(`the server (pid ${first}) died unexpectedly: exited with code 1`);
-    expect(log).toMatch(/its last lines on stderr:\n(  \| .*\n)*  \| .*crash-hook: about to throw\n(  \| .*\n)*  \| Error: provoked crash on SIGUSR2/);
+    expect(log).toMatch(
+      /its last lines on stderr:\n( {2}\| .*\n)* {2}\| .*crash-hook: about to throw\n( {2}\| .*\n)* {2}\| Error: provoked crash on SIGUSR2/,
+    );
     expect(log).toContain('starting a new server in 0.1 s');
     expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
   }, 60_000);
@@ -204,7 +222,9 @@ describe('supervisor: the server child is killed', () => {
     expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
     s.proc.kill('SIGUSR2'); // forwarded to the child, whose preload then never yields
     await waitFor(() => s.banners() === 2, 'the new server', 40_000);
-    expect(s.stderr()).toContain(`the server (pid ${first}) has not answered for 10 s: its event loop is stuck; killing it`);
+    expect(s.stderr()).toContain(
+      `the server (pid ${first}) has not answered for 10 s: its event loop is stuck; killing it`,
+    );
     expect(s.stderr()).toContain(`the server (pid ${first}) died unexpectedly: killed by SIGKILL`);
     expect(alive(first)).toBe(false);
     expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
@@ -215,7 +235,8 @@ describe('supervisor: the server child is killed', () => {
     copyFileSync(join(FIXTURES, 'hello.py'), join(root, 'hello.py'));
     const startedAt = Date.now();
     const proc = spawn(process.execPath, ['--import', CRASH_HOOK, CLI, root, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYPAGES_TEST_CRASH: 'start' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYPAGES_TEST_CRASH: 'start' },
     });
     cli = proc;
     let err = '';
@@ -243,7 +264,9 @@ describe('supervisor: boot errors are not retried', () => {
 
   it('no usable Python: exit 3 from the first child, not restarted', async () => {
     root = tempDir('pypages-sup-');
-    const proc = spawn(process.execPath, [CLI, root, '--port', '0', '--python', '/nonexistent/python3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, root, '--port', '0', '--python', '/nonexistent/python3'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     cli = proc;
     let err = '';
     proc.stderr!.on('data', (d) => (err += d));

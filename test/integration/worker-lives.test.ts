@@ -10,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { identify, isAlive, type ProcessId } from '../../lib/util/process-identity.js';
-import { FIXTURES, pythonDescendants, removeDir, serveTempRoot, stopChild, tempDir, waitFor, type TestServer } from '../helpers.js';
+import {
+  FIXTURES,
+  pythonDescendants,
+  removeDir,
+  serveTempRoot,
+  stopChild,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from '../helpers.js';
 
 const LIVES = new URL('../fixtures/lives/', import.meta.url).pathname;
 const SERVE = join(LIVES, 'serve.mjs');
@@ -57,13 +66,26 @@ function killIfAlive(id: ProcessId | null): void {
 
 /** The fork servers that `parent` started. */
 async function zygotes(parent = process.pid): Promise<{ pid: number }[]> {
-  return (await pythonDescendants(parent)).filter((p) => p.ppid === parent && p.cmdline.includes('pypages_worker.forkserver'));
+  return (await pythonDescendants(parent)).filter(
+    (p) => p.ppid === parent && p.cmdline.includes('pypages_worker.forkserver'),
+  );
 }
 
-interface Answer { status: number; ms: number; at: number; body: string }
+interface Answer {
+  status: number;
+  ms: number;
+  at: number;
+  body: string;
+}
 
 /** `clients` loops requesting `path` for `ms` (each at most 400 requests); `onAnswer` is told how long the load has run. */
-async function load(base: string, path: string, clients: number, ms: number, onAnswer: (elapsedMs: number) => void = () => {}): Promise<Answer[]> {
+async function load(
+  base: string,
+  path: string,
+  clients: number,
+  ms: number,
+  onAnswer: (elapsedMs: number) => void = () => {},
+): Promise<Answer[]> {
   const answers: Answer[] = [];
   const start = Date.now();
   const end = start + ms;
@@ -93,7 +115,10 @@ describe('a fork server that dies or freezes under load', () => {
       process.kill(old.pid, 'SIGKILL');
     });
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
-    const [now] = await waitFor(async () => ((z) => (z.length === 1 && z[0].pid !== old.pid ? z : null))(await zygotes()), 'the new fork server');
+    const [now] = await waitFor(
+      async () => ((z) => (z.length === 1 && z[0].pid !== old.pid ? z : null))(await zygotes()),
+      'the new fork server',
+    );
     const parents = answers.filter((a) => a.at > killedAt).map((a) => JSON.parse(a.body).ppid as number);
     expect(parents).toContain(now.pid); // forked again
     expect(s.log.errors.some((l) => l.includes(`(pid ${old.pid}) exited on SIGKILL; starting a new one`))).toBe(true);
@@ -109,7 +134,11 @@ describe('a fork server that dies or freezes under load', () => {
       stoppedAt = Date.now();
       process.kill(old.pid, 'SIGSTOP');
     });
-    const fresh = await waitFor(async () => stoppedAt && (await zygotes()).find((z) => z.pid !== old.pid), 'a new fork server', 10_000);
+    const fresh = await waitFor(
+      async () => stoppedAt && (await zygotes()).find((z) => z.pid !== old.pid),
+      'a new fork server',
+      10_000,
+    );
     const replacedMs = Date.now() - stoppedAt;
     const answers = await running;
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
@@ -132,20 +161,26 @@ describe("a worker whose page forked a long-lived child (it holds the worker's p
   }
   const counted = (s: TestServer, pid: number) => s.groups.status().some((g) => g.processes.some((p) => p.pid === pid));
 
-  it.each(['spawn', 'fork'] as const)('is noticed within a second when it dies (launch %s): 502, and it no longer counts', async (launch) => {
-    const s = await serve({ launch });
-    const { pid } = (await (await fetch(new URL('forks_then_dies.py?die=0', s.url))).json()) as { pid: number };
-    const died = await dieWithChild(s);
-    expect(died.status).toBe(502);
-    expect(died.ms).toBeLessThan(1500); // without the fix: until the child exits, 30 s
-    expect(counted(s, pid)).toBe(false);
-    expect(isAlive(identify(Number(readFileSync(join(s.root, 'grandchild.pid'), 'utf8')))!)).toBe(true); // it did hold them
-  });
+  it.each(['spawn', 'fork'] as const)(
+    'is noticed within a second when it dies (launch %s): 502, and it no longer counts',
+    async (launch) => {
+      const s = await serve({ launch });
+      const { pid } = (await (await fetch(new URL('forks_then_dies.py?die=0', s.url))).json()) as { pid: number };
+      const died = await dieWithChild(s);
+      expect(died.status).toBe(502);
+      expect(died.ms).toBeLessThan(1500); // without the fix: until the child exits, 30 s
+      expect(counted(s, pid)).toBe(false);
+      expect(isAlive(identify(Number(readFileSync(join(s.root, 'grandchild.pid'), 'utf8')))!)).toBe(true); // it did hold them
+    },
+  );
 
   it('is noticed within a second when its fork server is gone (an orphan, watched by pid)', async () => {
     const s = await serve({ launch: 'fork' });
     const [old] = await zygotes();
-    const before = (await (await fetch(new URL('forks_then_dies.py?die=0', s.url))).json()) as { pid: number; ppid: number };
+    const before = (await (await fetch(new URL('forks_then_dies.py?die=0', s.url))).json()) as {
+      pid: number;
+      ppid: number;
+    };
     expect(before.ppid).toBe(old.pid);
     process.kill(old.pid, 'SIGKILL');
     await waitFor(async () => (await zygotes()).some((z) => z.pid !== old.pid), 'the new fork server');
@@ -157,21 +192,24 @@ describe("a worker whose page forked a long-lived child (it holds the worker's p
 });
 
 describe('when the Node process is killed', () => {
-  it.each(['fork', 'spawn'] as const)('no Python process below it survives (launch %s): idle, spinning, sleeping, starting', async (launch) => {
-    const { child, base } = await serveInChild(launch);
-    expect((await fetch(new URL('lineage.py', base))).status).toBe(200);
-    const abandoned = ['spin.py', 'sleepy.py?s=60'].map((p) => fetch(new URL(p, base)).catch(() => null));
-    const expected = launch === 'fork' ? 4 : 3; // lineage, spin, sleepy (+ the fork server)
-    await waitFor(async () => (await pythonDescendants(child.pid)).length >= expected, 'the busy workers', 15_000);
-    const starting = Array.from({ length: 6 }, (_, i) => fetch(new URL(`new${i + 1}.py`, base)).catch(() => null));
-    await waitFor(async () => (await pythonDescendants(child.pid)).length > expected, 'a worker starting');
-    const before = (await pythonDescendants(child.pid)).map((p) => identify(p.pid)).filter((id) => id !== null);
-    const killedAt = Date.now();
-    process.kill(child.pid!, 'SIGKILL');
-    await waitFor(() => before.every((id) => !isAlive(id)), 'every Python process gone', 3000);
-    expect(Date.now() - killedAt).toBeLessThan(3000);
-    await Promise.all([...abandoned, ...starting]);
-  });
+  it.each(['fork', 'spawn'] as const)(
+    'no Python process below it survives (launch %s): idle, spinning, sleeping, starting',
+    async (launch) => {
+      const { child, base } = await serveInChild(launch);
+      expect((await fetch(new URL('lineage.py', base))).status).toBe(200);
+      const abandoned = ['spin.py', 'sleepy.py?s=60'].map((p) => fetch(new URL(p, base)).catch(() => null));
+      const expected = launch === 'fork' ? 4 : 3; // lineage, spin, sleepy (+ the fork server)
+      await waitFor(async () => (await pythonDescendants(child.pid)).length >= expected, 'the busy workers', 15_000);
+      const starting = Array.from({ length: 6 }, (_, i) => fetch(new URL(`new${i + 1}.py`, base)).catch(() => null));
+      await waitFor(async () => (await pythonDescendants(child.pid)).length > expected, 'a worker starting');
+      const before = (await pythonDescendants(child.pid)).map((p) => identify(p.pid)).filter((id) => id !== null);
+      const killedAt = Date.now();
+      process.kill(child.pid!, 'SIGKILL');
+      await waitFor(() => before.every((id) => !isAlive(id)), 'every Python process gone', 3000);
+      expect(Date.now() - killedAt).toBeLessThan(3000);
+      await Promise.all([...abandoned, ...starting]);
+    },
+  );
 });
 
 describe('fork-server folders', () => {
@@ -179,7 +217,10 @@ describe('fork-server folders', () => {
     const dead = spawn('true');
     await once(dead, 'exit');
     const me = identify(process.pid)!;
-    const stale = [`pypages-fork-${dead.pid}-${me.start}-aaaaaa`, `pypages-fork-${process.pid}-${me.start! + 1}-bbbbbb`]; // gone; pid reused
+    const stale = [
+      `pypages-fork-${dead.pid}-${me.start}-aaaaaa`,
+      `pypages-fork-${process.pid}-${me.start! + 1}-bbbbbb`,
+    ]; // gone; pid reused
     for (const name of stale) mkdirSync(join(tmpdir(), name), { mode: 0o700 });
     const other = await serveInChild('fork');
     const theirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`pypages-fork-${other.child.pid}-`));

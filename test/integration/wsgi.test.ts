@@ -23,7 +23,7 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
 
     it('reads a chunked request body to its end', async () => {
       const chunks = ['hello ', 'chunked ', 'world'];
-      const body = chunks.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('') + '0\r\n\r\n';
+      const body = `${chunks.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('')}0\r\n\r\n`;
       const res = await rawRequest(s.port, 'POST', '/echo.py', 'Transfer-Encoding: chunked\r\n', body);
       expect(res.body.toString()).toBe(`19 ${sha('hello chunked world')}`);
     });
@@ -46,7 +46,9 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
     it('sends a wsgi.file_wrapper file from Node, whole and from an offset', async () => {
       const blob = blobBytes();
       expect(Buffer.from(await (await s.get('/file_wrapper.py')).arrayBuffer()).equals(blob)).toBe(true);
-      expect(Buffer.from(await (await s.get('/file_wrapper.py?1000')).arrayBuffer()).equals(blob.subarray(1000))).toBe(true);
+      expect(Buffer.from(await (await s.get('/file_wrapper.py?1000')).arrayBuffer()).equals(blob.subarray(1000))).toBe(
+        true,
+      );
     });
 
     it('streams a response without Content-Length as chunked on HTTP/1.1', async () => {
@@ -66,7 +68,10 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
       const res = await rawRequest(s.port, 'GET', '/short_body.py');
       expect(res.headers['content-length']).toBe('10');
       expect(res.body.toString()).toBe('12345');
-      await waitFor(() => s.log.errors.some((l) => l.includes('shorter than its Content-Length')), 'the short-body log line');
+      await waitFor(
+        () => s.log.errors.some((l) => l.includes('shorter than its Content-Length')),
+        'the short-body log line',
+      );
     });
 
     it('closes the connection when the app fails after the headers, and logs the traceback', async () => {

@@ -27,7 +27,8 @@ function longFunctions(file: string, text: string): string[] {
     if (ts.isFunctionLike(node) && 'body' in node && node.body) {
       const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
       const last = source.getLineAndCharacterOfPosition(node.end).line;
-      if (last - first + 1 > MAX_FUNCTION_LINES) found.push(`${relative(REPO, file)}:${first + 1} (${last - first + 1} lines)`);
+      if (last - first + 1 > MAX_FUNCTION_LINES)
+        found.push(`${relative(REPO, file)}:${first + 1} (${last - first + 1} lines)`);
     }
     ts.forEachChild(node, visit);
   };
@@ -39,7 +40,9 @@ const files = [...sources(join(REPO, 'lib')), ...sources(join(REPO, 'server'))];
 
 it(`keeps every file of lib/ and server/ within ${MAX_FILE_LINES} lines`, () => {
   expect(files.length).toBeGreaterThan(40);
-  const long = files.map((f) => [relative(REPO, f), readFileSync(f, 'utf8').split('\n').length - 1] as const).filter(([, n]) => n > MAX_FILE_LINES);
+  const long = files
+    .map((f) => [relative(REPO, f), readFileSync(f, 'utf8').split('\n').length - 1] as const)
+    .filter(([, n]) => n > MAX_FILE_LINES);
   expect(long).toEqual([]);
 });
 

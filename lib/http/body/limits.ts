@@ -44,7 +44,12 @@ export interface RequestBody {
  * below `window`, what would be sent unasked: a page that never reads the
  * body must not be refused for it, nor the 413 race the page's own answer.
  */
-export function requestBody(req: IncomingMessage, res: ServerResponse, limits: BodyLimits, window: number): RequestBody {
+export function requestBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limits: BodyLimits,
+  window: number,
+): RequestBody {
   const hasBody = hasRequestBody(req.headers);
   if (!hasBody) return { hasBody, body: req, push: false };
   const push = !expectsContinue(req) && (limits.maxBody === 0 || limits.maxBody >= window);
@@ -76,7 +81,11 @@ class PageBody extends Readable {
 
   private readonly maxBody: number;
 
-  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly limits: BodyLimits) {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly limits: BodyLimits,
+  ) {
     super();
     this.maxBody = limits.maxBody;
     this.expects100 = expectsContinue(req);
@@ -87,7 +96,8 @@ class PageBody extends Readable {
     req.once('end', () => this.push(null));
     req.once('error', (err) => this.destroy(err));
     req.once('close', () => {
-      if (!req.readableEnded) this.destroy(new Error('client closed the connection before the end of the request body'));
+      if (!req.readableEnded)
+        this.destroy(new Error('client closed the connection before the end of the request body'));
     });
   }
 
@@ -108,7 +118,7 @@ class PageBody extends Readable {
   };
 
   private pull(): void {
-    for (let chunk: Buffer | null; !this.destroyed && (chunk = this.req.read() as Buffer | null) !== null;) {
+    for (let chunk: Buffer | null; !this.destroyed && (chunk = this.req.read() as Buffer | null) !== null; ) {
       this.seen += chunk.length;
       if (this.maxBody > 0 && this.seen > this.maxBody) return this.overflow();
       if (!this.push(chunk)) return;

@@ -29,7 +29,12 @@ export class BodyPush {
   private pageWaits = false;
 
   /** `credit`: bytes that may go before the page asks (0 or `window`). */
-  constructor(private readonly body: Readable, private readonly window: number, private credit: number, private readonly outlet: BodyOutlet) {}
+  constructor(
+    private readonly body: Readable,
+    private readonly window: number,
+    private credit: number,
+    private readonly outlet: BodyOutlet,
+  ) {}
 
   /** Starts sending what the credit allows. */
   start(): void {

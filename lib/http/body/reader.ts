@@ -17,7 +17,8 @@ export class BodyReader {
   constructor(private readonly stream: Readable) {
     // Made when the page first reads: the stream may have ended or failed already.
     this.ended = stream.readableEnded;
-    if (stream.destroyed && !this.ended) this.failure = stream.errored ?? new Error('client closed the connection before the end of the request body');
+    if (stream.destroyed && !this.ended)
+      this.failure = stream.errored ?? new Error('client closed the connection before the end of the request body');
     stream.once('end', () => (this.ended = true));
     stream.once('error', (err) => (this.failure = err));
     stream.once('close', () => {

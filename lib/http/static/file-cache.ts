@@ -206,7 +206,8 @@ export class FileCache {
       }
       const version = versionOf(got.stamp, got.body);
       const changedAt = Math.max(msOf(got.stamp.mtimeNs), msOf(got.stamp.ctimeNs));
-      if (changedAt < startedAt - this.racyMs) this.keep(realPath, { stamp: got.stamp, version, cost: costOf(realPath, got.body), moved: startedAt });
+      if (changedAt < startedAt - this.racyMs)
+        this.keep(realPath, { stamp: got.stamp, version, cost: costOf(realPath, got.body), moved: startedAt });
       return version;
     }
     return { skip: 'changing' };
@@ -252,7 +253,8 @@ export class FileCache {
   /** Reads from the file's start until `buffer` is full or the file ends; the bytes read. */
   private readUpTo(fd: number, buffer: Buffer): number {
     let got = 0;
-    for (let n; got < buffer.length && (n = this.fs.read(fd, buffer, got, buffer.length - got, got)) > 0;) got += n;
+    for (let n: number; got < buffer.length && (n = this.fs.read(fd, buffer, got, buffer.length - got, got)) > 0; )
+      got += n;
     return got;
   }
 

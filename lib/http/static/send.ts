@@ -28,7 +28,14 @@ export function staticSender(root: string): (ctx: Context, urlPath: string, file
   // gzip and brotli off: koa-send would otherwise send NAME.gz or NAME.br in
   // place of NAME when the client accepts it, a file resolve never looked at
   // (it may be a symlink out of the root) and with no Vary header.
-  const middleware = serve(root, { hidden: true, index: false, defer: false, gzip: false, brotli: false, setHeaders: setEtag });
+  const middleware = serve(root, {
+    hidden: true,
+    index: false,
+    defer: false,
+    gzip: false,
+    brotli: false,
+    setHeaders: setEtag,
+  });
   const memory = new FileCache();
   return async (ctx, urlPath, file) => {
     const found = memory.get(file);
@@ -66,7 +73,8 @@ function sendFromMemory(ctx: Context, urlPath: string, found: FileVersion): void
   ctx.body = found.body;
   // ctx.fresh copies the response headers to compare them: ask only when the request has a validator.
   const { headers } = ctx.req;
-  if ((headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) && ctx.fresh) ctx.status = 304;
+  if ((headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) && ctx.fresh)
+    ctx.status = 304;
 }
 
 /** `/a/b` for ROOT/a/b: the real path as koa-static wants it; null if it is not below `root`. */

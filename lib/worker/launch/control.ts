@@ -36,13 +36,17 @@ export interface FieldType {
 
 const type = (name: string, accepts: (value: unknown) => boolean): FieldType => ({ name, accepts });
 const isString = (v: unknown): v is string => typeof v === 'string';
-const integer = (low: number, high: number) => (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= low && v <= high;
+const integer = (low: number, high: number) => (v: unknown) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= low && v <= high;
 const orNull = (t: FieldType): FieldType => type(`${t.name} or null`, (v) => v === null || t.accepts(v));
 
 const STRING = type('string', isString);
 const TOKEN = type('token', (v) => isString(v) && /^[A-Za-z0-9]{32}$/.test(v));
 const PATH = type('path', (v) => isString(v) && v.startsWith('/'));
-const ENV = type('env', (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isString));
+const ENV = type(
+  'env',
+  (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isString),
+);
 const STRINGS = type('strings', (v) => Array.isArray(v) && v.every(isString));
 const COUNT = type('count', integer(0, MAX_COUNT));
 const PID = type('pid', integer(1, MAX_COUNT));
@@ -53,17 +57,39 @@ type Fields = readonly (readonly [string, FieldType])[];
 
 /** Each command's fields, in the order they are written (the spec's "Commands" table). */
 export const COMMAND_FIELDS: Readonly<Record<Command['cmd'], Fields>> = {
-  fork: [['token', TOKEN], ['cwd', PATH], ['env', ENV], ['argv', STRINGS]],
+  fork: [
+    ['token', TOKEN],
+    ['cwd', PATH],
+    ['env', ENV],
+    ['argv', STRINGS],
+  ],
   ping: [['id', COUNT]],
 };
 
 /** Each event's fields, in order (the spec's "Events" table). */
 export const EVENT_FIELDS: Readonly<Record<ZygoteEvent['event'], Fields>> = {
-  ready: [['pid', PID], ['python', STRING], ['executable', STRING], ['preloaded', STRINGS], ['failed', STRINGS]],
-  forked: [['token', TOKEN], ['pid', PID], ['start', orNull(COUNT)]],
-  'fork-failed': [['token', TOKEN], ['error', STRING]],
+  ready: [
+    ['pid', PID],
+    ['python', STRING],
+    ['executable', STRING],
+    ['preloaded', STRINGS],
+    ['failed', STRINGS],
+  ],
+  forked: [
+    ['token', TOKEN],
+    ['pid', PID],
+    ['start', orNull(COUNT)],
+  ],
+  'fork-failed': [
+    ['token', TOKEN],
+    ['error', STRING],
+  ],
   pong: [['id', COUNT]],
-  exit: [['pid', PID], ['code', orNull(CODE)], ['signal', orNull(SIGNAL)]],
+  exit: [
+    ['pid', PID],
+    ['code', orNull(CODE)],
+    ['signal', orNull(SIGNAL)],
+  ],
 };
 
 /**
@@ -75,15 +101,20 @@ export const EVENT_FIELDS: Readonly<Record<ZygoteEvent['event'], Fields>> = {
 export function encodeCommand(command: Command): Buffer {
   const fields = COMMAND_FIELDS[command.cmd];
   const ordered: Record<string, unknown> = { cmd: command.cmd };
-  for (const [name, t] of fields) ordered[name] = checked(command as unknown as Record<string, unknown>, name, t, command.cmd);
+  for (const [name, t] of fields)
+    ordered[name] = checked(command as unknown as Record<string, unknown>, name, t, command.cmd);
   const line = asciiJson(ordered);
-  if (line.length > MAX_COMMAND_LINE) throw new ControlError(`a ${command.cmd} command of ${line.length} bytes is over ${MAX_COMMAND_LINE}`);
+  if (line.length > MAX_COMMAND_LINE)
+    throw new ControlError(`a ${command.cmd} command of ${line.length} bytes is over ${MAX_COMMAND_LINE}`);
   return Buffer.from(`${line}\n`, 'latin1');
 }
 
 /** JSON.stringify, with every UTF-16 unit from U+007F up written as a lower-case \uXXXX escape. */
 function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -95,18 +126,22 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * but one JSON object, an unknown event, or a missing or wrongly typed field.
  */
 export function decodeEvent(line: Buffer): ZygoteEvent {
-  if (line.length > MAX_EVENT_LINE) throw new ControlError(`an event line of ${line.length} bytes is over ${MAX_EVENT_LINE}`);
+  if (line.length > MAX_EVENT_LINE)
+    throw new ControlError(`an event line of ${line.length} bytes is over ${MAX_EVENT_LINE}`);
   const data = parseObject(line);
   const name = data.event;
-  if (typeof name !== 'string' || !Object.hasOwn(EVENT_FIELDS, name)) throw new ControlError(`unknown event ${JSON.stringify(name ?? null)}`);
+  if (typeof name !== 'string' || !Object.hasOwn(EVENT_FIELDS, name))
+    throw new ControlError(`unknown event ${JSON.stringify(name ?? null)}`);
   const event: Record<string, unknown> = { event: name };
   for (const [field, t] of EVENT_FIELDS[name as ZygoteEvent['event']]) event[field] = checked(data, field, t, name);
-  if (name === 'exit' && (event.code === null) === (event.signal === null)) throw new ControlError('exit must have exactly one of code and signal');
+  if (name === 'exit' && (event.code === null) === (event.signal === null))
+    throw new ControlError('exit must have exactly one of code and signal');
   return event as ZygoteEvent;
 }
 
 function parseObject(line: Buffer): Record<string, unknown> {
-  if (line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) throw new ControlError('a byte order mark before the JSON');
+  if (line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf)
+    throw new ControlError('a byte order mark before the JSON');
   let text: string;
   try {
     text = UTF8.decode(line);

@@ -66,13 +66,17 @@ class Slot {
   private current: ForkServer | null = null;
   private first: Promise<ForkServer | null>;
   private starting: Promise<unknown> | null = null;
-  private failures = 0;  // deaths and failed starts in a row
+  private failures = 0; // deaths and failed starts in a row
   private starts = 0;
   private startedAt = 0;
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly python: string, private readonly sharedPreload: readonly string[], private readonly log: Logger) {
+  constructor(
+    private readonly python: string,
+    private readonly sharedPreload: readonly string[],
+    private readonly log: Logger,
+  ) {
     this.first = this.start();
   }
 
@@ -103,7 +107,10 @@ class Slot {
   private adopt(server: ForkServer): ForkServer | null {
     this.current = server;
     if (this.closed) return null; // close(), waiting for this start, stops it
-    if (this.starts > 1) this.log.info(`the fork server for ${this.python} is running again (pid ${server.pid}): workers are forked again`);
+    if (this.starts > 1)
+      this.log.info(
+        `the fork server for ${this.python} is running again (pid ${server.pid}): workers are forked again`,
+      );
     this.startedAt = Date.now();
     server.once('exit', (how: string) => this.died(server, how));
     return server;
@@ -114,8 +121,10 @@ class Slot {
     this.current = null;
     this.failures = Date.now() - this.startedAt >= RESET_AFTER_MS ? 1 : this.failures + 1;
     const delay = this.delay();
-    this.log.error(`the fork server for ${this.python} (pid ${server.pid}) ${how}; ` +
-      `${delay ? `starting a new one in ${delay / 1000} s` : 'starting a new one'}, its workers are spawned meanwhile`);
+    this.log.error(
+      `the fork server for ${this.python} (pid ${server.pid}) ${how}; ` +
+        `${delay ? `starting a new one in ${delay / 1000} s` : 'starting a new one'}, its workers are spawned meanwhile`,
+    );
     this.schedule(delay);
   }
 
@@ -127,7 +136,9 @@ class Slot {
     }
     this.failures++;
     const delay = Math.max(this.delay(), 1000); // a failed start is never retried at once
-    this.log.error(`cannot start a fork server for ${this.python} (${err.message}); its workers are spawned, and a new start is tried in ${delay / 1000} s`);
+    this.log.error(
+      `cannot start a fork server for ${this.python} (${err.message}); its workers are spawned, and a new start is tried in ${delay / 1000} s`,
+    );
     this.schedule(delay);
     return null;
   }

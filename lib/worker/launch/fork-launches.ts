@@ -31,7 +31,10 @@ export class ForkLaunches {
   begin(opts: LaunchOptions): { token: string; child: Promise<ForkedProcess> } {
     const token = randomBytes(TOKEN_LENGTH / 2).toString('hex');
     const child = new Promise<ForkedProcess>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(token, `the forked worker did not connect within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => this.fail(token, `the forked worker did not connect within ${CONNECT_TIMEOUT_MS / 1000} s`),
+        CONNECT_TIMEOUT_MS,
+      );
       this.launches.set(token, {
         opts,
         settle: (err, proc) => {
@@ -48,7 +51,10 @@ export class ForkLaunches {
   /** The zygote forked the launch `token`'s child: the process, or null (and the child killed) if the launch already gave up. */
   forked(token: string, id: ProcessId): ForkedProcess | null {
     const launch = this.launches.get(token);
-    if (!launch) return void signalIfAlive(id, 'SIGKILL'), null;
+    if (!launch) {
+      signalIfAlive(id, 'SIGKILL');
+      return null;
+    }
     launch.proc = new ForkedProcess(id, launch.opts.tag, launch.opts.log);
     this.complete(launch);
     return launch.proc;
@@ -57,7 +63,11 @@ export class ForkLaunches {
   /** A forked child ended: a launch still waiting for its connections fails, a moment later (they may be queued behind this news, with output that says why). */
   exited(proc: ForkedProcess, how: string): void {
     for (const [token, launch] of this.launches) {
-      if (launch.proc === proc) setTimeout(() => this.fail(token, `the forked worker (pid ${proc.pid}) ${how} before it connected`), EXIT_GRACE_MS);
+      if (launch.proc === proc)
+        setTimeout(
+          () => this.fail(token, `the forked worker (pid ${proc.pid}) ${how} before it connected`),
+          EXIT_GRACE_MS,
+        );
     }
   }
 

@@ -33,7 +33,11 @@ export class ForkedProcess extends EventEmitter implements WorkerProcess {
   private unwatch: (() => void) | null = null;
   private done = false;
 
-  constructor(private readonly id: ProcessId, private readonly tag: string, private readonly log: Logger) {
+  constructor(
+    private readonly id: ProcessId,
+    private readonly tag: string,
+    private readonly log: Logger,
+  ) {
     super();
   }
 
@@ -46,8 +50,14 @@ export class ForkedProcess extends EventEmitter implements WorkerProcess {
     this.input = this.output = frames;
     frames.on('error', () => {}); // EPIPE/ECONNRESET when the worker dies: reported by 'exit'
     output.on('error', () => {});
-    frames.once('close', () => ((this.framesClosed = true), this.check()));
-    output.once('close', () => ((this.outputClosed = true), this.check()));
+    frames.once('close', () => {
+      this.framesClosed = true;
+      this.check();
+    });
+    output.once('close', () => {
+      this.outputClosed = true;
+      this.check();
+    });
     pipeLines(output, this.tail, (line) => this.log.error(`[${this.tag} pid ${this.pid}] ${line}`));
   }
 

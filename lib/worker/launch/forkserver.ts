@@ -40,17 +40,17 @@ import { ForkLaunches } from './fork-launches.js';
 import type { ForkedProcess } from './forked-process.js';
 import { pipeLines, workerArgs, workerEnv, type Launcher } from './spawn.js';
 
-const START_TIMEOUT_MS = 30_000;  // the zygote imports the shared-preload modules (a big framework on a cold disk)
-const OUTPUT_LINGER_MS = 20;      // as spawnWorkerProcess: the last printed lines arrive before 'exit'
+const START_TIMEOUT_MS = 30_000; // the zygote imports the shared-preload modules (a big framework on a cold disk)
+const OUTPUT_LINGER_MS = 20; // as spawnWorkerProcess: the last printed lines arrive before 'exit'
 const CLOSE_TIMEOUT_MS = 2_000;
 export const PING_MS = 500;
-const STACK_DUMP_MS = 300;       // for its stack to reach the log before the kill
-export const MISSED_PINGS = 3;    // so a frozen zygote is declared dead 1.5-2 s after it froze
+const STACK_DUMP_MS = 300; // for its stack to reach the log before the kill
+export const MISSED_PINGS = 3; // so a frozen zygote is declared dead 1.5-2 s after it froze
 
 /** What a fork server is started with. */
 export interface ForkServerOptions {
-  python: string;                    // interpreter path: the zygote and all its children run it
-  sharedPreload: readonly string[];  // modules the zygote imports once, shared by every child
+  python: string; // interpreter path: the zygote and all its children run it
+  sharedPreload: readonly string[]; // modules the zygote imports once, shared by every child
   log: Logger;
 }
 
@@ -65,7 +65,6 @@ export class ForkServer extends EventEmitter {
   private readonly tail: string[] = [];
   private running = true;
   private booted = false;
-  private closing = false;
   private ready!: (err: Error | null) => void;
   private pinger: NodeJS.Timeout | null = null;
   private pings = 0;
@@ -99,7 +98,11 @@ export class ForkServer extends EventEmitter {
     }
     const args = ['-u', '-m', 'pypages_worker.forkserver', '--socket', socketPath];
     for (const m of opts.sharedPreload) args.push('--preload', m);
-    const zygote = spawn(opts.python, args, { cwd: dir, env: workerEnv({}), stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const zygote = spawn(opts.python, args, {
+      cwd: dir,
+      env: workerEnv({}),
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    });
     const server = new ForkServer(zygote, listener, dir, opts);
     await server.boot();
     return server;
@@ -118,7 +121,8 @@ export class ForkServer extends EventEmitter {
   /** Forks a worker: same LaunchOptions semantics as spawnWorkerProcess. Rejects if the fork or its connections fail. */
   readonly launch: Launcher = async (opts) => {
     if (!this.running) throw new Error(`the fork server for ${this.opts.python} is not running`);
-    if (opts.python !== this.opts.python) throw new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`);
+    if (opts.python !== this.opts.python)
+      throw new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`);
     const { token, child } = this.launches.begin(opts);
     try {
       this.send({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
@@ -130,7 +134,6 @@ export class ForkServer extends EventEmitter {
 
   /** Stops the zygote (children already forked keep running, their ends then noticed by pid: code null) and removes the socket. Call after the workers are stopped. */
   async close(): Promise<void> {
-    this.closing = true;
     this.stopPinging();
     if (this.zygote.exitCode === null && this.zygote.signalCode === null && this.zygote.pid !== undefined) {
       const exited = new Promise((r) => this.zygote.once('exit', r));
@@ -151,18 +154,28 @@ export class ForkServer extends EventEmitter {
     pipeLines(zygote.stderr!, this.tail, print);
     (zygote.stdio[3] as NodeJS.WritableStream).on('error', () => {}); // EPIPE once it is gone: 'exit' tells
     const tooLong = (bytes: number) => this.rejected(`an event line over ${MAX_EVENT_LINE} bytes (${bytes} so far)`);
-    onByteLines(zygote.stdio[4] as NodeJS.ReadableStream, MAX_EVENT_LINE, (line) => line.length > 0 && this.onEvent(line), tooLong);
+    onByteLines(
+      zygote.stdio[4] as NodeJS.ReadableStream,
+      MAX_EVENT_LINE,
+      (line) => line.length > 0 && this.onEvent(line),
+      tooLong,
+    );
     this.listener.on('connection', (socket) => this.launches.connection(socket));
     zygote.once('error', (err) => this.onZygoteExit(`cannot start ${this.opts.python}: ${err.message}`));
     // After a pause: its last output lines and events arrive first.
-    zygote.once('exit', (code, signal) => setTimeout(() => this.onZygoteExit(`exited ${signal ? `on ${signal}` : `with code ${code}`}`), OUTPUT_LINGER_MS));
+    zygote.once('exit', (code, signal) =>
+      setTimeout(() => this.onZygoteExit(`exited ${signal ? `on ${signal}` : `with code ${code}`}`), OUTPUT_LINGER_MS),
+    );
     return started;
   }
 
   /** Settled by the zygote's 'ready' event, its exit, or the start timeout: whichever comes first. */
   private whenReady(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => this.ready(new Error(`the fork server did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => this.ready(new Error(`the fork server did not start within ${START_TIMEOUT_MS / 1000} s`)),
+        START_TIMEOUT_MS,
+      );
       this.ready = (err) => {
         clearTimeout(timer);
         this.ready = () => {};
@@ -185,7 +198,7 @@ export class ForkServer extends EventEmitter {
 
   /** One event line (its bytes); a line that is not an event of the spec is logged and skipped. */
   private onEvent(line: Buffer): void {
-    let e;
+    let e: ReturnType<typeof decodeEvent>;
     try {
       e = decodeEvent(line);
     } catch (err) {
@@ -193,7 +206,8 @@ export class ForkServer extends EventEmitter {
       return this.rejected(`${err.message}: ${JSON.stringify(line.toString('latin1', 0, 80))}`);
     }
     if (this.unanswered) this.unanswered.ticks = 0; // it is working: see "Liveness" above
-    if (e.event === 'ready') this.ready(null); // a failed shared-preload import was logged by the zygote itself
+    if (e.event === 'ready')
+      this.ready(null); // a failed shared-preload import was logged by the zygote itself
     else if (e.event === 'pong') this.onPong(e.id);
     else if (e.event === 'forked') this.onForked(e.token, e.pid, e.start);
     else if (e.event === 'fork-failed') this.launches.fail(e.token, `fork failed: ${e.error}`);
@@ -208,7 +222,9 @@ export class ForkServer extends EventEmitter {
     }
     if (++this.unanswered.ticks < MISSED_PINGS) return;
     const why = `did not answer a ping for ${(MISSED_PINGS * PING_MS) / 1000} s`;
-    this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${why}: its Python stack follows, then it is killed`);
+    this.opts.log.error(
+      `[forkserver ${this.opts.python} pid ${this.pid}] ${why}: its Python stack follows, then it is killed`,
+    );
     this.zygote.kill('SIGUSR1'); // faulthandler: where it was stuck, unless it is stopped
     setTimeout(() => this.zygote.kill('SIGKILL'), STACK_DUMP_MS).unref(); // our own unreaped child: its pid is still its own
     this.onZygoteExit(why); // now, not at its exit: a process in uninterruptible sleep may take long to die

@@ -11,23 +11,23 @@ import type { Logger } from '../../util/log.js';
 import { pythonPackageDir } from '../../util/paths.js';
 
 export interface LaunchOptions {
-  python: string;               // interpreter path
-  root: string;                 // document root (realpath)
-  cwd: string;                  // working directory of the process
-  threads: number;              // requests it may run at once
-  processes: number;            // how many processes its group has (wsgi.multiprocess)
-  env: Record<string, string>;  // extra environment variables
+  python: string; // interpreter path
+  root: string; // document root (realpath)
+  cwd: string; // working directory of the process
+  threads: number; // requests it may run at once
+  processes: number; // how many processes its group has (wsgi.multiprocess)
+  env: Record<string, string>; // extra environment variables
   pythonPath: readonly string[]; // extra import paths, before the script's folder
-  preload: readonly string[];   // scripts to import at start
-  tag: string;                  // how its output is labelled in the error log
+  preload: readonly string[]; // scripts to import at start
+  tag: string; // how its output is labelled in the error log
   log: Logger;
 }
 
 /** One worker process, however it was started. Emits 'exit' (code, signal) once. */
 export interface WorkerProcess extends EventEmitter {
   readonly pid: number;
-  readonly input: Writable;   // frames to the worker
-  readonly output: Readable;  // frames from the worker
+  readonly input: Writable; // frames to the worker
+  readonly output: Readable; // frames from the worker
   /** The last lines it printed: shown when it fails to start. */
   readonly tail: string[];
   kill(signal?: NodeJS.Signals): void;

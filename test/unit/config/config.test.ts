@@ -1,11 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, makeConfig, parseCli, type Config } from '../../../lib/config/config.js';
 import { helpText, markdownTable } from '../../../lib/config/help.js';
 import { GROUPS_ALLOWED } from '../../../lib/config/group-rules.js';
-import { SETTINGS, SETTING_LIST, VALUE_NAMES, YAML_SETTINGS, type SettingValues } from '../../../lib/config/settings.js';
+import {
+  SETTINGS,
+  SETTING_LIST,
+  VALUE_NAMES,
+  YAML_SETTINGS,
+  type SettingValues,
+} from '../../../lib/config/settings.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 let cwd: string;
@@ -43,7 +49,9 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 
 /** Replaces "/CWD" at the start of every string in `value` with the test's cwd. */
 function inCwd<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value), (_, v: unknown) => (typeof v === 'string' && v.startsWith('/CWD') ? cwd + v.slice(4) : v)) as T;
+  return JSON.parse(JSON.stringify(value), (_, v: unknown) =>
+    typeof v === 'string' && v.startsWith('/CWD') ? cwd + v.slice(4) : v,
+  ) as T;
 }
 
 /** A Config as plain data: group rules without their test function (checked separately). */
@@ -52,63 +60,233 @@ function plain(config: Config): Record<string, unknown> {
 }
 
 /** Every setting in table order: flag, metavar, YAML key, default and how the default is shown. */
-const TABLE: { name: string; flag: string | null; metavar: string | null; yaml: string | null; default: unknown; defaultText: string }[] = [
+const TABLE: {
+  name: string;
+  flag: string | null;
+  metavar: string | null;
+  yaml: string | null;
+  default: unknown;
+  defaultText: string;
+}[] = [
   { name: 'root', flag: 'DIR', metavar: 'DIR', yaml: 'root', default: 'www', defaultText: 'www' },
   { name: 'port', flag: '--port', metavar: 'N', yaml: 'port', default: 8000, defaultText: '8000' },
   { name: 'host', flag: '--host', metavar: 'ADDR', yaml: 'host', default: '127.0.0.1', defaultText: '127.0.0.1' },
-  { name: 'python', flag: '--python', metavar: 'PATH', yaml: 'python', default: '', defaultText: 'python3, then python, on PATH' },
+  {
+    name: 'python',
+    flag: '--python',
+    metavar: 'PATH',
+    yaml: 'python',
+    default: '',
+    defaultText: 'python3, then python, on PATH',
+  },
   { name: 'debug', flag: '--debug', metavar: null, yaml: 'debug', default: false, defaultText: 'false' },
-  { name: 'index', flag: '--index', metavar: 'LIST', yaml: 'index', default: ['index.py', 'index.html'], defaultText: 'index.py,index.html' },
-  { name: 'grouping', flag: '--grouping', metavar: 'MODE', yaml: 'grouping', default: 'per-script', defaultText: 'per-script' },
+  {
+    name: 'index',
+    flag: '--index',
+    metavar: 'LIST',
+    yaml: 'index',
+    default: ['index.py', 'index.html'],
+    defaultText: 'index.py,index.html',
+  },
+  {
+    name: 'grouping',
+    flag: '--grouping',
+    metavar: 'MODE',
+    yaml: 'grouping',
+    default: 'per-script',
+    defaultText: 'per-script',
+  },
   { name: 'groups', flag: null, metavar: null, yaml: 'groups', default: [], defaultText: 'none' },
   { name: 'processes', flag: '--processes', metavar: 'N', yaml: 'processes', default: 1, defaultText: '1' },
   { name: 'threads', flag: '--threads', metavar: 'N', yaml: 'threads', default: 32, defaultText: '32' },
   { name: 'pythonPath', flag: '--python-path', metavar: 'DIRS', yaml: 'python-path', default: [], defaultText: 'none' },
   { name: 'env', flag: null, metavar: null, yaml: 'env', default: {}, defaultText: 'none' },
-  { name: 'cwd', flag: '--cwd', metavar: 'DIR', yaml: 'cwd', default: '', defaultText: 'the script\'s folder' },
+  { name: 'cwd', flag: '--cwd', metavar: 'DIR', yaml: 'cwd', default: '', defaultText: "the script's folder" },
   { name: 'preload', flag: '--preload', metavar: 'SCRIPTS', yaml: 'preload', default: [], defaultText: 'none' },
   { name: 'venv', flag: '--venv', metavar: 'MODE', yaml: 'venv', default: 'auto', defaultText: 'auto' },
-  { name: 'idleTimeout', flag: '--idle-timeout', metavar: 'SECONDS', yaml: 'idle-timeout', default: 300, defaultText: '300' },
+  {
+    name: 'idleTimeout',
+    flag: '--idle-timeout',
+    metavar: 'SECONDS',
+    yaml: 'idle-timeout',
+    default: 300,
+    defaultText: '300',
+  },
   { name: 'maxWorkers', flag: '--max-workers', metavar: 'N', yaml: 'max-workers', default: 64, defaultText: '64' },
   { name: 'queueLimit', flag: '--queue-limit', metavar: 'N', yaml: 'queue-limit', default: 1000, defaultText: '1000' },
-  { name: 'queueTimeout', flag: '--queue-timeout', metavar: 'SECONDS', yaml: 'queue-timeout', default: 30, defaultText: '30' },
-  { name: 'requestTimeout', flag: '--request-timeout', metavar: 'SECONDS', yaml: 'request-timeout', default: 60, defaultText: '60' },
+  {
+    name: 'queueTimeout',
+    flag: '--queue-timeout',
+    metavar: 'SECONDS',
+    yaml: 'queue-timeout',
+    default: 30,
+    defaultText: '30',
+  },
+  {
+    name: 'requestTimeout',
+    flag: '--request-timeout',
+    metavar: 'SECONDS',
+    yaml: 'request-timeout',
+    default: 60,
+    defaultText: '60',
+  },
   { name: 'maxRequests', flag: '--max-requests', metavar: 'N', yaml: 'max-requests', default: 0, defaultText: '0' },
-  { name: 'maxRequestsJitter', flag: '--max-requests-jitter', metavar: 'N', yaml: 'max-requests-jitter', default: 0, defaultText: '0' },
+  {
+    name: 'maxRequestsJitter',
+    flag: '--max-requests-jitter',
+    metavar: 'N',
+    yaml: 'max-requests-jitter',
+    default: 0,
+    defaultText: '0',
+  },
   { name: 'maxMemory', flag: '--max-memory', metavar: 'SIZE', yaml: 'max-memory', default: 0, defaultText: '0' },
-  { name: 'heartbeatTimeout', flag: '--heartbeat-timeout', metavar: 'SECONDS', yaml: 'heartbeat-timeout', default: 30, defaultText: '30' },
-  { name: 'shutdownGrace', flag: '--shutdown-grace', metavar: 'SECONDS', yaml: 'shutdown-grace', default: 30, defaultText: '30' },
+  {
+    name: 'heartbeatTimeout',
+    flag: '--heartbeat-timeout',
+    metavar: 'SECONDS',
+    yaml: 'heartbeat-timeout',
+    default: 30,
+    defaultText: '30',
+  },
+  {
+    name: 'shutdownGrace',
+    flag: '--shutdown-grace',
+    metavar: 'SECONDS',
+    yaml: 'shutdown-grace',
+    default: 30,
+    defaultText: '30',
+  },
   { name: 'launch', flag: '--launch', metavar: 'HOW', yaml: 'launch', default: 'fork', defaultText: 'fork' },
-  { name: 'sharedPreload', flag: '--shared-preload', metavar: 'MODULES', yaml: 'shared-preload', default: [], defaultText: 'none' },
+  {
+    name: 'sharedPreload',
+    flag: '--shared-preload',
+    metavar: 'MODULES',
+    yaml: 'shared-preload',
+    default: [],
+    defaultText: 'none',
+  },
   { name: 'statusPath', flag: '--status-path', metavar: 'PATH', yaml: 'status-path', default: '', defaultText: 'off' },
-  { name: 'statusAllow', flag: '--status-allow', metavar: 'ADDRS', yaml: 'status-allow', default: ['127.0.0.0/8', '::1'], defaultText: '127.0.0.0/8,::1' },
-  { name: 'healthPath', flag: '--health-path', metavar: 'PATH', yaml: 'health-path', default: '/-/health', defaultText: '/-/health' },
+  {
+    name: 'statusAllow',
+    flag: '--status-allow',
+    metavar: 'ADDRS',
+    yaml: 'status-allow',
+    default: ['127.0.0.0/8', '::1'],
+    defaultText: '127.0.0.0/8,::1',
+  },
+  {
+    name: 'healthPath',
+    flag: '--health-path',
+    metavar: 'PATH',
+    yaml: 'health-path',
+    default: '/-/health',
+    defaultText: '/-/health',
+  },
   { name: 'maxBody', flag: '--max-body', metavar: 'SIZE', yaml: 'max-body', default: 1024 ** 3, defaultText: '1G' },
-  { name: 'maxHeaderSize', flag: '--max-header-size', metavar: 'SIZE', yaml: 'max-header-size', default: 16384, defaultText: '16K' },
-  { name: 'clientTimeout', flag: '--client-timeout', metavar: 'SECONDS', yaml: 'client-timeout', default: 60, defaultText: '60' },
-  { name: 'keepAliveTimeout', flag: '--keep-alive-timeout', metavar: 'SECONDS', yaml: 'keep-alive-timeout', default: 5, defaultText: '5' },
-  { name: 'trustProxy', flag: '--trust-proxy', metavar: 'ADDRS', yaml: 'trust-proxy', default: [], defaultText: 'none' },
+  {
+    name: 'maxHeaderSize',
+    flag: '--max-header-size',
+    metavar: 'SIZE',
+    yaml: 'max-header-size',
+    default: 16384,
+    defaultText: '16K',
+  },
+  {
+    name: 'clientTimeout',
+    flag: '--client-timeout',
+    metavar: 'SECONDS',
+    yaml: 'client-timeout',
+    default: 60,
+    defaultText: '60',
+  },
+  {
+    name: 'keepAliveTimeout',
+    flag: '--keep-alive-timeout',
+    metavar: 'SECONDS',
+    yaml: 'keep-alive-timeout',
+    default: 5,
+    defaultText: '5',
+  },
+  {
+    name: 'trustProxy',
+    flag: '--trust-proxy',
+    metavar: 'ADDRS',
+    yaml: 'trust-proxy',
+    default: [],
+    defaultText: 'none',
+  },
   { name: 'cert', flag: '--cert', metavar: 'FILE', yaml: 'cert', default: '', defaultText: 'none' },
   { name: 'key', flag: '--key', metavar: 'FILE', yaml: 'key', default: '', defaultText: 'none' },
-  { name: 'config', flag: '--config', metavar: 'FILE', yaml: null, default: null, defaultText: 'pypages.yaml in the current folder, if present' },
+  {
+    name: 'config',
+    flag: '--config',
+    metavar: 'FILE',
+    yaml: null,
+    default: null,
+    defaultText: 'pypages.yaml in the current folder, if present',
+  },
 ];
 
-const VALUE_NAMES_TEXT = TABLE.filter((t) => t.name !== 'config').map((t) => t.name).join(', ');
+const VALUE_NAMES_TEXT = TABLE.filter((t) => t.name !== 'config')
+  .map((t) => t.name)
+  .join(', ');
 const YAML_KEYS = TABLE.filter((t) => t.yaml !== null).map((t) => t.yaml as string);
 const ALLOWED_KEYS = YAML_KEYS.join(', ');
 
 /** The Config run([]) gives in an empty folder with www/ ("/CWD" stands for cwd). */
 const DEFAULTS = {
-  root: '/CWD/www', port: 8000, host: '127.0.0.1', python: '', debug: false, index: ['index.py', 'index.html'],
-  grouping: 'per-script', groups: [], processes: 1, threads: 32, pythonPath: [], env: {}, cwd: '', preload: [], venv: 'auto',
-  idleTimeout: 300, maxWorkers: 64, queueLimit: 1000, queueTimeout: 30, requestTimeout: 60, maxRequests: 0, maxRequestsJitter: 0,
-  maxMemory: 0, heartbeatTimeout: 30, shutdownGrace: 30, launch: 'fork', sharedPreload: [], statusPath: '', statusAllow: ['127.0.0.0/8', '::1'],
-  healthPath: '/-/health', maxBody: 1073741824, maxHeaderSize: 16384, clientTimeout: 60, keepAliveTimeout: 5, trustProxy: [], cert: '', key: '', configFile: null,
+  root: '/CWD/www',
+  port: 8000,
+  host: '127.0.0.1',
+  python: '',
+  debug: false,
+  index: ['index.py', 'index.html'],
+  grouping: 'per-script',
+  groups: [],
+  processes: 1,
+  threads: 32,
+  pythonPath: [],
+  env: {},
+  cwd: '',
+  preload: [],
+  venv: 'auto',
+  idleTimeout: 300,
+  maxWorkers: 64,
+  queueLimit: 1000,
+  queueTimeout: 30,
+  requestTimeout: 60,
+  maxRequests: 0,
+  maxRequestsJitter: 0,
+  maxMemory: 0,
+  heartbeatTimeout: 30,
+  shutdownGrace: 30,
+  launch: 'fork',
+  sharedPreload: [],
+  statusPath: '',
+  statusAllow: ['127.0.0.0/8', '::1'],
+  healthPath: '/-/health',
+  maxBody: 1073741824,
+  maxHeaderSize: 16384,
+  clientTimeout: 60,
+  keepAliveTimeout: 5,
+  trustProxy: [],
+  cert: '',
+  key: '',
+  configFile: null,
 };
 
 describe('settings table', () => {
   it('has every setting with its flag, metavar, YAML key and default, in order', () => {
-    expect(SETTING_LIST.map(({ name, flag, metavar, yaml, defaultText, ...s }) => ({ name, flag, metavar, yaml, default: s.default, defaultText }))).toEqual(TABLE);
+    expect(
+      SETTING_LIST.map(({ name, flag, metavar, yaml, defaultText, ...s }) => ({
+        name,
+        flag,
+        metavar,
+        yaml,
+        default: s.default,
+        defaultText,
+      })),
+    ).toEqual(TABLE);
     expect(Object.keys(SETTINGS)).toEqual(TABLE.map((t) => t.name));
     for (const s of SETTING_LIST) expect(SETTINGS[s.name as keyof typeof SETTINGS]).toBe(s);
   });
@@ -231,8 +409,17 @@ describe('command-line flags', () => {
 
   it('accepts "" where it means none or off, and rejects it everywhere else', () => {
     const meaningful: Record<string, unknown> = {
-      '--python': '', '--python-path': [], '--cwd': '', '--preload': [], '--shared-preload': [], '--status-path': '',
-      '--status-allow': [], '--health-path': '', '--trust-proxy': [], '--cert': '', '--key': '',
+      '--python': '',
+      '--python-path': [],
+      '--cwd': '',
+      '--preload': [],
+      '--shared-preload': [],
+      '--status-path': '',
+      '--status-allow': [],
+      '--health-path': '',
+      '--trust-proxy': [],
+      '--cert': '',
+      '--key': '',
     };
     const flags = SETTING_LIST.filter((x) => x.metavar !== null && !x.positional);
     for (const flag of Object.keys(meaningful)) expect(flags.map((f) => f.flag)).toContain(flag);
@@ -254,7 +441,11 @@ describe('command-line flags', () => {
     expect(run([path.join(cwd, 'site')]).root).toBe(path.join(cwd, 'site'));
     expect(run(['--', 'site']).root).toBe(path.join(cwd, 'site'));
     expect(run(['link']).root).toBe(path.join(cwd, 'site'));
-    expect(run(['--port', '1', 'site', '--debug'])).toMatchObject({ root: path.join(cwd, 'site'), port: 1, debug: true });
+    expect(run(['--port', '1', 'site', '--debug'])).toMatchObject({
+      root: path.join(cwd, 'site'),
+      port: 1,
+      debug: true,
+    });
   });
 
   it('resolves a --python path or existing folder against cwd, leaves commands alone', () => {
@@ -283,37 +474,113 @@ describe('command-line flags', () => {
     [['--threads', '0'], '--threads', '--threads: must be an integer from 1 to 512 (got "0")'],
     [['--threads', '513'], '--threads', '--threads: must be an integer from 1 to 512 (got "513")'],
     [['--threads', 'many'], '--threads', '--threads: must be an integer from 1 to 512 (got "many")'],
-    [['--grouping', 'per-file'], '--grouping', '--grouping: must be "per-script", "per-folder" or "global" (got "per-file")'],
+    [
+      ['--grouping', 'per-file'],
+      '--grouping',
+      '--grouping: must be "per-script", "per-folder" or "global" (got "per-file")',
+    ],
     [['--processes', '0'], '--processes', '--processes: must be an integer from 1 to 64 (got "0")'],
     [['--processes', '65'], '--processes', '--processes: must be an integer from 1 to 64 (got "65")'],
     [['--preload', '/abs.py'], '--preload', `--preload: must be ${SETTINGS.preload.allowed} (got "/abs.py")`],
     [['--preload', '../up.py'], '--preload', `--preload: must be ${SETTINGS.preload.allowed} (got "../up.py")`],
     [['--preload', 'app.txt'], '--preload', `--preload: must be ${SETTINGS.preload.allowed} (got "app.txt")`],
     [['--venv', 'on'], '--venv', '--venv: must be "auto" or "off" (got "on")'],
-    [['--idle-timeout', '-1'], '--idle-timeout', '--idle-timeout: must be a number of seconds from 0 to 86400 (got "-1")'],
-    [['--idle-timeout', '5m'], '--idle-timeout', '--idle-timeout: must be a number of seconds from 0 to 86400 (got "5m")'],
+    [
+      ['--idle-timeout', '-1'],
+      '--idle-timeout',
+      '--idle-timeout: must be a number of seconds from 0 to 86400 (got "-1")',
+    ],
+    [
+      ['--idle-timeout', '5m'],
+      '--idle-timeout',
+      '--idle-timeout: must be a number of seconds from 0 to 86400 (got "5m")',
+    ],
     [['--max-workers', '0'], '--max-workers', '--max-workers: must be an integer from 1 to 10000 (got "0")'],
     [['--queue-limit', '100001'], '--queue-limit', '--queue-limit: must be an integer from 0 to 100000 (got "100001")'],
-    [['--queue-timeout', '0'], '--queue-timeout', '--queue-timeout: must be a number of seconds from 0.01 to 3600 (got "0")'],
-    [['--request-timeout', '86401'], '--request-timeout', '--request-timeout: must be a number of seconds from 0 to 86400 (got "86401")'],
-    [['--max-requests', '1.5'], '--max-requests', '--max-requests: must be an integer from 0 to 1000000000 (got "1.5")'],
-    [['--max-requests-jitter', '-1'], '--max-requests-jitter', '--max-requests-jitter: must be an integer from 0 to 1000000000 (got "-1")'],
+    [
+      ['--queue-timeout', '0'],
+      '--queue-timeout',
+      '--queue-timeout: must be a number of seconds from 0.01 to 3600 (got "0")',
+    ],
+    [
+      ['--request-timeout', '86401'],
+      '--request-timeout',
+      '--request-timeout: must be a number of seconds from 0 to 86400 (got "86401")',
+    ],
+    [
+      ['--max-requests', '1.5'],
+      '--max-requests',
+      '--max-requests: must be an integer from 0 to 1000000000 (got "1.5")',
+    ],
+    [
+      ['--max-requests-jitter', '-1'],
+      '--max-requests-jitter',
+      '--max-requests-jitter: must be an integer from 0 to 1000000000 (got "-1")',
+    ],
     [['--max-memory', '1T'], '--max-memory', `--max-memory: must be ${SETTINGS.maxMemory.allowed} (got "1T")`],
     [['--max-memory', '1025G'], '--max-memory', `--max-memory: must be ${SETTINGS.maxMemory.allowed} (got "1025G")`],
-    [['--heartbeat-timeout', '3601'], '--heartbeat-timeout', '--heartbeat-timeout: must be a number of seconds from 0 to 3600 (got "3601")'],
-    [['--shutdown-grace', 'soon'], '--shutdown-grace', '--shutdown-grace: must be a number of seconds from 0 to 3600 (got "soon")'],
+    [
+      ['--heartbeat-timeout', '3601'],
+      '--heartbeat-timeout',
+      '--heartbeat-timeout: must be a number of seconds from 0 to 3600 (got "3601")',
+    ],
+    [
+      ['--shutdown-grace', 'soon'],
+      '--shutdown-grace',
+      '--shutdown-grace: must be a number of seconds from 0 to 3600 (got "soon")',
+    ],
     [['--launch', 'exec'], '--launch', '--launch: must be "fork" or "spawn" (got "exec")'],
-    [['--shared-preload', 'flask-login'], '--shared-preload', `--shared-preload: must be ${SETTINGS.sharedPreload.allowed} (got "flask-login")`],
-    [['--status-path', 'status'], '--status-path', '--status-path: must be a URL path starting with "/", or "" for off (got "status")'],
-    [['--status-allow', 'localhost'], '--status-allow', `--status-allow: must be ${SETTINGS.statusAllow.allowed} (got "localhost")`],
-    [['--status-allow', '10.0.0.0/33'], '--status-allow', `--status-allow: must be ${SETTINGS.statusAllow.allowed} (got "10.0.0.0/33")`],
-    [['--health-path', '/a b'], '--health-path', '--health-path: must be a URL path starting with "/", or "" for off (got "/a b")'],
+    [
+      ['--shared-preload', 'flask-login'],
+      '--shared-preload',
+      `--shared-preload: must be ${SETTINGS.sharedPreload.allowed} (got "flask-login")`,
+    ],
+    [
+      ['--status-path', 'status'],
+      '--status-path',
+      '--status-path: must be a URL path starting with "/", or "" for off (got "status")',
+    ],
+    [
+      ['--status-allow', 'localhost'],
+      '--status-allow',
+      `--status-allow: must be ${SETTINGS.statusAllow.allowed} (got "localhost")`,
+    ],
+    [
+      ['--status-allow', '10.0.0.0/33'],
+      '--status-allow',
+      `--status-allow: must be ${SETTINGS.statusAllow.allowed} (got "10.0.0.0/33")`,
+    ],
+    [
+      ['--health-path', '/a b'],
+      '--health-path',
+      '--health-path: must be a URL path starting with "/", or "" for off (got "/a b")',
+    ],
     [['--max-body', '-1'], '--max-body', `--max-body: must be ${SETTINGS.maxBody.allowed} (got "-1")`],
-    [['--max-header-size', '1023'], '--max-header-size', `--max-header-size: must be ${SETTINGS.maxHeaderSize.allowed} (got "1023")`],
-    [['--max-header-size', '2M'], '--max-header-size', `--max-header-size: must be ${SETTINGS.maxHeaderSize.allowed} (got "2M")`],
-    [['--trust-proxy', '::1/129'], '--trust-proxy', `--trust-proxy: must be ${SETTINGS.trustProxy.allowed} (got "::1/129")`],
-    [['--idle-timeout'], '--idle-timeout', '--idle-timeout: needs a value: --idle-timeout SECONDS, where SECONDS is a number of seconds from 0 to 86400'],
-    [['--max-body', '--debug'], '--max-body', `--max-body: needs a value: --max-body SIZE, where SIZE is ${SETTINGS.maxBody.allowed}`],
+    [
+      ['--max-header-size', '1023'],
+      '--max-header-size',
+      `--max-header-size: must be ${SETTINGS.maxHeaderSize.allowed} (got "1023")`,
+    ],
+    [
+      ['--max-header-size', '2M'],
+      '--max-header-size',
+      `--max-header-size: must be ${SETTINGS.maxHeaderSize.allowed} (got "2M")`,
+    ],
+    [
+      ['--trust-proxy', '::1/129'],
+      '--trust-proxy',
+      `--trust-proxy: must be ${SETTINGS.trustProxy.allowed} (got "::1/129")`,
+    ],
+    [
+      ['--idle-timeout'],
+      '--idle-timeout',
+      '--idle-timeout: needs a value: --idle-timeout SECONDS, where SECONDS is a number of seconds from 0 to 86400',
+    ],
+    [
+      ['--max-body', '--debug'],
+      '--max-body',
+      `--max-body: needs a value: --max-body SIZE, where SIZE is ${SETTINGS.maxBody.allowed}`,
+    ],
     [['--debug=yes'], '--debug', '--debug: takes no value (got "yes")'],
     [['--port'], '--port', '--port: needs a value: --port N, where N is an integer from 0 to 65535'],
     [['--port', '--debug'], '--port', '--port: needs a value: --port N, where N is an integer from 0 to 65535'],
@@ -350,21 +617,31 @@ describe('command-line flags', () => {
     expect(err.key).toBe(flag);
   });
 
-  it.each(['--env', '--groups', '--env=A=1', '--groups=x'])('has no flag for YAML-only settings: %s is an unknown option', (arg) => {
-    const err = fail(() => run([arg]));
-    const flag = arg.split('=')[0];
-    expect(err.message).toMatch(new RegExp(`^unknown option "${flag}"( \\(did you mean --\\S+\\?\\))?; see pypages --help$`));
-    expect(err.key).toBe(flag);
-    expect(err.file).toBeNull();
-  });
+  it.each(['--env', '--groups', '--env=A=1', '--groups=x'])(
+    'has no flag for YAML-only settings: %s is an unknown option',
+    (arg) => {
+      const err = fail(() => run([arg]));
+      const flag = arg.split('=')[0];
+      expect(err.message).toMatch(
+        new RegExp(`^unknown option "${flag}"( \\(did you mean --\\S+\\?\\))?; see pypages --help$`),
+      );
+      expect(err.key).toBe(flag);
+      expect(err.file).toBeNull();
+    },
+  );
 
   it('resolves --cwd, --python-path, --cert and --key against cwd', () => {
     write('tls/c.pem', 'cert');
     write('tls/k.pem', 'key');
     mkdirSync(path.join(cwd, 'data'));
-    expect(run(['--cwd', 'data', '--python-path', 'lib', '--cert', 'tls/c.pem', '--key', './tls/k.pem'])).toMatchObject({
-      cwd: path.join(cwd, 'data'), pythonPath: [path.join(cwd, 'lib')], cert: path.join(cwd, 'tls/c.pem'), key: path.join(cwd, 'tls/k.pem'),
-    });
+    expect(run(['--cwd', 'data', '--python-path', 'lib', '--cert', 'tls/c.pem', '--key', './tls/k.pem'])).toMatchObject(
+      {
+        cwd: path.join(cwd, 'data'),
+        pythonPath: [path.join(cwd, 'lib')],
+        cert: path.join(cwd, 'tls/c.pem'),
+        key: path.join(cwd, 'tls/k.pem'),
+      },
+    );
   });
 
   it.each([
@@ -383,7 +660,9 @@ describe('command-line flags', () => {
   it('reports an explicit --config that does not exist', () => {
     const err = fail(() => run(['--config', 'missing.yaml']));
     expect(err.key).toBe('--config');
-    expect(err.message).toBe(`--config: must be an existing YAML file (got ${JSON.stringify(path.join(cwd, 'missing.yaml'))})`);
+    expect(err.message).toBe(
+      `--config: must be an existing YAML file (got ${JSON.stringify(path.join(cwd, 'missing.yaml'))})`,
+    );
     mkdirSync(path.join(cwd, 'adir'));
     expect(fail(() => run(['--config', 'adir'])).message).toContain('adir');
   });
@@ -398,7 +677,13 @@ describe('help and version', () => {
   it('lists every setting: its flag, metavar, YAML key, default and help', () => {
     const text = helpText();
     for (const s of SETTING_LIST) {
-      expect(text).toContain(s.flag === null ? '(pypages.yaml only)' : s.metavar === null || s.positional ? s.flag : `${s.flag} ${s.metavar}`);
+      expect(text).toContain(
+        s.flag === null
+          ? '(pypages.yaml only)'
+          : s.metavar === null || s.positional
+            ? s.flag
+            : `${s.flag} ${s.metavar}`,
+      );
       if (s.yaml !== null) expect(text).toContain(`yaml: ${s.yaml}`);
       expect(text.replace(/\s+/g, ' ')).toContain(`default: ${s.defaultText}`);
       expect(text.replace(/\s+/g, ' ')).toContain(s.help);
@@ -410,21 +695,52 @@ describe('help and version', () => {
 
   it('heads each setting with its usage; YAML-only settings say "(pypages.yaml only)"', () => {
     // Blocks: a line indented by two spaces (the usage), then lines indented by six (help, then the parenthesis).
-    const blocks = helpText().split('\n').reduce<{ head: string; body: string }[]>((out, line) => {
-      if (/^ {2}\S/.test(line)) out.push({ head: line.trim(), body: '' });
-      else if (/^ {6}\S/.test(line) && out.length > 0) out[out.length - 1].body += ` ${line.trim()}`;
-      return out;
-    }, []);
+    const blocks = helpText()
+      .split('\n')
+      .reduce<{ head: string; body: string }[]>((out, line) => {
+        if (/^ {2}\S/.test(line)) out.push({ head: line.trim(), body: '' });
+        else if (/^ {6}\S/.test(line) && out.length > 0) out[out.length - 1].body += ` ${line.trim()}`;
+        return out;
+      }, []);
     const usage: Record<string, string> = {
-      root: 'DIR', port: '--port N', host: '--host ADDR', python: '--python PATH', debug: '--debug', index: '--index LIST',
-      grouping: '--grouping MODE', groups: '(pypages.yaml only)', processes: '--processes N', threads: '--threads N',
-      pythonPath: '--python-path DIRS', env: '(pypages.yaml only)', cwd: '--cwd DIR', preload: '--preload SCRIPTS', venv: '--venv MODE',
-      idleTimeout: '--idle-timeout SECONDS', maxWorkers: '--max-workers N', queueLimit: '--queue-limit N', queueTimeout: '--queue-timeout SECONDS',
-      requestTimeout: '--request-timeout SECONDS', maxRequests: '--max-requests N', maxRequestsJitter: '--max-requests-jitter N',
-      maxMemory: '--max-memory SIZE', heartbeatTimeout: '--heartbeat-timeout SECONDS', shutdownGrace: '--shutdown-grace SECONDS',
-      launch: '--launch HOW', sharedPreload: '--shared-preload MODULES', statusPath: '--status-path PATH', statusAllow: '--status-allow ADDRS',
-      healthPath: '--health-path PATH', maxBody: '--max-body SIZE', maxHeaderSize: '--max-header-size SIZE', clientTimeout: '--client-timeout SECONDS', keepAliveTimeout: '--keep-alive-timeout SECONDS', trustProxy: '--trust-proxy ADDRS',
-      cert: '--cert FILE', key: '--key FILE', config: '--config FILE',
+      root: 'DIR',
+      port: '--port N',
+      host: '--host ADDR',
+      python: '--python PATH',
+      debug: '--debug',
+      index: '--index LIST',
+      grouping: '--grouping MODE',
+      groups: '(pypages.yaml only)',
+      processes: '--processes N',
+      threads: '--threads N',
+      pythonPath: '--python-path DIRS',
+      env: '(pypages.yaml only)',
+      cwd: '--cwd DIR',
+      preload: '--preload SCRIPTS',
+      venv: '--venv MODE',
+      idleTimeout: '--idle-timeout SECONDS',
+      maxWorkers: '--max-workers N',
+      queueLimit: '--queue-limit N',
+      queueTimeout: '--queue-timeout SECONDS',
+      requestTimeout: '--request-timeout SECONDS',
+      maxRequests: '--max-requests N',
+      maxRequestsJitter: '--max-requests-jitter N',
+      maxMemory: '--max-memory SIZE',
+      heartbeatTimeout: '--heartbeat-timeout SECONDS',
+      shutdownGrace: '--shutdown-grace SECONDS',
+      launch: '--launch HOW',
+      sharedPreload: '--shared-preload MODULES',
+      statusPath: '--status-path PATH',
+      statusAllow: '--status-allow ADDRS',
+      healthPath: '--health-path PATH',
+      maxBody: '--max-body SIZE',
+      maxHeaderSize: '--max-header-size SIZE',
+      clientTimeout: '--client-timeout SECONDS',
+      keepAliveTimeout: '--keep-alive-timeout SECONDS',
+      trustProxy: '--trust-proxy ADDRS',
+      cert: '--cert FILE',
+      key: '--key FILE',
+      config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
     expect(blocks.map((b) => b.head)).toEqual([...Object.values(usage), '-h, --help', '--version']);
@@ -443,16 +759,27 @@ describe('help and version', () => {
     const table = markdownTable().split('\n');
     expect(table).toHaveLength(SETTING_LIST.length + 2);
     for (const s of SETTING_LIST) expect(table.some((row) => row.startsWith(`| ${s.name} | \``))).toBe(true);
-    expect(table).toContain(`| env | \`(pypages.yaml only)\` | \`env\` | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`);
-    expect(table.find((row) => row.startsWith('| groups |'))).toMatch(/^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| none \| /);
-    expect(table).toContain(`| config | \`--config FILE\` | — | ${SETTINGS.config.defaultText} | ${SETTINGS.config.allowed} | ${SETTINGS.config.help} |`);
-    expect(table).toContain(`| maxBody | \`--max-body SIZE\` | \`max-body\` | 1G | ${SETTINGS.maxBody.allowed} | ${SETTINGS.maxBody.help} |`);
+    expect(table).toContain(
+      `| env | \`(pypages.yaml only)\` | \`env\` | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
+    );
+    expect(table.find((row) => row.startsWith('| groups |'))).toMatch(
+      /^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| none \| /,
+    );
+    expect(table).toContain(
+      `| config | \`--config FILE\` | — | ${SETTINGS.config.defaultText} | ${SETTINGS.config.allowed} | ${SETTINGS.config.help} |`,
+    );
+    expect(table).toContain(
+      `| maxBody | \`--max-body SIZE\` | \`max-body\` | 1G | ${SETTINGS.maxBody.allowed} | ${SETTINGS.maxBody.help} |`,
+    );
   });
 
   it('matches the README settings table (regenerate it with: npm run settings-table)', () => {
     const text = readFileSync(path.join(repo, 'README.md'), 'utf8');
     const match = /<!-- settings:start -->\n([\s\S]*?)\n<!-- settings:end -->/.exec(text);
-    expect(match, 'README.md needs the settings table between <!-- settings:start --> and <!-- settings:end -->').not.toBeNull();
+    expect(
+      match,
+      'README.md needs the settings table between <!-- settings:start --> and <!-- settings:end -->',
+    ).not.toBeNull();
     expect(match![1].trim()).toBe(markdownTable());
   });
 });
@@ -461,62 +788,106 @@ describe('help and version', () => {
  * One sample per setting for conf/p.yaml and, where there is a flag, for the command line (run from cwd),
  * each different from the default and from the other: "/CWD" stands for cwd. YAML paths resolve against conf/.
  */
-const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; argv?: string[]; fromCli?: unknown } } = {
-  root: { yaml: 'site', fromYaml: '/CWD/conf/site', argv: ['www'], fromCli: '/CWD/www' },
-  port: { yaml: '9000', fromYaml: 9000, argv: ['--port', '9001'], fromCli: 9001 },
-  host: { yaml: '0.0.0.0', fromYaml: '0.0.0.0', argv: ['--host', '::'], fromCli: '::' },
-  python: { yaml: 'venv', fromYaml: '/CWD/conf/venv', argv: ['--python', 'python3.12'], fromCli: 'python3.12' },
-  debug: { yaml: 'true', fromYaml: true, argv: ['--debug'], fromCli: true },
-  index: { yaml: '[main.py, default.htm]', fromYaml: ['main.py', 'default.htm'], argv: ['--index', 'y.py'], fromCli: ['y.py'] },
-  grouping: { yaml: 'per-folder', fromYaml: 'per-folder', argv: ['--grouping', 'global'], fromCli: 'global' },
-  groups: {
-    yaml: '\n  - name: alice\n    match: users/alice/**\n    threads: 2\n    python-path: [lib]\n  - name: api\n    match: [api/**, "*.api.py"]',
-    fromYaml: [
-      { name: 'alice', match: ['users/alice/**'], overrides: { threads: 2, pythonPath: ['/CWD/conf/lib'] } },
-      { name: 'api', match: ['api/**', '*.api.py'], overrides: {} },
-    ],
-  },
-  processes: { yaml: '3', fromYaml: 3, argv: ['--processes', '4'], fromCli: 4 },
-  threads: { yaml: '4', fromYaml: 4, argv: ['--threads', '5'], fromCli: 5 },
-  pythonPath: { yaml: '[lib, /opt/x]', fromYaml: ['/CWD/conf/lib', '/opt/x'], argv: ['--python-path', 'lib2,/opt/y'], fromCli: ['/CWD/lib2', '/opt/y'] },
-  env: { yaml: '{APP_MODE: prod, WORKERS: 4, DEBUG: false}', fromYaml: { APP_MODE: 'prod', WORKERS: '4', DEBUG: 'false' } },
-  cwd: { yaml: 'data', fromYaml: '/CWD/conf/data', argv: ['--cwd', 'www'], fromCli: '/CWD/www' },
-  preload: { yaml: '[app.py, ./blog/index.py]', fromYaml: ['app.py', 'blog/index.py'], argv: ['--preload', 'b/c.py'], fromCli: ['b/c.py'] },
-  venv: { yaml: 'off', fromYaml: 'off', argv: ['--venv', 'auto'], fromCli: 'auto' },
-  idleTimeout: { yaml: '0.5', fromYaml: 0.5, argv: ['--idle-timeout', '0'], fromCli: 0 },
-  maxWorkers: { yaml: '10', fromYaml: 10, argv: ['--max-workers', '20'], fromCli: 20 },
-  queueLimit: { yaml: '0', fromYaml: 0, argv: ['--queue-limit', '5'], fromCli: 5 },
-  queueTimeout: { yaml: '2.5', fromYaml: 2.5, argv: ['--queue-timeout', '0.01'], fromCli: 0.01 },
-  requestTimeout: { yaml: '0', fromYaml: 0, argv: ['--request-timeout', '120'], fromCli: 120 },
-  maxRequests: { yaml: '1000', fromYaml: 1000, argv: ['--max-requests', '2000'], fromCli: 2000 },
-  maxRequestsJitter: { yaml: '50', fromYaml: 50, argv: ['--max-requests-jitter', '0'], fromCli: 0 },
-  maxMemory: { yaml: '512M', fromYaml: 512 * 1024 ** 2, argv: ['--max-memory', '1.5G'], fromCli: 1.5 * 1024 ** 3 },
-  heartbeatTimeout: { yaml: '10', fromYaml: 10, argv: ['--heartbeat-timeout', '0'], fromCli: 0 },
-  shutdownGrace: { yaml: '1.5', fromYaml: 1.5, argv: ['--shutdown-grace', '0'], fromCli: 0 },
-  launch: { yaml: 'spawn', fromYaml: 'spawn', argv: ['--launch', 'fork'], fromCli: 'fork' },
-  sharedPreload: { yaml: '[flask, django.conf]', fromYaml: ['flask', 'django.conf'], argv: ['--shared-preload', 'numpy'], fromCli: ['numpy'] },
-  statusPath: { yaml: '/-/status', fromYaml: '/-/status', argv: ['--status-path', '/_status'], fromCli: '/_status' },
-  statusAllow: { yaml: '[10.0.0.0/8, "fe80::/10"]', fromYaml: ['10.0.0.0/8', 'fe80::/10'], argv: ['--status-allow', '0.0.0.0/0,::/0'], fromCli: ['0.0.0.0/0', '::/0'] },
-  healthPath: { yaml: '""', fromYaml: '', argv: ['--health-path', '/healthz'], fromCli: '/healthz' },
-  maxBody: { yaml: '10M', fromYaml: 10 * 1024 ** 2, argv: ['--max-body', '0'], fromCli: 0 },
-  maxHeaderSize: { yaml: '64K', fromYaml: 64 * 1024, argv: ['--max-header-size', '8192'], fromCli: 8192 },
-  clientTimeout: { yaml: '90', fromYaml: 90, argv: ['--client-timeout', '2.5'], fromCli: 2.5 },
-  keepAliveTimeout: { yaml: '0', fromYaml: 0, argv: ['--keep-alive-timeout', '15'], fromCli: 15 },
-  trustProxy: { yaml: '127.0.0.1, ::1', fromYaml: ['127.0.0.1', '::1'], argv: ['--trust-proxy', '10.1.2.3'], fromCli: ['10.1.2.3'] },
-  cert: { yaml: 'tls/cert.pem', fromYaml: '/CWD/conf/tls/cert.pem', argv: ['--cert', 'c.pem'], fromCli: '/CWD/c.pem' },
-  key: { yaml: 'tls/key.pem', fromYaml: '/CWD/conf/tls/key.pem', argv: ['--key', 'k.pem'], fromCli: '/CWD/k.pem' },
-};
+const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; argv?: string[]; fromCli?: unknown } } =
+  {
+    root: { yaml: 'site', fromYaml: '/CWD/conf/site', argv: ['www'], fromCli: '/CWD/www' },
+    port: { yaml: '9000', fromYaml: 9000, argv: ['--port', '9001'], fromCli: 9001 },
+    host: { yaml: '0.0.0.0', fromYaml: '0.0.0.0', argv: ['--host', '::'], fromCli: '::' },
+    python: { yaml: 'venv', fromYaml: '/CWD/conf/venv', argv: ['--python', 'python3.12'], fromCli: 'python3.12' },
+    debug: { yaml: 'true', fromYaml: true, argv: ['--debug'], fromCli: true },
+    index: {
+      yaml: '[main.py, default.htm]',
+      fromYaml: ['main.py', 'default.htm'],
+      argv: ['--index', 'y.py'],
+      fromCli: ['y.py'],
+    },
+    grouping: { yaml: 'per-folder', fromYaml: 'per-folder', argv: ['--grouping', 'global'], fromCli: 'global' },
+    groups: {
+      yaml: '\n  - name: alice\n    match: users/alice/**\n    threads: 2\n    python-path: [lib]\n  - name: api\n    match: [api/**, "*.api.py"]',
+      fromYaml: [
+        { name: 'alice', match: ['users/alice/**'], overrides: { threads: 2, pythonPath: ['/CWD/conf/lib'] } },
+        { name: 'api', match: ['api/**', '*.api.py'], overrides: {} },
+      ],
+    },
+    processes: { yaml: '3', fromYaml: 3, argv: ['--processes', '4'], fromCli: 4 },
+    threads: { yaml: '4', fromYaml: 4, argv: ['--threads', '5'], fromCli: 5 },
+    pythonPath: {
+      yaml: '[lib, /opt/x]',
+      fromYaml: ['/CWD/conf/lib', '/opt/x'],
+      argv: ['--python-path', 'lib2,/opt/y'],
+      fromCli: ['/CWD/lib2', '/opt/y'],
+    },
+    env: {
+      yaml: '{APP_MODE: prod, WORKERS: 4, DEBUG: false}',
+      fromYaml: { APP_MODE: 'prod', WORKERS: '4', DEBUG: 'false' },
+    },
+    cwd: { yaml: 'data', fromYaml: '/CWD/conf/data', argv: ['--cwd', 'www'], fromCli: '/CWD/www' },
+    preload: {
+      yaml: '[app.py, ./blog/index.py]',
+      fromYaml: ['app.py', 'blog/index.py'],
+      argv: ['--preload', 'b/c.py'],
+      fromCli: ['b/c.py'],
+    },
+    venv: { yaml: 'off', fromYaml: 'off', argv: ['--venv', 'auto'], fromCli: 'auto' },
+    idleTimeout: { yaml: '0.5', fromYaml: 0.5, argv: ['--idle-timeout', '0'], fromCli: 0 },
+    maxWorkers: { yaml: '10', fromYaml: 10, argv: ['--max-workers', '20'], fromCli: 20 },
+    queueLimit: { yaml: '0', fromYaml: 0, argv: ['--queue-limit', '5'], fromCli: 5 },
+    queueTimeout: { yaml: '2.5', fromYaml: 2.5, argv: ['--queue-timeout', '0.01'], fromCli: 0.01 },
+    requestTimeout: { yaml: '0', fromYaml: 0, argv: ['--request-timeout', '120'], fromCli: 120 },
+    maxRequests: { yaml: '1000', fromYaml: 1000, argv: ['--max-requests', '2000'], fromCli: 2000 },
+    maxRequestsJitter: { yaml: '50', fromYaml: 50, argv: ['--max-requests-jitter', '0'], fromCli: 0 },
+    maxMemory: { yaml: '512M', fromYaml: 512 * 1024 ** 2, argv: ['--max-memory', '1.5G'], fromCli: 1.5 * 1024 ** 3 },
+    heartbeatTimeout: { yaml: '10', fromYaml: 10, argv: ['--heartbeat-timeout', '0'], fromCli: 0 },
+    shutdownGrace: { yaml: '1.5', fromYaml: 1.5, argv: ['--shutdown-grace', '0'], fromCli: 0 },
+    launch: { yaml: 'spawn', fromYaml: 'spawn', argv: ['--launch', 'fork'], fromCli: 'fork' },
+    sharedPreload: {
+      yaml: '[flask, django.conf]',
+      fromYaml: ['flask', 'django.conf'],
+      argv: ['--shared-preload', 'numpy'],
+      fromCli: ['numpy'],
+    },
+    statusPath: { yaml: '/-/status', fromYaml: '/-/status', argv: ['--status-path', '/_status'], fromCli: '/_status' },
+    statusAllow: {
+      yaml: '[10.0.0.0/8, "fe80::/10"]',
+      fromYaml: ['10.0.0.0/8', 'fe80::/10'],
+      argv: ['--status-allow', '0.0.0.0/0,::/0'],
+      fromCli: ['0.0.0.0/0', '::/0'],
+    },
+    healthPath: { yaml: '""', fromYaml: '', argv: ['--health-path', '/healthz'], fromCli: '/healthz' },
+    maxBody: { yaml: '10M', fromYaml: 10 * 1024 ** 2, argv: ['--max-body', '0'], fromCli: 0 },
+    maxHeaderSize: { yaml: '64K', fromYaml: 64 * 1024, argv: ['--max-header-size', '8192'], fromCli: 8192 },
+    clientTimeout: { yaml: '90', fromYaml: 90, argv: ['--client-timeout', '2.5'], fromCli: 2.5 },
+    keepAliveTimeout: { yaml: '0', fromYaml: 0, argv: ['--keep-alive-timeout', '15'], fromCli: 15 },
+    trustProxy: {
+      yaml: '127.0.0.1, ::1',
+      fromYaml: ['127.0.0.1', '::1'],
+      argv: ['--trust-proxy', '10.1.2.3'],
+      fromCli: ['10.1.2.3'],
+    },
+    cert: {
+      yaml: 'tls/cert.pem',
+      fromYaml: '/CWD/conf/tls/cert.pem',
+      argv: ['--cert', 'c.pem'],
+      fromCli: '/CWD/c.pem',
+    },
+    key: { yaml: 'tls/key.pem', fromYaml: '/CWD/conf/tls/key.pem', argv: ['--key', 'k.pem'], fromCli: '/CWD/k.pem' },
+  };
 
 /** Writes conf/p.yaml with every sample (and the folders and files they name); returns its path. */
 function writeSamples(): string {
   for (const dir of ['conf/site', 'conf/venv', 'conf/data']) mkdirSync(path.join(cwd, dir), { recursive: true });
   for (const file of ['conf/tls/cert.pem', 'conf/tls/key.pem', 'c.pem', 'k.pem']) write(file, 'PEM');
-  const lines = (Object.keys(SAMPLES) as (keyof SettingValues)[]).map((name) => `${SETTINGS[name].yaml}: ${SAMPLES[name].yaml}`);
+  const lines = (Object.keys(SAMPLES) as (keyof SettingValues)[]).map(
+    (name) => `${SETTINGS[name].yaml}: ${SAMPLES[name].yaml}`,
+  );
   return write('conf/p.yaml', `${lines.join('\n')}\n`);
 }
 
 function fromYaml(file: string): Record<string, unknown> {
-  return inCwd({ ...Object.fromEntries(Object.entries(SAMPLES).map(([name, s]) => [name, s.fromYaml])), configFile: file });
+  return inCwd({
+    ...Object.fromEntries(Object.entries(SAMPLES).map(([name, s]) => [name, s.fromYaml])),
+    configFile: file,
+  });
 }
 
 describe('YAML file', () => {
@@ -525,11 +896,12 @@ describe('YAML file', () => {
     for (const name of VALUE_NAMES) expect(SAMPLES[name].argv !== undefined, name).toBe(SETTINGS[name].flag !== null);
   });
 
-  it('reads every key, relative paths against the file\'s folder', () => {
+  it("reads every key, relative paths against the file's folder", () => {
     const file = writeSamples();
     const config = run(['--config', file]);
     expect(plain(config)).toEqual(fromYaml(file));
-    for (const name of VALUE_NAMES) expect(config[name], name).not.toEqual(name === 'root' ? path.join(cwd, 'www') : SETTINGS[name].default);
+    for (const name of VALUE_NAMES)
+      expect(config[name], name).not.toEqual(name === 'root' ? path.join(cwd, 'www') : SETTINGS[name].default);
     expect(config.groups.map((r) => r.test('users/alice/x/app.py'))).toEqual([true, false]);
     expect(config.groups.map((r) => r.test('api/v1.py'))).toEqual([false, true]);
     expect(config.groups.map((r) => r.test('x.api.py'))).toEqual([false, true]);
@@ -612,7 +984,7 @@ describe('YAML file', () => {
     }
   });
 
-  it('resolves YAML root against the file\'s folder but a CLI root against cwd', () => {
+  it("resolves YAML root against the file's folder but a CLI root against cwd", () => {
     mkdirSync(path.join(cwd, 'conf/www'), { recursive: true });
     write('conf/pypages.yaml', 'root: www\n');
     expect(run(['--config', 'conf/pypages.yaml']).root).toBe(path.join(cwd, 'conf/www'));
@@ -769,15 +1141,31 @@ describe('YAML file', () => {
   });
 
   it.each<[string, string, string]>([
-    ['- name: a\n    match: a/**\n  - name: b\n    match: [b/*.py]\n    threads: 0', 'groups[1].threads must be an integer from 1 to 512', '0'],
-    ['- name: a\n    match: a/**\n    port: 80', `groups[0] has unknown key "port" (allowed: name, match, processes, threads, python, python-path, env, cwd, preload, venv)`, '"port"'],
+    [
+      '- name: a\n    match: a/**\n  - name: b\n    match: [b/*.py]\n    threads: 0',
+      'groups[1].threads must be an integer from 1 to 512',
+      '0',
+    ],
+    [
+      '- name: a\n    match: a/**\n    port: 80',
+      `groups[0] has unknown key "port" (allowed: name, match, processes, threads, python, python-path, env, cwd, preload, venv)`,
+      '"port"',
+    ],
     ['- name: a\n    match: a/**\n  - name: a\n    match: b/**', 'groups[1].name must be unique', '"a"'],
     ['- match: a/**', 'groups[0].name must be a word (letters, digits, _ . -)', 'nothing'],
     ['- name: a', 'groups[0].match must be a glob or a list of globs', 'nothing'],
     ['- name: a\n    match: []', 'groups[0].match must be a glob or a list of globs', '[]'],
     ['- alice', 'groups[0] is not a mapping', '"alice"'],
-    ['- name: a\n    match: a/**\n    cwd: nowhere', 'groups[0].cwd must be a folder, or "" for the script\'s own folder', '"nowhere"'],
-    ['- name: a\n    match: a/**\n    env: [A=1]', 'groups[0].env must be a mapping of environment variable names to strings', '["A=1"]'],
+    [
+      '- name: a\n    match: a/**\n    cwd: nowhere',
+      'groups[0].cwd must be a folder, or "" for the script\'s own folder',
+      '"nowhere"',
+    ],
+    [
+      '- name: a\n    match: a/**\n    env: [A=1]',
+      'groups[0].env must be a mapping of environment variable names to strings',
+      '["A=1"]',
+    ],
   ])('rejects a bad group: %j', (yaml, detail, got) => {
     const file = write('pypages.yaml', `groups:\n  ${yaml}\n`);
     const err = fail(() => run([]));
@@ -786,12 +1174,18 @@ describe('YAML file', () => {
     expect(err.key).toBe('groups');
   });
 
-  it('resolves paths in groups against the file\'s folder', () => {
+  it("resolves paths in groups against the file's folder", () => {
     mkdirSync(path.join(cwd, 'conf/data'), { recursive: true });
     mkdirSync(path.join(cwd, 'conf/venvs/a'), { recursive: true });
-    const file = write('conf/p.yaml', 'groups:\n  - name: a\n    match: "**"\n    cwd: data\n    python: venvs/a\n    python-path: [lib]\n    preload: [app.py]\n');
+    const file = write(
+      'conf/p.yaml',
+      'groups:\n  - name: a\n    match: "**"\n    cwd: data\n    python: venvs/a\n    python-path: [lib]\n    preload: [app.py]\n',
+    );
     expect(run(['--config', file]).groups[0].overrides).toEqual({
-      cwd: path.join(cwd, 'conf/data'), python: path.join(cwd, 'conf/venvs/a'), pythonPath: [path.join(cwd, 'conf/lib')], preload: ['app.py'],
+      cwd: path.join(cwd, 'conf/data'),
+      python: path.join(cwd, 'conf/venvs/a'),
+      pythonPath: [path.join(cwd, 'conf/lib')],
+      preload: ['app.py'],
     });
   });
 
@@ -864,7 +1258,9 @@ describe('YAML file', () => {
   ])('rejects a file that is not a mapping: %j', (yaml, kind) => {
     const file = write('pypages.yaml', yaml);
     const err = fail(() => run([]));
-    expect(err.message).toBe(`pypages.yaml: must be a mapping of settings (key: value), got ${kind}; allowed keys: ${ALLOWED_KEYS}`);
+    expect(err.message).toBe(
+      `pypages.yaml: must be a mapping of settings (key: value), got ${kind}; allowed keys: ${ALLOWED_KEYS}`,
+    );
     expect(err.file).toBe(file);
   });
 });
@@ -877,12 +1273,22 @@ describe('makeConfig', () => {
 
   it('parses raw values like the YAML file does, paths against process.cwd()', () => {
     const values: Record<string, unknown> = {
-      maxBody: '10M', idleTimeout: '0.5', statusAllow: '10.0.0.0/8', env: { N: 1 }, pythonPath: ['lib'], grouping: 'global',
+      maxBody: '10M',
+      idleTimeout: '0.5',
+      statusAllow: '10.0.0.0/8',
+      env: { N: 1 },
+      pythonPath: ['lib'],
+      grouping: 'global',
       groups: [{ name: 'a', match: 'a/**', threads: 2 }],
     };
     const config = makeConfig({ root: path.join(cwd, 'www'), ...values });
     expect(plain(config)).toMatchObject({
-      maxBody: 10 * 1024 ** 2, idleTimeout: 0.5, statusAllow: ['10.0.0.0/8'], env: { N: '1' }, pythonPath: [path.resolve('lib')], grouping: 'global',
+      maxBody: 10 * 1024 ** 2,
+      idleTimeout: 0.5,
+      statusAllow: ['10.0.0.0/8'],
+      env: { N: '1' },
+      pythonPath: [path.resolve('lib')],
+      grouping: 'global',
       groups: [{ name: 'a', match: ['a/**'], overrides: { threads: 2 } }],
     });
   });
@@ -904,9 +1310,17 @@ describe('makeConfig', () => {
     [{ maxBody: '1T' }, 'maxBody', `maxBody: must be ${SETTINGS.maxBody.allowed} (got "1T")`],
     [{ env: 'A=1' }, 'env', `env: must be ${SETTINGS.env.allowed} (got "A=1")`],
     [{ groups: 'x' }, 'groups', `groups: must be ${GROUPS_ALLOWED} (got "x")`],
-    [{ groups: [{ name: 'a', match: 'a/**', threads: 0 }] }, 'groups', `groups: must be ${GROUPS_ALLOWED}; groups[0].threads must be an integer from 1 to 512 (got 0)`],
+    [
+      { groups: [{ name: 'a', match: 'a/**', threads: 0 }] },
+      'groups',
+      `groups: must be ${GROUPS_ALLOWED}; groups[0].threads must be an integer from 1 to 512 (got 0)`,
+    ],
     [{ launch: 'exec' }, 'launch', 'launch: must be "fork" or "spawn" (got "exec")'],
-    [{ cwd: '/nonexistent-pypages-dir' }, 'cwd', `cwd: must be ${SETTINGS.cwd.allowed} (got "/nonexistent-pypages-dir")`],
+    [
+      { cwd: '/nonexistent-pypages-dir' },
+      'cwd',
+      `cwd: must be ${SETTINGS.cwd.allowed} (got "/nonexistent-pypages-dir")`,
+    ],
     [{ colour: 'red' }, 'colour', `unknown setting "colour"; allowed: ${VALUE_NAMES_TEXT}`],
     [{ 'max-body': 1 }, 'max-body', `unknown setting "max-body"; allowed: ${VALUE_NAMES_TEXT}`],
     [{ configFile: 'x.yaml' }, 'configFile', `unknown setting "configFile"; allowed: ${VALUE_NAMES_TEXT}`],
@@ -977,11 +1391,21 @@ describe('frozen config', () => {
     for (const config of [run([]), makeConfig({ root: path.join(cwd, 'www') })]) {
       expect(Object.isFrozen(config)).toBe(true);
       expect(Object.isFrozen(config.index)).toBe(true);
-      expect(() => { (config as { port: number }).port = 1; }).toThrow(TypeError);
-      expect(() => { (config.index as string[]).push('x.py'); }).toThrow(TypeError);
-      expect(() => { (config as unknown as Record<string, unknown>).extra = 1; }).toThrow(TypeError);
-      expect(() => { (config.env as Record<string, string>).A = '1'; }).toThrow(TypeError);
-      expect(() => { (config.statusAllow as string[]).push('0.0.0.0/0'); }).toThrow(TypeError);
+      expect(() => {
+        (config as { port: number }).port = 1;
+      }).toThrow(TypeError);
+      expect(() => {
+        (config.index as string[]).push('x.py');
+      }).toThrow(TypeError);
+      expect(() => {
+        (config as unknown as Record<string, unknown>).extra = 1;
+      }).toThrow(TypeError);
+      expect(() => {
+        (config.env as Record<string, string>).A = '1';
+      }).toThrow(TypeError);
+      expect(() => {
+        (config.statusAllow as string[]).push('0.0.0.0/0');
+      }).toThrow(TypeError);
     }
   });
 
@@ -996,7 +1420,8 @@ describe('frozen config', () => {
         expect(Object.isFrozen(rule)).toBe(true);
         expect(Object.isFrozen(rule.match)).toBe(true);
         expect(Object.isFrozen(rule.overrides)).toBe(true);
-        for (const value of Object.values(rule.overrides)) if (typeof value === 'object') expect(Object.isFrozen(value)).toBe(true);
+        for (const value of Object.values(rule.overrides))
+          if (typeof value === 'object') expect(Object.isFrozen(value)).toBe(true);
       }
     }
   });

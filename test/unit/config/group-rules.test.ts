@@ -54,19 +54,21 @@ describe('parseGroupRules (SETTINGS.groups.parse)', () => {
     expect(rule.test('admin/deep/index.py')).toBe(false);
   });
 
-  it('parses every override with its setting\'s parser, keyed by setting name', () => {
-    const [rule] = parse([{
-      name: 'alice',
-      match: ['users/alice/**'],
-      processes: 2,
-      threads: '4',
-      python: 'venvs/alice',
-      'python-path': 'lib, /opt/shared',
-      env: { MODE: 'test', N: 3 },
-      cwd: 'data',
-      preload: ['./users/alice/app.py'],
-      venv: 'off',
-    }]);
+  it("parses every override with its setting's parser, keyed by setting name", () => {
+    const [rule] = parse([
+      {
+        name: 'alice',
+        match: ['users/alice/**'],
+        processes: 2,
+        threads: '4',
+        python: 'venvs/alice',
+        'python-path': 'lib, /opt/shared',
+        env: { MODE: 'test', N: 3 },
+        cwd: 'data',
+        preload: ['./users/alice/app.py'],
+        venv: 'off',
+      },
+    ]);
     expect(rule.name).toBe('alice');
     expect(rule.overrides).toEqual({
       processes: 2,
@@ -98,7 +100,9 @@ describe('parseGroupRules (SETTINGS.groups.parse)', () => {
       expect(Object.isFrozen(rule.match)).toBe(true);
       expect(Object.isFrozen(rule.overrides)).toBe(true);
     }
-    expect(() => { (rules[0].overrides as Record<string, unknown>).threads = 8; }).toThrow(TypeError);
+    expect(() => {
+      (rules[0].overrides as Record<string, unknown>).threads = 8;
+    }).toThrow(TypeError);
   });
 
   it('does not share the match list with the input', () => {
@@ -112,15 +116,43 @@ describe('parseGroupRules (SETTINGS.groups.parse)', () => {
     ['threads 0', { threads: 0 }, 'groups[1].threads must be an integer from 1 to 512', 0],
     ['threads as a word', { threads: 'many' }, 'groups[1].threads must be an integer from 1 to 512', 'many'],
     ['processes 65', { processes: 65 }, 'groups[1].processes must be an integer from 1 to 64', 65],
-    ['python as a list', { python: ['python3'] }, 'groups[1].python must be a Python interpreter (path or command) or a virtualenv folder', ['python3']],
+    [
+      'python as a list',
+      { python: ['python3'] },
+      'groups[1].python must be a Python interpreter (path or command) or a virtualenv folder',
+      ['python3'],
+    ],
     ['python-path as a number', { 'python-path': 5 }, 'groups[1].python-path must be a list of folders', 5],
-    ['env as a list', { env: ['A=1'] }, 'groups[1].env must be a mapping of environment variable names to strings', ['A=1']],
-    ['env with a bad name', { env: { 'A-B': '1' } }, 'groups[1].env must be a mapping of environment variable names to strings', { 'A-B': '1' }],
-    ['cwd missing', { cwd: 'nowhere' }, 'groups[1].cwd must be a folder, or "" for the script\'s own folder', 'nowhere'],
-    ['preload outside the root', { preload: ['../x.py'] }, 'groups[1].preload must be a list of script paths relative to the document root (e.g. app.py, blog/index.py)', ['../x.py']],
+    [
+      'env as a list',
+      { env: ['A=1'] },
+      'groups[1].env must be a mapping of environment variable names to strings',
+      ['A=1'],
+    ],
+    [
+      'env with a bad name',
+      { env: { 'A-B': '1' } },
+      'groups[1].env must be a mapping of environment variable names to strings',
+      { 'A-B': '1' },
+    ],
+    [
+      'cwd missing',
+      { cwd: 'nowhere' },
+      'groups[1].cwd must be a folder, or "" for the script\'s own folder',
+      'nowhere',
+    ],
+    [
+      'preload outside the root',
+      { preload: ['../x.py'] },
+      'groups[1].preload must be a list of script paths relative to the document root (e.g. app.py, blog/index.py)',
+      ['../x.py'],
+    ],
     ['venv on', { venv: 'on' }, 'groups[1].venv must be "auto" or "off"', 'on'],
   ])('rejects an override (%s), naming the group and key', (_, override, message, got) => {
-    const err = rejected([{ name: 'ok', match: 'ok/**' }, { name: 'bad', match: 'bad/**', ...(override as object) }]);
+    const err = rejected([
+      { name: 'ok', match: 'ok/**' },
+      { name: 'bad', match: 'bad/**', ...(override as object) },
+    ]);
     expect(err.allowed).toBe(`${GROUPS_ALLOWED}; ${message}`);
     expect(err.got).toEqual(got);
   });
@@ -135,19 +167,68 @@ describe('parseGroupRules (SETTINGS.groups.parse)', () => {
     ['a list of lists', [[{ name: 'a' }]], '; groups[0] is not a mapping', [{ name: 'a' }]],
     ['a missing name', [{ match: 'a/**' }], '; groups[0].name must be a word (letters, digits, _ . -)', undefined],
     ['an empty name', [{ name: '', match: 'a/**' }], '; groups[0].name must be a word (letters, digits, _ . -)', ''],
-    ['a name with a space', [{ name: 'a b', match: 'a/**' }], '; groups[0].name must be a word (letters, digits, _ . -)', 'a b'],
-    ['a name with a slash', [{ name: 'a/b', match: 'a/**' }], '; groups[0].name must be a word (letters, digits, _ . -)', 'a/b'],
+    [
+      'a name with a space',
+      [{ name: 'a b', match: 'a/**' }],
+      '; groups[0].name must be a word (letters, digits, _ . -)',
+      'a b',
+    ],
+    [
+      'a name with a slash',
+      [{ name: 'a/b', match: 'a/**' }],
+      '; groups[0].name must be a word (letters, digits, _ . -)',
+      'a/b',
+    ],
     ['a numeric name', [{ name: 5, match: 'a/**' }], '; groups[0].name must be a word (letters, digits, _ . -)', 5],
     ['a missing match', [{ name: 'a' }], '; groups[0].match must be a glob or a list of globs', undefined],
     ['an empty match', [{ name: 'a', match: '' }], '; groups[0].match must be a glob or a list of globs', ''],
     ['an empty match list', [{ name: 'a', match: [] }], '; groups[0].match must be a glob or a list of globs', []],
-    ['an empty glob in the list', [{ name: 'a', match: ['a/**', ''] }], '; groups[0].match must be a glob or a list of globs', ['a/**', '']],
-    ['a number in the list', [{ name: 'a', match: ['a/**', 5] }], '; groups[0].match must be a glob or a list of globs', ['a/**', 5]],
-    ['a mapping as match', [{ name: 'a', match: { glob: 'a/**' } }], '; groups[0].match must be a glob or a list of globs', { glob: 'a/**' }],
-    ['an unknown key', [{ name: 'a', match: 'a/**', colour: 'red' }], `; groups[0] has unknown key "colour" (allowed: ${KEYS})`, 'colour'],
-    ['a top-level-only setting', [{ name: 'a', match: 'a/**', grouping: 'global' }], `; groups[0] has unknown key "grouping" (allowed: ${KEYS})`, 'grouping'],
-    ['a camelCase key', [{ name: 'a', match: 'a/**', pythonPath: ['lib'] }], `; groups[0] has unknown key "pythonPath" (allowed: ${KEYS})`, 'pythonPath'],
-    ['a duplicate name', [{ name: 'a', match: 'a/**' }, { name: 'b', match: 'b/**' }, { name: 'a', match: 'c/**' }], '; groups[2].name must be unique', 'a'],
+    [
+      'an empty glob in the list',
+      [{ name: 'a', match: ['a/**', ''] }],
+      '; groups[0].match must be a glob or a list of globs',
+      ['a/**', ''],
+    ],
+    [
+      'a number in the list',
+      [{ name: 'a', match: ['a/**', 5] }],
+      '; groups[0].match must be a glob or a list of globs',
+      ['a/**', 5],
+    ],
+    [
+      'a mapping as match',
+      [{ name: 'a', match: { glob: 'a/**' } }],
+      '; groups[0].match must be a glob or a list of globs',
+      { glob: 'a/**' },
+    ],
+    [
+      'an unknown key',
+      [{ name: 'a', match: 'a/**', colour: 'red' }],
+      `; groups[0] has unknown key "colour" (allowed: ${KEYS})`,
+      'colour',
+    ],
+    [
+      'a top-level-only setting',
+      [{ name: 'a', match: 'a/**', grouping: 'global' }],
+      `; groups[0] has unknown key "grouping" (allowed: ${KEYS})`,
+      'grouping',
+    ],
+    [
+      'a camelCase key',
+      [{ name: 'a', match: 'a/**', pythonPath: ['lib'] }],
+      `; groups[0] has unknown key "pythonPath" (allowed: ${KEYS})`,
+      'pythonPath',
+    ],
+    [
+      'a duplicate name',
+      [
+        { name: 'a', match: 'a/**' },
+        { name: 'b', match: 'b/**' },
+        { name: 'a', match: 'c/**' },
+      ],
+      '; groups[2].name must be unique',
+      'a',
+    ],
   ])('rejects %s', (_, raw, detail, got) => {
     const err = rejected(raw);
     expect(err.allowed).toBe(`${GROUPS_ALLOWED}${detail}`);
@@ -160,7 +241,13 @@ describe('parseGroupRules (SETTINGS.groups.parse)', () => {
   });
 
   it('resolves relative override paths against ctx.base', () => {
-    const [rule] = SETTINGS.groups.parse([{ name: 'a', match: '**', 'python-path': ['lib'], python: './py/bin/python' }], { from: 'api', base: '/srv/site' });
+    const [rule] = SETTINGS.groups.parse(
+      [{ name: 'a', match: '**', 'python-path': ['lib'], python: './py/bin/python' }],
+      {
+        from: 'api',
+        base: '/srv/site',
+      },
+    );
     expect(rule.overrides).toEqual({ pythonPath: ['/srv/site/lib'], python: '/srv/site/py/bin/python' });
   });
 });
@@ -200,7 +287,7 @@ describe('globToRegExp', () => {
 });
 
 describe('rule.test', () => {
-  it('matches script paths relative to the document root; first match wins is the caller\'s choice', () => {
+  it("matches script paths relative to the document root; first match wins is the caller's choice", () => {
     const rules = parse([
       { name: 'alice', match: 'users/alice/**' },
       { name: 'users', match: ['users/**', 'members/*.py'] },

@@ -3,9 +3,39 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, describe as describeValue, DIRECTORY, directory, ENV, envMap, FILE_NAMES,
-  fileNameList, integer, InvalidValue, MODULES, moduleList, nonEmptyString, OPTIONAL_FILE, OPTIONAL_FOLDER, optionalFile, optionalFolder,
-  oneOf, PATHS, pathList, PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath, type ValueContext,
+  ADDRESSES,
+  addressList,
+  boolean,
+  CONFIG_FILE,
+  configFile,
+  describe as describeValue,
+  DIRECTORY,
+  directory,
+  ENV,
+  envMap,
+  FILE_NAMES,
+  fileNameList,
+  integer,
+  InvalidValue,
+  MODULES,
+  moduleList,
+  nonEmptyString,
+  OPTIONAL_FILE,
+  OPTIONAL_FOLDER,
+  optionalFile,
+  optionalFolder,
+  oneOf,
+  PATHS,
+  pathList,
+  PYTHON,
+  pythonSpec,
+  SCRIPTS,
+  scriptList,
+  seconds,
+  size,
+  URL_PATH,
+  urlPath,
+  type ValueContext,
 } from '../../../lib/config/setting-parsers.js';
 
 let base: string;
@@ -83,13 +113,39 @@ describe('integer', () => {
   const allowed = 'an integer from 0 to 65535';
 
   it.each<[unknown, number]>([
-    [0, 0], [65535, 65535], [80, 80], ['80', 80], [' 80 ', 80], ['080', 80], ['0', 0], [80.0, 80],
+    [0, 0],
+    [65535, 65535],
+    [80, 80],
+    ['80', 80],
+    [' 80 ', 80],
+    ['080', 80],
+    ['0', 0],
+    [80.0, 80],
   ])('accepts %j as %d', (raw, value) => {
     expect(port(raw)).toBe(value);
   });
 
   it.each<unknown>([
-    -1, 65536, 80.5, NaN, Infinity, '', ' ', '-1', '+1', '80.5', '80.0', '1e3', '0x50', 'abc', '8 0', true, null, undefined, [80], { port: 80 },
+    -1,
+    65536,
+    80.5,
+    NaN,
+    Infinity,
+    '',
+    ' ',
+    '-1',
+    '+1',
+    '80.5',
+    '80.0',
+    '1e3',
+    '0x50',
+    'abc',
+    '8 0',
+    true,
+    null,
+    undefined,
+    [80],
+    { port: 80 },
   ])('rejects %j', (raw) => {
     rejects(port, raw, allowed);
   });
@@ -170,7 +226,10 @@ describe('fileNameList', () => {
     ['index.py', ['index.py']],
     [' a.py , b.html ,', ['a.py', 'b.html']],
     ['a.py,a.py,b.py', ['a.py', 'b.py']],
-    [['main.py', ' default.htm '], ['main.py', 'default.htm']],
+    [
+      ['main.py', ' default.htm '],
+      ['main.py', 'default.htm'],
+    ],
     [['a.py', ''], ['a.py']],
     ['index', ['index']],
   ])('accepts %j', (raw, names) => {
@@ -179,12 +238,24 @@ describe('fileNameList', () => {
     expect(Object.isFrozen(out)).toBe(true);
   });
 
-  it.each<unknown>(['', ' , ', [], [''], 'a/b.py', 'a\\b.py', '.hidden', 'a.py,.env', [1], ['a.py', null], 'a\0b', 5, null, { a: 1 }])(
-    'rejects %j',
-    (raw) => {
-      rejects(fileNameList, raw, FILE_NAMES);
-    },
-  );
+  it.each<unknown>([
+    '',
+    ' , ',
+    [],
+    [''],
+    'a/b.py',
+    'a\\b.py',
+    '.hidden',
+    'a.py,.env',
+    [1],
+    ['a.py', null],
+    'a\0b',
+    5,
+    null,
+    { a: 1 },
+  ])('rejects %j', (raw) => {
+    rejects(fileNameList, raw, FILE_NAMES);
+  });
 });
 
 describe('configFile', () => {
@@ -226,13 +297,37 @@ describe('seconds', () => {
   const allowed = 'a number of seconds from 0 to 86400';
 
   it.each<[unknown, number]>([
-    [0, 0], [86400, 86400], [0.5, 0.5], [300, 300], ['300', 300], [' 2.5 ', 2.5], ['0.001', 0.001], ['0', 0], ['86400.0', 86400],
+    [0, 0],
+    [86400, 86400],
+    [0.5, 0.5],
+    [300, 300],
+    ['300', 300],
+    [' 2.5 ', 2.5],
+    ['0.001', 0.001],
+    ['0', 0],
+    ['86400.0', 86400],
   ])('accepts %j as %d', (raw, value) => {
     expect(timeout(raw)).toBe(value);
   });
 
   it.each<unknown>([
-    -1, -0.5, 86400.5, NaN, Infinity, -Infinity, '', '-1', '1e3', '5s', '1:00', 'abc', '1.', true, null, undefined, [1],
+    -1,
+    -0.5,
+    86400.5,
+    NaN,
+    Infinity,
+    -Infinity,
+    '',
+    '-1',
+    '1e3',
+    '5s',
+    '1:00',
+    'abc',
+    '1.',
+    true,
+    null,
+    undefined,
+    [1],
   ])('rejects %j', (raw) => {
     rejects(timeout, raw, allowed);
   });
@@ -277,7 +372,28 @@ describe('size', () => {
   });
 
   it.each<unknown>([
-    -1, 1.5, NaN, Infinity, 1024 ** 4 + 1, '', 'K', '1T', '1025G', '-1K', '1.5', '0.5', '10 X', '10KK', '5i', '5ib', '1e3', '1,000', true, null, undefined, [1],
+    -1,
+    1.5,
+    NaN,
+    Infinity,
+    1024 ** 4 + 1,
+    '',
+    'K',
+    '1T',
+    '1025G',
+    '-1K',
+    '1.5',
+    '0.5',
+    '10 X',
+    '10KK',
+    '5i',
+    '5ib',
+    '1e3',
+    '1,000',
+    true,
+    null,
+    undefined,
+    [1],
   ])('rejects %j', (raw) => {
     rejects(body, raw, allowed);
   });
@@ -298,9 +414,18 @@ describe('addressList', () => {
     ['127.0.0.1', ['127.0.0.1']],
     ['127.0.0.0/8,::1', ['127.0.0.0/8', '::1']],
     [' 10.0.0.0/8 , 192.168.1.0/24 ,', ['10.0.0.0/8', '192.168.1.0/24']],
-    [['::1', 'fe80::/10', '2001:db8::/32'], ['::1', 'fe80::/10', '2001:db8::/32']],
-    [['0.0.0.0/0', '1.2.3.4/32', '::/0', '::/128'], ['0.0.0.0/0', '1.2.3.4/32', '::/0', '::/128']],
-    [['::ffff:10.0.0.1', '::ffff:10.0.0.0/104'], ['::ffff:10.0.0.1', '::ffff:10.0.0.0/104']],
+    [
+      ['::1', 'fe80::/10', '2001:db8::/32'],
+      ['::1', 'fe80::/10', '2001:db8::/32'],
+    ],
+    [
+      ['0.0.0.0/0', '1.2.3.4/32', '::/0', '::/128'],
+      ['0.0.0.0/0', '1.2.3.4/32', '::/0', '::/128'],
+    ],
+    [
+      ['::ffff:10.0.0.1', '::ffff:10.0.0.0/104'],
+      ['::ffff:10.0.0.1', '::ffff:10.0.0.0/104'],
+    ],
     ['', []],
     [[], []],
   ])('accepts %j', (raw, list) => {
@@ -310,8 +435,27 @@ describe('addressList', () => {
   });
 
   it.each<unknown>([
-    'localhost', '1.2.3', '256.0.0.1', '1.2.3.4/33', '::1/129', '1.2.3.4/', '1.2.3.4/-1', '1.2.3.4/8/9', '1.2.3.4/x', '/8',
-    '10.0.0.0/ 8', '1.2.3.4 5.6.7.8', ':::1', '10.0.0.1,nope', ['10.0.0.1', 5], [null], 5, true, null, undefined, { a: '1.2.3.4' },
+    'localhost',
+    '1.2.3',
+    '256.0.0.1',
+    '1.2.3.4/33',
+    '::1/129',
+    '1.2.3.4/',
+    '1.2.3.4/-1',
+    '1.2.3.4/8/9',
+    '1.2.3.4/x',
+    '/8',
+    '10.0.0.0/ 8',
+    '1.2.3.4 5.6.7.8',
+    ':::1',
+    '10.0.0.1,nope',
+    ['10.0.0.1', 5],
+    [null],
+    5,
+    true,
+    null,
+    undefined,
+    { a: '1.2.3.4' },
   ])('rejects %j', (raw) => {
     rejects(addressList, raw, ADDRESSES);
   });
@@ -321,7 +465,10 @@ describe('moduleList', () => {
   it.each<[unknown, string[]]>([
     ['flask', ['flask']],
     ['flask, django.conf ,numpy.linalg', ['flask', 'django.conf', 'numpy.linalg']],
-    [['_private', 'a1.b_2', 'Mixed.Case'], ['_private', 'a1.b_2', 'Mixed.Case']],
+    [
+      ['_private', 'a1.b_2', 'Mixed.Case'],
+      ['_private', 'a1.b_2', 'Mixed.Case'],
+    ],
     ['', []],
     [[], []],
   ])('accepts %j', (raw, list) => {
@@ -330,9 +477,12 @@ describe('moduleList', () => {
     expect(Object.isFrozen(out)).toBe(true);
   });
 
-  it.each<unknown>(['1flask', 'flask-login', 'a..b', '.a', 'a.', 'a b', 'a/b', 'a.1b', [5], 5, null, { flask: true }])('rejects %j', (raw) => {
-    rejects(moduleList, raw, MODULES);
-  });
+  it.each<unknown>(['1flask', 'flask-login', 'a..b', '.a', 'a.', 'a b', 'a/b', 'a.1b', [5], 5, null, { flask: true }])(
+    'rejects %j',
+    (raw) => {
+      rejects(moduleList, raw, MODULES);
+    },
+  );
 });
 
 describe('pathList', () => {
@@ -357,7 +507,10 @@ describe('scriptList', () => {
   it.each<[unknown, string[]]>([
     ['app.py', ['app.py']],
     ['app.py, blog/index.py', ['app.py', 'blog/index.py']],
-    [['./app.py', 'blog\\index.py', '.\\x.py'], ['app.py', 'blog/index.py', 'x.py']],
+    [
+      ['./app.py', 'blog\\index.py', '.\\x.py'],
+      ['app.py', 'blog/index.py', 'x.py'],
+    ],
     ['', []],
     [[], []],
   ])('accepts %j', (raw, list) => {
@@ -366,12 +519,21 @@ describe('scriptList', () => {
     expect(Object.isFrozen(out)).toBe(true);
   });
 
-  it.each<unknown>(['/abs.py', '../x.py', 'a/../../x.py', 'a\\..\\x.py', 'app.txt', 'app', 'app.py,notes.md', [5], 5, null, { 'app.py': 1 }])(
-    'rejects %j',
-    (raw) => {
-      rejects(scriptList, raw, SCRIPTS);
-    },
-  );
+  it.each<unknown>([
+    '/abs.py',
+    '../x.py',
+    'a/../../x.py',
+    'a\\..\\x.py',
+    'app.txt',
+    'app',
+    'app.py,notes.md',
+    [5],
+    5,
+    null,
+    { 'app.py': 1 },
+  ])('rejects %j', (raw) => {
+    rejects(scriptList, raw, SCRIPTS);
+  });
 });
 
 describe('envMap', () => {
@@ -383,8 +545,20 @@ describe('envMap', () => {
   });
 
   it.each<unknown>([
-    { '1A': 'x' }, { 'A-B': 'x' }, { 'A B': 'x' }, { '': 'x' }, { A: null }, { A: ['x'] }, { A: { B: 'c' } }, { A: undefined },
-    ['A=1'], 'A=1', 5, null, undefined, true,
+    { '1A': 'x' },
+    { 'A-B': 'x' },
+    { 'A B': 'x' },
+    { '': 'x' },
+    { A: null },
+    { A: ['x'] },
+    { A: { B: 'c' } },
+    { A: undefined },
+    ['A=1'],
+    'A=1',
+    5,
+    null,
+    undefined,
+    true,
   ])('rejects %j', (raw) => {
     rejects(envMap, raw, ENV);
   });
@@ -395,9 +569,12 @@ describe('urlPath', () => {
     expect(urlPath(raw)).toBe(raw);
   });
 
-  it.each<unknown>(['status', ' /x', '/a b', '/x?y', '/x#y', 'http://x/', '/\t', 5, null, undefined, ['/x']])('rejects %j', (raw) => {
-    rejects(urlPath, raw, URL_PATH);
-  });
+  it.each<unknown>(['status', ' /x', '/a b', '/x?y', '/x#y', 'http://x/', '/\t', 5, null, undefined, ['/x']])(
+    'rejects %j',
+    (raw) => {
+      rejects(urlPath, raw, URL_PATH);
+    },
+  );
 });
 
 describe('optionalFolder', () => {
@@ -433,7 +610,9 @@ describe('optionalFile', () => {
   it('resolves an existing file against ctx.base', () => {
     expect(parse('file.txt')).toBe(path.join(base, 'file.txt'));
     expect(parse(' dir/settings.yaml ')).toBe(path.join(base, 'dir/settings.yaml'));
-    expect(optionalFile('settings.yaml', { from: 'cli', base: path.join(base, 'dir') })).toBe(path.join(base, 'dir/settings.yaml'));
+    expect(optionalFile('settings.yaml', { from: 'cli', base: path.join(base, 'dir') })).toBe(
+      path.join(base, 'dir/settings.yaml'),
+    );
   });
 
   it('rejects a missing file or a folder with the full path, and non-strings as given', () => {

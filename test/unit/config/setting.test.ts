@@ -7,11 +7,21 @@ const entry = { metavar: 'N', default: 1, defaultText: '1', allowed: 'a number',
 describe('define', () => {
   it('derives --flag and YAML key from the name in kebab-case', () => {
     expect(kebab('maxRequestsJitter')).toBe('max-requests-jitter');
-    expect(define('maxBody', entry)).toMatchObject({ name: 'maxBody', flag: '--max-body', yaml: 'max-body', positional: false, metavar: 'N' });
+    expect(define('maxBody', entry)).toMatchObject({
+      name: 'maxBody',
+      flag: '--max-body',
+      yaml: 'max-body',
+      positional: false,
+      metavar: 'N',
+    });
   });
 
   it('knows the positional argument (its metavar is its flag), YAML-only and CLI-only settings', () => {
-    expect(define('root', { ...entry, metavar: 'DIR', only: 'positional' })).toMatchObject({ flag: 'DIR', yaml: 'root', positional: true });
+    expect(define('root', { ...entry, metavar: 'DIR', only: 'positional' })).toMatchObject({
+      flag: 'DIR',
+      yaml: 'root',
+      positional: true,
+    });
     expect(define('env', { ...entry, metavar: null, only: 'yaml' })).toMatchObject({ flag: null, yaml: 'env' });
     expect(define('config', { ...entry, only: 'cli' })).toMatchObject({ flag: '--config', yaml: null });
     expect(define('port', entry)).not.toHaveProperty('only');

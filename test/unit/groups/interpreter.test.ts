@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInterpreter, InterpreterError } from '../../../lib/groups/interpreter.js';
 
-const FIX = 'Install Python 3.8 or newer, or point pypages at one with --python /path/to/python3 (or a virtualenv folder), or "python:" in pypages.yaml.';
+const FIX =
+  'Install Python 3.8 or newer, or point pypages at one with --python /path/to/python3 (or a virtualenv folder), or "python:" in pypages.yaml.';
 let tmp: string;
 
 beforeAll(() => {
@@ -22,7 +23,10 @@ function script(rel: string, body: string, mode = 0o755): string {
 }
 
 async function failure(spec: string): Promise<InterpreterError> {
-  const err = await findInterpreter(spec).then(() => null, (e: unknown) => e);
+  const err = await findInterpreter(spec).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(InterpreterError);
   return err as InterpreterError;
 }
@@ -37,7 +41,9 @@ async function withPath<T>(value: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const python3Version = execFileSync('python3', ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { encoding: 'utf8' }).trim();
+const python3Version = execFileSync('python3', ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], {
+  encoding: 'utf8',
+}).trim();
 
 describe('findInterpreter', () => {
   it('finds python3 on PATH by default, as an absolute runnable path', async () => {
@@ -59,7 +65,7 @@ describe('findInterpreter', () => {
     expect(found.version).toMatch(/^3\.\d+\.\d+$/);
   });
 
-  it('accepts a virtualenv folder and returns the virtualenv\'s python', async () => {
+  it("accepts a virtualenv folder and returns the virtualenv's python", async () => {
     const venv = path.join(tmp, 'venv');
     execFileSync('python3', ['-m', 'venv', '--without-pip', venv]);
     const found = await findInterpreter(venv);
@@ -127,9 +133,14 @@ describe('findInterpreter', () => {
     const dir = path.join(tmp, 'pathdir');
     const old = script('pathdir/python3', 'echo 3.6.9; echo /usr/bin/python3.6');
     const err = await withPath(dir, () => failure(''));
-    expect(err.message).toBe(`no usable Python interpreter found (tried: found Python 3.6.9 at ${old}, need 3.8 or newer; python: not found on PATH). ${FIX}`);
+    expect(err.message).toBe(
+      `no usable Python interpreter found (tried: found Python 3.6.9 at ${old}, need 3.8 or newer; python: not found on PATH). ${FIX}`,
+    );
     const good = script('pathdir/python', 'echo 3.12.1; echo /opt/py/bin/python3.12');
-    expect(await withPath(dir, () => findInterpreter(''))).toEqual({ path: '/opt/py/bin/python3.12', version: '3.12.1' });
+    expect(await withPath(dir, () => findInterpreter(''))).toEqual({
+      path: '/opt/py/bin/python3.12',
+      version: '3.12.1',
+    });
     expect(good).toBe(path.join(dir, 'python'));
   });
 });

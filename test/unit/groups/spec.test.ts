@@ -15,14 +15,21 @@ mkdirSync(join(root, 'users', 'alice'), { recursive: true });
 
 const PY = '/usr/bin/python3';
 /** The default site of a config with `values` (raw, as makeConfig validates them) over the defaults. */
-const siteWith = (values: Partial<Omit<Config, 'root' | 'configFile'>>): Site => sitesOf(makeConfig({ root, ...values }), PY).fallback;
+const siteWith = (values: Partial<Omit<Config, 'root' | 'configFile'>>): Site =>
+  sitesOf(makeConfig({ root, ...values }), PY).fallback;
 const script = (...parts: string[]) => join(root, ...parts);
 
 describe('groupSpecFor', () => {
   it('per-script (the default): each script its own group, in its own folder', () => {
     const site = siteWith({});
     const spec = groupSpecFor(script('blog', 'index.py'), site);
-    expect(spec).toMatchObject({ site, key: `script:${script('blog', 'index.py')}|${PY}`, label: 'blog/index.py', python: PY, cwd: join(root, 'blog') });
+    expect(spec).toMatchObject({
+      site,
+      key: `script:${script('blog', 'index.py')}|${PY}`,
+      label: 'blog/index.py',
+      python: PY,
+      cwd: join(root, 'blog'),
+    });
     expect(groupSpecFor(script('blog', 'post.py'), site).key).not.toBe(spec.key);
   });
 
@@ -31,12 +38,25 @@ describe('groupSpecFor', () => {
     expect(groupSpecFor(script('blog', 'a.py'), folder).key).toBe(groupSpecFor(script('blog', 'b.py'), folder).key);
     expect(groupSpecFor(script('blog', 'a.py'), folder).label).toBe('blog/');
     const global = siteWith({ grouping: 'global' });
-    expect(groupSpecFor(script('blog', 'a.py'), global)).toMatchObject({ key: `global|${PY}`, label: '(global)', cwd: root });
+    expect(groupSpecFor(script('blog', 'a.py'), global)).toMatchObject({
+      key: `global|${PY}`,
+      label: '(global)',
+      cwd: root,
+    });
   });
 
   it('named groups come first and override the per-group settings', () => {
-    const site = siteWith({ threads: 8, groups: [{ name: 'alice', match: ['users/alice/**'], threads: 2, env: { MODE: 'demo' } }] as never });
-    expect(groupSpecFor(script('users', 'alice', 'app.py'), site)).toMatchObject({ key: `name:alice|${PY}`, label: 'alice', threads: 2, env: { MODE: 'demo' }, cwd: root });
+    const site = siteWith({
+      threads: 8,
+      groups: [{ name: 'alice', match: ['users/alice/**'], threads: 2, env: { MODE: 'demo' } }] as never,
+    });
+    expect(groupSpecFor(script('users', 'alice', 'app.py'), site)).toMatchObject({
+      key: `name:alice|${PY}`,
+      label: 'alice',
+      threads: 2,
+      env: { MODE: 'demo' },
+      cwd: root,
+    });
     expect(groupSpecFor(script('blog', 'a.py'), site)).toMatchObject({ threads: 8, env: {} });
   });
 
@@ -51,7 +71,9 @@ describe('groupSpecFor', () => {
     const spec = groupSpecFor(script('blog', 'a.py'), siteWith({ grouping: 'global' }));
     expect(spec.python).toBe(PY); // global groups are anchored at the root, above blog/.venv
     expect(groupSpecFor(script('blog', 'a.py'), siteWith({})).python).toBe(venvPython);
-    expect(groupSpecFor(script('blog', 'a.py'), siteWith({})).key).toBe(`script:${script('blog', 'a.py')}|${venvPython}`);
+    expect(groupSpecFor(script('blog', 'a.py'), siteWith({})).key).toBe(
+      `script:${script('blog', 'a.py')}|${venvPython}`,
+    );
     expect(groupSpecFor(script('blog', 'a.py'), siteWith({ venv: 'off' })).python).toBe(PY);
   });
 
@@ -65,7 +87,10 @@ describe('groupSpecFor', () => {
 
 describe('preloadTargets', () => {
   it("lists the site's preload scripts and each named group's, once, as absolute paths", () => {
-    const site = siteWith({ preload: ['a.py', 'blog/b.py'], groups: [{ name: 'g', match: '**', preload: ['blog/b.py', 'c.py'] }] as never });
+    const site = siteWith({
+      preload: ['a.py', 'blog/b.py'],
+      groups: [{ name: 'g', match: '**', preload: ['blog/b.py', 'c.py'] }] as never,
+    });
     expect(preloadTargets(site)).toEqual([script('a.py'), script('blog', 'b.py'), script('c.py')]);
   });
 });

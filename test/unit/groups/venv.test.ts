@@ -22,7 +22,9 @@ describe('venvPython', () => {
     venv(both, 'bin/python');
     const python3 = venv(both, 'bin/python3');
     expect(venvPython(both)).toBe(python3);
-    expect(venvPython(join(base, 'win'), (f) => f.endsWith('python.exe'))).toBe(join(base, 'win', 'Scripts', 'python.exe'));
+    expect(venvPython(join(base, 'win'), (f) => f.endsWith('python.exe'))).toBe(
+      join(base, 'win', 'Scripts', 'python.exe'),
+    );
   });
 
   it('turns a virtualenv folder into its interpreter, and leaves anything else as given', () => {

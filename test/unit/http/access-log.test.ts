@@ -15,7 +15,9 @@ const facts = (over: Partial<AccessFacts> = {}): AccessFacts => ({
 
 describe('combinedLine', () => {
   it('writes the combined format', () => {
-    expect(combinedLine(facts())).toBe('127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /hello.py HTTP/1.1" 200 12 "-" "curl/8.0"');
+    expect(combinedLine(facts())).toBe(
+      '127.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /hello.py HTTP/1.1" 200 12 "-" "curl/8.0"',
+    );
   });
 
   it('logs no bytes as "-"', () => {

@@ -50,12 +50,18 @@ describe('buildEnviron', () => {
   });
 
   it('drops header names containing "_" (no spoofing of X-Forwarded-For)', () => {
-    const env = buildEnviron(request({ rawHeaders: ['X_Forwarded_For', '6.6.6.6', 'X-Forwarded-For', '10.0.0.1'] }), script);
+    const env = buildEnviron(
+      request({ rawHeaders: ['X_Forwarded_For', '6.6.6.6', 'X-Forwarded-For', '10.0.0.1'] }),
+      script,
+    );
     expect(env.HTTP_X_FORWARDED_FOR).toBe('10.0.0.1');
   });
 
   it('joins repeated headers with ", " and cookies with "; "', () => {
-    const env = buildEnviron(request({ rawHeaders: ['Accept', 'a', 'accept', 'b', 'Cookie', 'x=1', 'Cookie', 'y=2'] }), script);
+    const env = buildEnviron(
+      request({ rawHeaders: ['Accept', 'a', 'accept', 'b', 'Cookie', 'x=1', 'Cookie', 'y=2'] }),
+      script,
+    );
     expect(env.HTTP_ACCEPT).toBe('a, b');
     expect(env.HTTP_COOKIE).toBe('x=1; y=2');
   });
@@ -79,7 +85,11 @@ describe('buildEnviron', () => {
 
   it("takes SERVER_NAME and DOCUMENT_ROOT from the request's site when it names itself", () => {
     const env = buildEnviron(request(), { ...script, root: '/srv/alice', serverName: 'alice.example' });
-    expect(env).toMatchObject({ SERVER_NAME: 'alice.example', DOCUMENT_ROOT: '/srv/alice', HTTP_HOST: 'example.test:8080' });
+    expect(env).toMatchObject({
+      SERVER_NAME: 'alice.example',
+      DOCUMENT_ROOT: '/srv/alice',
+      HTTP_HOST: 'example.test:8080',
+    });
     expect(buildEnviron(request(), { ...script, serverName: null }).SERVER_NAME).toBe('example.test');
   });
 

@@ -11,7 +11,9 @@ describe('errorPageText', () => {
   });
 
   it('always shows a note, and copes with a status it has no words for', () => {
-    expect(errorPageText(404, 'x', '', false, 'Install it.')).toBe('404 Not Found\n\nThe requested URL was not found on this server.\n\nInstall it.\n\nRequest id: x\n');
+    expect(errorPageText(404, 'x', '', false, 'Install it.')).toBe(
+      '404 Not Found\n\nThe requested URL was not found on this server.\n\nInstall it.\n\nRequest id: x\n',
+    );
     expect(errorPageText(418, 'x', '', false).split('\n')[0]).toBe("418 I'm a Teapot");
   });
 });

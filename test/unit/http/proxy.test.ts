@@ -36,7 +36,16 @@ describe('trustList', () => {
     });
   }
 
-  for (const bad of ['10.0.0.0/33', '::1/129', '10.0.0.0/8/1', '10.0.0.0/x', '10.0.0/8', 'localhost', '', '1.2.3.4 5']) {
+  for (const bad of [
+    '10.0.0.0/33',
+    '::1/129',
+    '10.0.0.0/8/1',
+    '10.0.0.0/x',
+    '10.0.0/8',
+    'localhost',
+    '',
+    '1.2.3.4 5',
+  ]) {
     it(`rejects ${JSON.stringify(bad)}`, () => {
       expect(() => trustList([bad])).toThrow(/not an IP address or CIDR block/);
     });
@@ -49,7 +58,10 @@ describe('parseForwarded (RFC 7239)', () => {
     ['For="[2001:db8:cafe::17]:4711"', [{ for: '[2001:db8:cafe::17]:4711' }]],
     ['for=192.0.2.60;proto=http;by=203.0.113.43', [{ for: '192.0.2.60', proto: 'http', by: '203.0.113.43' }]],
     ['for=192.0.2.43, for=198.51.100.17', [{ for: '192.0.2.43' }, { for: '198.51.100.17' }]],
-    ['for=192.0.2.43,for="[2001:db8:cafe::17]",for=unknown', [{ for: '192.0.2.43' }, { for: '[2001:db8:cafe::17]' }, { for: 'unknown' }]],
+    [
+      'for=192.0.2.43,for="[2001:db8:cafe::17]",for=unknown',
+      [{ for: '192.0.2.43' }, { for: '[2001:db8:cafe::17]' }, { for: 'unknown' }],
+    ],
     ['for="a\\"b,c;d";proto=https', [{ for: 'a"b,c;d', proto: 'https' }]], // commas and semicolons inside quotes
     ['for=1.2.3.4 ; proto=https , for=5.6.7.8', [{ for: '1.2.3.4', proto: 'https' }, { for: '5.6.7.8' }]],
     ['for=1.2.3.4, , for=5.6.7.8', [{ for: '1.2.3.4' }, { for: '5.6.7.8' }]],
@@ -89,11 +101,27 @@ describe('parseNode', () => {
 
 describe('clientView', () => {
   const trust = trustList(['10.0.0.0/8', '::1']);
-  const facts = (peer: string, headers: PeerFacts['headers'], secure = false): PeerFacts => ({ peer, peerPort: 40000, secure, headers });
-  const direct = (peer: string, secure = false) => ({ remoteAddr: peer, remotePort: 40000, secure, host: null, serverPort: null });
+  const facts = (peer: string, headers: PeerFacts['headers'], secure = false): PeerFacts => ({
+    peer,
+    peerPort: 40000,
+    secure,
+    headers,
+  });
+  const direct = (peer: string, secure = false) => ({
+    remoteAddr: peer,
+    remotePort: 40000,
+    secure,
+    host: null,
+    serverPort: null,
+  });
 
   it('ignores every forwarding header from an untrusted peer', () => {
-    const headers = { 'x-forwarded-for': '1.2.3.4', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', forwarded: 'for=1.2.3.4;proto=https' };
+    const headers = {
+      'x-forwarded-for': '1.2.3.4',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      forwarded: 'for=1.2.3.4;proto=https',
+    };
     expect(clientView(trust, facts('203.0.113.5', headers))).toEqual(direct('203.0.113.5'));
   });
 
@@ -102,12 +130,27 @@ describe('clientView', () => {
   });
 
   it('applies X-Forwarded-For/-Proto/-Host from a trusted peer', () => {
-    const view = clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'www.example.com' }));
-    expect(view).toEqual({ remoteAddr: '203.0.113.7', remotePort: 40000, secure: true, host: 'www.example.com', serverPort: 443 });
+    const view = clientView(
+      trust,
+      facts('10.0.0.2', {
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'www.example.com',
+      }),
+    );
+    expect(view).toEqual({
+      remoteAddr: '203.0.113.7',
+      remotePort: 40000,
+      secure: true,
+      host: 'www.example.com',
+      serverPort: 443,
+    });
   });
 
   it('trusts an IPv4-mapped peer through its IPv4 block', () => {
-    expect(clientView(trust, facts('::ffff:10.1.1.1', { 'x-forwarded-for': '203.0.113.7' })).remoteAddr).toBe('203.0.113.7');
+    expect(clientView(trust, facts('::ffff:10.1.1.1', { 'x-forwarded-for': '203.0.113.7' })).remoteAddr).toBe(
+      '203.0.113.7',
+    );
   });
 
   it('takes the rightmost untrusted hop of a chain: a spoofed leftmost entry is not believed', () => {
@@ -116,57 +159,111 @@ describe('clientView', () => {
   });
 
   it('takes the leftmost hop when every hop is a trusted proxy', () => {
-    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': '10.0.0.8, 10.0.0.9' })).remoteAddr).toBe('10.0.0.8');
+    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': '10.0.0.8, 10.0.0.9' })).remoteAddr).toBe(
+      '10.0.0.8',
+    );
   });
 
   it('stops at the proxy that wrote an unknown or malformed hop', () => {
-    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': '203.0.113.7, garbage, 10.0.0.9' })).remoteAddr).toBe('10.0.0.9');
+    expect(
+      clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': '203.0.113.7, garbage, 10.0.0.9' })).remoteAddr,
+    ).toBe('10.0.0.9');
     expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': 'unknown' })).remoteAddr).toBe('10.0.0.2');
   });
 
   it('takes a port given with the forwarded address', () => {
-    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': '203.0.113.7:5555' }))).toMatchObject({ remoteAddr: '203.0.113.7', remotePort: 5555 });
+    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': '203.0.113.7:5555' }))).toMatchObject({
+      remoteAddr: '203.0.113.7',
+      remotePort: 5555,
+    });
   });
 
   it('applies X-Forwarded-Proto and -Host without X-Forwarded-For', () => {
-    const view = clientView(trust, facts('::1', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'example.com:8443' }));
-    expect(view).toEqual({ remoteAddr: '::1', remotePort: 40000, secure: true, host: 'example.com:8443', serverPort: 8443 });
+    const view = clientView(
+      trust,
+      facts('::1', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'example.com:8443' }),
+    );
+    expect(view).toEqual({
+      remoteAddr: '::1',
+      remotePort: 40000,
+      secure: true,
+      host: 'example.com:8443',
+      serverPort: 8443,
+    });
   });
 
   it('reads per-hop proto and host lists aligned with X-Forwarded-For', () => {
-    const headers = { 'x-forwarded-for': '203.0.113.7, 10.0.0.9', 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'public.example, internal.example' };
-    expect(clientView(trust, facts('10.0.0.2', headers))).toMatchObject({ remoteAddr: '203.0.113.7', secure: true, host: 'public.example' });
+    const headers = {
+      'x-forwarded-for': '203.0.113.7, 10.0.0.9',
+      'x-forwarded-proto': 'https, http',
+      'x-forwarded-host': 'public.example, internal.example',
+    };
+    expect(clientView(trust, facts('10.0.0.2', headers))).toMatchObject({
+      remoteAddr: '203.0.113.7',
+      secure: true,
+      host: 'public.example',
+    });
   });
 
   it('lets X-Forwarded-Proto say http on a TLS connection from a trusted proxy', () => {
-    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-proto': 'http' }, true))).toMatchObject({ secure: false, serverPort: 80 });
+    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-proto': 'http' }, true))).toMatchObject({
+      secure: false,
+      serverPort: 80,
+    });
   });
 
   it('ignores a proto other than http/https and a host that is not a host', () => {
-    const view = clientView(trust, facts('10.0.0.2', { 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example/path' }));
+    const view = clientView(
+      trust,
+      facts('10.0.0.2', { 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'evil.example/path' }),
+    );
     expect(view).toEqual(direct('10.0.0.2'));
     expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-host': 'a b' })).host).toBeNull();
   });
 
   it('prefers Forwarded over X-Forwarded-*', () => {
-    const headers = { forwarded: 'for="[2001:db8::7]:4711";proto=https;host=www.example.com', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'http' };
-    expect(clientView(trust, facts('10.0.0.2', headers))).toEqual({ remoteAddr: '2001:db8::7', remotePort: 4711, secure: true, host: 'www.example.com', serverPort: 443 });
+    const headers = {
+      forwarded: 'for="[2001:db8::7]:4711";proto=https;host=www.example.com',
+      'x-forwarded-for': '6.6.6.6',
+      'x-forwarded-proto': 'http',
+    };
+    expect(clientView(trust, facts('10.0.0.2', headers))).toEqual({
+      remoteAddr: '2001:db8::7',
+      remotePort: 4711,
+      secure: true,
+      host: 'www.example.com',
+      serverPort: 443,
+    });
   });
 
   it('walks a Forwarded chain right to left, taking scheme and host from the hop believed', () => {
-    const headers = { forwarded: 'for=6.6.6.6;proto=http;host=spoof.example, for=203.0.113.7;proto=https;host=www.example.com, for=10.0.0.9;proto=http;host=inner' };
-    expect(clientView(trust, facts('10.0.0.2', headers))).toMatchObject({ remoteAddr: '203.0.113.7', secure: true, host: 'www.example.com' });
+    const headers = {
+      forwarded:
+        'for=6.6.6.6;proto=http;host=spoof.example, for=203.0.113.7;proto=https;host=www.example.com, for=10.0.0.9;proto=http;host=inner',
+    };
+    expect(clientView(trust, facts('10.0.0.2', headers))).toMatchObject({
+      remoteAddr: '203.0.113.7',
+      secure: true,
+      host: 'www.example.com',
+    });
   });
 
   it('keeps the proxy as REMOTE_ADDR for an obfuscated Forwarded node, but takes its proto', () => {
-    expect(clientView(trust, facts('10.0.0.2', { forwarded: 'for=_hidden;proto=https' }))).toMatchObject({ remoteAddr: '10.0.0.2', secure: true });
+    expect(clientView(trust, facts('10.0.0.2', { forwarded: 'for=_hidden;proto=https' }))).toMatchObject({
+      remoteAddr: '10.0.0.2',
+      secure: true,
+    });
   });
 
   it('believes nothing of a malformed Forwarded header', () => {
-    expect(clientView(trust, facts('10.0.0.2', { forwarded: 'for="203.0.113.7;proto=https' }))).toEqual(direct('10.0.0.2'));
+    expect(clientView(trust, facts('10.0.0.2', { forwarded: 'for="203.0.113.7;proto=https' }))).toEqual(
+      direct('10.0.0.2'),
+    );
   });
 
   it('joins repeated headers as one list', () => {
-    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': ['203.0.113.7', '10.0.0.9'] })).remoteAddr).toBe('203.0.113.7');
+    expect(clientView(trust, facts('10.0.0.2', { 'x-forwarded-for': ['203.0.113.7', '10.0.0.9'] })).remoteAddr).toBe(
+      '203.0.113.7',
+    );
   });
 });

@@ -1,7 +1,16 @@
 // A URL path's bytes: decoding pieces, their two forms, encoding a Location.
 // The URL rules built on them are test/unit/http/resolve.test.ts.
 import { describe, expect, it } from 'vitest';
-import { decodePiece, encodeBytes, encodeText, joinLatin1, joinNames, SAFE_PATH, SAFE_QUERY, toSegment } from '../../../lib/http/url-path.js';
+import {
+  decodePiece,
+  encodeBytes,
+  encodeText,
+  joinLatin1,
+  joinNames,
+  SAFE_PATH,
+  SAFE_QUERY,
+  toSegment,
+} from '../../../lib/http/url-path.js';
 
 describe('decodePiece', () => {
   it('percent-decodes to bytes, latin-1 characters standing for bytes', () => {

@@ -10,13 +10,28 @@ const root = tempDir('pypages-site-');
 afterAll(() => removeDir(root));
 
 describe('sitesOf', () => {
-  const config = makeConfig({ root, index: ['home.py'], debug: true, maxBody: 1234, threads: 3, requestTimeout: 7, grouping: 'per-folder' });
+  const config = makeConfig({
+    root,
+    index: ['home.py'],
+    debug: true,
+    maxBody: 1234,
+    threads: 3,
+    requestTimeout: 7,
+    grouping: 'per-folder',
+  });
   const sites = sitesOf(config, '/usr/bin/python3');
 
   it('makes one site, the default, from the config', () => {
     expect(sites.all).toEqual([sites.fallback]);
     expect(sites.fallback).toMatchObject({
-      name: 'default', root, serverName: null, index: ['home.py'], debug: true, maxBody: 1234, python: '/usr/bin/python3', grouping: 'per-folder',
+      name: 'default',
+      root,
+      serverName: null,
+      index: ['home.py'],
+      debug: true,
+      maxBody: 1234,
+      python: '/usr/bin/python3',
+      grouping: 'per-folder',
     });
     expect(sites.fallback.groupRules).toBe(config.groups);
   });
@@ -31,18 +46,22 @@ describe('sitesOf', () => {
   });
 
   it('sends every request to the default site, whatever its Host', () => {
-    for (const host of ['example.com', 'other.test:8080', '[::1]:80', '', undefined]) expect(sites.siteFor(host)).toBe(sites.fallback);
+    for (const host of ['example.com', 'other.test:8080', '[::1]:80', '', undefined])
+      expect(sites.siteFor(host)).toBe(sites.fallback);
   });
 });
 
 describe('perSite', () => {
   it('builds a value once per site, and anew for the sites of a new config', () => {
     const built: Site[] = [];
-    const valueOf = perSite((site) => (built.push(site), { root: site.root }));
+    const valueFor = perSite((site) => {
+      built.push(site);
+      return { root: site.root };
+    });
     const first = sitesOf(makeConfig({ root }), 'python3').fallback;
-    expect(valueOf(first)).toBe(valueOf(first));
+    expect(valueFor(first)).toBe(valueFor(first));
     const second = sitesOf(makeConfig({ root }), 'python3').fallback;
-    expect(valueOf(second)).not.toBe(valueOf(first));
+    expect(valueFor(second)).not.toBe(valueFor(first));
     expect(built).toEqual([first, second]);
   });
 });

@@ -19,7 +19,11 @@ describe('onLines', () => {
 describe('ByteLines', () => {
   const split = (chunks: (string | Buffer)[], max = 8) => {
     const out: (string | number)[] = [];
-    const lines = new ByteLines(max, (l) => out.push(l.toString('latin1')), (n) => out.push(n));
+    const lines = new ByteLines(
+      max,
+      (l) => out.push(l.toString('latin1')),
+      (n) => out.push(n),
+    );
     for (const c of chunks) lines.push(typeof c === 'string' ? Buffer.from(c, 'latin1') : c);
     lines.end();
     return out;
@@ -45,7 +49,12 @@ describe('onByteLines', () => {
   it('reads a stream as ByteLines does', async () => {
     const stream = new PassThrough();
     const out: (string | number)[] = [];
-    onByteLines(stream, 4, (l) => out.push(l.toString()), (n) => out.push(n));
+    onByteLines(
+      stream,
+      4,
+      (l) => out.push(l.toString()),
+      (n) => out.push(n),
+    );
     stream.write('a\nbbbbbb');
     stream.end('b\nc');
     await new Promise((r) => stream.once('end', r));

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogStream } from '../../../lib/util/log.js';
 
-interface Pair { writer: Socket; reader: Socket; server: Server; dir: string }
+interface Pair {
+  writer: Socket;
+  reader: Socket;
+  server: Server;
+  dir: string;
+}
 
 async function socketPair(): Promise<Pair> {
   const dir = mkdtempSync(join(tmpdir(), 'pypages-log-'));
@@ -46,7 +51,7 @@ describe('LogStream', () => {
     pair = await socketPair();
     const limit = 64 * 1024;
     const log = new LogStream(pair.writer, 'test', limit);
-    const line = 'x'.repeat(99) + '\n';
+    const line = `${'x'.repeat(99)}\n`;
     for (let i = 0; i < 20_000; i++) {
       log.write(line);
       if (i % 100 === 0) await turn();

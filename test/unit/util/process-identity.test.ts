@@ -37,7 +37,8 @@ describe('process identity', () => {
     const [line] = (await once(sh.stdout!.setEncoding('utf8'), 'data')) as [string];
     const pid = Number(line.trim());
     const deadline = Date.now() + 900;
-    while (Date.now() < deadline && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'))) await new Promise((r) => setTimeout(r, 10));
+    while (Date.now() < deadline && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1')))
+      await new Promise((r) => setTimeout(r, 10));
     expect(readFileSync(`/proc/${pid}/stat`, 'latin1')).toMatch(/\) Z /); // its /proc entry is still there
     expect(identify(pid)).toBeNull();
     expect(isAlive({ pid, start: null })).toBe(false);
@@ -48,7 +49,12 @@ describe('process identity', () => {
     const child = sleeper();
     const id = identify(child.pid!)!;
     let told = 0;
-    const gone = new Promise<void>((resolve) => watchUntilGone(id, () => (told++, resolve())));
+    const gone = new Promise<void>((resolve) =>
+      watchUntilGone(id, () => {
+        told++;
+        resolve();
+      }),
+    );
     const stillHere = { told: false };
     const stop = watchUntilGone(identify(process.pid)!, () => (stillHere.told = true));
     await new Promise((r) => setTimeout(r, 300)); // a poll or so while it lives

@@ -1,9 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, HEADER_SIZE, MAX_PAYLOAD, ProtocolError, readUint32, uint32Payload, parseJson } from '../../../lib/worker/protocol.js';
+import {
+  encodeFrame,
+  FrameDecoder,
+  HEADER_SIZE,
+  MAX_PAYLOAD,
+  ProtocolError,
+  readUint32,
+  uint32Payload,
+  parseJson,
+} from '../../../lib/worker/protocol.js';
 
-interface Vector { name: string; type: number; id: number; payload_hex: string; frame_hex: string }
-const vectors: Vector[] = JSON.parse(readFileSync(new URL('../../fixtures/protocol-vectors.json', import.meta.url), 'utf8'));
+interface Vector {
+  name: string;
+  type: number;
+  id: number;
+  payload_hex: string;
+  frame_hex: string;
+}
+const vectors: Vector[] = JSON.parse(
+  readFileSync(new URL('../../fixtures/protocol-vectors.json', import.meta.url), 'utf8'),
+);
 
 describe('protocol vectors shared with the Python side', () => {
   it('has vectors', () => expect(vectors.length).toBeGreaterThan(5));
@@ -60,7 +77,8 @@ describe('FrameDecoder', () => {
 
 describe('payload helpers', () => {
   it('round-trips uint32', () => expect(readUint32(uint32Payload(0xfffffffe))).toBe(0xfffffffe));
-  it('rejects a uint32 payload of the wrong size', () => expect(() => readUint32(Buffer.alloc(3))).toThrow(ProtocolError));
+  it('rejects a uint32 payload of the wrong size', () =>
+    expect(() => readUint32(Buffer.alloc(3))).toThrow(ProtocolError));
   it('rejects bad JSON with a ProtocolError', () => expect(() => parseJson(Buffer.from('{'))).toThrow(ProtocolError));
   it('refuses to encode an oversize payload', () => {
     expect(() => encodeFrame(0x83, 1, Buffer.alloc(MAX_PAYLOAD + 1))).toThrow(RangeError);
@@ -97,7 +115,9 @@ describe('FrameDecoder parts', () => {
   });
 
   it('gives a frame that arrived whole as one part, and an empty one as none', () => {
-    const [whole, empty] = new FrameDecoder().push(Buffer.concat([encodeFrame(0x83, 1, Buffer.from('xyz')), encodeFrame(0x84, 1)]));
+    const [whole, empty] = new FrameDecoder().push(
+      Buffer.concat([encodeFrame(0x83, 1, Buffer.from('xyz')), encodeFrame(0x84, 1)]),
+    );
     expect(whole.parts.map(String)).toEqual(['xyz']);
     expect(empty.parts).toEqual([]);
     expect(empty.payload.length).toBe(0);
@@ -110,7 +130,11 @@ describe('encodeFrame header only', () => {
     const header = encodeFrame(0x02, 7, undefined, payload.length);
     expect(header.length).toBe(HEADER_SIZE);
     const [frame] = new FrameDecoder().push(Buffer.concat([header, payload]));
-    expect({ type: frame.type, id: frame.id, payload: frame.payload.toString() }).toEqual({ type: 0x02, id: 7, payload: 'a large body' });
+    expect({ type: frame.type, id: frame.id, payload: frame.payload.toString() }).toEqual({
+      type: 0x02,
+      id: 7,
+      payload: 'a large body',
+    });
   });
 
   it('refuses a header for an oversize payload', () => {

@@ -47,7 +47,8 @@ describe('requestBody', () => {
   });
 
   it('pushes a body unasked unless the client waits for 100 Continue or max-body is under the window', () => {
-    const plan = (headers: Record<string, string>, maxBody: number) => requestBody(request(headers), res, limits(maxBody), WINDOW);
+    const plan = (headers: Record<string, string>, maxBody: number) =>
+      requestBody(request(headers), res, limits(maxBody), WINDOW);
     expect(plan({ 'content-length': '5' }, 0)).toMatchObject({ hasBody: true, push: true });
     expect(plan({ 'content-length': '5' }, WINDOW)).toMatchObject({ push: true });
     expect(plan({ 'content-length': '5' }, WINDOW - 1)).toMatchObject({ push: false });

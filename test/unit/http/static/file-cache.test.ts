@@ -3,16 +3,37 @@
 // symlinks), a scripted file system for what a real one cannot be made to do
 // on cue (a file changing between two fstat calls, failing reads).
 import {
-  chmodSync, fstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync,
-  unlinkSync, utimesSync, writeFileSync, type BigIntStats,
+  chmodSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+  type BigIntStats,
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, ENTRY_OVERHEAD, FileCache, MAX_READS, NODE_FS, RACY_MS,
-  versionOf, type FileSystem, type FileVersion, type Skip,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_TOTAL_BYTES,
+  ENTRY_OVERHEAD,
+  FileCache,
+  MAX_READS,
+  NODE_FS,
+  RACY_MS,
+  versionOf,
+  type FileSystem,
+  type FileVersion,
+  type Skip,
 } from '../../../../lib/http/static/file-cache.js';
 import { etagOf, msOf } from '../../../../lib/http/static/validators.js';
 
@@ -29,10 +50,16 @@ function countingFs(): FileSystem & { opens: number; closes: number } {
     opens: 0,
     closes: 0,
     lstat: NODE_FS.lstat,
-    open: (p: string) => (fs.opens++, NODE_FS.open(p)),
+    open: (p: string) => {
+      fs.opens++;
+      return NODE_FS.open(p);
+    },
     fstat: NODE_FS.fstat,
     read: NODE_FS.read,
-    close: (fd: number) => (fs.closes++, NODE_FS.close(fd)),
+    close: (fd: number) => {
+      fs.closes++;
+      NODE_FS.close(fd);
+    },
   };
   return fs;
 }
@@ -291,7 +318,7 @@ describe('FileCache: size limits', () => {
     expect(cache.has(a)).toBe(true);
   });
 
-  it('a kept body owns its memory (not a slice of Buffer\'s shared 8 KiB pool)', () => {
+  it("a kept body owns its memory (not a slice of Buffer's shared 8 KiB pool)", () => {
     const file = write('a.txt', 'tiny');
     const got = served(new FileCache({ now: later }).get(file));
     expect(got.body.buffer.byteLength).toBeLessThanOrEqual(5);
@@ -310,7 +337,14 @@ interface FakeFile {
 
 /** BigIntStats enough for the cache: the five stamp fields and isFile(). */
 function fakeStats(f: FakeFile): BigIntStats {
-  return { dev: 1n, ino: f.ino, size: BigInt(f.content.length), mtimeNs: f.mtimeNs, ctimeNs: f.ctimeNs, isFile: () => (f.kind ?? 'file') === 'file' } as unknown as BigIntStats;
+  return {
+    dev: 1n,
+    ino: f.ino,
+    size: BigInt(f.content.length),
+    mtimeNs: f.mtimeNs,
+    ctimeNs: f.ctimeNs,
+    isFile: () => (f.kind ?? 'file') === 'file',
+  } as unknown as BigIntStats;
 }
 
 /**
@@ -318,7 +352,12 @@ function fakeStats(f: FakeFile): BigIntStats {
  * (2001), so anything read consistently is kept under the real clock.
  */
 function scriptedFs(initial: string) {
-  const file: FakeFile = { content: Buffer.from(initial), ino: 1n, mtimeNs: 1_000_000_000_000_000_000n, ctimeNs: 1_000_000_000_000_000_000n };
+  const file: FakeFile = {
+    content: Buffer.from(initial),
+    ino: 1n,
+    mtimeNs: 1_000_000_000_000_000_000n,
+    ctimeNs: 1_000_000_000_000_000_000n,
+  };
   const fs = {
     file,
     opens: 0,
@@ -344,7 +383,12 @@ function scriptedFs(initial: string) {
     fstat: (_fd: number) => fakeStats(file),
     read(_fd: number, buffer: Buffer, offset: number, length: number, position: number) {
       if (fs.readError) throw fs.readError;
-      const n = file.content.copy(buffer, offset, position, Math.min(file.content.length, position + Math.min(length, fs.chunk)));
+      const n = file.content.copy(
+        buffer,
+        offset,
+        position,
+        Math.min(file.content.length, position + Math.min(length, fs.chunk)),
+      );
       fs.afterRead(++fs.reads);
       return n;
     },
@@ -503,15 +547,18 @@ describe('FileCache: errors', () => {
 });
 
 describe('msOf and versionOf: the same numbers as fs.Stats', () => {
-  it.each([
-    0, 1, 0.5, 1_600_000_000, 1_600_000_000.123456789, 1_700_000_000.9995, 1_700_000_000.999999, 1_763_760_000.999999999, 4_102_444_800.25,
-  ])('mtime %d s', (seconds) => {
+  // Written as the nanosecond mtimes a file system keeps; a double rounds the longest ones, as it does in fs.Stats.
+  const mtimes = ['0', '1', '0.5', '1600000000', '1600000000.123456789', '1700000000.9995', '1700000000.999999'];
+  it.each([...mtimes, '1763760000.999999999', '4102444800.25'].map(Number))('mtime %d s', (seconds) => {
     const file = write('t', 'abc');
     setMtime(file, seconds);
     const st = statSync(file);
     const big = statSync(file, { bigint: true });
     expect(msOf(big.mtimeNs)).toBe(st.mtimeMs);
-    const v = versionOf({ dev: big.dev, ino: big.ino, size: big.size, mtimeNs: big.mtimeNs, ctimeNs: big.ctimeNs }, readFileSync(file));
+    const v = versionOf(
+      { dev: big.dev, ino: big.ino, size: big.size, mtimeNs: big.mtimeNs, ctimeNs: big.ctimeNs },
+      readFileSync(file),
+    );
     expect(v.lastModified).toBe(st.mtime.toUTCString());
     expect(v.etag).toBe(etagOf(st.size, st.mtimeMs));
   });

@@ -10,7 +10,10 @@ describe('validators', () => {
   });
 
   it('gives Last-Modified as the HTTP date of the rounded milliseconds', () => {
-    expect(validatorsOf(10, 1_600_000_000_499.6)).toEqual({ etag: etagOf(10, 1_600_000_000_499.6), lastModified: 'Sun, 13 Sep 2020 12:26:40 GMT' });
+    expect(validatorsOf(10, 1_600_000_000_499.6)).toEqual({
+      etag: etagOf(10, 1_600_000_000_499.6),
+      lastModified: 'Sun, 13 Sep 2020 12:26:40 GMT',
+    });
   });
 
   it('turns nanoseconds into milliseconds as fs.Stats does, before 1970 too', () => {

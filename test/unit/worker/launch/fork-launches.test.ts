@@ -46,7 +46,12 @@ describe('ForkLaunches', () => {
     const second = connect(launches, `${token}O`);
     const badKind = connect(launches, `${token}X`);
     await turn();
-    expect([stranger.destroyed, first.destroyed, second.destroyed, badKind.destroyed]).toEqual([true, false, true, true]);
+    expect([stranger.destroyed, first.destroyed, second.destroyed, badKind.destroyed]).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
     launches.failAll('done');
     await expect(child).rejects.toThrow('done');
   });

@@ -6,15 +6,33 @@ import { pythonPackageDir } from '../../../../lib/util/paths.js';
 import { workerArgs, workerEnv, type LaunchOptions } from '../../../../lib/worker/launch/spawn.js';
 
 const opts: LaunchOptions = {
-  python: '/usr/bin/python3', root: '/srv/www', cwd: '/srv/www/blog', threads: 4, processes: 2, env: {},
-  pythonPath: ['/opt/a', '/opt/b'], preload: ['/srv/www/app.py'], tag: 'app.py', log: memoryLogger(),
+  python: '/usr/bin/python3',
+  root: '/srv/www',
+  cwd: '/srv/www/blog',
+  threads: 4,
+  processes: 2,
+  env: {},
+  pythonPath: ['/opt/a', '/opt/b'],
+  preload: ['/srv/www/app.py'],
+  tag: 'app.py',
+  log: memoryLogger(),
 };
 
 describe('workerArgs', () => {
   it('gives the root, threads, processes, then each python-path folder and preload script', () => {
     expect(workerArgs(opts)).toEqual([
-      '--root', '/srv/www', '--threads', '4', '--processes', '2',
-      '--python-path', '/opt/a', '--python-path', '/opt/b', '--preload', '/srv/www/app.py',
+      '--root',
+      '/srv/www',
+      '--threads',
+      '4',
+      '--processes',
+      '2',
+      '--python-path',
+      '/opt/a',
+      '--python-path',
+      '/opt/b',
+      '--preload',
+      '/srv/www/app.py',
     ]);
   });
 });
