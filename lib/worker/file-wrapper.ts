@@ -12,6 +12,23 @@ export interface PageFile {
   length: number | null;
 }
 
+/**
+ * FILE's whole answer: opens the file, tells the page whether it could
+ * (`answer`: FILE_OPENED's payload) and, if so, sends it into `res`.
+ * Resolves once the file is sent and closed, or could not be opened.
+ */
+export async function servePageFile(
+  file: PageFile,
+  res: ServerResponse,
+  answer: (payload: Buffer) => void,
+  how: FileSending,
+): Promise<void> {
+  const handle = await openPageFile(file);
+  if (handle instanceof Error) return answer(Buffer.from(JSON.stringify({ ok: false, error: handle.message })));
+  answer(Buffer.from(JSON.stringify({ ok: true })));
+  await sendPageFile(handle, file, res, how);
+}
+
 /** Opens the file a page names: its handle, or the error to tell the page (FILE_OPENED). */
 export async function openPageFile(file: PageFile): Promise<FileHandle | Error> {
   try {
