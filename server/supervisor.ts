@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { onLines } from '../lib/util/lines.js';
 import { INSTANCE_VARIABLE, killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
+import { dieOf, onStopSignals } from './signals.js';
 
 /** Set in the server child's environment: "you are the supervised server". */
 export const ROLE_VARIABLE = 'PYPAGES_SUPERVISED';
@@ -80,7 +81,7 @@ class Supervisor {
 
   run(): Promise<number> {
     process.stderr.on('error', () => {}); // a closed log reader must not take the supervisor down
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => this.stop(signal));
+    onStopSignals({ stop: (signal) => this.stop(signal), force: (signal) => this.force(signal) });
     for (const signal of FORWARDED) process.on(signal, () => this.forward(signal));
     this.start();
     return new Promise((resolve) => (this.finish = resolve));
@@ -186,13 +187,8 @@ class Supervisor {
     this.delayMs = Math.min(this.delayMs * 2, MAX_DELAY_MS);
   }
 
-  /** SIGINT/SIGTERM: the first is passed on for a graceful stop; a second kills everything now. */
+  /** SIGINT/SIGTERM: passed on once, for a graceful stop (server/signals.ts says which signals are one). */
   private stop(signal: NodeJS.Signals): void {
-    if (this.stopping) {
-      this.forced = signal;
-      if (this.current) signalGroup(this.current.child, 'SIGKILL');
-      return;
-    }
     this.stopping = signal;
     this.closeSocket(); // once the child closes its copy, new connections are refused, not left waiting
     if (this.restartTimer) {
@@ -201,6 +197,13 @@ class Supervisor {
     } else if (this.current) {
       this.current.child.kill(signal);
     }
+  }
+
+  /** A second stop signal, a moment after the first: kills everything now. */
+  private force(signal: NodeJS.Signals): void {
+    say(`${signal} again: stopping at once`);
+    this.forced = signal;
+    if (this.current) signalGroup(this.current.child, 'SIGKILL'); // its exit ends the supervisor (exited())
   }
 
   /** Only to a child that has said "ready": before that, its handlers are not in place and the signal would kill it. */
@@ -216,11 +219,7 @@ class Supervisor {
 
   private done(code = 0): void {
     this.closeSocket();
-    if (this.forced) {
-      process.removeAllListeners(this.forced);
-      process.kill(process.pid, this.forced);
-      return;
-    }
+    if (this.forced) return dieOf(this.forced);
     this.finish(code);
   }
 }

@@ -7,6 +7,7 @@ import { copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from '
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { REPEAT_MS } from '../../server/signals.js';
 import { FIXTURES, rawRequest, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
@@ -39,7 +40,7 @@ interface Cli {
 /** Starts the compiled CLI (the supervisor) on a copy of the fixtures plus detach.py; resolves once it serves. */
 async function startCli(
   args: string[] = [],
-  options: { env?: Record<string, string>; execArgv?: string[] } = {},
+  options: { env?: Record<string, string>; execArgv?: string[]; detached?: boolean } = {},
 ): Promise<Cli> {
   root = tempDir('pypages-sup-');
   cpSync(FIXTURES, root, { recursive: true });
@@ -48,6 +49,7 @@ async function startCli(
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: root,
     env: { ...process.env, ...options.env },
+    detached: options.detached, // a process group of its own, as a shell gives a command it runs
   });
   cli = proc;
   let out = '';
@@ -307,7 +309,36 @@ describe('supervisor: signals', () => {
     expect(processesOf(s.proc.pid!)).toEqual([]);
   }, 60_000);
 
-  it('a second SIGINT stops everything at once', async () => {
+  it('SIGTERM to every process at once (systemd KillMode=control-group): a graceful stop all the same', async () => {
+    const s = await startCli(['--status-path', '/-/status']);
+    const server = await serverChild(s.proc.pid!);
+    const slow = rawRequest(s.port, 'GET', '/sleepy.py?s=1');
+    await runningInWorker(s.port);
+    const everyone = [s.proc.pid!, ...descendants(s.proc.pid!)];
+    expect(everyone).toContain(server);
+    expect(everyone.length).toBeGreaterThanOrEqual(3); // the supervisor, the server and its Python processes
+    for (const pid of everyone) process.kill(pid, 'SIGTERM');
+    const res = await slow;
+    expect([res.status, res.body.toString()]).toEqual([200, 'v1']);
+    expect(await s.exited).toBe(0);
+    expect(processesOf(s.proc.pid!)).toEqual([]);
+  }, 60_000);
+
+  it('one Ctrl-C (SIGINT to the terminal\'s process group), and the copy npm passes on: a graceful stop', async () => {
+    const s = await startCli(['--status-path', '/-/status'], { detached: true });
+    const server = await serverChild(s.proc.pid!);
+    expect(stat(server)!.session).not.toBe(stat(s.proc.pid!)!.session); // out of the terminal's reach
+    const slow = rawRequest(s.port, 'GET', '/sleepy.py?s=1');
+    await runningInWorker(s.port);
+    process.kill(-s.proc.pid!, 'SIGINT'); // what the terminal does: the whole foreground process group
+    s.proc.kill('SIGINT'); // what `npm start` adds: it passes the signal on to its child
+    const res = await slow;
+    expect([res.status, res.body.toString()]).toEqual([200, 'v1']);
+    expect(await s.exited).toBe(0);
+    expect(s.stderr()).not.toContain('stopping at once');
+  }, 60_000);
+
+  it('a second SIGINT, a moment later, stops everything at once', async () => {
     const s = await startCli(['--status-path', '/-/status']);
     const slow = rawRequest(s.port, 'GET', '/sleepy.py?s=30');
     slow.catch(() => {});
@@ -315,6 +346,7 @@ describe('supervisor: signals', () => {
     const at = Date.now();
     s.proc.kill('SIGINT');
     await waitFor(() => s.stderr().includes('SIGINT: finishing requests in flight'), 'the graceful stop', 10_000);
+    await new Promise((r) => setTimeout(r, REPEAT_MS)); // a sleep on purpose: a copy of the first would come sooner
     s.proc.kill('SIGINT');
     await s.exited;
     expect(s.proc.signalCode).toBe('SIGINT');
