@@ -42,7 +42,10 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
     running.close().then(() => process.exit(0));
   };
   onStopSignals({ stop, force: (signal) => forceStop(signal, supervisor !== null) });
-  process.on('SIGHUP', coalesced(() => reload(running, argv, config)));
+  process.on(
+    'SIGHUP',
+    coalesced(() => reload(running, argv, config)),
+  );
   if (supervisor) reportReady(() => stop('the supervisor is gone'));
   return null;
 }

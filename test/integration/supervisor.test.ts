@@ -2,8 +2,8 @@
 // the server as a child. These tests kill and crash that child for real and
 // check that the site comes back, that connections made meanwhile are
 // answered, and that nothing of a dead server survives.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -253,16 +253,40 @@ describe('supervisor: the server child is killed', () => {
   }, 60_000);
 });
 
-describe('supervisor: boot errors are not retried', () => {
-  it('a config made bad before a restart: exit 2 with its message, no further restart', async () => {
+describe('supervisor: boot errors', () => {
+  it('a config made bad before a restart: retried as a crash, then exit 2 with its message', async () => {
     const s = await startCli();
     const first = await serverChild(s.proc.pid!);
     writeFileSync(join(root!, 'pypages.yaml'), 'prot: 80\n');
     process.kill(first, 'SIGKILL');
     expect(await s.exited).toBe(2);
     expect(s.stderr()).toContain('pypages.yaml: unknown key "prot"');
-    expect(s.stderr().match(/starting a new server/g)).toHaveLength(1);
+    expect(s.stderr().match(/died unexpectedly: exited with code 2/g)).toHaveLength(4);
+    expect(s.stderr()).toMatch(/the server died 5 times within 60 s; giving up/);
   }, 60_000);
+
+  it('a restart whose Python check fails for a moment (exit 3) is retried, and serves once it passes', async () => {
+    const wrapperDir = tempDir('pypages-python-');
+    const flag = join(wrapperDir, 'failing');
+    const wrapper = join(wrapperDir, 'python3');
+    const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+    // Fails only the version check (python -c ...), only while the flag exists: a loaded moment.
+    writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = "-c" ] && [ -e ${flag} ]; then exit 1; fi\nexec ${real} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    try {
+      const s = await startCli(['--python', wrapper]);
+      expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+      writeFileSync(flag, '');
+      process.kill(await serverChild(s.proc.pid!), 'SIGKILL');
+      await waitFor(() => s.stderr().includes('died unexpectedly: exited with code 3'), 'a failed restart', 30_000);
+      rmSync(flag);
+      await waitFor(() => s.banners() === 2, 'a restart that serves', 40_000);
+      expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+      expect(s.proc.exitCode).toBe(null);
+    } finally {
+      removeDir(wrapperDir);
+    }
+  }, 90_000);
 
   it('no usable Python: exit 3 from the first child, not restarted', async () => {
     root = tempDir('pypages-sup-');
@@ -324,7 +348,7 @@ describe('supervisor: signals', () => {
     expect(processesOf(s.proc.pid!)).toEqual([]);
   }, 60_000);
 
-  it('one Ctrl-C (SIGINT to the terminal\'s process group), and the copy npm passes on: a graceful stop', async () => {
+  it("one Ctrl-C (SIGINT to the terminal's process group), and the copy npm passes on: a graceful stop", async () => {
     const s = await startCli(['--status-path', '/-/status'], { detached: true });
     const server = await serverChild(s.proc.pid!);
     expect(stat(server)!.session).not.toBe(stat(s.proc.pid!)!.session); // out of the terminal's reach
