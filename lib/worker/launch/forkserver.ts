@@ -36,6 +36,7 @@ import { onByteLines } from '../../util/lines.js';
 import type { Logger } from '../../util/log.js';
 import { ControlError, decodeEvent, encodeCommand, MAX_EVENT_LINE, type Command } from './control.js';
 import { makeForkFolder, removeStaleForkFoldersOnce } from './fork-folders.js';
+import { MARK_PLACEHOLDER, WORKER_VARIABLE } from './page-leftovers.js';
 import { ForkLaunches } from './fork-launches.js';
 import type { ForkedProcess } from './forked-process.js';
 import { pipeLines, workerArgs, workerEnv, type Launcher } from './spawn.js';
@@ -100,7 +101,7 @@ export class ForkServer extends EventEmitter {
     for (const m of opts.sharedPreload) args.push('--preload', m);
     const zygote = spawn(opts.python, args, {
       cwd: dir,
-      env: workerEnv({}),
+      env: workerEnv({ [WORKER_VARIABLE]: MARK_PLACEHOLDER }),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     const server = new ForkServer(zygote, listener, dir, opts);
