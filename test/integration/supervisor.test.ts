@@ -391,6 +391,19 @@ describe('supervisor: signals', () => {
     expect(s.stderr()).not.toContain('died unexpectedly');
   }, 60_000);
 
+  it('a burst of SIGHUPs: reloads one at a time, at most one after the running one; the server lives on', async () => {
+    const s = await startCli();
+    const server = await serverChild(s.proc.pid!);
+    expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+    for (let i = 0; i < 40; i++) s.proc.kill('SIGHUP');
+    await waitFor(() => s.stderr().includes('configuration reloaded'), 'a reload', 30_000);
+    await new Promise((r) => setTimeout(r, 3000)); // a sleep on purpose: reloads beyond the second would come meanwhile
+    expect(s.stderr().match(/re-reading the configuration/g)!.length).toBeLessThanOrEqual(2);
+    expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+    expect(await serverChild(s.proc.pid!)).toBe(server);
+    expect(s.stderr()).not.toContain('died unexpectedly');
+  }, 60_000);
+
   it('PYPAGES_NO_SUPERVISOR=1: one process serves, with the workers as its own children', async () => {
     const s = await startCli([], { env: { PYPAGES_NO_SUPERVISOR: '1' } });
     expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
