@@ -38,12 +38,20 @@ export function handshake<T>(proc: WorkerProcess, adopt: Adopt<T>): Promise<T> {
     );
     const onExit = (code: number | null, signal: string | null) =>
       fail(`the Python worker exited before it was ready (${signal ?? `code ${code}`})`);
+    // A broken frame or READY payload is this process's failure, never the server's: caught here.
     const onData = (chunk: Buffer) => {
-      const frames = decoder.push(chunk);
-      if (!frames.length) return;
-      if (frames[0].type !== FromWorker.READY) return fail(notReady(frames[0]));
+      let frames: Frame[];
+      let ready: Ready;
+      try {
+        frames = decoder.push(chunk);
+        if (!frames.length) return;
+        if (frames[0].type !== FromWorker.READY) return fail(notReady(frames[0]));
+        ready = parseJson<Ready>(frames[0].payload);
+      } catch (err) {
+        return fail(`the Python worker sent a broken READY: ${(err as Error).message}`);
+      }
       cleanup();
-      resolve(adopt(parseJson<Ready>(frames[0].payload), decoder, frames.slice(1)));
+      resolve(adopt(ready, decoder, frames.slice(1)));
     };
     const cleanup = () => {
       clearTimeout(timer);

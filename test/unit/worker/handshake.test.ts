@@ -59,6 +59,17 @@ describe('handshake', () => {
     expect(adopted).toBe(false);
   });
 
+  it.each([
+    ['a READY payload that is not JSON', encodeFrame(FromWorker.READY, 0, Buffer.from('not json'))],
+    ['a frame that breaks the format', Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
+  ])('kills a process that sends %s, and rejects: the server goes on', async (_what, bytes) => {
+    const proc = child(bytes, null);
+    let adopted = false;
+    await expect(handshake(proc, () => (adopted = true))).rejects.toThrow(/broken READY/);
+    expect(await proc.exited).toBe(null);
+    expect(adopted).toBe(false);
+  });
+
   it('rejects when the process exits before READY, with its exit code', async () => {
     const proc = child(Buffer.alloc(0), 3);
     await expect(handshake(proc, () => true)).rejects.toThrow('the Python worker exited before it was ready (code 3)');
