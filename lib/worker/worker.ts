@@ -11,15 +11,15 @@ import type { Logger } from '../util/log.js';
 import {
   EMPTY,
   encodeFrame,
-  FrameDecoder,
+  type FrameDecoder,
   FromWorker,
   jsonPayload,
-  parseJson,
   ProtocolError,
   ToWorker,
   type Frame,
 } from './protocol.js';
 import type { WorkerProcess } from './launch/spawn.js';
+import { handshake, type Ready } from './handshake.js';
 import { WatchBudget, type WatchedFile } from './watch-list.js';
 
 export type { WatchedFile } from './watch-list.js';
@@ -29,14 +29,6 @@ export interface WorkerOptions {
   log: Logger;
 }
 
-interface Ready {
-  pid: number;
-  python: string;
-  executable: string;
-  protocol: number;
-}
-
-const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const STACK_DUMP_MS = 300;
 const PAGE_SIZE = 4096;
@@ -76,7 +68,12 @@ export class Worker extends EventEmitter {
 
   /** Resolves once the process has said READY; rejects with the reason (and its last output) otherwise. */
   static start(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
-    return handshake(proc, opts);
+    return handshake(proc, (ready, decoder, early) => {
+      const worker = new Worker(proc, ready, opts);
+      worker.attach(proc.output, decoder);
+      for (const frame of early) worker.deliver(frame);
+      return worker;
+    });
   }
 
   get inflight(): number {
@@ -282,40 +279,4 @@ class InFlight {
     this.items = Object.create(null);
     this.size = 0;
   }
-}
-
-/** Waits for READY, then hands the process to a Worker. */
-function handshake(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
-  return new Promise((resolve, reject) => {
-    const decoder = new FrameDecoder();
-    const fail = (reason: string) => {
-      cleanup();
-      proc.kill('SIGKILL');
-      reject(new Error(`${reason}${proc.tail.length ? `:\n${proc.tail.join('\n')}` : ''}`));
-    };
-    const timer = setTimeout(
-      () => fail(`the Python worker did not start within ${READY_TIMEOUT_MS / 1000} s`),
-      READY_TIMEOUT_MS,
-    );
-    const onExit = (code: number | null, signal: string | null) =>
-      fail(`the Python worker exited before it was ready (${signal ?? `code ${code}`})`);
-    const onData = (chunk: Buffer) => {
-      const frames = decoder.push(chunk);
-      if (!frames.length) return;
-      if (frames[0].type !== FromWorker.READY)
-        return fail(`the Python worker sent 0x${frames[0].type.toString(16)} instead of READY`);
-      cleanup();
-      const worker = new Worker(proc, parseJson<Ready>(frames[0].payload), opts);
-      worker.attach(proc.output, decoder);
-      for (const frame of frames.slice(1)) worker.deliver(frame);
-      resolve(worker);
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      proc.off('exit', onExit);
-      proc.output.off('data', onData);
-    };
-    proc.once('exit', onExit);
-    proc.output.on('data', onData);
-  });
 }
