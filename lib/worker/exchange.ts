@@ -6,7 +6,7 @@
 import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
 import type { Job } from './job.js';
-import { servePageFile, type PageFile } from './file-wrapper.js';
+import { FileSend, type PageFile } from './file-wrapper.js';
 import {
   checkBodyGrant,
   INITIAL_WINDOW,
@@ -45,8 +45,8 @@ export class Exchange {
   /** Set by the terminal frame (END or ERROR): the worker may send nothing more for this request. */
   private ended = false;
   private bytes = 0;
-  /** Set once Node streams a file for the page (FILE): END waits for it. */
-  private fileSent: Promise<void> | null = null;
+  /** The page's file, if it named one (FILE): END waits for it. */
+  private readonly file = new FileSend();
   private lastWrite: Promise<void> = Promise.resolve();
   /** Made when the body is first pushed, asked for or drained (body()): most requests have none. */
   private bodyPush: BodyPush | null = null;
@@ -137,7 +137,7 @@ export class Exchange {
   /** A piece of the response body, as one or more buffers as they came off the pipe (written without joining them). */
   private onBody(parts: readonly Buffer[]): void {
     if (!this.started) throw outOfOrder('BODY before START');
-    if (this.fileSent) throw outOfOrder("BODY while Node sends the page's file");
+    if (this.file.sending) throw outOfOrder("BODY while Node sends the page's file");
     let length = 0;
     for (const part of parts) length += part.length;
     this.credit.take(length);
@@ -160,8 +160,9 @@ export class Exchange {
   /** READ: the page waits for body bytes and gives Node `grant` more credit (up to the window, no more). */
   private onRead(grant: number): void {
     checkBodyGrant(this.pushCredit, grant);
+    const push = this.body(); // made first: a new one starts from the credit before this grant
     this.pushCredit += grant;
-    this.body().grant(grant);
+    push.grant(grant);
   }
 
   private corkUntilNextTick(): void {
@@ -177,7 +178,7 @@ export class Exchange {
 
   private async onEnd(complete: boolean): Promise<void> {
     this.ended = true;
-    if (this.fileSent) await this.fileSent;
+    if (this.file.done) await this.file.done;
     if (this.settled) return this.finish(); // already answered for the page (a timeout): its end changes nothing
     const res = this.job.res;
     if (!complete) {
@@ -243,8 +244,8 @@ export class Exchange {
   }
 
   private onFile(file: PageFile): void {
-    if (!this.started || this.fileSent) throw outOfOrder(this.started ? 'a second FILE' : 'FILE before START');
-    this.fileSent = servePageFile(file, this.job.res, (answer) => this.send(ToWorker.FILE_OPENED, answer), {
+    if (!this.started || this.file.sending) throw outOfOrder(this.started ? 'a second FILE' : 'FILE before START');
+    this.file.start(file, this.job.res, (opened) => this.send(ToWorker.FILE_OPENED, jsonPayload(opened)), {
       aborted: this.aborted,
       counted: (bytes) => (this.bytes += bytes),
       failed: (err) => this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`),
@@ -286,7 +287,7 @@ export class Exchange {
   /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */
   private closeAfterFlush(): void {
     const res = this.job.res;
-    Promise.all([this.lastWrite, this.fileSent]).then(() => res.destroy());
+    Promise.all([this.lastWrite, this.file.done]).then(() => res.destroy());
   }
 
   private onClientClose(): void {
