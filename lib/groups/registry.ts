@@ -129,7 +129,8 @@ export class GroupRegistry {
 
   /** The site of the current config with the name of `site` (of an older one, after a reload); the fallback if it is gone. */
   private sameSite(site: Site): Site {
-    return this.opts.sites.all.find((s) => s.name === site.name) ?? this.opts.sites.fallback;
+    const { all, fallback, siteFor } = this.opts.sites;
+    return all.find((s) => s.name === site.name) ?? (site.prefix ? siteFor(undefined, site.prefix) : null) ?? fallback;
   }
 
   private allGroups(): Group[] {

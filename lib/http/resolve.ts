@@ -2,7 +2,7 @@
 // pypages lives in this file and nowhere else, so it can be tested without a
 // server (the decoding of a path's bytes, and its 400s, are ./url-path.ts).
 // Nothing here opens or runs a file; it only looks at names and stats.
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import {
   decodePiece,
@@ -15,6 +15,8 @@ import {
   toSegment,
   type Segment,
 } from './url-path.js';
+import { deniedPath, NO_DENY_RULES, type DenyRules } from './deny.js';
+import { realpathOrNull, statOrNull } from './fs-probe.js';
 
 export type Target =
   | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
@@ -26,6 +28,8 @@ export type Target =
 export interface ResolveOptions {
   /** Names tried, in order, when a folder URL is requested. */
   index: readonly string[];
+  /** The deny: globs of the site (./deny.ts); the built-in denials hold without them. */
+  deny?: DenyRules;
 }
 
 /** The names that serve a folder URL unless the site says otherwise (the index setting's default). */
@@ -41,8 +45,10 @@ interface ParsedPath {
 interface Lookup {
   root: string;
   index: readonly string[];
-  /** Folder real path → "is an unindexed package", so each is stat'ed once per call. */
+  deny: DenyRules;
+  /** Folder real path → "is an unindexed package" / "is a virtualenv", so each is stat'ed once per call. */
   packages: Map<string, boolean>;
+  venvs: Map<string, boolean>;
 }
 
 /** A file or folder that exists, is inside the root and passed every deny rule. */
@@ -76,7 +82,8 @@ export function resolve(
   try {
     const parsed = parsePath(rawPath);
     if ('kind' in parsed) return parsed;
-    const lookup: Lookup = { root, index: opts.index, packages: new Map() };
+    const deny = opts.deny ?? NO_DENY_RULES;
+    const lookup: Lookup = { root, index: opts.index, deny, packages: new Map(), venvs: new Map() };
     return walk(lookup, parsed, rawQuery);
   } catch (err) {
     // Fail closed: a bug or an odd fs state must never serve a file.
@@ -123,6 +130,7 @@ function deniedName(name: string): string | null {
   const lower = name.toLowerCase();
   if (lower === '__pycache__') return 'bytecode cache';
   if (lower === '__init__.py') return 'package marker';
+  if (lower === 'pypages.yaml') return 'configuration file';
   // On a case-insensitive disk HELLO.PY is hello.py; it must never be static.
   if (lower.endsWith('.py') && !name.endsWith('.py')) return 'python name in another case';
   if (PY_ARTEFACT.test(name)) return 'python artefact';
@@ -188,6 +196,8 @@ function deniedReal(lookup: Lookup, real: string, isDir: boolean, checkPackages 
     const why = deniedName(part);
     if (why) return `real path has ${why}`;
   }
+  const denied = deniedPath(lookup.root, parts, isDir, lookup.deny, lookup.venvs);
+  if (denied) return denied;
   if (!checkPackages) return null;
   // The root itself is exempt: the user chose to serve it.
   const folders = isDir ? parts.length : parts.length - 1;
@@ -277,30 +287,4 @@ function notFound(reason: string): Target {
 
 function badRequest(reason: string): Target {
   return { kind: 'bad-request', reason };
-}
-
-// ---------------------------------------------------------------- fs
-
-// Any fs failure (ENOENT, EACCES, ENOTDIR, ENAMETOOLONG, ELOOP, ...) means
-// "nothing servable here"; the caller turns that into not-found.
-//
-// Synchronous on purpose: a stat or realpath of a local file the kernel has
-// cached takes microseconds, while the promise versions cost tens of
-// microseconds of CPU each in thread-pool hand-offs; they were a third of
-// the server's CPU per request (bench/README.md). A document root on a slow
-// network filesystem would stall the event loop instead: keep it local.
-function realpathOrNull(p: string): string | null {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return null;
-  }
-}
-
-function statOrNull(p: string): Stats | null {
-  try {
-    return statSync(p, { throwIfNoEntry: false }) ?? null;
-  } catch {
-    return null;
-  }
 }
