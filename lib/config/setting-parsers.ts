@@ -160,7 +160,8 @@ export const GLOBS = 'a list of glob patterns (e.g. *.db, secrets.*, /data/**)';
 /** Globs: a YAML list or a comma-separated string; no empty pattern, no "." or ".." segment. */
 export function globList(raw: unknown): readonly string[] {
   const items = stringItems(raw);
-  if (!items?.every((i) => !i.split('/').some((seg) => seg === '.' || seg === '..'))) throw new InvalidValue(GLOBS, raw);
+  if (!items?.every((i) => !i.split('/').some((seg) => seg === '.' || seg === '..')))
+    throw new InvalidValue(GLOBS, raw);
   return Object.freeze(items);
 }
 

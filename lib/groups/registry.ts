@@ -23,6 +23,8 @@ export interface RegistryOptions {
 }
 
 export interface GroupStatus {
+  /** The name of the group's site. */
+  site: string;
   key: string;
   label: string;
   python: string;
@@ -188,6 +190,7 @@ export class GroupRegistry {
     return [...this.groups.values()]
       .filter((g) => g.workers.length > 0 || g.queueDepth > 0)
       .map((g) => ({
+        site: g.spec.site.name,
         key: g.spec.key,
         label: g.spec.label,
         python: g.spec.python,

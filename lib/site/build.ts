@@ -20,7 +20,12 @@ export interface SiteIdentity {
 }
 
 /** The site `identity` with `own` values over `config`'s; `python`: the checked interpreter of the server. */
-export function buildSite(identity: SiteIdentity, config: Config, own: Readonly<Record<string, unknown>>, python: string): Site {
+export function buildSite(
+  identity: SiteIdentity,
+  config: Config,
+  own: Readonly<Record<string, unknown>>,
+  python: string,
+): Site {
   const v = { ...config, ...own } as SettingValues;
   const deny = [...config.deny, ...((own.deny as string[] | undefined) ?? [])];
   const env = { ...config.env, ...((own.env as Record<string, string> | undefined) ?? {}) };
@@ -40,10 +45,17 @@ export function buildSite(identity: SiteIdentity, config: Config, own: Readonly<
     python: typeof own.python === 'string' && own.python ? pythonOfSpec(own.python) : python,
     grouping: v.grouping,
     groupRules: v.groups,
-    groupDefaults: pick(values, GROUP_SETTING_NAMES.filter((name) => name !== 'python')) as GroupDefaults,
+    groupDefaults: pick(
+      values,
+      GROUP_SETTING_NAMES.filter((name) => name !== 'python'),
+    ) as GroupDefaults,
     limits: pick(values, SITE_LIMIT_NAMES) as SiteLimits,
     allowOverride: v.allowOverride,
-    logs: Object.freeze({ access: expand(v.accessLog, identity), error: expand(v.errorLog, identity), format: v.accessLogFormat }),
+    logs: Object.freeze({
+      access: expand(v.accessLog, identity),
+      error: expand(v.errorLog, identity),
+      format: v.accessLogFormat,
+    }),
   });
 }
 

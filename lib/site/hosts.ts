@@ -25,7 +25,8 @@ export function hostPattern(raw: unknown): string | null {
 export function splitHost(host: string): { name: string; port: string | null } {
   const lower = host.toLowerCase();
   const colon = lower.lastIndexOf(':');
-  const hasPort = colon !== -1 && lower.indexOf(']', colon) === -1 && (lower.startsWith('[') || lower.indexOf(':') === colon);
+  const hasPort =
+    colon !== -1 && lower.indexOf(']', colon) === -1 && (lower.startsWith('[') || lower.indexOf(':') === colon);
   const name = (hasPort ? lower.slice(0, colon) : lower).replace(/\.$/, '');
   return { name, port: hasPort ? lower.slice(colon + 1) : null };
 }

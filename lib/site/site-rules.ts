@@ -37,7 +37,10 @@ export function parseSiteRules(raw: unknown, ctx: ValueContext, keys: GroupKeys)
     raw.map((entry, i) => {
       const rule = parseSite(entry, `sites[${i}]`, ctx, keys);
       if (seen.has(rule.name))
-        throw new InvalidValue(`${SITES_ALLOWED}; ${`sites[${i}]`}.name must be unique and not default or reject`, rule.name);
+        throw new InvalidValue(
+          `${SITES_ALLOWED}; ${`sites[${i}]`}.name must be unique and not default or reject`,
+          rule.name,
+        );
       seen.add(rule.name);
       return rule;
     }),
@@ -50,14 +53,15 @@ function parseSite(entry: unknown, where: string, ctx: ValueContext, keys: Group
   };
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail(' is not a mapping', entry);
   const { name, hosts, root, ...rest } = entry as Record<string, unknown>;
-  if (typeof name !== 'string' || !/^[\w][\w.-]*$/.test(name)) fail('.name must be a word (letters, digits, _ . -)', name);
+  if (typeof name !== 'string' || !/^[\w][\w.-]*$/.test(name))
+    fail('.name must be a word (letters, digits, _ . -)', name);
   const list = typeof hosts === 'string' ? [hosts] : hosts;
   if (!Array.isArray(list) || list.length === 0) fail('.hosts must be a host name or a list of them', hosts);
   const patterns = (list as unknown[]).map((h) => hostPattern(h) ?? fail('.hosts has an invalid host name', h));
   return Object.freeze({
     name: name as string,
     hosts: Object.freeze(patterns),
-    root: valueOf(() => directory(root, ctx), `${where}.root`),
+    root: checked(() => directory(root, ctx), `${where}.root`),
     values: Object.freeze(siteValues(rest, where, ctx, keys)),
   });
 }
@@ -71,16 +75,17 @@ function siteValues(rest: Record<string, unknown>, where: string, ctx: ValueCont
         `${SITES_ALLOWED}; ${where} has unknown key "${key}" (allowed: name, hosts, root, ${[...keys.keys()].join(', ')})`,
         key,
       );
-    values[setting.name] = valueOf(() => setting.parse(value, ctx), `${where}.${key}`);
+    values[setting.name] = checked(() => setting.parse(value, ctx), `${where}.${key}`);
   }
   return values;
 }
 
-function valueOf<T>(parse: () => T, where: string): T {
+function checked<T>(parse: () => T, where: string): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof InvalidValue) throw new InvalidValue(`${SITES_ALLOWED}; ${where} must be ${err.allowed}`, err.got);
+    if (err instanceof InvalidValue)
+      throw new InvalidValue(`${SITES_ALLOWED}; ${where} must be ${err.allowed}`, err.got);
     throw err;
   }
 }

@@ -95,5 +95,8 @@ export function targetInSite(site: Site, target: Target): Target {
 
 /** /~alice without its slash: 301 to /~alice/, query kept. */
 export function prefixRedirect(site: Site, rawQuery: string): Target {
-  return { kind: 'redirect', location: `${site.prefix}/${rawQuery === '' ? '' : `?${encodeText(rawQuery, SAFE_QUERY)}`}` };
+  return {
+    kind: 'redirect',
+    location: `${site.prefix}/${rawQuery === '' ? '' : `?${encodeText(rawQuery, SAFE_QUERY)}`}`,
+  };
 }

@@ -864,7 +864,7 @@ describe('help and version', () => {
       `| env | \`(pypages.yaml only)\` | \`env\` | ✓ |  | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
     );
     expect(table.find((row) => row.startsWith('| groups |'))).toMatch(
-      /^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| ✓ \|  \| none \| /,
+      /^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| ✓ \| {2}\| none \| /,
     );
     expect(table).toContain(
       `| config | \`--config FILE\` | — |  |  | ${SETTINGS.config.defaultText} | ${SETTINGS.config.allowed} | ${SETTINGS.config.help} |`,
