@@ -68,66 +68,69 @@ function siteName(raw: unknown): string {
   return raw;
 }
 
-type HostingEntries = { readonly [K in keyof HostingValues]: Entry<HostingValues[K]> };
+type HostingEntries = { readonly [K in Exclude<keyof HostingValues, 'sites'>]: Entry<HostingValues[K]> };
 
-/** The table's entries for these settings; `keys` gives the per-site settings' parsers, by YAML key. */
+/** The sites: entry of the table; `keys` gives the per-site settings' parsers, by YAML key. */
 // biome-ignore format: one setting per entry, its fields on the lines a reader scans
-export function hostingEntries(keys: () => GroupKeys): HostingEntries {
+export function sitesEntry(keys: () => GroupKeys): Entry<readonly SiteRule[]> {
   return {
-    deny: {
-      metavar: 'GLOBS', default: Object.freeze([]), defaultText: 'none (the built-in denials hold)',
-      allowed: GLOBS, parse: globList,
-      help: 'Paths answered 404, on top of the built-in denials (pypages.yaml, .pypages.yaml, every virtualenv). A glob without "/" is matched against every name on the path (*.db), one with "/" against the path from the document root (/data/**); case-insensitive.',
-    },
-    sites: {
-      only: 'yaml', metavar: null, default: Object.freeze([]), defaultText: 'none: one site, the root',
-      allowed: SITES_ALLOWED, parse: (raw, ctx) => parseSiteRules(raw, ctx, keys()),
-      help: 'Virtual hosts, chosen by the Host header. Each site has a name, hosts, a root and any setting marked in the Site column; the rest it inherits from the top level. See README "Hosting many sites".',
-    },
-    defaultSite: {
-      metavar: 'NAME', default: RESERVED_SITE_NAMES[0], defaultText: 'default (the root\'s own site)',
-      allowed: 'a site name, or "reject"', parse: siteName,
-      help: 'The site of a request whose Host names no site; "reject" answers it 421 Misdirected Request.',
-    },
-    userdir: {
-      metavar: 'FOLDER', default: '', defaultText: 'off',
-      allowed: 'a folder name inside each home directory (e.g. public_html), or "" for off', parse: userdirFolder,
-      help: 'Serve /~USER/ from this folder of USER\'s home directory (as mod_userdir). Each user\'s folder is its own site, named ~USER.',
-    },
-    userdirMinUid: {
-      metavar: 'UID', default: 1000, defaultText: '1000',
-      allowed: 'an integer from 1 to 4294967295', parse: integer(1, 2 ** 32 - 1),
-      help: 'Only users with a uid at or above this get a user folder (root never does).',
-    },
-    userdirAllow: {
-      metavar: 'USERS', default: Object.freeze([]), defaultText: 'everyone',
-      allowed: USERS, parse: userList,
-      help: 'If given, only these users get a user folder.',
-    },
-    userdirDeny: {
-      metavar: 'USERS', default: Object.freeze([]), defaultText: 'none',
-      allowed: USERS, parse: userList,
-      help: 'These users never get a user folder.',
-    },
-    allowOverride: {
-      metavar: 'KEYS', default: Object.freeze([]), defaultText: 'none (.pypages.yaml files are ignored)',
-      allowed: OVERRIDES, parse: overrideKeys,
-      help: 'Keys a .pypages.yaml may set for its folder and below (as Apache\'s AllowOverride). A file with any other key answers 500 for its folder, with the reason in the error log.',
-    },
-    accessLog: {
-      metavar: 'FILE', default: '-', defaultText: '- (stdout)',
-      allowed: LOG, parse: logPath,
-      help: 'Where access lines go. Opened for appending; reopened on SIGUSR1 (for logrotate).',
-    },
-    accessLogFormat: {
-      metavar: 'FORMAT', default: 'combined', defaultText: 'combined',
-      allowed: '"combined" or "vhost-combined"', parse: oneOf('combined', 'vhost-combined'),
-      help: 'combined: Apache\'s combined format. vhost-combined: the same, then the site\'s name (Apache\'s %v) and the time taken in microseconds (%D).',
-    },
-    errorLog: {
-      metavar: 'FILE', default: '-', defaultText: '- (stderr)',
-      allowed: LOG, parse: logPath,
-      help: 'Where error lines go, with page output and tracebacks of the site\'s scripts. Opened for appending; reopened on SIGUSR1 (for logrotate).',
-    },
+    only: 'yaml', metavar: null, default: Object.freeze([]), defaultText: 'none: one site, the root',
+    allowed: SITES_ALLOWED, parse: (raw, ctx) => parseSiteRules(raw, ctx, keys()),
+    help: 'Virtual hosts, chosen by the Host header. Each site has a name, hosts, a root and any setting marked in the Site column; the rest it inherits from the top level. See README "Hosting many sites".',
   };
 }
+
+/** The table's entries for these settings, but sites (sitesEntry). */
+// biome-ignore format: one setting per entry, its fields on the lines a reader scans
+export const HOSTING_ENTRIES: HostingEntries = {
+  deny: {
+    metavar: 'GLOBS', default: Object.freeze([]), defaultText: 'none (the built-in denials hold)',
+    allowed: GLOBS, parse: globList,
+    help: 'Paths answered 404, on top of the built-in denials (pypages.yaml, .pypages.yaml, every virtualenv). A glob without "/" is matched against every name on the path (*.db), one with "/" against the path from the document root (/data/**); case-insensitive.',
+  },
+  defaultSite: {
+    metavar: 'NAME', default: RESERVED_SITE_NAMES[0], defaultText: 'default (the root\'s own site)',
+    allowed: 'a site name, or "reject"', parse: siteName,
+    help: 'The site of a request whose Host names no site; "reject" answers it 421 Misdirected Request.',
+  },
+  userdir: {
+    metavar: 'FOLDER', default: '', defaultText: 'off',
+    allowed: 'a folder name inside each home directory (e.g. public_html), or "" for off', parse: userdirFolder,
+    help: 'Serve /~USER/ from this folder of USER\'s home directory (as mod_userdir). Each user\'s folder is its own site, named ~USER.',
+  },
+  userdirMinUid: {
+    metavar: 'UID', default: 1000, defaultText: '1000',
+    allowed: 'an integer from 1 to 4294967295', parse: integer(1, 2 ** 32 - 1),
+    help: 'Only users with a uid at or above this get a user folder (root never does).',
+  },
+  userdirAllow: {
+    metavar: 'USERS', default: Object.freeze([]), defaultText: 'everyone',
+    allowed: USERS, parse: userList,
+    help: 'If given, only these users get a user folder.',
+  },
+  userdirDeny: {
+    metavar: 'USERS', default: Object.freeze([]), defaultText: 'none',
+    allowed: USERS, parse: userList,
+    help: 'These users never get a user folder.',
+  },
+  allowOverride: {
+    metavar: 'KEYS', default: Object.freeze([]), defaultText: 'none (.pypages.yaml files are ignored)',
+    allowed: OVERRIDES, parse: overrideKeys,
+    help: 'Keys a .pypages.yaml may set for its folder and below (as Apache\'s AllowOverride). A file with any other key answers 500 for its folder, with the reason in the error log.',
+  },
+  accessLog: {
+    metavar: 'FILE', default: '-', defaultText: '- (stdout)',
+    allowed: LOG, parse: logPath,
+    help: 'Where access lines go. Opened for appending; reopened on SIGUSR1 (for logrotate).',
+  },
+  accessLogFormat: {
+    metavar: 'FORMAT', default: 'combined', defaultText: 'combined',
+    allowed: '"combined" or "vhost-combined"', parse: oneOf('combined', 'vhost-combined'),
+    help: 'combined: Apache\'s combined format. vhost-combined: the same, then the site\'s name (Apache\'s %v) and the time taken in microseconds (%D).',
+  },
+  errorLog: {
+    metavar: 'FILE', default: '-', defaultText: '- (stderr)',
+    allowed: LOG, parse: logPath,
+    help: 'Where error lines go, with page output and tracebacks of the site\'s scripts. Opened for appending; reopened on SIGUSR1 (for logrotate).',
+  },
+};

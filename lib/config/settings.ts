@@ -4,7 +4,7 @@
 // validation, --help and the README table are all derived from SETTINGS.
 import { DEFAULT_INDEX } from '../http/resolve.js';
 import { GROUPS_ALLOWED, parseGroupRules, type GroupKeys, type GroupRule } from './group-rules.js';
-import { hostingEntries, SITE_SETTING_NAMES, type HostingValues } from './hosting-settings.js';
+import { HOSTING_ENTRIES, SITE_SETTING_NAMES, sitesEntry, type HostingValues } from './hosting-settings.js';
 // biome-ignore format: the parsers and their names, packed as the table below uses them
 import {
   ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, DIRECTORY, directory, ENV, envMap, FILE_NAMES, fileNameList, integer,
@@ -270,7 +270,8 @@ const ENTRIES: Entries = {
     allowed: OPTIONAL_FILE, parse: optionalFile,
     help: 'TLS private key (PEM) for cert.',
   },
-  ...hostingEntries(() => settingKeys(SITE_SETTING_NAMES)),
+  ...HOSTING_ENTRIES,
+  sites: sitesEntry(() => settingKeys(SITE_SETTING_NAMES)),
   config: {
     only: 'cli', metavar: 'FILE', default: null, defaultText: `${DEFAULT_CONFIG_FILE} in the current folder, if present`,
     allowed: CONFIG_FILE, parse: configFile,

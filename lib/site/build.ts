@@ -9,6 +9,8 @@ import { denyRules } from '../http/deny.js';
 import { pythonOfSpec } from '../groups/venv.js';
 import { SITE_LIMIT_NAMES, type GroupDefaults, type Site, type SiteLimits } from './site.js';
 
+const GROUP_DEFAULT_NAMES = GROUP_SETTING_NAMES.filter((name) => name !== 'python');
+
 /** What makes a site besides the settings. */
 export interface SiteIdentity {
   readonly name: string;
@@ -26,10 +28,7 @@ export function buildSite(
   own: Readonly<Record<string, unknown>>,
   python: string,
 ): Site {
-  const v = { ...config, ...own } as SettingValues;
-  const deny = [...config.deny, ...((own.deny as string[] | undefined) ?? [])];
-  const env = { ...config.env, ...((own.env as Record<string, string> | undefined) ?? {}) };
-  const values = { ...v, deny, env };
+  const v = inherited(config, own);
   const firstExact = identity.hosts.find((h) => !h.startsWith('*.'));
   return Object.freeze({
     name: identity.name,
@@ -39,23 +38,31 @@ export function buildSite(
     user: identity.user ?? null,
     serverName: firstExact ? firstExact.replace(/:\d+$/, '') : null,
     index: v.index,
-    deny: denyRules(deny),
+    deny: denyRules(v.deny),
     debug: v.debug,
     maxBody: v.maxBody,
     python: typeof own.python === 'string' && own.python ? pythonOfSpec(own.python) : python,
     grouping: v.grouping,
     groupRules: v.groups,
-    groupDefaults: pick(
-      values,
-      GROUP_SETTING_NAMES.filter((name) => name !== 'python'),
-    ) as GroupDefaults,
-    limits: pick(values, SITE_LIMIT_NAMES) as SiteLimits,
+    groupDefaults: pick(v, GROUP_DEFAULT_NAMES) as GroupDefaults,
+    limits: pick(v, SITE_LIMIT_NAMES) as SiteLimits,
     allowOverride: v.allowOverride,
-    logs: Object.freeze({
-      access: expand(v.accessLog, identity),
-      error: expand(v.errorLog, identity),
-      format: v.accessLogFormat,
-    }),
+    logs: logsOf(v, identity),
+  });
+}
+
+/** `own` over `config`'s values; deny and env add to the server's. */
+function inherited(config: Config, own: Readonly<Record<string, unknown>>): SettingValues {
+  const deny = [...config.deny, ...((own.deny as string[] | undefined) ?? [])];
+  const env = { ...config.env, ...((own.env as Record<string, string> | undefined) ?? {}) };
+  return { ...config, ...own, deny, env } as SettingValues;
+}
+
+function logsOf(v: SettingValues, identity: SiteIdentity): Site['logs'] {
+  return Object.freeze({
+    access: expand(v.accessLog, identity),
+    error: expand(v.errorLog, identity),
+    format: v.accessLogFormat,
   });
 }
 

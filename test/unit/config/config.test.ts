@@ -225,7 +225,6 @@ const TABLE: {
     default: [],
     defaultText: 'none (the built-in denials hold)',
   },
-  { name: 'sites', flag: null, metavar: null, yaml: 'sites', default: [], defaultText: 'none: one site, the root' },
   {
     name: 'defaultSite',
     flag: '--default-site',
@@ -291,6 +290,7 @@ const TABLE: {
     default: '-',
     defaultText: '- (stderr)',
   },
+  { name: 'sites', flag: null, metavar: null, yaml: 'sites', default: [], defaultText: 'none: one site, the root' },
   {
     name: 'config',
     flag: '--config',
@@ -347,7 +347,6 @@ const DEFAULTS = {
   cert: '',
   key: '',
   deny: [],
-  sites: [],
   defaultSite: 'default',
   userdir: '',
   userdirMinUid: 1000,
@@ -357,6 +356,7 @@ const DEFAULTS = {
   accessLog: '-',
   accessLogFormat: 'combined',
   errorLog: '-',
+  sites: [],
   configFile: null,
 };
 
@@ -831,7 +831,6 @@ describe('help and version', () => {
       cert: '--cert FILE',
       key: '--key FILE',
       deny: '--deny GLOBS',
-      sites: '(pypages.yaml only)',
       defaultSite: '--default-site NAME',
       userdir: '--userdir FOLDER',
       userdirMinUid: '--userdir-min-uid UID',
@@ -841,6 +840,7 @@ describe('help and version', () => {
       accessLog: '--access-log FILE',
       accessLogFormat: '--access-log-format FORMAT',
       errorLog: '--error-log FILE',
+      sites: '(pypages.yaml only)',
       config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
@@ -978,17 +978,6 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       argv: ['--deny', 'secrets.*'],
       fromCli: ['secrets.*'],
     },
-    sites: {
-      yaml: '\n  - name: shop\n    hosts: [Shop.Example.com, "*.shop.test:8080"]\n    root: site\n    max-body: 1K',
-      fromYaml: [
-        {
-          name: 'shop',
-          hosts: ['shop.example.com', '*.shop.test:8080'],
-          root: '/CWD/conf/site',
-          values: { maxBody: 1024 },
-        },
-      ],
-    },
     defaultSite: { yaml: 'shop', fromYaml: 'shop', argv: ['--default-site', 'reject'], fromCli: 'reject' },
     userdir: { yaml: 'public_html', fromYaml: 'public_html', argv: ['--userdir', 'www'], fromCli: 'www' },
     userdirMinUid: { yaml: '500', fromYaml: 500, argv: ['--userdir-min-uid', '2000'], fromCli: 2000 },
@@ -1022,6 +1011,17 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       fromYaml: '/CWD/conf/logs/{user}.err',
       argv: ['--error-log', 'e.log'],
       fromCli: '/CWD/e.log',
+    },
+    sites: {
+      yaml: '\n  - name: shop\n    hosts: [Shop.Example.com, "*.shop.test:8080"]\n    root: site\n    max-body: 1K',
+      fromYaml: [
+        {
+          name: 'shop',
+          hosts: ['shop.example.com', '*.shop.test:8080'],
+          root: '/CWD/conf/site',
+          values: { maxBody: 1024 },
+        },
+      ],
     },
   };
 
