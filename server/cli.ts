@@ -9,12 +9,14 @@
 
 import { ConfigError, parseCli, type Config } from '../lib/config/config.js';
 import { InterpreterError } from '../lib/groups/interpreter.js';
+import { checkConfig, describeSites } from '../lib/site/check.js';
 import { startPypages, type RunningServer } from './app.js';
 import { bindListenHandle } from './listen-handle.js';
 import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } from './supervisor.js';
 
 async function main(argv: string[]): Promise<number | null> {
   const parsed = parseCli(argv, process.cwd());
+  if (parsed.kind === 'check') return check(parsed.config);
   if (parsed.kind !== 'run') {
     process.stdout.write(parsed.text.endsWith('\n') ? parsed.text : `${parsed.text}\n`);
     return 0;
@@ -33,6 +35,7 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
   const running = await startPypages(config, { handle: supervisor?.handle });
   process.stderr.write(`pypages: Python ${running.interpreter.version} (${running.interpreter.path})\n`);
   process.stdout.write(`pypages: serving ${running.runtime.sites.fallback.root} at ${running.url}\n`);
+  process.stdout.write(`${describeSites(running.runtime.sites, running.runtime.config).join('\n')}\n`);
   let stopping = false;
   const stop = (why: string) => {
     stopping = true;
@@ -41,8 +44,22 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop(signal));
   process.on('SIGHUP', () => reload(running, argv, config));
+  // logrotate's postrotate: lines already held go to the renamed files, the next ones to new files.
+  process.on('SIGUSR1', () => {
+    running.runtime.logs.reopen();
+    process.stderr.write('pypages: SIGUSR1: log files reopened\n');
+  });
   if (supervisor) reportReady(() => stopping || stop('the supervisor is gone'));
   return null;
+}
+
+/** --check: every problem on stderr and exit 2, or what would be served and exit 0. */
+async function check(config: Config): Promise<number> {
+  const { problems, sites } = await checkConfig(config);
+  for (const problem of problems) process.stderr.write(`pypages: ${problem}\n`);
+  if (problems.length > 0 || !sites) return 2;
+  process.stdout.write(`${describeSites(sites, config).join('\n')}\npypages: configuration OK\n`);
+  return 0;
 }
 
 /** The supervisor's socket wins over host and port read now: the config may have changed since it bound. */

@@ -44,7 +44,8 @@ export class ConfigError extends Error {
 export type CliResult =
   | { kind: 'help'; text: string }
   | { kind: 'version'; text: string }
-  | { kind: 'run'; config: Config };
+  | { kind: 'run'; config: Config }
+  | { kind: 'check'; config: Config };
 
 type Values = { -readonly [K in keyof SettingValues]?: SettingValues[K] };
 
@@ -266,12 +267,14 @@ export function parseCli(argv: string[], cwd: string): CliResult {
   });
   if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { kind: 'help', text: helpText() };
   if (tokens.some((t) => t.kind === 'option' && t.name === 'version')) return { kind: 'version', text: versionText() };
-  const flags = rawFlags(tokens.filter((t) => !(t.kind === 'option' && (t.name === 'help' || t.name === 'version'))));
+  const meta = (t: Token) => t.kind === 'option' && ['help', 'version', 'check'].includes(t.name);
+  const flags = rawFlags(tokens.filter((t) => !meta(t)));
   const file = configPath(flags.get(SETTINGS.config.name), cwd);
   const values: Record<string, unknown> = file ? { ...loadYaml(file, cwd) } : {};
   for (const [name, { setting, raw, key }] of flags) {
     if (name === SETTINGS.config.name) continue;
     values[name] = check(setting, raw, { from: 'cli', base: cwd }, key, null, key);
   }
-  return { kind: 'run', config: finish(values as Values, cwd, file) };
+  const checking = tokens.some((t) => t.kind === 'option' && t.name === 'check');
+  return { kind: checking ? 'check' : 'run', config: finish(values as Values, cwd, file) };
 }

@@ -8,6 +8,11 @@ import { SETTING_LIST, type Setting } from './settings.js';
 export const META_FLAGS = [
   { flag: '--help', short: '-h', help: 'Print this help and exit.' },
   { flag: '--version', short: null, help: 'Print the pypages version and exit.' },
+  {
+    flag: '--check',
+    short: null,
+    help: 'Check the configuration (settings, sites, their Pythons, log folders) without serving; list every problem and exit 0 if there is none, else 2.',
+  },
 ] as const;
 
 function usage(s: Setting<unknown>): string {

@@ -20,6 +20,8 @@ export interface RegistryOptions {
   maxWorkers: number;
   launcher: Launcher;
   log: Logger;
+  /** A site's own logger (its error-log: page output, tracebacks); `log` when absent. */
+  logFor?: (site: Site) => Logger;
 }
 
 export interface GroupStatus {
@@ -125,7 +127,8 @@ export class GroupRegistry {
     const key = `${site.name}\0${spec.key}`;
     this.specCache.set(`${site.name}\0${script}`, key);
     let group = this.groups.get(key);
-    if (!group) this.groups.set(key, (group = new Group(spec, this.ctx)));
+    if (!group)
+      this.groups.set(key, (group = new Group(spec, { ...this.ctx, log: this.opts.logFor?.(site) ?? this.opts.log })));
     return group;
   }
 

@@ -30,6 +30,8 @@ export interface Serving {
   readonly config: Config;
   readonly sites: Sites;
   readonly groups: GroupRegistry;
+  /** A site's logger: its access-log and error-log files. */
+  logFor(site: Site): Logger;
 }
 
 export interface ListenerOptions {
@@ -100,10 +102,12 @@ function route(
     const text = errorPageText(421, info.id, 'no site has this host name (default-site: reject)', false);
     return Promise.resolve(writeErrorPage(req, res, 421, text));
   }
+  const log = serving.logFor(site);
+  info.site = { log, name: site.name, vhost: site.logs.format === 'vhost-combined' };
   const { target, urlPath } = targetOf(url, site, pathsFor(site));
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
   const operator = urlPath === config.healthPath || urlPath === config.statusPath;
-  if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log: opts.log });
+  if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log });
   routes.set(req, { info, target, site });
   return opts.others(req, res);
 }

@@ -844,7 +844,7 @@ describe('help and version', () => {
       config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
-    expect(blocks.map((b) => b.head)).toEqual([...Object.values(usage), '-h, --help', '--version']);
+    expect(blocks.map((b) => b.head)).toEqual([...Object.values(usage), '-h, --help', '--version', '--check']);
     SETTING_LIST.forEach((s, i) => {
       const where = s.yaml === null ? 'command line only' : `yaml: ${s.yaml}`;
       expect(blocks[i].body).toBe(` ${s.help} (${where}; default: ${s.defaultText}; allowed: ${s.allowed})`);
