@@ -37,6 +37,12 @@ export function denyRules(globs: readonly string[]): DenyRules {
 
 export const NO_DENY_RULES = denyRules([]);
 
+/** What a folder's .pypages.yaml changes for URL resolution, from that folder down. */
+export interface FolderRules {
+  readonly index: readonly string[];
+  readonly deny: DenyRules;
+}
+
 /**
  * Why the real path `parts` (its names from `root` down) is denied by
  * `rules` or lies in a virtualenv; null if it is not. Every folder on the

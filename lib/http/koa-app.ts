@@ -56,6 +56,9 @@ function serveTargets(serving: () => Serving) {
         return sendErrorPage(ctx, 400, target.reason, site.debug);
       case 'not-found':
         return sendErrorPage(ctx, 404, target.reason, site.debug);
+      case 'misconfigured':
+        serving().logFor(site).error(`request ${info.id}: ${target.reason}`);
+        return sendErrorPage(ctx, 500, target.reason, site.debug);
     }
   };
 }

@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Config } from '../config/config.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import { perSite, type Site, type Sites } from '../site/site.js';
+import { inFolder, resolveOptions } from '../site/overrides.js';
 import { pathInSite, prefixRedirect, targetInSite } from '../site/userdir.js';
 import type { Logger } from '../util/log.js';
 import { AccessLog, type RequestInfo } from './access-log.js';
@@ -60,7 +61,7 @@ export function routed(req: IncomingMessage): Routed {
 /** The listener of the HTTP server. Each site gets its own path memory (ResolveCache), made at its first request. */
 export function requestListener(opts: ListenerOptions): RequestListener {
   const accessLog = new AccessLog(opts.log);
-  const pathsFor = perSite((site) => new ResolveCache(site.root, { index: site.index, deny: site.deny }));
+  const pathsFor = perSite((site) => new ResolveCache(site.root, resolveOptions(site)));
   return (req, res) => {
     const serving = opts.serving();
     const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
@@ -97,14 +98,16 @@ function route(
     return Promise.resolve();
   }
   const url = originForm(req.url ?? '/');
-  const site = sites.siteFor(info.client.host ?? req.headers.host, url);
-  if (!site) {
+  const base = sites.siteFor(info.client.host ?? req.headers.host, url);
+  if (!base) {
     const text = errorPageText(421, info.id, 'no site has this host name (default-site: reject)', false);
     return Promise.resolve(writeErrorPage(req, res, 421, text));
   }
-  const log = serving.logFor(site);
-  info.site = { log, name: site.name, vhost: site.logs.format === 'vhost-combined' };
-  const { target, urlPath } = targetOf(url, site, pathsFor(site));
+  const log = serving.logFor(base);
+  info.site = { log, name: base.name, vhost: base.logs.format === 'vhost-combined' };
+  const found = targetOf(url, base, pathsFor(base));
+  const { site, target } = inFolder(base, found.target);
+  const urlPath = found.urlPath;
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
   const operator = urlPath === config.healthPath || urlPath === config.statusPath;
   if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log });

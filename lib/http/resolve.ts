@@ -15,7 +15,7 @@ import {
   toSegment,
   type Segment,
 } from './url-path.js';
-import { deniedPath, NO_DENY_RULES, type DenyRules } from './deny.js';
+import { deniedPath, NO_DENY_RULES, type DenyRules, type FolderRules } from './deny.js';
 import { realpathOrNull, statOrNull } from './fs-probe.js';
 
 export type Target =
@@ -23,6 +23,7 @@ export type Target =
   | { kind: 'static'; file: string; urlPath: string }
   | { kind: 'redirect'; location: string }
   | { kind: 'not-found'; reason: string }
+  | { kind: 'misconfigured'; reason: string }
   | { kind: 'bad-request'; reason: string };
 
 export interface ResolveOptions {
@@ -30,6 +31,8 @@ export interface ResolveOptions {
   index: readonly string[];
   /** The deny: globs of the site (./deny.ts); the built-in denials hold without them. */
   deny?: DenyRules;
+  /** A folder's own index and deny from there down (its .pypages.yaml), or why they are broken (500). */
+  folder?: (realDir: string) => FolderRules | string | undefined;
 }
 
 /** The names that serve a folder URL unless the site says otherwise (the index setting's default). */
@@ -46,6 +49,7 @@ interface Lookup {
   root: string;
   index: readonly string[];
   deny: DenyRules;
+  folder: ResolveOptions['folder'];
   /** Folder real path → "is an unindexed package" / "is a virtualenv", so each is stat'ed once per call. */
   packages: Map<string, boolean>;
   venvs: Map<string, boolean>;
@@ -83,7 +87,14 @@ export function resolve(
     const parsed = parsePath(rawPath);
     if ('kind' in parsed) return parsed;
     const deny = opts.deny ?? NO_DENY_RULES;
-    const lookup: Lookup = { root, index: opts.index, deny, packages: new Map(), venvs: new Map() };
+    const lookup: Lookup = {
+      root,
+      index: opts.index,
+      deny,
+      folder: opts.folder,
+      packages: new Map(),
+      venvs: new Map(),
+    };
     return walk(lookup, parsed, rawQuery);
   } catch (err) {
     // Fail closed: a bug or an odd fs state must never serve a file.
@@ -148,6 +159,8 @@ function isScriptName(name: string): boolean {
 function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Target {
   const { segs, trailing } = parsed;
   let dir = lookup.root;
+  const broken = enterFolder(lookup, dir);
+  if (broken) return broken;
   for (let i = 0; i < segs.length; i++) {
     const name = segs[i].name;
     if (name === null) return notFound('name is not utf-8');
@@ -157,12 +170,22 @@ function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Target {
     if (typeof entry === 'string') return notFound(`${entry}: ${JSON.stringify(name)}`);
     if (entry.stats.isDirectory()) {
       dir = entry.real;
+      const broken = enterFolder(lookup, dir);
+      if (broken) return broken;
       continue;
     }
     return fileTarget(entry, segs, i, trailing);
   }
   if (segs.length > 0 && !trailing) return redirect(segs, rawQuery);
   return folderIndex(lookup, dir, segs);
+}
+
+/** From the real folder `dir` down, its own settings hold (.pypages.yaml); a Target when they are broken. */
+function enterFolder(lookup: Lookup, dir: string): Target | null {
+  const rules = lookup.folder?.(dir);
+  if (typeof rules === 'string') return { kind: 'misconfigured', reason: rules };
+  if (rules) [lookup.index, lookup.deny] = [rules.index, rules.deny];
+  return null;
 }
 
 /** Looks up `name` in the real folder `dir`; an Entry, or why it is refused. */
