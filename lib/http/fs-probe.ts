@@ -8,6 +8,7 @@
 // the server's CPU per request (bench/README.md). A document root on a slow
 // network filesystem would stall the event loop instead: keep it local.
 import { realpathSync, statSync, type Stats } from 'node:fs';
+import path from 'node:path';
 
 /** The real path of `p`, or null. */
 export function realpathOrNull(p: string): string | null {
@@ -25,4 +26,11 @@ export function statOrNull(p: string): Stats | null {
   } catch {
     return null;
   }
+}
+
+/** `real` relative to `root` if it is `root` or below it, else null. */
+export function relativeInside(root: string, real: string): string | null {
+  if (real === root) return '';
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
+  return real.startsWith(prefix) ? real.slice(prefix.length) : null;
 }

@@ -16,7 +16,7 @@ import {
   type Segment,
 } from './url-path.js';
 import { deniedPath, NO_DENY_RULES, type DenyRules, type FolderRules } from './deny.js';
-import { realpathOrNull, statOrNull } from './fs-probe.js';
+import { realpathOrNull, relativeInside, statOrNull } from './fs-probe.js';
 
 export type Target =
   | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
@@ -229,13 +229,6 @@ function deniedReal(lookup: Lookup, real: string, isDir: boolean, checkPackages 
     if (isClosedPackage(lookup, folder)) return 'package folder';
   }
   return null;
-}
-
-/** `real` relative to `root` if it is `root` or below it, else null. */
-function relativeInside(root: string, real: string): string | null {
-  if (real === root) return '';
-  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
-  return real.startsWith(prefix) ? real.slice(prefix.length) : null;
 }
 
 /** A folder with __init__.py is library code, unless it also has an index file. */
