@@ -98,7 +98,7 @@ function route(
     return Promise.resolve();
   }
   const url = originForm(req.url ?? '/');
-  const base = sites.siteFor(info.client.host ?? req.headers.host, url);
+  const base = sites.siteFor(info.client.host ?? req.headers.host ?? authority(req), url);
   if (!base) {
     const text = errorPageText(421, info.id, 'no site has this host name (default-site: reject)', false);
     return Promise.resolve(writeErrorPage(req, res, 421, text));
@@ -138,6 +138,12 @@ function targetOf(url: string, site: Site, paths: ResolveCache): { target: Targe
   const below = pathInSite(site, urlPath);
   if (below === '') return { target: prefixRedirect(site, query), urlPath };
   return { target: targetInSite(site, paths.resolve(below, query)), urlPath };
+}
+
+/** HTTP/2's :authority, which stands for Host there. */
+function authority(req: IncomingMessage): string | undefined {
+  const value = req.headers[':authority'];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** "http://host/a?b" → "/a?b": HTTP/1.1 servers must accept the absolute form (RFC 9112 3.2.2). */

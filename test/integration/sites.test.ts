@@ -28,7 +28,8 @@ function populate(base: string): Record<string, string> {
     const root = path.join(base, name);
     mkdirSync(root);
     writeFileSync(path.join(root, 'env.py'), ENVIRON);
-    for (const f of ['counter.py', 'wsgi_check.py']) copyFileSync(path.join(FIXTURES, f), path.join(root, f));
+    for (const f of ['counter.py', 'wsgi_check.py', 'sleepy.py'])
+      copyFileSync(path.join(FIXTURES, f), path.join(root, f));
     writeFileSync(path.join(root, 'index.html'), name);
     writeFileSync(path.join(root, 'home.html'), `${name} home`);
     writeFileSync(path.join(root, 'app.db'), 'secret');
@@ -50,6 +51,7 @@ function hostingConfig(roots: Record<string, string>, extra: Record<string, unkn
         hosts: ['shop.test', 'www.shop.test'],
         root: roots.shop,
         'max-body': '10',
+        'request-timeout': 0.5,
         env: { SITE_ENV: 'shop' },
       },
       { name: 'blog', hosts: ['*.blog.test'], root: roots.blog, index: ['home.html'], deny: ['*.csv'], threads: 1 },
@@ -98,6 +100,11 @@ describe('sites by Host', () => {
     expect((await get(s, 'a.blog.test', '/app.db')).status).toBe(404);
     expect((await get(s, 'shop.test', '/data.csv')).status).toBe(200);
     expect((await get(s, 'a.blog.test', '/data.csv')).status).toBe(404);
+  });
+
+  it("applies a site's limits to its own groups: request-timeout", async () => {
+    expect((await get(s, 'shop.test', '/sleepy.py?s=3')).status).toBe(504);
+    expect(await get(s, 'a.blog.test', '/sleepy.py?s=1')).toEqual({ status: 200, text: 'v1' });
   });
 
   it('never shares a group between sites: the same script path counts apart, and the status names the site', async () => {
