@@ -1,12 +1,14 @@
 // pypages --check (as nginx -t, apachectl configtest): what a valid config
 // may still get wrong, found without serving. The settings themselves were
 // validated by lib/config/config.ts already; here: every Python a site or a
-// named group would run, every log file's folder, host names that two sites
-// both claim. Every problem is listed, not only the first.
-import { accessSync, constants, statSync } from 'node:fs';
+// named group would run, every log file's folder, every .pypages.yaml under
+// the roots, host names that two sites both claim. Every problem is listed,
+// not only the first.
+import { accessSync, constants, type Dirent, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { findInterpreter } from '../groups/interpreter.js';
+import { OVERRIDE_FILE, parseOverrides } from './overrides.js';
 import { sitesOf, type Site, type Sites } from './site.js';
 
 /** Every problem of `config` (empty: it is fine), and its sites when its Python is usable. */
@@ -19,7 +21,8 @@ export async function checkConfig(config: Config): Promise<{ problems: string[];
     return { problems: [`python: ${(err as Error).message}`], sites: null };
   }
   const sites = sitesOf(config, python);
-  for (const site of sites.all) problems.push(...(await sitePythons(site, python)), ...logFolders(site));
+  for (const site of sites.all)
+    problems.push(...(await sitePythons(site, python)), ...logFolders(site), ...folderFiles(site));
   problems.push(...sharedHosts(sites));
   return { problems, sites };
 }
@@ -60,6 +63,40 @@ function logFolders(site: Site): string[] {
     }
   }
   return problems;
+}
+
+const MAX_ENTRIES = 100_000; // a root this large is checked in part, and --check says so
+
+/** Every .pypages.yaml under the site's root (not in virtualenvs or dot-folders), parsed as a request would. */
+function folderFiles(site: Site): string[] {
+  if (site.allowOverride.length === 0) return [];
+  const problems: string[] = [];
+  const folders = [site.root];
+  let seen = 0;
+  while (folders.length > 0 && seen < MAX_ENTRIES) {
+    const folder = folders.pop()!;
+    const entries = listing(folder);
+    seen += entries.length;
+    if (entries.some((e) => e.name === 'pyvenv.cfg')) continue;
+    for (const e of entries) {
+      if (e.isDirectory() && !e.name.startsWith('.')) folders.push(path.join(folder, e.name));
+      if (e.isFile() && e.name === OVERRIDE_FILE) {
+        const parsed = parseOverrides(path.join(folder, e.name), site.allowOverride);
+        if (typeof parsed === 'string') problems.push(`site ${site.name}: ${parsed}`);
+      }
+    }
+  }
+  if (seen >= MAX_ENTRIES)
+    problems.push(`site ${site.name}: more than ${MAX_ENTRIES} files; ${OVERRIDE_FILE} files were checked in part`);
+  return problems;
+}
+
+function listing(folder: string): Dirent[] {
+  try {
+    return readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return []; // unreadable: requests cannot reach it either
+  }
 }
 
 /** A host pattern listed by two sites goes to the first: almost always a copy-paste mistake. */

@@ -69,9 +69,12 @@ describe('pypages --check', () => {
     expect(stdout).toContain('configuration OK');
   });
 
-  it('exits 2 listing every problem: a missing Python, an unwritable log folder, a host listed twice', async () => {
+  it('exits 2 listing every problem: a missing Python, an unwritable log folder, a host listed twice, a bad .pypages.yaml', async () => {
     const dir = hostingTree();
-    const blog = '  - name: blog\n    hosts: [shop.test]\n    root: blog\n    error-log: nowhere/{site}.err\n';
+    const blog =
+      '  - name: blog\n    hosts: [shop.test]\n    root: blog\n    error-log: nowhere/{site}.err\n    allow-override: [index]\n';
+    mkdirSync(path.join(dir, 'blog', 'deep'));
+    writeFileSync(path.join(dir, 'blog', 'deep', '.pypages.yaml'), 'debug: true\n');
     const yaml = `root: main\nsites:\n${SHOP}    python: /nonexistent/python3\n${blog}`;
     writeFileSync(path.join(dir, 'pypages.yaml'), yaml);
     const { code, stderr } = await exitOf(['--check'], dir);
@@ -79,6 +82,7 @@ describe('pypages --check', () => {
     expect(stderr).toMatch(/site shop: python: .*\/nonexistent\/python3/);
     expect(stderr).toContain(`site blog: error-log: cannot write in ${path.join(dir, 'nowhere')}`);
     expect(stderr).toContain('host shop.test is listed by sites shop and blog');
+    expect(stderr).toContain(`site blog: ${path.join(dir, 'blog/deep/.pypages.yaml')}: debug: not allowed`);
   });
 
   it('exits 2 for an invalid file, naming the file, site and key', async () => {
