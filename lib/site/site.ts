@@ -88,7 +88,9 @@ export function sitesOf(config: Config, python: string): Sites {
   const main = buildSite({ name: 'default', root: config.root, hosts: [] }, config, {}, python);
   const named = config.sites.map((rule) => buildSite(rule, config, rule.values, python));
   const all = Object.freeze([main, ...named]);
-  const byHost = hostMatcher(named.map((site) => ({ hosts: site.hosts, value: site })));
+  const byHost = named.length
+    ? hostMatcher(named.map((site) => ({ hosts: site.hosts, value: site })))
+    : () => undefined;
   const unknown = config.defaultSite === 'reject' ? null : (all.find((s) => s.name === config.defaultSite) ?? main);
   const users = config.userdir ? userSites(config, python) : null;
   return Object.freeze({

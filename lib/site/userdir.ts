@@ -14,7 +14,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
-import { realpathOrNull, statOrNull } from '../http/fs-probe.js';
+import { realpathOrNull, relativeInside, statOrNull } from '../http/fs-probe.js';
 import type { Target } from '../http/resolve.js';
 import { encodeText, SAFE_QUERY } from '../http/url-path.js';
 import { buildSite } from './build.js';
@@ -48,8 +48,10 @@ function userSite(user: string, config: Config, python: string, entry: PasswdEnt
   if (!entry || entry.uid === 0 || entry.uid < config.userdirMinUid) return null;
   if (config.userdirDeny.includes(user)) return null;
   if (config.userdirAllow.length > 0 && !config.userdirAllow.includes(user)) return null;
-  const root = realpathOrNull(path.join(entry.home, config.userdir));
-  if (root === null || !statOrNull(root)?.isDirectory()) return null;
+  // The folder must really be in the home: a link from public_html to another user's files serves nothing.
+  const [home, root] = [realpathOrNull(entry.home), realpathOrNull(path.join(entry.home, config.userdir))];
+  if (home === null || root === null || relativeInside(home, root) === null || !statOrNull(root)?.isDirectory())
+    return null;
   const identity = { name: `~${user}`, root, hosts: [], prefix: `/~${user}`, user };
   return buildSite(identity, config, {}, python);
 }

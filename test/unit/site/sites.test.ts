@@ -1,6 +1,6 @@
 // Many sites: chosen by Host, default-site (a site, or reject), what a site
 // inherits from the top level, user folders' sites and their URL prefix.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig, type Config } from '../../../lib/config/config.js';
@@ -10,7 +10,7 @@ import { removeDir, tempDir } from '../../helpers.js';
 
 const base = tempDir('pypages-sites-');
 afterAll(() => removeDir(base));
-for (const d of ['main', 'shop', 'blog', 'home/alice/public_html', 'home/bob', 'home/root/public_html'])
+for (const d of ['main', 'shop', 'blog', 'home/alice/public_html', 'home/bob', 'home/root/public_html', 'home/eve'])
   mkdirSync(path.join(base, d), { recursive: true });
 
 const sites = (extra: Partial<Omit<Config, 'root' | 'configFile'>> = {}) =>
@@ -77,6 +77,7 @@ describe('user folders', () => {
       `alice:x:1001:1001::${base}/home/alice:/bin/sh`,
       `bob:x:1002:1002::${base}/home/bob:/bin/sh`,
       `sys:x:999:999::${base}/home/alice:/bin/sh`,
+      `eve:x:1003:1003::${base}/home/eve:/bin/sh`,
       'broken line',
     ].join('\n'),
   );
@@ -98,9 +99,10 @@ describe('user folders', () => {
     expect(forUser('/~alice')).toBe(site);
   });
 
-  it('has none for root, low uids, unknown users, users without the folder, and the deny/allow lists', () => {
+  it('has none for root, low uids, unknown users, users without the folder or with one outside their home, and the deny/allow lists', () => {
     const forUser = users();
-    for (const url of ['/~root/', '/~sys/', '/~nobody/', '/~bob/', '/alice/', '/~alice.x/', '/x/~alice/'])
+    symlinkSync(`${base}/home/alice/public_html`, `${base}/home/eve/public_html`);
+    for (const url of ['/~root/', '/~sys/', '/~nobody/', '/~bob/', '/~eve/', '/alice/', '/~alice.x/', '/x/~alice/'])
       expect(forUser(url), url).toBeNull();
     expect(users({ userdirDeny: ['alice'] })('/~alice/')).toBeNull();
     expect(users({ userdirAllow: ['bob'] })('/~alice/')).toBeNull();
