@@ -28,6 +28,12 @@ const USAGE = `usage: rolling-restart.mjs --admin SOCKET --backend NAME --restar
   --timeout SECONDS longest wait for each step (default 120)`;
 
 const POLL_MS = 200;
+const startedAt = Date.now();
+
+function log(text) {
+  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1).padStart(5);
+  process.stderr.write(`rolling-restart: ${seconds} s: ${text}\n`);
+}
 
 /** Sends one command to HAProxy's runtime API and resolves with its whole answer. */
 function haproxy(admin, command) {
@@ -92,22 +98,28 @@ function run(command, timeoutMs) {
 
 async function setState(options, name, state) {
   const answer = await haproxy(options.admin, `set server ${options.backend}/${name} state ${state}`);
-  if (answer.trim()) throw new Error(`HAProxy refused "set server ${options.backend}/${name} state ${state}": ${answer.trim()}`);
+  if (answer.trim())
+    throw new Error(`HAProxy refused "set server ${options.backend}/${name} state ${state}": ${answer.trim()}`);
 }
 
 /** Steps 1 to 5 above for one server. */
 async function restartOne(options, server) {
   const { admin, backend, timeoutMs } = options;
   const now = async () => (await servers(admin, backend)).find((s) => s.name === server.name);
-  const say = (text) => process.stderr.write(`rolling-restart: ${server.name} (${server.addr}): ${text}\n`);
+  const say = (text) => log(`${server.name} (${server.addr}): ${text}`);
   await setState(options, server.name, 'drain');
   say('draining');
   await until(`${server.name}'s requests to finish`, timeoutMs, async () => (await now())?.sessions === 0);
   const [host, port] = [server.addr.replace(/:\d+$/, ''), server.addr.replace(/^.*:/, '')];
-  const command = options.restart.replace(/\{(name|host|port|addr)\}/g, (_, key) => ({ name: server.name, host, port, addr: server.addr })[key]);
+  const command = options.restart.replace(
+    /\{(name|host|port|addr)\}/g,
+    (_, key) => ({ name: server.name, host, port, addr: server.addr })[key],
+  );
   say(`idle; restarting: ${command}`);
   await run(command, timeoutMs);
+  say('restart command done');
   await until(`${server.addr}${options.health} to answer 200`, timeoutMs, () => healthy(server.addr, options.health));
+  say('healthy; ready');
   await setState(options, server.name, 'ready');
   await until(`HAProxy to see ${server.name} UP`, timeoutMs, async () => (await now())?.status === 'UP');
   say('restarted, back in rotation');
@@ -150,10 +162,10 @@ async function main() {
   }
   try {
     const count = await rollingRestart(options);
-    process.stderr.write(`rolling-restart: ${count} server(s) of ${options.backend} restarted\n`);
+    log(`${count} server(s) of ${options.backend} restarted`);
     return 0;
   } catch (err) {
-    process.stderr.write(`rolling-restart: ${err.message}\n`);
+    log(err.message);
     return 1;
   }
 }

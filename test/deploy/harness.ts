@@ -55,19 +55,32 @@ export interface Cert {
 export function makeCert(dir: string, name: string): Cert {
   const [cert, key, pem] = ['cert.pem', 'key.pem', 'combined.pem'].map((f) => join(dir, f));
   const subject = ['-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`];
-  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', ...subject, '-keyout', key, '-out', cert];
+  const args = [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    ...subject,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ];
   execFileSync('openssl', args, { stdio: 'ignore' });
   writeFileSync(pem, readFileSync(cert) + readFileSync(key, 'utf8'));
   return { cert, key, pem, ca: readFileSync(cert) };
 }
 
-export interface Proxy {
+export interface ProxyProcess {
   proc: ChildProcess;
   log: () => string;
   stop(): Promise<void>;
 }
 
-function watched(proc: ChildProcess, logFile: string, ports: number[], what: string): Promise<Proxy> {
+function watched(proc: ChildProcess, logFile: string, ports: number[], what: string): Promise<ProxyProcess> {
   let output = '';
   proc.stdout?.on('data', (d) => (output += d));
   proc.stderr?.on('data', (d) => (output += d));
@@ -84,7 +97,7 @@ function watched(proc: ChildProcess, logFile: string, ports: number[], what: str
  * included in http {} as Debian's sites-enabled are), with its pid, logs and
  * temp folders in `dir`; resolves once every port in `ports` accepts.
  */
-export function startNginx(dir: string, site: string, ports: number[]): Promise<Proxy> {
+export function startNginx(dir: string, site: string, ports: number[]): Promise<ProxyProcess> {
   writeFileSync(join(dir, 'site.conf'), site);
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t)};`);
   // Root's nginx would run its workers as nobody, who cannot enter the test's private folder.
@@ -102,7 +115,7 @@ export function startNginx(dir: string, site: string, ports: number[]): Promise<
 }
 
 /** Starts HAProxy in the foreground on `config` (a rendered deploy/haproxy file), its pid file in `dir`. */
-export function startHaproxy(dir: string, config: string, ports: number[]): Promise<Proxy> {
+export function startHaproxy(dir: string, config: string, ports: number[]): Promise<ProxyProcess> {
   writeFileSync(join(dir, 'haproxy.cfg'), config);
   const proc = spawn('/usr/sbin/haproxy', ['-db', '-f', join(dir, 'haproxy.cfg'), '-p', join(dir, 'haproxy.pid')], {
     stdio: ['ignore', 'pipe', 'pipe'],

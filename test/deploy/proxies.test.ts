@@ -16,7 +16,7 @@ import {
   startHaproxy,
   startNginx,
   type Cert,
-  type Proxy,
+  type ProxyProcess,
 } from './harness.js';
 
 const NAME = 'www.example.test';
@@ -76,7 +76,7 @@ const FORGED = {
 
 interface Shape {
   proxy: 'nginx' | 'haproxy';
-  start(dir: string, cert: Cert, upstream: number, https: number, http: number): Promise<Proxy>;
+  start(dir: string, cert: Cert, upstream: number, https: number, http: number): Promise<ProxyProcess>;
 }
 
 const TLS_SHAPES: Shape[] = [
@@ -113,23 +113,30 @@ const TLS_SHAPES: Shape[] = [
   },
 ];
 
+// Three instances, s1 to s3: s1 serves alone behind each TLS proxy, then all three behind the balancer.
+let servers: TestServer[] = [];
+let stopped: TestServer | undefined;
+beforeAll(async () => {
+  servers = await Promise.all(['s1', 's2', 's3'].map(instance));
+});
+afterAll(async () => {
+  await Promise.all(servers.filter((s) => s !== stopped).map((s) => s.stop()));
+});
+
 describe.each(TLS_SHAPES)('one pypages behind $proxy terminating TLS', (shape) => {
   let dir: string;
   let cert: Cert;
-  let server: TestServer;
-  let proxy: Proxy;
+  let proxy: ProxyProcess;
   let https: number;
   let http: number;
   beforeAll(async () => {
     dir = tempDir('pypages-deploy-tls-');
     cert = makeCert(dir, NAME);
-    server = await instance('solo');
     [https, http] = [await freePort(), await freePort()];
-    proxy = await shape.start(dir, cert, server.port, https, http);
+    proxy = await shape.start(dir, cert, servers[0].port, https, http);
   });
   afterAll(async () => {
     await proxy?.stop();
-    await server?.stop();
     removeDir(dir);
   });
 
@@ -168,20 +175,16 @@ describe.each(TLS_SHAPES)('one pypages behind $proxy terminating TLS', (shape) =
 
 describe('several pypages behind nginx balancing', () => {
   let dir: string;
-  let servers: TestServer[];
-  let stopped: TestServer | undefined;
-  let proxy: Proxy;
+  let proxy: ProxyProcess;
   let port: number;
   beforeAll(async () => {
     dir = tempDir('pypages-deploy-lb-');
-    servers = await Promise.all(['s1', 's2', 's3'].map(instance));
     port = await freePort();
     const [S1, S2, S3] = servers.map((s) => `127.0.0.1:${s.port}`);
     proxy = await startNginx(dir, render('nginx/balancer.conf', { S1, S2, S3, LISTEN: `127.0.0.1:${port}` }), [port]);
   });
   afterAll(async () => {
     await proxy?.stop();
-    await Promise.all((servers ?? []).filter((s) => s !== stopped).map((s) => s.stop()));
     removeDir(dir);
   });
 
