@@ -127,4 +127,21 @@ describe('a rolling restart of three pypages behind HAProxy', () => {
     },
     (SECONDS + 180) * 1000,
   );
+
+  it('stops at a restart that fails, leaving that one instance drained and the others serving', async () => {
+    const failed = await rollingRestart(['--admin', admin, '--backend', 'pypages', '--restart', 'exit 3']);
+    expect(failed.code).toBe(1);
+    expect(failed.output).toMatch(/the restart command failed \(exit 3\): exit 3/);
+    expect(await statuses(admin)).toEqual({ s1: 'DRAIN', s2: 'UP', s3: 'UP' });
+    const res = await fetch(`http://127.0.0.1:${port}/instance.py`);
+    expect(res.status).toBe(200);
+    expect((await res.json()).instance).not.toBe('s1');
+    await haproxyCommand(admin, 'set server pypages/s1 state ready');
+  });
+
+  it('explains its usage when an option is missing', async () => {
+    const usage = await rollingRestart(['--admin', admin]);
+    expect(usage.code).toBe(2);
+    expect(usage.output).toContain('usage: rolling-restart.mjs --admin SOCKET --backend NAME --restart COMMAND');
+  });
 });
