@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Restarts the pypages instances behind HAProxy one at a time, without losing
-// a request (README "Deploying"). For each server of the backend, in order:
+// a request (README "Deploying"). For each server of the backend, in order,
+// once the others are UP:
 //   1. drain: HAProxy sends it no new request (runtime API: set server ... state drain);
 //   2. wait until the requests it is running are done (its scur is 0);
 //   3. run the restart command, which returns once the old process has
@@ -9,7 +10,8 @@
 //   4. wait until the new instance answers 200 on its health path;
 //   5. ready: HAProxy may send it requests again; wait until its checks say UP.
 // The first step that fails or times out stops the script (exit 1) with that
-// server left drained, so a bad release takes down one instance at most.
+// server left drained, so a bad release takes down one instance at most; run
+// it again once the cause is fixed.
 //
 //   deploy/rolling-restart.mjs --admin /run/haproxy/admin.sock --backend pypages \
 //     --restart 'systemctl restart pypages@{port}'
@@ -107,6 +109,11 @@ async function restartOne(options, server) {
   const { admin, backend, timeoutMs } = options;
   const now = async () => (await servers(admin, backend)).find((s) => s.name === server.name);
   const say = (text) => log(`${server.name} (${server.addr}): ${text}`);
+  // Never take one out while another is out: the others carry the load meanwhile. This one
+  // may be out already, left drained by a run that failed.
+  const othersUp = async () =>
+    (await servers(admin, backend)).every((s) => s.status === 'UP' || s.name === server.name);
+  await until(`the other servers of ${backend} to be UP`, timeoutMs, othersUp);
   await setState(options, server.name, 'drain');
   say('draining');
   await until(`${server.name}'s requests to finish`, timeoutMs, async () => (await now())?.sessions === 0);

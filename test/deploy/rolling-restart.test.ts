@@ -128,7 +128,7 @@ describe('a rolling restart of three pypages behind HAProxy', () => {
     (SECONDS + 180) * 1000,
   );
 
-  it('stops at a restart that fails, leaving that one instance drained and the others serving', async () => {
+  it('stops at a restart that fails, leaving that one instance drained and the others serving; runs again from there', async () => {
     const failed = await rollingRestart(['--admin', admin, '--backend', 'pypages', '--restart', 'exit 3']);
     expect(failed.code).toBe(1);
     expect(failed.output).toMatch(/the restart command failed \(exit 3\): exit 3/);
@@ -136,6 +136,9 @@ describe('a rolling restart of three pypages behind HAProxy', () => {
     const res = await fetch(`http://127.0.0.1:${port}/instance.py`);
     expect(res.status).toBe(200);
     expect((await res.json()).instance).not.toBe('s1');
+    // Run again, it takes up where it stopped: s1, drained, is restarted first.
+    const again = await rollingRestart(['--admin', admin, '--backend', 'pypages', '--restart', 'exit 4']);
+    expect(again.output).toMatch(/s1 .*idle; restarting: exit 4\n.*the restart command failed \(exit 4\)/);
     await haproxyCommand(admin, 'set server pypages/s1 state ready');
   });
 
