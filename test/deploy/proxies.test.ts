@@ -2,9 +2,11 @@
 // nginx and HAProxy on 127.0.0.1. The client connects from 127.0.0.2 and the
 // proxy from 127.0.0.1, the only address in pypages' trust-proxy, so the
 // page tells the client's address from the proxy's.
+import { execFile } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, serveTempRoot, tempDir, type TestServer } from '../helpers.js';
 import {
@@ -164,6 +166,23 @@ describe.each(TLS_SHAPES)('one pypages behind $proxy terminating TLS', (shape) =
     const { status, json } = await httpsGet(https, cert.ca, '/instance.py', {}, body);
     expect(status).toBe(200);
     expect(json).toMatchObject({ received: body.length, sum: body.length * 7 });
+  });
+
+  it('speaks HTTP/2 to a client that offers it, and HTTP/1.1 to pypages', async () => {
+    const args = ['-sS', '--http2', '--cacert', cert.cert, '--resolve', `${NAME}:${https}:127.0.0.1`];
+    const url = `https://${NAME}:${https}/instance.py`;
+    // Asynchronous: pypages runs in this process and must answer meanwhile.
+    const { stdout } = await promisify(execFile)('curl', [
+      ...args,
+      '--interface',
+      CLIENT,
+      '-w',
+      '\n%{http_version}',
+      url,
+    ]);
+    const [body, version] = stdout.split('\n');
+    expect(version).toBe('2');
+    expect(JSON.parse(body)).toMatchObject({ REMOTE_ADDR: CLIENT, SERVER_PROTOCOL: 'HTTP/1.1', HTTPS: 'on' });
   });
 
   it('redirects plain HTTP to HTTPS', async () => {
