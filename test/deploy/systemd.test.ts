@@ -1,6 +1,7 @@
 // deploy/systemd's units. No systemd runs here, so systemd-analyze checks
 // them offline (verify, and security's exposure score), and their contract
-// with pypages is played out without systemd: ExecStart's command line
+// with pypages is played out without systemd: ExecStart's command line (the
+// template's, its instance's port winning over pypages.yaml's)
 // serves, ExecReload's signal reloads, and KillSignal sent to the main
 // process alone (KillMode=mixed) stops pypages gracefully well within
 // TimeoutStopSec, answering the request in flight and leaving no process.
@@ -112,15 +113,23 @@ describe("the unit's signals, played out on pypages without systemd", () => {
   beforeAll(async () => {
     dir = tempDir('pypages-deploy-unit-');
     copyFileSync(join(FIXTURES, 'instance.py'), join(dir, 'instance.py'));
-    port = await freePort();
-    writeFileSync(join(dir, 'pypages.yaml'), `root: .\nhost: 127.0.0.1\nport: ${port}\nstatus-path: /status\n`);
-    // ExecStart's arguments, with the test's config file in place of /etc/pypages/pypages.yaml.
-    const args = one('pypages.service', 'ExecStart').split(' ').slice(1);
-    const argv = args.map((a) => (a === '/etc/pypages/pypages.yaml' ? join(dir, 'pypages.yaml') : a));
+    // The instance's port (%i) wins over the one in pypages.yaml, as every instance shares that file.
+    const [yamlPort, instancePort] = [await freePort(), await freePort()];
+    port = instancePort;
+    writeFileSync(join(dir, 'pypages.yaml'), `root: .\nhost: 127.0.0.1\nport: ${yamlPort}\nstatus-path: /status\n`);
+    // The template's ExecStart arguments, with the test's config file in place of /etc/pypages/pypages.yaml.
+    const args = one('pypages@.service', 'ExecStart').split(' ').slice(1);
+    const argv = args.map((a) =>
+      a === '/etc/pypages/pypages.yaml' ? join(dir, 'pypages.yaml') : a.replace('%i', String(instancePort)),
+    );
     proc = spawn(process.execPath, [CLI, ...argv], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (output += d));
     proc.stderr!.on('data', (d) => (output += d));
-    await waitFor(() => output.includes('pypages: serving'), 'pypages to serve', 30_000);
+    await waitFor(
+      () => output.includes(`pypages: serving ${dir} at http://127.0.0.1:${port}/`),
+      'pypages to serve',
+      30_000,
+    );
   });
   afterAll(async () => {
     await stopChild(proc);
