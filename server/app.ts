@@ -93,7 +93,7 @@ function running(
 export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): RequestListener {
   const serving = () => holder.runtime;
   const koa = koaApp(serving, [operatorPages(holder, lifecycle)], log).callback();
-  return requestListener({ serving, track: () => lifecycle.track(), others: koa, log });
+  return requestListener({ serving, track: (res) => lifecycle.track(res), others: koa, log });
 }
 
 /**

@@ -1,7 +1,7 @@
 // Accepting, then draining: counts requests in flight so a graceful shutdown
 // can wait for them (up to shutdown-grace) before the workers are stopped.
 
-import type { Server } from 'node:http';
+import { type Server, ServerResponse } from 'node:http';
 import type { Logger } from '../lib/util/log.js';
 import type { Runtime } from './runtime.js';
 
@@ -10,6 +10,8 @@ export class Lifecycle {
   inflight = 0;
   private readonly startedAt = Date.now();
   private idleWaiters: (() => void)[] = [];
+  private readonly open = new Set<ServerResponse>();
+  private server: Server | null = null;
 
   constructor(private readonly log: Logger) {}
 
@@ -17,10 +19,19 @@ export class Lifecycle {
     return Math.round((Date.now() - this.startedAt) / 1000);
   }
 
-  /** A request arrived; call the returned function when its response is done (or the client left). */
-  track(): () => void {
+  /**
+   * A request arrived; call the returned function when its response is done
+   * (or the client left). Its connection is closed after it once draining has
+   * begun: a client that reused it would find the next request refused.
+   */
+  track(res?: unknown): () => void {
     this.inflight++;
+    const http1 = res instanceof ServerResponse ? res : null;
+    if (http1 && !this.accepting) closeAfter(http1);
+    else if (http1) this.open.add(http1);
     return () => {
+      if (http1) this.open.delete(http1);
+      if (!this.accepting) setImmediate(() => this.server?.closeIdleConnections());
       this.inflight--;
       if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     };
@@ -34,6 +45,8 @@ export class Lifecycle {
   async shutdown(server: Server, runtime: Runtime): Promise<void> {
     if (!this.accepting) return;
     this.accepting = false;
+    this.server = server;
+    for (const res of this.open) closeAfter(res);
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
     const finished = await this.whenIdle(runtime.config.shutdownGrace * 1000);
@@ -56,4 +69,13 @@ export class Lifecycle {
       });
     });
   }
+}
+
+/**
+ * Its connection ends with it: `Connection: close` if its head is not sent
+ * yet; otherwise the connection is closed once idle, after the answer (a
+ * server may close a persistent connection between answers).
+ */
+function closeAfter(res: ServerResponse): void {
+  if (!res.headersSent) res.shouldKeepAlive = false;
 }

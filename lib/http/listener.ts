@@ -37,8 +37,8 @@ export interface Serving {
 
 export interface ListenerOptions {
   serving(): Serving;
-  /** Counts a request in flight; the function it returns ends the count. */
-  track(): () => void;
+  /** Counts a request in flight until the returned function is called; `res` lets draining close its connection. */
+  track(res: ServerResponse): () => void;
   /** Everything but page requests: static files, redirects, error and operator pages (the Koa app's callback). */
   others(req: IncomingMessage, res: ServerResponse): Promise<unknown>;
   log: Logger;
@@ -66,7 +66,7 @@ export function requestListener(opts: ListenerOptions): RequestListener {
     const serving = opts.serving();
     const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
     guard(req, res, info.id, opts.log);
-    const done = opts.track();
+    const done = opts.track(res);
     const handled = route(req, res, { info, serving, pathsFor, opts });
     const logged = accessLog.record(req, res, info, handled);
     trackResponse(req, res, () => {

@@ -1,6 +1,7 @@
 // The server as a process: SIGTERM lets requests in flight finish; SIGHUP
 // replaces every worker under load without failing a request.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +67,32 @@ describe('SIGTERM', () => {
       [200, 'v1'],
       [200, 'v1'],
     ]);
+    expect(await exited).toBe(0);
+  });
+});
+
+describe('SIGTERM on a persistent connection', () => {
+  it('answers the request in flight with Connection: close and closes the connection after it', async () => {
+    const { url, exited } = await startCli(['--status-path', '/-/status']);
+    const port = Number(new URL(url).port);
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d) => {
+      got += d;
+      // A client reusing the connection at once, as a balancer's pool does: it must not get a refusal.
+      if (got.includes('v1')) socket.write('GET /hello.py HTTP/1.1\r\nHost: a\r\n\r\n');
+    });
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    socket.write('GET /sleepy.py?s=1.5 HTTP/1.1\r\nHost: a\r\n\r\n');
+    await waitFor(
+      async () => JSON.parse((await rawRequest(port, 'GET', '/-/status?json')).body.toString()).totals.inflight === 1,
+      'the request to run',
+      20_000,
+    );
+    child!.kill('SIGTERM');
+    await ended;
+    expect(got).toMatch(/^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i);
+    expect(got.match(/HTTP\/1\.1/g)).toHaveLength(1); // the reuse found the connection closed, never a 503
     expect(await exited).toBe(0);
   });
 });
