@@ -11,12 +11,13 @@ import {
   PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath, type ValueContext,
 } from './setting-parsers.js';
 import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
+import { TLS_ENTRIES, type TlsSettingValues } from './tls-settings.js';
 
 export { describe, InvalidValue, type ValueContext } from './setting-parsers.js';
 export { kebab, type Setting } from './setting.js';
 
 /** The value of every setting, by name (Config adds `configFile`). */
-export interface SettingValues {
+export interface SettingValues extends TlsSettingValues {
   root: string;
   port: number;
   host: string;
@@ -269,6 +270,7 @@ const ENTRIES: Entries = {
     allowed: OPTIONAL_FILE, parse: optionalFile,
     help: 'TLS private key (PEM) for cert.',
   },
+  ...TLS_ENTRIES,
   config: {
     only: 'cli', metavar: 'FILE', default: null, defaultText: `${DEFAULT_CONFIG_FILE} in the current folder, if present`,
     allowed: CONFIG_FILE, parse: configFile,
