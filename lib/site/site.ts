@@ -39,6 +39,8 @@ export interface Site {
   readonly root: string;
   /** SERVER_NAME for its pages, or null: the Host the client asked for. */
   readonly serverName: string | null;
+  /** The host names it answers for (`*.` wildcards allowed); absent for any Host (tls: auto reads them, lib/tls/names.ts). */
+  readonly hosts?: readonly string[];
   readonly index: readonly string[];
   readonly debug: boolean;
   readonly maxBody: number;

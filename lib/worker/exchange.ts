@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyPush } from '../http/body/push.js';
+import { writeHead } from '../http/h2.js';
 import type { Logger } from '../util/log.js';
 import { openPageFile, sendPageFile, type PageFile } from './file-wrapper.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
@@ -146,7 +147,7 @@ export class Exchange {
     const res = this.job.res;
     this.started = true;
     if (this.aborted || res.destroyed) return;
-    res.writeHead(Number(match[1]), match[2] ?? '', start.headers.flat());
+    writeHead(res, Number(match[1]), match[2] ?? '', start.headers.flat());
     this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
   }
 
