@@ -58,7 +58,10 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const certificates = config.tls === 'auto' ? autoCertificates(config, holder, log) : null;
   const server = httpServer(config, handler, certificates);
   const plain = tlsMode(config) !== 'off' && (certificates || config.redirectHttp);
-  const companion = plain ? httpServer(config, plainListener(config, handler, certificates), null, false) : null;
+  const httpsPort = () => (server.address() as AddressInfo).port;
+  const companion = plain
+    ? httpServer(config, plainListener(config, httpsPort, handler, certificates), null, false)
+    : null;
   try {
     await listen(server, options.handle ?? { port: config.port, host: config.host });
     if (companion) await listen(companion, { port: config.httpPort, host: config.host });

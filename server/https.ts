@@ -72,10 +72,12 @@ function withSessions(server: ReturnType<typeof createSecureServer>): void {
 
 /**
  * The plain-HTTP port's listener: ACME challenges first, then a 308 to the
- * same URL over HTTPS when redirect-http is on, else the sites as over HTTPS.
+ * same URL over HTTPS (on `httpsPort()`, the port bound) when redirect-http
+ * is on, else the sites as over HTTPS.
  */
 export function plainListener(
   config: Config,
+  httpsPort: () => number,
   handler: RequestListener,
   certificates: AutoCertificates | null,
 ): RequestListener {
@@ -83,7 +85,7 @@ export function plainListener(
     if (certificates && answerChallenge(certificates.challenges, req, res)) return;
     if (!config.redirectHttp) return handler(req, res);
     const host = /^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d+)?$/i.exec(req.headers.host ?? '');
-    const port = config.port === 443 ? '' : `:${config.port}`;
+    const port = httpsPort() === 443 ? '' : `:${httpsPort()}`;
     const body = host ? '' : '400 Bad Request\n\nA redirect to HTTPS needs a valid Host header.\n';
     const headers = host ? { Location: `https://${host[1]}${port}${req.url ?? '/'}` } : {};
     res.writeHead(host ? 308 : 400, { ...headers, 'Content-Length': body.length, 'Content-Type': 'text/plain' });

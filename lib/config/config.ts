@@ -101,8 +101,6 @@ function finish(values: Values, cwd: string, configFile: string | null): Config 
       missing,
     );
   }
-  if (config.tls === 'auto' && config.cert)
-    throw new ConfigError('tls: auto obtains its own certificates: leave cert and key out', configFile, 'tls');
   return Object.freeze(config) as unknown as Config;
 }
 
