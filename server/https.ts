@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Server as HttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createSecureServer, type Http2Session, type SecureServerOptions } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Config } from '../lib/config/config.js';
 import { answerChallenge } from '../lib/tls/challenges.js';
 import type { AutoCertificates } from '../lib/tls/certificates.js';
@@ -49,13 +50,19 @@ export function secureServer(
 /**
  * Gives the HTTP/2 server what the lifecycle calls on an http.Server:
  * closeIdleConnections() also sends HTTP/2 connections a GOAWAY (their
- * streams finish), closeAllConnections() also ends them.
+ * streams finish), closeAllConnections() also ends them, and every socket
+ * still open, so that server.close() is sure to complete.
  */
 function withSessions(server: ReturnType<typeof createSecureServer>): void {
   const sessions = new Set<Http2Session>();
+  const sockets = new Set<Socket>();
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   const http1 = server as unknown as Server;
   const closeIdle = http1.closeIdleConnections.bind(server);
@@ -67,6 +74,7 @@ function withSessions(server: ReturnType<typeof createSecureServer>): void {
   http1.closeAllConnections = () => {
     closeAll();
     for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
   };
 }
 
