@@ -125,17 +125,23 @@ function running(
     },
     httpPort: companion ? (companion.address() as AddressInfo).port : null,
     certificates,
-    close: async () => {
-      certificates?.close();
-      companion?.close();
-      companion?.closeAllConnections();
-      await lifecycle.shutdown(server, holder.runtime);
-    },
+    close: () => stop({ server, companion, certificates }, lifecycle, holder.runtime),
     reload: async (next: Config) => {
       await holder.runtime.reload(next, (await findInterpreter(next.python)).path);
       void certificates?.check(); // new sites may name new hosts
     },
   };
+}
+
+async function stop(
+  { server, companion, certificates }: Servers,
+  lifecycle: Lifecycle,
+  runtime: Runtime,
+): Promise<void> {
+  certificates?.close();
+  companion?.close();
+  companion?.closeAllConnections();
+  await lifecycle.shutdown(server, runtime);
 }
 
 /**

@@ -945,9 +945,19 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       fromCli: 'http://127.0.0.1:14000/dir',
     },
     acmeEmail: { yaml: 'a@example.com', fromYaml: 'a@example.com', argv: ['--acme-email', 'b@x.y'], fromCli: 'b@x.y' },
-    acmeCa: { yaml: 'tls/ca.pem', fromYaml: '/CWD/conf/tls/ca.pem', argv: ['--acme-ca', 'ca.pem'], fromCli: '/CWD/ca.pem' },
+    acmeCa: {
+      yaml: 'tls/ca.pem',
+      fromYaml: '/CWD/conf/tls/ca.pem',
+      argv: ['--acme-ca', 'ca.pem'],
+      fromCli: '/CWD/ca.pem',
+    },
     acmeRenewBefore: { yaml: '86400', fromYaml: 86400, argv: ['--acme-renew-before', '3600'], fromCli: 3600 },
-    stateDir: { yaml: 'state', fromYaml: '/CWD/conf/state', argv: ['--state-dir', '/var/lib/p'], fromCli: '/var/lib/p' },
+    stateDir: {
+      yaml: 'state',
+      fromYaml: '/CWD/conf/state',
+      argv: ['--state-dir', '/var/lib/p'],
+      fromCli: '/var/lib/p',
+    },
   };
 
 /** Writes conf/p.yaml with every sample (and the folders and files they name); returns its path. */
