@@ -38,6 +38,8 @@ export function secureServer(
     {
       ...source,
       allowHTTP1: true,
+      // client-timeout bounds the TLS handshake too (Node's default is 120 s, whatever the client sends).
+      handshakeTimeout: config.clientTimeout * 1000,
       settings: { maxHeaderListSize: config.maxHeaderSize, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     },
     handler as never,
