@@ -14,9 +14,9 @@ import type { Http2Stream } from 'node:http2';
 
 type MaybeH2 = IncomingMessage & { stream?: Http2Stream };
 
-/** True for a request that came over HTTP/2. */
+/** True for a request that came over HTTP/2 (its stream, not its version: an HTTP/1 request line may say "HTTP/2.0"). */
 export function isHttp2(req: IncomingMessage): boolean {
-  return req.httpVersionMajor === 2;
+  return (req as MaybeH2).stream !== undefined;
 }
 
 /** The HTTP/2 stream of a request or response, or undefined over HTTP/1. */
