@@ -3,9 +3,7 @@
 // and the HTTP(S) server around them, and listens. Thin: every request rule
 // lives in lib/ (lib/http/listener.ts is where a request arrives).
 
-import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../lib/config/config.js';
 import { findInterpreter, type Interpreter } from '../lib/groups/interpreter.js';
@@ -15,6 +13,10 @@ import { answerClientErrors } from '../lib/http/connections.js';
 import { koaApp } from '../lib/http/koa-app.js';
 import { requestListener } from '../lib/http/listener.js';
 import { consoleLogger, type Logger } from '../lib/util/log.js';
+import { AutoCertificates } from '../lib/tls/certificates.js';
+import { certificateNames } from '../lib/tls/names.js';
+import { CertificateStore } from '../lib/tls/store.js';
+import { plainListener, secureServer, tlsMode } from './https.js';
 import { Lifecycle } from './lifecycle.js';
 import { operatorPages } from './operator-pages.js';
 import { Runtime } from './runtime.js';
@@ -23,6 +25,10 @@ export interface RunningServer {
   url: string;
   port: number;
   server: Server;
+  /** The plain-HTTP port beside HTTPS (http-port), or null when it is not open. */
+  httpPort: number | null;
+  /** tls: auto's certificates, or null. */
+  certificates: AutoCertificates | null;
   interpreter: Interpreter;
   /** The current config, sites and groups (replaced by reload()). */
   readonly runtime: Runtime;
@@ -48,21 +54,58 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const interpreter = await findInterpreter(config.python);
   const holder = { runtime: await Runtime.create(config, interpreter.path, log) };
   const lifecycle = new Lifecycle(log);
-  const server = httpServer(config, buildHandler(holder, lifecycle, log));
+  const handler = buildHandler(holder, lifecycle, log);
+  const certificates = config.tls === 'auto' ? autoCertificates(config, holder, log) : null;
+  const server = httpServer(config, handler, certificates);
+  const plain = tlsMode(config) !== 'off' && (certificates || config.redirectHttp);
+  const httpsPort = () => (server.address() as AddressInfo).port;
+  const companion = plain
+    ? httpServer(config, plainListener(config, httpsPort, handler, certificates), null, false)
+    : null;
   try {
     await listen(server, options.handle ?? { port: config.port, host: config.host });
+    if (companion) await listen(companion, { port: config.httpPort, host: config.host });
   } catch (err) {
+    certificates?.close();
+    server.close();
     await holder.runtime.close();
     throw err;
   }
   // After the bind, errors here are the accept loop's (EMFILE when out of file descriptors): Node retries.
-  server.on('error', (err) => log.error(`listening socket: ${err.message}`));
-  return running(config, server, interpreter, holder, lifecycle);
+  for (const s of [server, companion]) s?.on('error', (err) => log.error(`listening socket: ${err.message}`));
+  certificates?.start();
+  return running(config, { server, companion, certificates }, interpreter, holder, lifecycle);
+}
+
+/** tls: auto's certificates, for the names of the sites being served (read again at every check: reload changes them). */
+function autoCertificates(config: Config, holder: { runtime: Runtime }, log: Logger): AutoCertificates {
+  const names = () => certificateNames(holder.runtime.sites, holder.runtime.config.host);
+  const { names: first, skipped } = names();
+  if (skipped.length) log.error(`tls: no certificate for ${skipped.join(', ')}: HTTP-01 cannot prove a wildcard name`);
+  if (!first.length)
+    log.error('tls: auto has no host name to get a certificate for: give host a DNS name, or sites their hosts');
+  return new AutoCertificates({
+    directoryUrl: config.acmeDirectory,
+    email: config.acmeEmail,
+    caFile: config.acmeCa,
+    store: new CertificateStore(config.stateDir),
+    names: () => names().names,
+    renewBeforeMs: config.acmeRenewBefore * 1000,
+    httpPort: config.httpPort,
+    log,
+  });
+}
+
+interface Servers {
+  server: Server;
+  /** The plain-HTTP port beside HTTPS (http-port), when open. */
+  companion: Server | null;
+  certificates: AutoCertificates | null;
 }
 
 function running(
   config: Config,
-  server: Server,
+  { server, companion, certificates }: Servers,
   interpreter: Interpreter,
   holder: { runtime: Runtime },
   lifecycle: Lifecycle,
@@ -70,7 +113,7 @@ function running(
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
-    url: `${config.cert ? 'https' : 'http'}://${host}:${port}/`,
+    url: `${tlsMode(config) === 'off' ? 'http' : 'https'}://${host}:${port}/`,
     port,
     server,
     interpreter,
@@ -80,9 +123,25 @@ function running(
     get groups() {
       return holder.runtime.groups;
     },
-    close: () => lifecycle.shutdown(server, holder.runtime),
-    reload: async (next: Config) => holder.runtime.reload(next, (await findInterpreter(next.python)).path),
+    httpPort: companion ? (companion.address() as AddressInfo).port : null,
+    certificates,
+    close: () => stop({ server, companion, certificates }, lifecycle, holder.runtime),
+    reload: async (next: Config) => {
+      await holder.runtime.reload(next, (await findInterpreter(next.python)).path);
+      void certificates?.check(); // new sites may name new hosts
+    },
   };
+}
+
+async function stop(
+  { server, companion, certificates }: Servers,
+  lifecycle: Lifecycle,
+  runtime: Runtime,
+): Promise<void> {
+  certificates?.close();
+  companion?.close();
+  companion?.closeAllConnections();
+  await lifecycle.shutdown(server, runtime);
 }
 
 /**
@@ -97,11 +156,17 @@ export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle,
 }
 
 /**
- * HTTPS when cert and key are set, else HTTP; heads over max-header-size get
- * Node's 431. With a 'checkContinue' listener Node leaves "100 Continue" to
- * us: lib/http/body/limits.ts sends it when the page first reads the body.
+ * HTTPS (HTTP/2 and HTTP/1.1: ./https.ts) when TLS is on and `secure`, else
+ * HTTP; heads over max-header-size get Node's 431. With a 'checkContinue'
+ * listener Node leaves "100 Continue" to us: lib/http/body/limits.ts sends
+ * it when the page first reads the body.
  */
-function httpServer(config: Config, handler: RequestListener): Server {
+function httpServer(
+  config: Config,
+  handler: RequestListener,
+  certificates: AutoCertificates | null,
+  secure = tlsMode(config) !== 'off',
+): Server {
   // Heads not complete within client-timeout get 408; checked every second (Node's default is 30 s).
   const options = {
     maxHeaderSize: config.maxHeaderSize,
@@ -109,9 +174,7 @@ function httpServer(config: Config, handler: RequestListener): Server {
     headersTimeout: config.clientTimeout * 1000,
     connectionsCheckingInterval: 1000,
   };
-  const server = config.cert
-    ? createTlsServer({ ...options, cert: readFileSync(config.cert), key: readFileSync(config.key) }, handler)
-    : createServer(options, handler);
+  const server = secure ? secureServer(config, options, handler, certificates) : createServer(options, handler);
   server.on('checkContinue', handler);
   applyClientTimeouts(server, config.clientTimeout, config.keepAliveTimeout);
   answerClientErrors(server);

@@ -12,12 +12,13 @@ import {
   PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath,
 } from './setting-parsers.js';
 import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
+import { TLS_ENTRIES, type TlsSettingValues } from './tls-settings.js';
 
 export { describe, InvalidValue, type ValueContext } from './setting-parsers.js';
 export { kebab, type Setting } from './setting.js';
 
-/** The value of every setting, by name (Config adds `configFile`); hosting's are in ./hosting-settings.ts. */
-export interface SettingValues extends HostingValues {
+/** The value of every setting, by name (Config adds `configFile`); hosting's are in ./hosting-settings.ts, TLS's in ./tls-settings.ts. */
+export interface SettingValues extends HostingValues, TlsSettingValues {
   root: string;
   port: number;
   host: string;
@@ -272,6 +273,7 @@ const ENTRIES: Entries = {
   },
   ...HOSTING_ENTRIES,
   sites: sitesEntry(() => settingKeys(SITE_SETTING_NAMES)),
+  ...TLS_ENTRIES,
   config: {
     only: 'cli', metavar: 'FILE', default: null, defaultText: `${DEFAULT_CONFIG_FILE} in the current folder, if present`,
     allowed: CONFIG_FILE, parse: configFile,

@@ -12,13 +12,21 @@
 //     connection is closed.
 // headersTimeout stays as a backstop for heads dribbled a byte at a time
 // (slowloris): Node answers 408 when a head is not complete within it.
+// Over HTTP/2 each stream has its own timer, judged the same way (a stream
+// that is not a page's, or whose page waits on it, is cancelled); a
+// connection silent for as long with no stream open is closed (GOAWAY).
 
 import type { Server, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { constants, type Http2Session, type Http2Stream } from 'node:http2';
+import { Socket } from 'node:net';
 import type { ClientWatch } from '../worker/exchange.js';
 import { headBegun, openResponses } from './connections.js';
+import { streamOf } from './h2.js';
 
-const watches = new WeakMap<ServerResponse, ClientWatch>();
+/** Keyed by the HTTP/1 response, or the HTTP/2 stream. */
+const watches = new WeakMap<ServerResponse | Http2Stream, ClientWatch>();
+/** Streams open on each HTTP/2 connection. */
+const openStreams = new WeakMap<Http2Session, number>();
 
 const REQUEST_TIMEOUT_PAGE = '408 Request Timeout\n\nThe client sent nothing for too long.\n';
 const REQUEST_TIMEOUT_ANSWER = `HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${REQUEST_TIMEOUT_PAGE.length}\r\n\r\n${REQUEST_TIMEOUT_PAGE}`;
@@ -30,13 +38,36 @@ export function applyClientTimeouts(server: Server, clientTimeout: number, keepA
   server.headersTimeout = ms;
   server.timeout = ms;
   server.keepAliveTimeout = keepAliveTimeout * 1000;
-  server.on('timeout', (socket: Socket) => onSilence(socket, ms));
+  server.on('timeout', (conn: Socket | Http2Session) =>
+    conn instanceof Socket ? onSilence(conn, ms) : onSessionSilence(conn, ms),
+  );
+  server.on('stream', (stream: Http2Stream) => watchStream(stream, ms));
+}
+
+function watchStream(stream: Http2Stream, ms: number): void {
+  const session = stream.session!;
+  openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+  stream.once('close', () => openStreams.set(session, openStreams.get(session)! - 1));
+  stream.setTimeout(ms, () => onStreamSilence(stream, ms));
+}
+
+function onStreamSilence(stream: Http2Stream, ms: number): void {
+  const watch = watches.get(stream);
+  if (watch && !watch.waitingOnClient) return void stream.setTimeout(ms);
+  if (watch?.onClientTimeout) return watch.onClientTimeout();
+  stream.close(constants.NGHTTP2_CANCEL);
+}
+
+/** Streams keep their own time: the connection's timer only closes an idle one. */
+function onSessionSilence(session: Http2Session, ms: number): void {
+  if ((openStreams.get(session) ?? 0) > 0) return void session.setTimeout(ms);
+  session.close();
 }
 
 /** A page request's watch: the timer asks it whose turn it is (lib/worker/exchange.ts keeps it current). */
 export function watchClient(res: ServerResponse): ClientWatch {
   const watch: ClientWatch = { waitingOnClient: false, onClientTimeout: null };
-  watches.set(res, watch);
+  watches.set(streamOf(res) ?? res, watch);
   return watch;
 }
 

@@ -42,7 +42,7 @@ export function buildEnviron(req: RequestFacts, script: ScriptFacts): Environ {
     SCRIPT_NAME: script.scriptName,
     PATH_INFO: script.pathInfo,
     QUERY_STRING: queryAt === -1 ? '' : req.rawUrl.slice(queryAt + 1),
-    SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
+    SERVER_PROTOCOL: req.httpVersion === '2.0' ? 'HTTP/2' : `HTTP/${req.httpVersion}`,
     SERVER_PORT: String(req.localPort),
     SERVER_ADDR: plainAddress(req.localAddress),
     REMOTE_ADDR: plainAddress(req.remoteAddress),
@@ -67,6 +67,11 @@ export function buildEnviron(req: RequestFacts, script: ScriptFacts): Environ {
 function addHeaders(env: Environ, rawHeaders: readonly string[]): void {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
+    // HTTP/2's pseudo-headers (:method, :path...) are not headers; its Host is :authority.
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ':authority') env.HTTP_HOST ??= rawHeaders[i + 1];
+      continue;
+    }
     if (name.includes('_')) continue;
     const key = cgiName(name);
     const value = rawHeaders[i + 1];

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { isHttp2 } from './h2.js';
 
 const EXPLANATIONS: Record<number, string> = {
   400: 'The request could not be understood by the server.',
@@ -42,7 +43,10 @@ export function writeErrorPage(
   headers: OutgoingHttpHeaders = {},
 ): void {
   // setHeader, not writeHead's argument: the access log reads Content-Length back with getHeader.
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(headers)) {
+    // Over HTTP/2 a stream ends alone: there is no connection to close (and the header is illegal).
+    if (value !== undefined && !(isHttp2(req) && name.toLowerCase() === 'connection')) res.setHeader(name, value);
+  }
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.writeHead(status);

@@ -20,6 +20,7 @@ import { AccessLog, type RequestInfo } from './access-log.js';
 import { trackResponse } from './connections.js';
 import { errorPageText, writeErrorPage } from './error-page.js';
 import { framingProblem } from './framing.js';
+import { hostFromAuthority, isHttp2 } from './h2.js';
 import { runScript } from './page-request.js';
 import { trustListOf } from './proxy.js';
 import { ResolveCache } from './resolve-cache.js';
@@ -63,6 +64,7 @@ export function requestListener(opts: ListenerOptions): RequestListener {
   const accessLog = new AccessLog(opts.log);
   const pathsFor = perSite((site) => new ResolveCache(site.root, resolveOptions(site)));
   return (req, res) => {
+    if (isHttp2(req)) hostFromAuthority(req);
     const serving = opts.serving();
     const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
     guard(req, res, info.id, opts.log);
@@ -90,7 +92,8 @@ function route(
   { info, serving, pathsFor, opts }: Routing,
 ): Promise<unknown> {
   const { config, sites, groups } = serving;
-  const refused = framingProblem(req.httpVersion, req.rawHeaders);
+  // HTTP/2's framing is nghttp2's to check; RFC 9112's rules are for HTTP/1.
+  const refused = isHttp2(req) ? null : framingProblem(req.httpVersion, req.rawHeaders);
   if (refused) {
     // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
     const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);

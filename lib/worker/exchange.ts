@@ -4,6 +4,7 @@
 // crash, client gone) into exactly one Outcome.
 
 import { BodyPush } from '../http/body/push.js';
+import { writeHead } from '../http/h2.js';
 import type { Logger } from '../util/log.js';
 import type { Job } from './job.js';
 import { FileSend, type PageFile } from './file-wrapper.js';
@@ -130,7 +131,7 @@ export class Exchange {
     const [status, reason] = parseStatus(start.status);
     const res = this.job.res;
     if (this.aborted || res.destroyed) return;
-    res.writeHead(status, reason, start.headers.flat());
+    writeHead(res, status, reason, start.headers.flat());
     this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
   }
 

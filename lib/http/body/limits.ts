@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorPageText, writeErrorPage } from '../error-page.js';
+import { http2HasBody } from '../h2.js';
 
 /** True when the request carries a body the app may read. */
 export function hasRequestBody(headers: Record<string, string | string[] | undefined>): boolean {
@@ -50,7 +51,7 @@ export function requestBody(
   limits: BodyLimits,
   window: number,
 ): RequestBody {
-  const hasBody = hasRequestBody(req.headers);
+  const hasBody = hasRequestBody(req.headers) || http2HasBody(req);
   if (!hasBody) return { hasBody, body: req, push: false };
   const push = !expectsContinue(req) && (limits.maxBody === 0 || limits.maxBody >= window);
   return { hasBody, body: pageBody(req, res, limits), push };

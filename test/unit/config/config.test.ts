@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, makeConfig, parseCli, type Config } from '../../../lib/config/config.js';
@@ -60,6 +60,9 @@ function plain(config: Config): Record<string, unknown> {
 }
 
 /** Every setting in table order: flag, metavar, YAML key, default and how the default is shown. */
+/** state-dir's default: under $XDG_STATE_HOME, else ~/.local/state. */
+const STATE_DIR_DEFAULT = path.join(process.env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'pypages');
+
 const TABLE: {
   name: string;
   flag: string | null;
@@ -292,6 +295,49 @@ const TABLE: {
   },
   { name: 'sites', flag: null, metavar: null, yaml: 'sites', default: [], defaultText: 'none: one site, the root' },
   {
+    name: 'tls',
+    flag: '--tls',
+    metavar: 'MODE',
+    yaml: 'tls',
+    default: 'off',
+    defaultText: 'off (HTTPS from cert and key when they are given)',
+  },
+  { name: 'httpPort', flag: '--http-port', metavar: 'N', yaml: 'http-port', default: 80, defaultText: '80' },
+  {
+    name: 'redirectHttp',
+    flag: '--redirect-http',
+    metavar: null,
+    yaml: 'redirect-http',
+    default: false,
+    defaultText: 'false',
+  },
+  {
+    name: 'acmeDirectory',
+    flag: '--acme-directory',
+    metavar: 'URL',
+    yaml: 'acme-directory',
+    default: 'https://acme-v02.api.letsencrypt.org/directory',
+    defaultText: "Let's Encrypt",
+  },
+  { name: 'acmeEmail', flag: '--acme-email', metavar: 'ADDR', yaml: 'acme-email', default: '', defaultText: 'none' },
+  { name: 'acmeCa', flag: '--acme-ca', metavar: 'FILE', yaml: 'acme-ca', default: '', defaultText: "the system's" },
+  {
+    name: 'acmeRenewBefore',
+    flag: '--acme-renew-before',
+    metavar: 'SECONDS',
+    yaml: 'acme-renew-before',
+    default: 2592000,
+    defaultText: '2592000 (30 days)',
+  },
+  {
+    name: 'stateDir',
+    flag: '--state-dir',
+    metavar: 'DIR',
+    yaml: 'state-dir',
+    default: STATE_DIR_DEFAULT,
+    defaultText: '$XDG_STATE_HOME/pypages or ~/.local/state/pypages',
+  },
+  {
     name: 'config',
     flag: '--config',
     metavar: 'FILE',
@@ -357,6 +403,14 @@ const DEFAULTS = {
   accessLogFormat: 'combined',
   errorLog: '-',
   sites: [],
+  tls: 'off',
+  httpPort: 80,
+  redirectHttp: false,
+  acmeDirectory: 'https://acme-v02.api.letsencrypt.org/directory',
+  acmeEmail: '',
+  acmeCa: '',
+  acmeRenewBefore: 2592000,
+  stateDir: STATE_DIR_DEFAULT,
   configFile: null,
 };
 
@@ -510,6 +564,8 @@ describe('command-line flags', () => {
       '--userdir-allow': [],
       '--userdir-deny': [],
       '--allow-override': [],
+      '--acme-email': '',
+      '--acme-ca': '',
     };
     const flags = SETTING_LIST.filter((x) => x.metavar !== null && !x.positional);
     for (const flag of Object.keys(meaningful)) expect(flags.map((f) => f.flag)).toContain(flag);
@@ -841,6 +897,14 @@ describe('help and version', () => {
       accessLogFormat: '--access-log-format FORMAT',
       errorLog: '--error-log FILE',
       sites: '(pypages.yaml only)',
+      tls: '--tls MODE',
+      httpPort: '--http-port N',
+      redirectHttp: '--redirect-http',
+      acmeDirectory: '--acme-directory URL',
+      acmeEmail: '--acme-email ADDR',
+      acmeCa: '--acme-ca FILE',
+      acmeRenewBefore: '--acme-renew-before SECONDS',
+      stateDir: '--state-dir DIR',
       config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
@@ -1023,12 +1087,36 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
         },
       ],
     },
+    tls: { yaml: 'auto', fromYaml: 'auto', argv: ['--tls', 'off'], fromCli: 'off' },
+    httpPort: { yaml: '8080', fromYaml: 8080, argv: ['--http-port', '8081'], fromCli: 8081 },
+    redirectHttp: { yaml: 'true', fromYaml: true, argv: ['--redirect-http'], fromCli: true },
+    acmeDirectory: {
+      yaml: 'https://ca.example/dir',
+      fromYaml: 'https://ca.example/dir',
+      argv: ['--acme-directory', 'http://127.0.0.1:14000/dir'],
+      fromCli: 'http://127.0.0.1:14000/dir',
+    },
+    acmeEmail: { yaml: 'a@example.com', fromYaml: 'a@example.com', argv: ['--acme-email', 'b@x.y'], fromCli: 'b@x.y' },
+    acmeCa: {
+      yaml: 'tls/ca.pem',
+      fromYaml: '/CWD/conf/tls/ca.pem',
+      argv: ['--acme-ca', 'ca.pem'],
+      fromCli: '/CWD/ca.pem',
+    },
+    acmeRenewBefore: { yaml: '86400', fromYaml: 86400, argv: ['--acme-renew-before', '3600'], fromCli: 3600 },
+    stateDir: {
+      yaml: 'state',
+      fromYaml: '/CWD/conf/state',
+      argv: ['--state-dir', '/var/lib/p'],
+      fromCli: '/var/lib/p',
+    },
   };
 
 /** Writes conf/p.yaml with every sample (and the folders and files they name); returns its path. */
 function writeSamples(): string {
   for (const dir of ['conf/site', 'conf/venv', 'conf/data']) mkdirSync(path.join(cwd, dir), { recursive: true });
-  for (const file of ['conf/tls/cert.pem', 'conf/tls/key.pem', 'c.pem', 'k.pem']) write(file, 'PEM');
+  for (const file of ['conf/tls/cert.pem', 'conf/tls/key.pem', 'conf/tls/ca.pem', 'c.pem', 'k.pem', 'ca.pem'])
+    write(file, 'PEM');
   const lines = (Object.keys(SAMPLES) as (keyof SettingValues)[]).map(
     (name) => `${SETTINGS[name].yaml}: ${SAMPLES[name].yaml}`,
   );
@@ -1069,7 +1157,8 @@ describe('YAML file', () => {
       if (!argv) continue;
       all.push(...argv);
       cli[name] = inCwd(fromCli);
-      if (name !== 'debug') expect(cli[name], name).not.toEqual(yaml[name]);
+      // A switch can only turn itself on: its sample is true in both.
+      if (name !== 'debug' && name !== 'redirectHttp') expect(cli[name], name).not.toEqual(yaml[name]);
       expect(plain(run(['--config', file, ...argv])), name).toEqual({ ...yaml, [name]: cli[name] });
     }
     expect(plain(run(['--config', file, ...all]))).toEqual({ ...yaml, ...cli });
@@ -1287,6 +1376,14 @@ describe('YAML file', () => {
     ['access-log', '""', '""'],
     ['access-log-format', 'common', '"common"'],
     ['error-log', '[]', '[]'],
+    ['tls', 'on', '"on"'],
+    ['http-port', '65536', '65536'],
+    ['redirect-http', 'yes', '"yes"'],
+    ['acme-directory', 'ftp://ca/dir', '"ftp://ca/dir"'],
+    ['acme-email', 'nobody', '"nobody"'],
+    ['acme-ca', 'missing.pem', '"/CWD/missing.pem"'],
+    ['acme-renew-before', '10', '10'],
+    ['state-dir', '""', '""'],
   ];
 
   it.each(badValues)('rejects %s: %s, naming file, key and what is allowed', (key, value, got) => {
@@ -1383,7 +1480,7 @@ describe('YAML file', () => {
     ['Env: {}', 'Env', '. Did you mean "env"?'],
     ['idle_timeout: 5', 'idle_timeout', '. Did you mean "idle-timeout"?'],
     ['timeout: 5', 'timeout', ''],
-    ['ssl: true', 'ssl', ''],
+    ['ssl: true', 'ssl', '. Did you mean "tls"?'],
   ])('rejects unknown key in %j', (yaml, key, hint) => {
     const file = write('pypages.yaml', yaml);
     const err = fail(() => run([]));

@@ -97,3 +97,29 @@ describe('buildEnviron', () => {
     expect(buildEnviron(request({ httpVersion: '1.0' }), script).SERVER_PROTOCOL).toBe('HTTP/1.0');
   });
 });
+
+describe('buildEnviron over HTTP/2', () => {
+  const script = { file: '/srv/app.py', scriptName: '/app.py', pathInfo: '', root: '/srv' };
+  const h2 = (rawHeaders: string[]) =>
+    buildEnviron(
+      {
+        method: 'GET',
+        rawUrl: '/app.py',
+        httpVersion: '2.0',
+        rawHeaders,
+        remoteAddress: '127.0.0.1',
+        remotePort: 5000,
+        localAddress: '127.0.0.1',
+        localPort: 8443,
+        secure: true,
+      },
+      script,
+    );
+
+  it('says SERVER_PROTOCOL HTTP/2, takes the Host from :authority and leaves the pseudo-headers out', () => {
+    const env = h2([':method', 'GET', ':path', '/app.py', ':scheme', 'https', ':authority', 'ex.com:8443', 'x-a', '1']);
+    expect(env.SERVER_PROTOCOL).toBe('HTTP/2');
+    expect([env.HTTP_HOST, env.SERVER_NAME, env.HTTP_X_A]).toEqual(['ex.com:8443', 'ex.com', '1']);
+    expect(Object.keys(env).filter((k) => k.includes(':'))).toEqual([]);
+  });
+});
