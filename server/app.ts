@@ -110,7 +110,7 @@ function httpServer(config: Config, handler: RequestListener): Server {
     connectionsCheckingInterval: 1000,
   };
   const server = config.cert
-    ? createTlsServer({ ...options, cert: readFileSync(config.cert), key: readFileSync(config.key) }, handler)
+    ? createTlsServer({ ...options, ...tlsOptions(config) }, handler)
     : createServer(options, handler);
   server.on('checkContinue', handler);
   applyClientTimeouts(server, config.clientTimeout, config.keepAliveTimeout);
@@ -122,6 +122,15 @@ function httpServer(config: Config, handler: RequestListener): Server {
   // but what its HTTP server reads); test/integration/http-strict.test.ts pins it.
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   return server;
+}
+
+/** The certificate and key; client-timeout bounds the TLS handshake too (Node's default is 120 s, whatever the client sends). */
+function tlsOptions(config: Config) {
+  return {
+    cert: readFileSync(config.cert),
+    key: readFileSync(config.key),
+    handshakeTimeout: config.clientTimeout * 1000,
+  };
 }
 
 /** `target`: { port, host } to bind, or a bound socket handle. */

@@ -6,7 +6,10 @@
 //     aborted, its request counted as over and its access-log line written;
 //   - a request that cannot be parsed after others on the same connection is
 //     answered (400, 431, 408) only once their responses have gone, never in
-//     their place.
+//     their place. The parser stays failed: every further chunk the client
+//     sends would be reported as the same error again (chunk attached), so
+//     the connection stops being read, and one refusal is kept, whatever the
+//     client sends meanwhile.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -61,18 +64,36 @@ const ANSWERS: Record<string, string> = {
  * slow) and closes the connection, without taking the place of answers due
  * to earlier requests on it: a broken head waits for them; a broken body
  * (its request's answer is then the last one) cuts the connection once they
- * have gone, with the status if nothing of that answer was sent.
+ * have gone, with the status if nothing of that answer was sent. Nothing
+ * more is read from the connection; its earlier answers stay bounded by
+ * client-timeout like any other.
  */
 export function answerClientErrors(server: Server): void {
+  const failed = new WeakSet<Socket>();
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    stopReading(socket);
+    if (failed.has(socket)) return;
+    failed.add(socket);
+    const status = ANSWERS[err.code ?? ''] ?? '400 Bad Request';
     const pending = [...openResponses(socket)];
     const broken = pending.find((res) => !res.req.complete);
     const earlier = pending.filter((res) => res !== broken);
-    if (earlier.length === 0) return refuse(socket, err, broken);
+    if (earlier.length === 0) return refuse(socket, status, broken);
     if (broken) return void broken.destroy(); // it closes the connection once it is its turn to answer
-    afterAll(earlier, () => refuse(socket, err, undefined));
+    afterAll(earlier, () => refuse(socket, status, undefined));
   });
+}
+
+/**
+ * Node's own pause of a connection whose answers lag (its guard against a
+ * flood of pipelined requests): the socket's handle stops reading. Node
+ * resumes it when those answers drain; a chunk read then fails again and
+ * lands here again.
+ */
+function stopReading(socket: Socket): void {
+  (socket as Socket & { _paused: boolean })._paused = true;
+  socket.pause();
 }
 
 function afterAll(responses: ServerResponse[], then: () => void): void {
@@ -85,9 +106,8 @@ function afterAll(responses: ServerResponse[], then: () => void): void {
 }
 
 /** The status, unless the broken request's own answer has begun; then the connection is closed. */
-function refuse(socket: Socket, err: NodeJS.ErrnoException, broken: ServerResponse | undefined): void {
+function refuse(socket: Socket, status: string, broken: ServerResponse | undefined): void {
   if (socket.writable && !broken?.headersSent) {
-    const status = ANSWERS[err.code ?? ''] ?? '400 Bad Request';
     const body = `${status}\n`;
     socket.write(
       `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
