@@ -62,6 +62,10 @@ export function requestListener(opts: ListenerOptions): RequestListener {
     const serving = opts.serving();
     const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
     guard(req, res, info.id, opts.log);
+    // After a request carrying Upgrade, Node's parser reads nothing more (another protocol would
+    // follow), and pypages speaks none: the answer closes the connection, so a client that
+    // pipelined more requests knows to send them again (RFC 9112 9.3.2), instead of never hearing.
+    if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
     const done = opts.track();
     const handled = route(req, res, { info, serving, pathsFor, opts });
     const logged = accessLog.record(req, res, info, handled);
@@ -86,7 +90,7 @@ function route(
   { info, serving, pathsFor, opts }: Routing,
 ): Promise<unknown> {
   const { config, sites, groups } = serving;
-  const refused = framingProblem(req.httpVersion, req.rawHeaders);
+  const refused = framingProblem(req.httpVersion, req.rawHeaders, config.maxHeaderFields);
   if (refused) {
     // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
     const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);
