@@ -60,6 +60,27 @@ describe('a connection whose request parser failed', () => {
   });
 });
 
+describe('a broken body pipelined behind a long answer', () => {
+  let s: TestServer;
+  beforeAll(async () => (s = await startTestServer()));
+  afterAll(() => s.stop());
+
+  it('lets the whole earlier answer reach a client that reads late, then refuses', async () => {
+    const size = 3_000_000;
+    const reply = await rawExchange(
+      s.port,
+      `GET /download.py?size=${size} HTTP/1.1\r\nHost: x\r\n\r\n` +
+        'POST /echo.py HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      { then: 'open', pauseReadingMs: 1500, waitMs: 20_000 },
+    );
+    const text = reply.bytes.toString('latin1');
+    const body = text.indexOf('\r\n\r\n') + 4;
+    expect(text.slice(body, body + size)).toBe('x'.repeat(size));
+    expect(text.slice(body + size)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply.closed).toBe(true);
+  });
+});
+
 describe('header fields (max-header-fields)', () => {
   let s: TestServer;
   beforeAll(async () => (s = await startTestServer()));
