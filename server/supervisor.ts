@@ -17,6 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { onLines } from '../lib/util/lines.js';
+import { nonBlockingTerminal } from '../lib/util/terminal.js';
 import { INSTANCE_VARIABLE, killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
 
@@ -80,6 +81,7 @@ class Supervisor {
 
   run(): Promise<number> {
     process.stderr.on('error', () => {}); // a closed log reader must not take the supervisor down
+    nonBlockingTerminal(process.stderr); // nor a terminal that stops reading stop the heartbeat
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => this.stop(signal));
     for (const signal of FORWARDED) process.on(signal, () => this.forward(signal));
     this.start();
