@@ -10,6 +10,7 @@ import { findInterpreter, type Interpreter } from '../lib/groups/interpreter.js'
 import type { GroupRegistry } from '../lib/groups/registry.js';
 import { applyClientTimeouts } from '../lib/http/client-timeouts.js';
 import { answerClientErrors } from '../lib/http/connections.js';
+import { FIELDS_KEPT } from '../lib/http/framing.js';
 import { koaApp } from '../lib/http/koa-app.js';
 import { requestListener } from '../lib/http/listener.js';
 import { consoleLogger, type Logger } from '../lib/util/log.js';
@@ -176,6 +177,7 @@ function httpServer(
   };
   const server = secure ? secureServer(config, options, handler, certificates) : createServer(options, handler);
   server.on('checkContinue', handler);
+  server.maxHeadersCount = FIELDS_KEPT; // the listener refuses more than max-header-fields of them
   applyClientTimeouts(server, config.clientTimeout, config.keepAliveTimeout);
   answerClientErrors(server);
   // A client that half-closes after its request (shutdown(SHUT_WR), nc -N, some health checkers)

@@ -16,6 +16,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { nonBlockingTerminal } from '../lib/util/terminal.js';
 import { killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
 import { ROLE_VARIABLE, type Running, startServerChild } from './server-child.js';
@@ -68,6 +69,7 @@ class Supervisor {
 
   run(): Promise<number> {
     process.stderr.on('error', () => {}); // a closed log reader must not take the supervisor down
+    nonBlockingTerminal(process.stderr); // nor a terminal that stops reading stop the heartbeat
     onStopSignals({ stop: (signal) => this.stop(signal), force: (signal) => this.force(signal) });
     for (const signal of FORWARDED) process.on(signal, () => this.forward(signal));
     this.start();

@@ -55,6 +55,7 @@ export interface SettingValues extends HostingValues, TlsSettingValues {
   // HTTP
   maxBody: number;
   maxHeaderSize: number;
+  maxHeaderFields: number;
   clientTimeout: number;
   keepAliveTimeout: number;
   trustProxy: readonly string[];
@@ -245,6 +246,11 @@ const ENTRIES: Entries = {
     metavar: 'SIZE', default: 16384, defaultText: '16K',
     allowed: 'a size in bytes from 1024 to 1048576 (suffix K, M or G allowed)', parse: size(1024, 1024 ** 2),
     help: 'Largest request head (request line and headers); larger gets 431.',
+  },
+  maxHeaderFields: {
+    metavar: 'N', default: 100, defaultText: '100',
+    allowed: 'an integer from 1 to 2000', parse: integer(1, 2000),
+    help: 'Most header fields in a request head (as Apache\'s LimitRequestFields); more gets 431 before any page or file is reached.',
   },
   clientTimeout: {
     metavar: 'SECONDS', default: 60, defaultText: '60',

@@ -106,9 +106,12 @@ export interface AccessFacts {
 /** Printable ASCII without quote or backslash: logged as it is, without escaping. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-/** Quoted with control characters escaped (\\xHH, as Apache writes them): a header cannot forge a line. */
+/** Quoted with control characters (C0, DEL, C1) escaped (\\xHH, as Apache writes them): a header cannot forge a line. */
 function escaped(s: string): string {
-  return JSON.stringify(s).replace(/\\u00([0-9a-f]{2})|\x7f/g, (_, hex: string | undefined) => `\\x${hex ?? '7f'}`);
+  return JSON.stringify(s).replace(
+    /\\u00([0-9a-f]{2})|[\x7f-\x9f]/g,
+    (c, hex: string | undefined) => `\\x${hex ?? c.charCodeAt(0).toString(16)}`,
+  );
 }
 
 /** One line of Apache's combined log format. */

@@ -6,7 +6,10 @@
 //     aborted, its request counted as over and its access-log line written;
 //   - a request that cannot be parsed after others on the same connection is
 //     answered (400, 431, 408) only once their responses have gone, never in
-//     their place.
+//     their place. The parser stays failed: every further chunk the client
+//     sends would be reported as the same error again (chunk attached), so
+//     the connection stops being read, and one refusal is kept, whatever the
+//     client sends meanwhile.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -56,23 +59,57 @@ const ANSWERS: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
 
+/** How long a refused connection whose earlier answers went first may linger, reading and dropping what the client sends. */
+const LINGER_MS = 30_000;
+
 /**
  * Answers requests Node's parser refuses (malformed, head too large, too
  * slow) and closes the connection, without taking the place of answers due
- * to earlier requests on it: a broken head waits for them; a broken body
- * (its request's answer is then the last one) cuts the connection once they
- * have gone, with the status if nothing of that answer was sent.
+ * to earlier requests on it: the refusal (the status, unless the broken
+ * request's own answer has begun) waits for them. Meanwhile nothing more is
+ * read from the connection (its earlier answers stay bounded by
+ * client-timeout like any other); one refusal is kept, whatever the client
+ * sends.
  */
 export function answerClientErrors(server: Server): void {
+  const failed = new WeakMap<Socket, 'held' | 'refused'>();
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const state = failed.get(socket);
+    if (state === 'held') return stopReading(socket); // Node read on once the earlier answers drained
+    if (state === 'refused') return; // what the client sends after the refusal is dropped
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const status = ANSWERS[err.code ?? ''] ?? '400 Bad Request';
     const pending = [...openResponses(socket)];
     const broken = pending.find((res) => !res.req.complete);
     const earlier = pending.filter((res) => res !== broken);
-    if (earlier.length === 0) return refuse(socket, err, broken);
-    if (broken) return void broken.destroy(); // it closes the connection once it is its turn to answer
-    afterAll(earlier, () => refuse(socket, err, undefined));
+    if (earlier.length === 0) {
+      failed.set(socket, 'refused');
+      return refuse(socket, status, broken, 1000); // a client that does not read even that: 1 s
+    }
+    failed.set(socket, 'held');
+    stopReading(socket);
+    afterAll(earlier, () => {
+      failed.set(socket, 'refused');
+      readOn(socket);
+      refuse(socket, status, broken, LINGER_MS);
+    });
   });
+}
+
+/**
+ * Node's own pause of a connection whose answers lag (its guard against a
+ * flood of pipelined requests): the socket's handle stops reading. Node
+ * resumes it when those answers drain; a chunk read then fails again and
+ * lands here again.
+ */
+function stopReading(socket: Socket): void {
+  (socket as Socket & { _paused: boolean })._paused = true;
+  socket.pause();
+}
+
+function readOn(socket: Socket): void {
+  (socket as Socket & { _paused: boolean })._paused = false;
+  socket.resume();
 }
 
 function afterAll(responses: ServerResponse[], then: () => void): void {
@@ -84,15 +121,22 @@ function afterAll(responses: ServerResponse[], then: () => void): void {
   }
 }
 
-/** The status, unless the broken request's own answer has begun; then the connection is closed. */
-function refuse(socket: Socket, err: NodeJS.ErrnoException, broken: ServerResponse | undefined): void {
+/**
+ * Writes the status (unless the broken request's own answer has begun),
+ * closes our side once all written has left, and reads on, dropping what
+ * comes, until the client closes too or `lingerMs` pass (client-timeout
+ * ends a silent one sooner): a socket closed with unread input is reset,
+ * and the reset would discard answers the client has not read yet
+ * (Apache's lingering close).
+ */
+function refuse(socket: Socket, status: string, broken: ServerResponse | undefined, lingerMs: number): void {
   if (socket.writable && !broken?.headersSent) {
-    const status = ANSWERS[err.code ?? ''] ?? '400 Bad Request';
     const body = `${status}\n`;
     socket.write(
       `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     );
   }
-  socket.destroySoon();
-  setTimeout(() => socket.destroy(), 1000).unref(); // a client that does not read even that
+  socket.end();
+  socket.once('end', () => socket.destroy());
+  setTimeout(() => socket.destroy(), lingerMs).unref();
 }

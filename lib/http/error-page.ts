@@ -8,6 +8,7 @@ const EXPLANATIONS: Record<number, string> = {
   405: 'This method is not allowed for the requested URL.',
   408: 'The client sent nothing for too long while the server waited for the request.',
   413: 'The request body is larger than this server accepts.',
+  431: 'The request has more header fields than this server accepts.',
   500: 'The page failed while handling the request.',
   502: 'The page stopped before it finished answering.',
   503: 'The server cannot handle the request right now; try again shortly.',

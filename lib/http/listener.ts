@@ -68,6 +68,10 @@ export function requestListener(opts: ListenerOptions): RequestListener {
     const serving = opts.serving();
     const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
     guard(req, res, info.id, opts.log);
+    // After a request carrying Upgrade, Node's parser reads nothing more (another protocol would
+    // follow), and pypages speaks none: the answer closes the connection, so a client that
+    // pipelined more requests knows to send them again (RFC 9112 9.3.2), instead of never hearing.
+    if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
     const done = opts.track(res);
     const handled = route(req, res, { info, serving, pathsFor, opts });
     const logged = accessLog.record(req, res, info, handled);
@@ -93,7 +97,7 @@ function route(
 ): Promise<unknown> {
   const { config, sites, groups } = serving;
   // HTTP/2's framing is nghttp2's to check; RFC 9112's rules are for HTTP/1.
-  const refused = isHttp2(req) ? null : framingProblem(req.httpVersion, req.rawHeaders);
+  const refused = isHttp2(req) ? null : framingProblem(req.httpVersion, req.rawHeaders, config.maxHeaderFields);
   if (refused) {
     // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
     const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);

@@ -2,7 +2,7 @@
 // lib/http/access-log.ts) and error (stderr). Tests pass their own Logger to
 // read what was logged.
 
-import { writeSync } from 'node:fs';
+import { nonBlockingTerminal, writeAllSync } from './terminal.js';
 
 export interface Logger {
   access(line: string): void;
@@ -35,22 +35,50 @@ export function consoleLogger(): Logger {
   };
 }
 
-/** An error-log line: [ISO time] [level] message. */
+/** An error-log line: [ISO time] [level] message, escaped and marked as one entry (logEntry). */
 export function stamped(level: string, message: string): string {
-  return `[${new Date().toISOString()}] [${level}] ${message}\n`;
+  return `[${new Date().toISOString()}] [${level}] ${logEntry(message)}\n`;
+}
+
+/** What a terminal or log viewer acts on: C0 but tab and newline, DEL, C1, line and paragraph separators, bidi controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Starts each line of an entry after its first: no line of a message can pass for an entry of its own. */
+export const CONTINUATION = '  | ';
+
+/**
+ * A message (which may carry a client's text: a URL in an exception, a
+ * page's output) as the text of one log entry: control characters escaped
+ * as \xHH or \uHHHH, as the access log does, so nothing can move a
+ * terminal's cursor, recolour or clear it; each line after the first (a
+ * traceback's) starts with CONTINUATION, so none reads as pypages' own.
+ */
+export function logEntry(message: string): string {
+  const text = message.replace(CONTROL, escapeControl).replace(/\n+$/, '');
+  return text.includes('\n') ? text.replaceAll('\n', `\n${CONTINUATION}`) : text;
+}
+
+function escapeControl(c: string): string {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
 }
 
 /** Bytes a log stream may hold for a slow reader before lines are dropped. */
 export const LOG_BUFFER_LIMIT = 8 * 1024 * 1024;
 
 const BACKLOG_CHUNK = 64 * 1024;
+/** How long the last lines may wait at exit for a full (non-blocking) stream. */
+const EXIT_WAIT_MS = 1000;
 
 /**
  * One log stream. Lines written in one turn of the event loop leave in one
  * write: under load that is one system call for many requests. While the
  * reader lags, lines wait here as bytes in 64 KiB chunks (kept as strings,
  * or as the stream's small chunks, they cost several times their length) and
- * leave on 'drain'. At exit, what is left is written synchronously.
+ * leave on 'drain'. A terminal is made non-blocking (./terminal.ts), so it
+ * lags like a pipe instead of stopping the event loop. At exit, what is left
+ * is written synchronously (waiting at most EXIT_WAIT_MS for a full stream).
  */
 export class LogStream {
   alive = true;
@@ -73,6 +101,7 @@ export class LogStream {
     private readonly name: string,
     private readonly limit = LOG_BUFFER_LIMIT,
   ) {
+    nonBlockingTerminal(stream); // a terminal that stops reading then costs lines, not the event loop
     stream.on('error', (e: NodeJS.ErrnoException) => this.die(e.code ?? e.message));
     stream.on('drain', () => this.flush());
     process.once('exit', this.atExit);
@@ -152,13 +181,14 @@ export class LogStream {
   private flushAtExit(): void {
     if (!this.alive || this.stream.fd === undefined) return;
     this.keep();
+    const deadline = Date.now() + EXIT_WAIT_MS;
     try {
       // the loop has stopped: write what is left at once
       this.backlog.forEach((b, i, all) => {
-        writeSync(this.stream.fd!, b, 0, i === all.length - 1 ? this.backlogUsed : b.length);
+        writeAllSync(this.stream.fd!, b.subarray(0, i === all.length - 1 ? this.backlogUsed : b.length), deadline);
       });
     } catch {
-      // the reader is gone: nowhere to write
+      // the reader is gone, or stalled past EXIT_WAIT_MS: nowhere to write
     }
   }
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from '../helpers.js';
+import { rawExchange } from '../raw-client.js';
 
 type Environ = Record<string, string>;
 
@@ -130,7 +131,7 @@ describe('HTTPS with --cert and --key', () => {
       { stdio: 'pipe' },
     );
     cert = readFileSync(certFile);
-    s = await startTestServer({ cert: certFile, key: keyFile, trustProxy: ['10.0.0.0/8'] });
+    s = await startTestServer({ cert: certFile, key: keyFile, trustProxy: ['10.0.0.0/8'], clientTimeout: 2 });
   });
   afterAll(async () => {
     try {
@@ -175,5 +176,15 @@ describe('HTTPS with --cert and --key', () => {
   it('serves static files over TLS too', async () => {
     const res = await tlsGet('/style.css');
     expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ['sends nothing', ''],
+    ['sends 3 bytes of a ClientHello', '\x16\x03\x01'],
+  ])("lets go of a client that %s after client-timeout, not TLS's 120 s", async (_, bytes) => {
+    const reply = await rawExchange(s.port, bytes, { then: 'open', waitMs: 30_000 });
+    expect(reply.closed).toBe(true);
+    expect(reply.ms).toBeGreaterThanOrEqual(1500);
+    expect(reply.ms).toBeLessThan(20_000); // 2 s, plus the slack of a loaded machine
   });
 });

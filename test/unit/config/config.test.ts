@@ -195,6 +195,14 @@ const TABLE: {
     defaultText: '16K',
   },
   {
+    name: 'maxHeaderFields',
+    flag: '--max-header-fields',
+    metavar: 'N',
+    yaml: 'max-header-fields',
+    default: 100,
+    defaultText: '100',
+  },
+  {
     name: 'clientTimeout',
     flag: '--client-timeout',
     metavar: 'SECONDS',
@@ -387,6 +395,7 @@ const DEFAULTS = {
   healthPath: '/-/health',
   maxBody: 1073741824,
   maxHeaderSize: 16384,
+  maxHeaderFields: 100,
   clientTimeout: 60,
   keepAliveTimeout: 5,
   trustProxy: [],
@@ -541,6 +550,7 @@ describe('command-line flags', () => {
     [['--max-header-size', '1K'], { maxHeaderSize: 1024 }],
     [['--max-header-size', '1M'], { maxHeaderSize: 1024 ** 2 }],
     [['--max-header-size', '8192'], { maxHeaderSize: 8192 }],
+    [['--max-header-fields', '2000'], { maxHeaderFields: 2000 }],
     [['--trust-proxy', '127.0.0.1, ::1'], { trustProxy: ['127.0.0.1', '::1'] }],
   ])('%j', (argv, expected) => {
     expect(run(argv)).toMatchObject(inCwd(expected));
@@ -713,6 +723,11 @@ describe('command-line flags', () => {
       `--max-header-size: must be ${SETTINGS.maxHeaderSize.allowed} (got "2M")`,
     ],
     [
+      ['--max-header-fields', '2001'],
+      '--max-header-fields',
+      `--max-header-fields: must be ${SETTINGS.maxHeaderFields.allowed} (got "2001")`,
+    ],
+    [
       ['--trust-proxy', '::1/129'],
       '--trust-proxy',
       `--trust-proxy: must be ${SETTINGS.trustProxy.allowed} (got "::1/129")`,
@@ -881,6 +896,7 @@ describe('help and version', () => {
       healthPath: '--health-path PATH',
       maxBody: '--max-body SIZE',
       maxHeaderSize: '--max-header-size SIZE',
+      maxHeaderFields: '--max-header-fields N',
       clientTimeout: '--client-timeout SECONDS',
       keepAliveTimeout: '--keep-alive-timeout SECONDS',
       trustProxy: '--trust-proxy ADDRS',
@@ -1021,6 +1037,7 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
     healthPath: { yaml: '""', fromYaml: '', argv: ['--health-path', '/healthz'], fromCli: '/healthz' },
     maxBody: { yaml: '10M', fromYaml: 10 * 1024 ** 2, argv: ['--max-body', '0'], fromCli: 0 },
     maxHeaderSize: { yaml: '64K', fromYaml: 64 * 1024, argv: ['--max-header-size', '8192'], fromCli: 8192 },
+    maxHeaderFields: { yaml: '50', fromYaml: 50, argv: ['--max-header-fields', '20'], fromCli: 20 },
     clientTimeout: { yaml: '90', fromYaml: 90, argv: ['--client-timeout', '2.5'], fromCli: 2.5 },
     keepAliveTimeout: { yaml: '0', fromYaml: 0, argv: ['--keep-alive-timeout', '15'], fromCli: 15 },
     trustProxy: {
@@ -1197,6 +1214,7 @@ describe('YAML file', () => {
     ['max-body: 64KiB', { maxBody: 65536 }],
     ['max-body: 0', { maxBody: 0 }],
     ['max-header-size: 1K', { maxHeaderSize: 1024 }],
+    ['max-header-fields: 2000', { maxHeaderFields: 2000 }],
     ['shared-preload: flask', { sharedPreload: ['flask'] }],
     ['status-allow: "::1"', { statusAllow: ['::1'] }],
     ['status-allow: []', { statusAllow: [] }],
@@ -1352,6 +1370,7 @@ describe('YAML file', () => {
     ['max-header-size', '1023', '1023'],
     ['max-header-size', '2M', '"2M"'],
     ['max-header-size', '0', '0'],
+    ['max-header-fields', '0', '0'],
     ['client-timeout', '0', '0'],
     ['client-timeout', 'soon', '"soon"'],
     ['keep-alive-timeout', '-1', '-1'],

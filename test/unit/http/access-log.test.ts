@@ -31,6 +31,7 @@ describe('combinedLine', () => {
     ['tab\there', '"tab\\there"'],
     ['nul\x00and\x1b', '"nul\\x00and\\x1b"'],
     ['del\x7f', '"del\\x7f"'],
+    ['csi\x9b2J', '"csi\\x9b2J"'],
     ['caf\xe9', '"caf\xe9"'],
     ['', '""'],
   ])('escapes %j so a line cannot be forged', (agent, logged) => {

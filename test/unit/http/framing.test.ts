@@ -20,7 +20,7 @@ describe('framingProblem', () => {
     ['1.0', ['transfer-encoding', 'gzip', 'Content-Length', '3'], TE10],
     ['1.0', ['X-Transfer-Encoding', 'chunked'], null],
   ] as const)('HTTP/%s %j → %s', (version, headers, expected) => {
-    expect(framingProblem(version, headers)?.reason ?? null).toBe(expected);
+    expect(framingProblem(version, headers, 100)?.reason ?? null).toBe(expected);
   });
 
   it.each([
@@ -38,7 +38,7 @@ describe('framingProblem', () => {
     "a-b_c~d!$&'()*+,;=e",
     'xn--bcher-kva.example',
   ])('accepts the Host %j', (host) => {
-    expect(framingProblem('1.1', ['Host', host])).toBeNull();
+    expect(framingProblem('1.1', ['Host', host], 100)).toBeNull();
   });
 
   it.each([
@@ -62,14 +62,26 @@ describe('framingProblem', () => {
     'a^b',
     'a{b}',
   ])('refuses the Host %j', (host) => {
-    expect(framingProblem('1.1', ['Host', host])).toEqual({ status: 400, reason: BAD_HOST });
+    expect(framingProblem('1.1', ['Host', host], 100)).toEqual({ status: 400, reason: BAD_HOST });
   });
 
   it.each(['2.0', '0.9', '3.0'])('answers HTTP/%s with 505', (version) => {
-    expect(framingProblem(version, ['Host', 'a'])?.status).toBe(505);
+    expect(framingProblem(version, ['Host', 'a'], 100)?.status).toBe(505);
   });
 
   it('reads a higher minor version as HTTP/1.1', () => {
-    expect(framingProblem('1.2', ['Host', 'a'])).toBeNull();
+    expect(framingProblem('1.2', ['Host', 'a'], 100)).toBeNull();
+  });
+
+  /** `n` header fields: Host, then fillers. */
+  const fields = (n: number) => ['Host', 'a', ...Array.from({ length: n - 1 }, (_, i) => [`X-${i}`, 'v']).flat()];
+
+  it('takes up to max-header-fields fields, and answers 431 to one more', () => {
+    expect(framingProblem('1.1', fields(100), 100)).toBeNull();
+    expect(framingProblem('1.1', fields(101), 100)).toEqual({
+      status: 431,
+      reason: 'more than 100 header fields (max-header-fields)',
+    });
+    expect(framingProblem('1.1', fields(3), 2)?.status).toBe(431);
   });
 });

@@ -5,7 +5,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LogStream } from '../../../lib/util/log.js';
+import { CONTINUATION, LogStream, logEntry } from '../../../lib/util/log.js';
 
 interface Pair {
   writer: Socket;
@@ -83,6 +83,46 @@ describe('LogStream', () => {
     expect(deaths).toHaveLength(1);
     expect(deaths[0]).toMatch(/EPIPE|ECONNRESET/);
     log.write('ignored\n'); // and nothing throws
+  });
+});
+
+describe('logEntry', () => {
+  it('leaves a plain message as it is', () => {
+    expect(logEntry('request abc-1: GET /a.py → 500 (app): ValueError: no such user: x\tY é ü')).toBe(
+      'request abc-1: GET /a.py → 500 (app): ValueError: no such user: x\tY é ü',
+    );
+  });
+
+  it.each([
+    ['an escape sequence', 'red\x1b[31m', 'red\\x1b[31m'],
+    ['a carriage return', 'a\rforged', 'a\\x0dforged'],
+    ['NUL, bell, backspace, DEL', '\x00\x07\x08\x7f', '\\x00\\x07\\x08\\x7f'],
+    ['a C1 control (CSI)', 'x\x9b2J', 'x\\x9b2J'],
+    ['a line separator', 'a\u2028b', 'a\\u2028b'],
+    ['a bidi override', 'user\u202eexe.txt', 'user\\u202eexe.txt'],
+  ])('escapes %s', (_, message, logged) => {
+    expect(logEntry(message)).toBe(logged);
+  });
+
+  it('marks every line after the first, so none can pass for an entry of its own', () => {
+    const forged =
+      'ValueError: no such user: x\n[2026-01-01T00:00:00.000Z] [info] configuration reloaded\npypages: server died';
+    const traceback =
+      'Traceback (most recent call last):\n  File "/www/a.py", line 7, in application\n    raise ValueError(x)\n';
+    const lines = logEntry(`${forged}\n${traceback}`).split('\n');
+    expect(lines[0]).toBe('ValueError: no such user: x');
+    expect(lines.slice(1)).toEqual([
+      `${CONTINUATION}[2026-01-01T00:00:00.000Z] [info] configuration reloaded`,
+      `${CONTINUATION}pypages: server died`,
+      `${CONTINUATION}Traceback (most recent call last):`,
+      `${CONTINUATION}  File "/www/a.py", line 7, in application`,
+      `${CONTINUATION}    raise ValueError(x)`,
+    ]);
+    expect(CONTINUATION).toMatch(/^\s/); // what log shippers' multi-line rules take for a continuation
+  });
+
+  it('keeps a CRLF line end visible and still marks the next line', () => {
+    expect(logEntry('a\r\nb')).toBe(`a\\x0d\n${CONTINUATION}b`);
   });
 });
 
