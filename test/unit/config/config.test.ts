@@ -174,6 +174,7 @@ const TABLE: {
     default: ['127.0.0.0/8', '::1'],
     defaultText: '127.0.0.0/8,::1',
   },
+  { name: 'metricsPath', flag: '--metrics-path', metavar: 'PATH', yaml: 'metrics-path', default: '', defaultText: 'off' },
   {
     name: 'healthPath',
     flag: '--health-path',
@@ -181,6 +182,14 @@ const TABLE: {
     yaml: 'health-path',
     default: '/-/health',
     defaultText: '/-/health',
+  },
+  {
+    name: 'compressPages',
+    flag: '--compress-pages',
+    metavar: null,
+    yaml: 'compress-pages',
+    default: false,
+    defaultText: 'false',
   },
   { name: 'maxBody', flag: '--max-body', metavar: 'SIZE', yaml: 'max-body', default: 1024 ** 3, defaultText: '1G' },
   {
@@ -264,7 +273,9 @@ const DEFAULTS = {
   sharedPreload: [],
   statusPath: '',
   statusAllow: ['127.0.0.0/8', '::1'],
+  metricsPath: '',
   healthPath: '/-/health',
+  compressPages: false,
   maxBody: 1073741824,
   maxHeaderSize: 16384,
   clientTimeout: 60,
@@ -416,6 +427,7 @@ describe('command-line flags', () => {
       '--shared-preload': [],
       '--status-path': '',
       '--status-allow': [],
+      '--metrics-path': '',
       '--health-path': '',
       '--trust-proxy': [],
       '--cert': '',
@@ -732,7 +744,9 @@ describe('help and version', () => {
       sharedPreload: '--shared-preload MODULES',
       statusPath: '--status-path PATH',
       statusAllow: '--status-allow ADDRS',
+      metricsPath: '--metrics-path PATH',
       healthPath: '--health-path PATH',
+      compressPages: '--compress-pages',
       maxBody: '--max-body SIZE',
       maxHeaderSize: '--max-header-size SIZE',
       clientTimeout: '--client-timeout SECONDS',
@@ -853,7 +867,9 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       argv: ['--status-allow', '0.0.0.0/0,::/0'],
       fromCli: ['0.0.0.0/0', '::/0'],
     },
+    metricsPath: { yaml: '/-/metrics', fromYaml: '/-/metrics', argv: ['--metrics-path', '/metrics'], fromCli: '/metrics' },
     healthPath: { yaml: '""', fromYaml: '', argv: ['--health-path', '/healthz'], fromCli: '/healthz' },
+    compressPages: { yaml: 'true', fromYaml: true, argv: ['--compress-pages'], fromCli: true },
     maxBody: { yaml: '10M', fromYaml: 10 * 1024 ** 2, argv: ['--max-body', '0'], fromCli: 0 },
     maxHeaderSize: { yaml: '64K', fromYaml: 64 * 1024, argv: ['--max-header-size', '8192'], fromCli: 8192 },
     clientTimeout: { yaml: '90', fromYaml: 90, argv: ['--client-timeout', '2.5'], fromCli: 2.5 },
@@ -917,7 +933,7 @@ describe('YAML file', () => {
       if (!argv) continue;
       all.push(...argv);
       cli[name] = inCwd(fromCli);
-      if (name !== 'debug') expect(cli[name], name).not.toEqual(yaml[name]);
+      if (name !== 'debug' && name !== 'compressPages') expect(cli[name], name).not.toEqual(yaml[name]);
       expect(plain(run(['--config', file, ...argv])), name).toEqual({ ...yaml, [name]: cli[name] });
     }
     expect(plain(run(['--config', file, ...all]))).toEqual({ ...yaml, ...cli });
@@ -1102,6 +1118,8 @@ describe('YAML file', () => {
     ['status-allow', '[10.0.0.0/33]', '["10.0.0.0/33"]'],
     ['status-allow', '"::1/129"', '"::1/129"'],
     ['status-allow', '5', '5'],
+    ['metrics-path', 'metrics', '"metrics"'],
+    ['compress-pages', 'yes', '"yes"'],
     ['health-path', 'health', '"health"'],
     ['health-path', '5', '5'],
     ['max-body', '1T', '"1T"'],
