@@ -14,6 +14,7 @@ import { applyClientTimeouts } from '../lib/http/client-timeouts.js';
 import { answerClientErrors } from '../lib/http/connections.js';
 import { koaApp } from '../lib/http/koa-app.js';
 import { requestListener } from '../lib/http/listener.js';
+import { Metrics } from '../lib/metrics/metrics.js';
 import { consoleLogger, type Logger } from '../lib/util/log.js';
 import { Lifecycle } from './lifecycle.js';
 import { operatorPages } from './operator-pages.js';
@@ -46,9 +47,12 @@ export interface StartOptions {
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? consoleLogger();
   const interpreter = await findInterpreter(config.python);
-  const holder = { runtime: await Runtime.create(config, interpreter.path, log) };
+  const metrics = config.metricsPath ? new Metrics(() => holder.runtime.groups.status()) : null;
+  const holder: { runtime: Runtime } = {
+    runtime: await Runtime.create(config, interpreter.path, log, metrics ?? undefined),
+  };
   const lifecycle = new Lifecycle(log);
-  const server = httpServer(config, buildHandler(holder, lifecycle, log));
+  const server = httpServer(config, buildHandler(holder, lifecycle, log, metrics));
   try {
     await listen(server, options.handle ?? { port: config.port, host: config.host });
   } catch (err) {
@@ -88,12 +92,18 @@ function running(
 /**
  * The request listener (lib/http/listener.ts) with the Koa app behind it,
  * the operator pages first in it. Both read `holder.runtime` per request, so
- * a reload takes effect at the next one.
+ * a reload takes effect at the next one. `metrics`: counted and served when
+ * metrics-path was set at start.
  */
-export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): RequestListener {
+export function buildHandler(
+  holder: { runtime: Runtime },
+  lifecycle: Lifecycle,
+  log: Logger,
+  metrics: Metrics | null = null,
+): RequestListener {
   const serving = () => holder.runtime;
-  const koa = koaApp(serving, [operatorPages(holder, lifecycle)], log).callback();
-  return requestListener({ serving, track: () => lifecycle.track(), others: koa, log });
+  const koa = koaApp(serving, [operatorPages(holder, lifecycle, metrics)], log).callback();
+  return requestListener({ serving, track: () => lifecycle.track(), others: koa, log, metrics });
 }
 
 /**

@@ -4,6 +4,7 @@
 // the old workers.
 
 import type { Config } from '../lib/config/config.js';
+import type { GroupObserver } from '../lib/groups/observer.js';
 import { GroupRegistry } from '../lib/groups/registry.js';
 import { sitesOf, type Sites } from '../lib/site/site.js';
 import type { Logger } from '../lib/util/log.js';
@@ -28,6 +29,7 @@ export class Runtime {
     readonly groups: GroupRegistry,
     private launcher: LauncherHandle,
     private readonly log: Logger,
+    private readonly observer?: GroupObserver,
   ) {}
 
   get config(): Config {
@@ -39,14 +41,23 @@ export class Runtime {
     return this.current.sites;
   }
 
-  /** Builds the sites and groups for `config` and imports the preload scripts. `interpreter`: the checked default Python. */
-  static async create(config: Config, interpreter: string, log: Logger): Promise<Runtime> {
+  /**
+   * Builds the sites and groups for `config` and imports the preload scripts.
+   * `interpreter`: the checked default Python; `observer` is told of the groups' workers (metrics).
+   */
+  static async create(config: Config, interpreter: string, log: Logger, observer?: GroupObserver): Promise<Runtime> {
     const launcher = makeLauncher(config, log);
     await launcher.warm(interpreter); // so the first page does not wait for the warm parent to start
     const sites = sitesOf(config, interpreter);
-    const groups = new GroupRegistry({ sites, maxWorkers: config.maxWorkers, launcher: launcher.launch, log });
+    const groups = new GroupRegistry({
+      sites,
+      maxWorkers: config.maxWorkers,
+      launcher: launcher.launch,
+      log,
+      observer,
+    });
     await groups.warmUp();
-    return new Runtime({ config, sites }, groups, launcher, log);
+    return new Runtime({ config, sites }, groups, launcher, log, observer);
   }
 
   /** Serves with `config` from now on: new sites, new groups, new workers; old workers finish their requests. */
@@ -61,6 +72,7 @@ export class Runtime {
       maxWorkers: config.maxWorkers,
       launcher: this.launcher.launch,
       log: this.log,
+      observer: this.observer,
     });
     await oldLauncher.close();
   }

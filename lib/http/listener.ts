@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Config } from '../config/config.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import { perSite, type Site, type Sites } from '../site/site.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../util/log.js';
 import { AccessLog, type RequestInfo } from './access-log.js';
 import { trackResponse } from './connections.js';
@@ -38,6 +39,8 @@ export interface ListenerOptions {
   /** Everything but page requests: static files, redirects, error and operator pages (the Koa app's callback). */
   others(req: IncomingMessage, res: ServerResponse): Promise<unknown>;
   log: Logger;
+  /** Counts each request by site and group (metrics-path), or null. */
+  metrics?: Metrics | null;
 }
 
 /** What the listener learnt about a request it hands to `others`. */
@@ -68,6 +71,11 @@ export function requestListener(opts: ListenerOptions): RequestListener {
     trackResponse(req, res, () => {
       done();
       logged();
+      // Once the handler has settled too: a page's byte count comes with its outcome.
+      if (opts.metrics) {
+        const end = () => opts.metrics?.end(req, res, info.time.getTime(), info.bytes);
+        handled.then(end, end);
+      }
     });
   };
 }
@@ -89,14 +97,16 @@ function route(
   const refused = framingProblem(req.httpVersion, req.rawHeaders);
   if (refused) {
     // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
+    opts.metrics?.begin(res, sites.fallback.name);
     const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);
     writeErrorPage(req, res, refused.status, text, { Connection: 'close' });
     return Promise.resolve();
   }
   const site = sites.siteFor(info.client.host ?? req.headers.host);
+  opts.metrics?.begin(res, site.name);
   const { target, urlPath } = targetOf(req, pathsFor(site));
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
-  const operator = urlPath === config.healthPath || urlPath === config.statusPath;
+  const operator = urlPath === config.healthPath || urlPath === config.statusPath || urlPath === config.metricsPath;
   if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log: opts.log });
   routes.set(req, { info, target, site });
   return opts.others(req, res);

@@ -11,10 +11,24 @@ describe('decide', () => {
     ['one range', { range: 'bytes=0-9' }, { kind: 'partial', spans: [{ start: 0, end: 9 }] }],
     ['an open range', { range: 'bytes=90-' }, { kind: 'partial', spans: [{ start: 90, end: 99 }] }],
     ['a suffix', { range: 'bytes=-10' }, { kind: 'partial', spans: [{ start: 90, end: 99 }] }],
-    ['a suffix longer than the file: all of it', { range: 'bytes=-500' }, { kind: 'partial', spans: [{ start: 0, end: 99 }] }],
+    [
+      'a suffix longer than the file: all of it',
+      { range: 'bytes=-500' },
+      { kind: 'partial', spans: [{ start: 0, end: 99 }] },
+    ],
     ['an end past the file, clamped', { range: 'bytes=95-500' }, { kind: 'partial', spans: [{ start: 95, end: 99 }] }],
     ['the unit in another case', { range: 'Bytes=0-0' }, { kind: 'partial', spans: [{ start: 0, end: 0 }] }],
-    ['two ranges', { range: 'bytes=0-0,-1' }, { kind: 'partial', spans: [{ start: 0, end: 0 }, { start: 99, end: 99 }] }],
+    [
+      'two ranges',
+      { range: 'bytes=0-0,-1' },
+      {
+        kind: 'partial',
+        spans: [
+          { start: 0, end: 0 },
+          { start: 99, end: 99 },
+        ],
+      },
+    ],
     ['overlapping ranges merged', { range: 'bytes=0-10,5-20' }, { kind: 'partial', spans: [{ start: 0, end: 20 }] }],
     ['a start past the end', { range: 'bytes=100-' }, { kind: 'unsatisfiable' }],
     ['a zero suffix', { range: 'bytes=-0' }, { kind: 'unsatisfiable' }],
@@ -28,10 +42,22 @@ describe('decide', () => {
     ['If-Modified-Since equal', { 'if-modified-since': V.lastModified }, { kind: 'not-modified' }],
     ['If-Modified-Since earlier', { 'if-modified-since': 'Wed, 02 Dec 2026 09:00:00 GMT' }, { kind: 'full' }],
     ['no-cache beats validators', { 'if-none-match': V.etag, 'cache-control': 'no-cache' }, { kind: 'full' }],
-    ['If-Range with the ETag', { range: 'bytes=0-1', 'if-range': V.etag }, { kind: 'partial', spans: [{ start: 0, end: 1 }] }],
+    [
+      'If-Range with the ETag',
+      { range: 'bytes=0-1', 'if-range': V.etag },
+      { kind: 'partial', spans: [{ start: 0, end: 1 }] },
+    ],
     ['If-Range with another ETag', { range: 'bytes=0-1', 'if-range': '"old"' }, { kind: 'full' }],
-    ['If-Range with the date', { range: 'bytes=0-1', 'if-range': V.lastModified }, { kind: 'partial', spans: [{ start: 0, end: 1 }] }],
-    ['If-Range with another date', { range: 'bytes=0-1', 'if-range': 'Wed, 02 Dec 2026 09:00:00 GMT' }, { kind: 'full' }],
+    [
+      'If-Range with the date',
+      { range: 'bytes=0-1', 'if-range': V.lastModified },
+      { kind: 'partial', spans: [{ start: 0, end: 1 }] },
+    ],
+    [
+      'If-Range with another date',
+      { range: 'bytes=0-1', 'if-range': 'Wed, 02 Dec 2026 09:00:00 GMT' },
+      { kind: 'full' },
+    ],
   ])('%s', (_name, headers, expected) => {
     expect(get(headers as Record<string, string>)).toEqual(expected);
   });
@@ -72,7 +98,14 @@ describe('Content-Range', () => {
 describe('multipart/byteranges', () => {
   it('frames each part with its type and range, and says its length', () => {
     const body = Buffer.from('0123456789');
-    const plan = planMultipart([{ start: 0, end: 1 }, { start: 8, end: 9 }], 10, 'text/plain');
+    const plan = planMultipart(
+      [
+        { start: 0, end: 1 },
+        { start: 8, end: 9 },
+      ],
+      10,
+      'text/plain',
+    );
     const boundary = /boundary=(\w+)$/.exec(plan.contentType)![1];
     const out = multipartFromBuffer(plan, body).toString();
     expect(out).toBe(
