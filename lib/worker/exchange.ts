@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
-import { openPageFile, sendPageFile, type PageFile } from './file-wrapper.js';
+import { holdsHead, openPageFile, sendPageFile, writeHead, type Head, type PageFile } from './file-wrapper.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
 import {
   BODY_WINDOW,
@@ -70,6 +70,8 @@ export class Exchange {
   private bytes = 0;
   /** Set once Node streams a file for the page (FILE): END waits for it. */
   private fileSent: Promise<void> | null = null;
+  /** A head held until the body's first frame says whether it is a file (./file-wrapper.ts: ranges, 304). */
+  private held: Head | null = null;
   private lastWrite: Promise<void> = Promise.resolve();
   /** Made when the body is first pushed, asked for or drained (body()): most requests have none. */
   private bodyPush: BodyPush | null = null;
@@ -119,6 +121,7 @@ export class Exchange {
   }
 
   private handle(frame: Frame): void {
+    if (this.held && frame.type !== FromWorker.FILE) this.releaseHead();
     switch (frame.type) {
       case FromWorker.START:
         return this.onStart(parseJson(frame.payload));
@@ -146,8 +149,16 @@ export class Exchange {
     const res = this.job.res;
     this.started = true;
     if (this.aborted || res.destroyed) return;
-    res.writeHead(Number(match[1]), match[2] ?? '', start.headers.flat());
+    const head = { status: Number(match[1]), reason: match[2] ?? '', headers: start.headers };
+    if (holdsHead(this.job.environ, head)) return void (this.held = head);
+    writeHead(res, head);
     this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
+  }
+
+  private releaseHead(): void {
+    const held = this.held!;
+    this.held = null;
+    if (!this.job.res.destroyed) writeHead(this.job.res, held);
   }
 
   /** A piece of the response body, as one or more buffers as they came off the pipe (written without joining them). */
@@ -263,7 +274,11 @@ export class Exchange {
     if (handle instanceof Error)
       return this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: handle.message }));
     this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
+    const held = this.held;
+    this.held = null;
     this.fileSent = sendPageFile(handle, file, this.job.res, {
+      held,
+      environ: this.job.environ,
       aborted: this.aborted,
       counted: (bytes) => (this.bytes += bytes),
       failed: (err) => this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`),
@@ -273,6 +288,7 @@ export class Exchange {
   private fail(error: Failure): void {
     if (this.settled) return; // already answered (e.g. 504): a later crash of the worker is not this request's
     const res = this.job.res;
+    if (this.held) [this.held, this.started] = [null, false]; // nothing was sent: an error page can still be
     if (this.started || res.headersSent) {
       this.log.error(
         `request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd(),
