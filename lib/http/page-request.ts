@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildEnviron, type Environ } from './environ.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import type { Site } from '../site/site.js';
+import type { ClientWatch, Job } from '../worker/exchange.js';
 import type { Outcome } from '../worker/outcome.js';
 import { BODY_WINDOW } from '../worker/protocol.js';
 import type { Logger } from '../util/log.js';
@@ -59,6 +60,21 @@ async function run(
     const reason = `Content-Length ${req.headers['content-length']} is over max-body (${site.maxBody} bytes)`;
     return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, site.debug), { Connection: 'close' });
   }
+  const job = pageJob(req, res, target, info, site);
+  const outcome = await groups.run(site, job);
+  // The page is done: whatever is left (flushing the answer) is the client's to take.
+  [job.watch.waitingOnClient, job.watch.onClientTimeout] = [true, null];
+  answer(req, res, target, info, cx, outcome);
+}
+
+/** The worker's job for a page: its environ, its body as the worker is sent it, and the watch on its client. */
+function pageJob(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ScriptTarget,
+  info: RequestInfo,
+  site: Site,
+): Job & { watch: ClientWatch } {
   const environ = scriptEnviron(req, target, site, info);
   const { hasBody, body, push } = requestBody(
     req,
@@ -67,19 +83,7 @@ async function run(
     BODY_WINDOW,
   );
   const watch = watchClient(res);
-  const outcome = await groups.run(site, {
-    script: target.file,
-    environ,
-    req: body,
-    res,
-    hasBody,
-    pushBody: push,
-    requestId: info.id,
-    watch,
-  });
-  // The page is done: whatever is left (flushing the answer) is the client's to take.
-  [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
-  answer(req, res, target, info, cx, outcome);
+  return { script: target.file, environ, req: body, res, hasBody, pushBody: push, requestId: info.id, watch };
 }
 
 /** The outcome, told to the client: an error page unless the page answered (or nobody is left to answer). */
@@ -103,10 +107,6 @@ function answer(
       `request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd(),
     );
   }
-  // A full queue or no free thread in time: the client may try again shortly. After a silent
-  // client (408) the rest of its body may still come: the connection cannot be reused.
-  const headers =
-    outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
   const text = errorPageText(
     outcome.status,
     info.id,
@@ -114,7 +114,15 @@ function answer(
     cx.site.debug,
     missingModuleNote(outcome.message),
   );
-  writeErrorPage(req, res, outcome.status, text, headers);
+  writeErrorPage(req, res, outcome.status, text, errorHeaders(outcome.status));
+}
+
+/**
+ * A full queue or no free thread in time (503): the client may try again shortly. After a silent
+ * client (408) the rest of its body may still come: the connection cannot be reused.
+ */
+function errorHeaders(status: number): Record<string, string> {
+  return status === 503 ? { 'Retry-After': '1' } : status === 408 ? { Connection: 'close' } : {};
 }
 
 /** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies, and the site's root and name. */
