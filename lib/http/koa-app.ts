@@ -34,7 +34,7 @@ export function koaApp(serving: () => Serving, middleware: readonly Middleware[]
 
 /** Target → file, redirect or error page (a page, when an operator path that was not for this client names one). */
 function serveTargets(serving: () => Serving, log: Logger) {
-  const senderFor = perSite((site) => staticSender(site.root));
+  const senderFor = perSite(() => staticSender());
   return async (ctx: Context) => {
     const { info, target, site } = routed(ctx.req);
     switch (target.kind) {

@@ -119,7 +119,10 @@ function pipeInto(handle: FileHandle, stream: Readable, res: ServerResponse, how
         how.failed(err);
         res.destroy();
       }
-      void handle.close().catch(() => {}).finally(resolve);
+      void handle
+        .close()
+        .catch(() => {})
+        .finally(resolve);
     });
     stream.pipe(res, { end: false });
   });

@@ -1,5 +1,5 @@
 // The validators a static file is sent with, the same from memory
-// (./file-cache.ts) and streamed (./send.ts): a weak ETag of size and mtime,
+// (./file-cache.ts) and streamed (./send.ts): an ETag of size and mtime,
 // and Last-Modified, computed from a file's times exactly as koa-send
 // computes them from fs.Stats.
 
@@ -26,7 +26,12 @@ export function validatorsOf(size: number, mtimeMs: number): { etag: string; las
   return { etag: etagOf(size, mtimeMs), lastModified: new Date(Math.round(mtimeMs)).toUTCString() };
 }
 
-/** The weak ETag of a file of `size` bytes last modified at `mtimeMs`: W/"size-mtime", both in hex, mtime in whole milliseconds. */
+/**
+ * The ETag of a file of `size` bytes last modified at `mtimeMs`:
+ * "size-mtime", both in hex, mtime in whole milliseconds. Strong, as
+ * nginx's and Apache's are, so If-Range can use it (a weak tag never
+ * matches there); a compressed copy is sent with the same tag made weak.
+ */
 export function etagOf(size: number, mtimeMs: number): string {
-  return `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+  return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
 }
