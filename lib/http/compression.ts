@@ -30,9 +30,15 @@ export function chooseEncoding(headers: IncomingHttpHeaders): Encoding | null {
   return (best as Encoding | undefined) ?? null;
 }
 
-/** Whether a body of this Content-Type is worth compressing (text, JSON, JavaScript, SVG...; not images, archives, video). */
+/**
+ * Whether a body of this Content-Type is worth compressing (text, JSON,
+ * JavaScript, SVG...; not images, archives, video). Not
+ * application/octet-stream, which mime-db calls compressible: it is what a
+ * file of unknown type is sent as, most often bytes already compressed.
+ */
 export function isCompressible(contentType: string | undefined): boolean {
-  return contentType !== undefined && compressible(contentType) === true;
+  if (contentType === undefined || contentType.startsWith('application/octet-stream')) return false;
+  return compressible(contentType) === true;
 }
 
 /**

@@ -53,15 +53,15 @@ describe.each(WAYS)('$way', ({ path, body }) => {
     expect(res.headers['content-range']).toBe(`bytes 0-99/${body().length}`);
     expect(res.headers['content-length']).toBe('100');
     expect(res.headers['accept-ranges']).toBe('bytes');
-    expect(res.body).toEqual(body().subarray(0, 100));
+    expect(res.body.equals(body().subarray(0, 100))).toBe(true);
   });
 
   it('answers open and suffix ranges', async () => {
     const len = body().length;
-    expect((await range('1000-')).body).toEqual(body().subarray(1000));
+    expect((await range('1000-')).body.equals(body().subarray(1000))).toBe(true);
     const suffix = await range('-77');
     expect(suffix.headers['content-range']).toBe(`bytes ${len - 77}-${len - 1}/${len}`);
-    expect(suffix.body).toEqual(body().subarray(len - 77));
+    expect(suffix.body.equals(body().subarray(len - 77))).toBe(true);
   });
 
   it('answers 416 with the length to a range past the end', async () => {
@@ -97,7 +97,7 @@ describe.each(WAYS)('$way', ({ path, body }) => {
     expect((await range('0-9', `If-Range: ${lastModified}\r\n`)).status).toBe(206);
     const stale = await range('0-9', 'If-Range: "not-this-one"\r\n');
     expect(stale.status).toBe(200);
-    expect(stale.body).toEqual(body());
+    expect(stale.body.equals(body())).toBe(true);
     expect((await range('0-9', 'If-Range: Mon, 01 Jan 2001 00:00:00 GMT\r\n')).status).toBe(200);
   });
 
@@ -122,7 +122,7 @@ describe.each(WAYS)('$way', ({ path, body }) => {
     const { stdout } = await promisify(execFile)('curl', ['-sS', '--max-time', '20', '-r', '100-199', url], {
       encoding: 'buffer',
     });
-    expect(stdout).toEqual(body().subarray(100, 200));
+    expect(stdout.equals(body().subarray(100, 200))).toBe(true);
   });
 });
 

@@ -88,6 +88,7 @@ describe('isCompressible', () => {
     ['image/png', false],
     ['application/zip', false],
     ['video/mp4', false],
+    ['application/octet-stream', false],
     [undefined, false],
   ])('%s → %s', (type, expected) => {
     expect(isCompressible(type)).toBe(expected);
