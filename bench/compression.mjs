@@ -84,7 +84,5 @@ if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
 else {
   console.log('| input | size | codec | compressed | ratio | CPU ms |\n|---|---:|---|---:|---:|---:|');
   for (const r of rows)
-    console.log(
-      `| ${r.input} | ${r.size} | ${r.codec} | ${r.bytes} | ${r.ratio.toFixed(2)} | ${r.cpuMs.toFixed(2)} |`,
-    );
+    console.log(`| ${r.input} | ${r.size} | ${r.codec} | ${r.bytes} | ${r.ratio.toFixed(2)} | ${r.cpuMs.toFixed(2)} |`);
 }

@@ -40,7 +40,12 @@ function serveTargets(serving: () => Serving, log: Logger) {
     switch (target.kind) {
       case 'script':
         ctx.respond = false;
-        return runScript(ctx.req, ctx.res, target, info, { site, groups: serving().groups, log });
+        return runScript(ctx.req, ctx.res, target, info, {
+          site,
+          groups: serving().groups,
+          log,
+          compress: serving().config.compressPages,
+        });
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, site.debug);
         return senderFor(site)(ctx, target.urlPath, target.file);

@@ -107,7 +107,8 @@ function route(
   const { target, urlPath } = targetOf(req, pathsFor(site));
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
   const operator = urlPath === config.healthPath || urlPath === config.statusPath || urlPath === config.metricsPath;
-  if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log: opts.log });
+  if (target.kind === 'script' && !operator)
+    return runScript(req, res, target, info, { site, groups, log: opts.log, compress: config.compressPages });
   routes.set(req, { info, target, site });
   return opts.others(req, res);
 }

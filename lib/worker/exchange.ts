@@ -6,7 +6,10 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyPush } from '../http/body/push.js';
+import type { Encoding } from '../http/compression.js';
 import type { Logger } from '../util/log.js';
+import type { BrotliCompress, Gzip } from 'node:zlib';
+import { compressedHead, compressorInto } from './page-compression.js';
 import { holdsHead, openPageFile, sendPageFile, writeHead, type Head, type PageFile } from './file-wrapper.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
 import {
@@ -37,6 +40,8 @@ export interface Job {
   /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
   pushBody: boolean;
   requestId: string;
+  /** compress-pages: the encoding the client accepts, or null (absent: never compress). */
+  encoding?: Encoding | null;
   /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
   watch?: ClientWatch;
 }
@@ -72,6 +77,8 @@ export class Exchange {
   private fileSent: Promise<void> | null = null;
   /** A head held until the body's first frame says whether it is a file (./file-wrapper.ts: ranges, 304). */
   private held: Head | null = null;
+  /** The compressor the body goes through (compress-pages), or null: straight into the response. */
+  private out: Gzip | BrotliCompress | null = null;
   private lastWrite: Promise<void> = Promise.resolve();
   /** Made when the body is first pushed, asked for or drained (body()): most requests have none. */
   private bodyPush: BodyPush | null = null;
@@ -151,7 +158,9 @@ export class Exchange {
     if (this.aborted || res.destroyed) return;
     const head = { status: Number(match[1]), reason: match[2] ?? '', headers: start.headers };
     if (holdsHead(this.job.environ, head)) return void (this.held = head);
-    writeHead(res, head);
+    const zipped = this.job.encoding ? compressedHead(head, this.job.encoding) : null;
+    if (zipped) this.out = compressorInto(res, this.job.encoding!);
+    writeHead(res, zipped ?? head);
     this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
   }
 
@@ -171,14 +180,16 @@ export class Exchange {
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
     this.waitOnClient(+1);
     this.corkUntilNextTick(); // the pieces, and the frames of the same read, leave in one write
-    for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
+    const out = this.out ?? res;
+    for (let i = 0; i < parts.length - 1; i++) out.write(parts[i]);
     this.lastWrite = new Promise((flushed) =>
-      res.write(parts.length ? parts[parts.length - 1] : EMPTY, () => {
+      out.write(parts.length ? parts[parts.length - 1] : EMPTY, () => {
         this.waitOnClient(-1);
         if (!this.ended) this.send(ToWorker.CREDIT, uint32Payload(length)); // no more to send: no credit needed
         flushed();
       }),
     );
+    this.out?.flush(); // a streaming page's pieces reach its client as they come
   }
 
   private corked = false;
@@ -206,7 +217,7 @@ export class Exchange {
       this.closeAfterFlush();
     } else if (!res.destroyed) {
       if (!res.headersSent) res.writeHead(200);
-      res.end();
+      (this.out ?? res).end();
     }
     this.drainBody();
     this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete });
@@ -279,6 +290,7 @@ export class Exchange {
     this.fileSent = sendPageFile(handle, file, this.job.res, {
       held,
       environ: this.job.environ,
+      into: this.out,
       aborted: this.aborted,
       counted: (bytes) => (this.bytes += bytes),
       failed: (err) => this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`),

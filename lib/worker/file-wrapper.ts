@@ -11,7 +11,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { finished, type Readable } from 'node:stream';
+import { finished, type Readable, type Writable } from 'node:stream';
 import { planMultipart, multipartStream, type MultipartPlan } from '../http/multipart.js';
 import { contentRange, decide, unsatisfiedRange, type Decision } from '../http/ranges.js';
 
@@ -73,7 +73,7 @@ export async function sendPageFile(
   handle: FileHandle,
   file: PageFile,
   res: ServerResponse,
-  how: FileSending & { held?: Head | null; environ?: Record<string, string> },
+  how: FileSending & { held?: Head | null; environ?: Record<string, string>; into?: Writable | null },
 ): Promise<void> {
   let source: PageFile | MultipartPlan | null = file;
   if (how.held && !res.headersSent) {
@@ -84,7 +84,7 @@ export async function sendPageFile(
   }
   if (source === null || (source as PageFile).length === 0 || how.aborted || res.destroyed)
     return void (await handle.close().catch(() => {}));
-  return pipeInto(handle, readerOf(handle, file, source), res, how);
+  return pipeInto(handle, readerOf(handle, file, source), res, how.into ?? res, how);
 }
 
 /** The representation's length: the bytes the page asked to send. */
@@ -107,7 +107,14 @@ function readerOf(handle: FileHandle, file: PageFile, source: PageFile | Multipa
   return handle.createReadStream({ start: source.offset, end, autoClose: false });
 }
 
-function pipeInto(handle: FileHandle, stream: Readable, res: ServerResponse, how: FileSending): Promise<void> {
+/** Pipes `stream` into `into` (the response, or the compressor in front of it) without ending it; closes the file after. */
+function pipeInto(
+  handle: FileHandle,
+  stream: Readable,
+  res: ServerResponse,
+  into: Writable,
+  how: FileSending,
+): Promise<void> {
   return new Promise((resolve) => {
     stream.on('data', (chunk: Buffer) => how.counted(chunk.length));
     // Ended, failed, or cut off by a client that left: the file is closed in every case.
@@ -124,7 +131,7 @@ function pipeInto(handle: FileHandle, stream: Readable, res: ServerResponse, how
         .catch(() => {})
         .finally(resolve);
     });
-    stream.pipe(res, { end: false });
+    stream.pipe(into, { end: false });
   });
 }
 

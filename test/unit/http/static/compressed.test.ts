@@ -8,7 +8,13 @@ const text = (n: number) => Buffer.from('static files compress well. '.repeat(Ma
 
 function loader(body: Buffer | null) {
   const calls = { n: 0 };
-  return { calls, load: async () => (calls.n++, body) };
+  return {
+    calls,
+    load: async () => {
+      calls.n++;
+      return body;
+    },
+  };
 }
 
 describe('CompressedCache', () => {
