@@ -91,7 +91,7 @@ describe('static files from memory', () => {
       writeFileSync(join(root, 'page.css'), 'p {}\n');
       writeFileSync(join(outside, 'secret.txt'), 'SECRET\n');
       writeFileSync(join(outside, 'same.txt'), 'ONE\n');
-      // koa-send would send NAME.gz in place of NAME to a client accepting gzip.
+      // A NAME.gz next to NAME is never sent in its place (it may be a link out of the root).
       symlinkSync(join(outside, 'secret.txt'), join(root, 'plain.txt.gz'));
       symlinkSync('one.txt', join(root, 'link.txt'));
       symlinkSync('page.css', join(root, 'style-link'));

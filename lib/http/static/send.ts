@@ -66,7 +66,7 @@ async function openFile(
 }
 
 /**
- * Content-Type as koa-send and Koa choose it: mime-types' type for the
+ * Content-Type as Koa chooses it: mime-types' type for the
  * extension (with charset), application/octet-stream when there is none.
  * From the URL path: a link `notes` to `notes.md` is sent as
  * octet-stream, the link's name deciding, not the target's.

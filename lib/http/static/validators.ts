@@ -1,14 +1,14 @@
 // The validators a static file is sent with, the same from memory
 // (./file-cache.ts) and streamed (./send.ts): an ETag of size and mtime,
-// and Last-Modified, computed from a file's times exactly as koa-send
-// computes them from fs.Stats.
+// and Last-Modified, computed from a file's times exactly as fs.Stats
+// computes mtimeMs and mtime, so both paths give the same numbers.
 
 const NS_PER_S = 1_000_000_000n;
 
 /**
  * Node's number `mtimeMs` for a time in nanoseconds, computed as fs.Stats
  * computes it (whole seconds × 1e3 + nanoseconds / 1e6, in floating point),
- * so the ETag and Last-Modified are exactly those koa-send's stat gives.
+ * so the ETag and Last-Modified are exactly those an fs.Stats of the file gives.
  */
 export function msOf(ns: bigint): number {
   let sec = ns / NS_PER_S;
