@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import type { Site } from '../site/site.js';
 import type { Job } from '../worker/exchange.js';
 import { failed, type Outcome } from '../worker/outcome.js';
-import { exitReasonOf, markExit, type ExitReason, type GroupObserver } from './observer.js';
+import { markExit, type ExitReason, type GroupObserver } from './observer.js';
 import type { GroupSpec } from './spec.js';
 import type { Logger } from '../util/log.js';
 import { Worker, type WatchedFile } from '../worker/worker.js';
@@ -22,13 +22,12 @@ export interface GroupContext {
   /** Gives back a reservation that did not become a process. */
   unreserve(): void;
   /** A worker process of this group ended: its slot is free. */
-  released(): void;
+  released(group: Group, worker: Worker): void;
   /** Scripts of this group to import as soon as a worker starts. */
   preloadFor(group: Group): string[];
   /** Runs a request that reached this group after it was closed (a reload) in its new group, of the site named as `site`. */
   redispatch(site: Site, job: Job): Promise<Outcome>;
-  /** Told of workers started and ended (metrics). */
-  readonly observer?: GroupObserver;
+  readonly observer?: GroupObserver; // told of workers started (and, via released, ended): metrics
 }
 
 export type ProcessState = 'starting' | 'ready' | 'busy' | 'retiring';
@@ -198,9 +197,8 @@ export class Group {
     if (this.closed) this.retire(worker, null, 'reload'); // started while a reload closed this group: it takes no requests
     worker.on('slot', () => this.wake());
     worker.once('exit', () => {
-      this.ctx.observer?.workerExited(this, exitReasonOf(worker));
       this.workers.splice(this.workers.indexOf(worker), 1);
-      this.ctx.released();
+      this.ctx.released(this, worker);
       this.wake();
     });
   }

@@ -11,7 +11,7 @@ import type { Job } from '../worker/exchange.js';
 import type { Launcher } from '../worker/launch/spawn.js';
 import { failed, type Outcome } from '../worker/outcome.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
-import { markExit, type GroupObserver } from './observer.js';
+import { exitReasonOf, markExit, type GroupObserver } from './observer.js';
 import { groupSpecFor, preloadTargets } from './spec.js';
 import { Watchdog } from './watchdog.js';
 
@@ -72,7 +72,10 @@ export class GroupRegistry {
       log: opts.log,
       reserve: (group, deadline) => this.reserve(group, deadline),
       unreserve: () => this.unreserve(),
-      released: () => this.wakeSlots(),
+      released: (group, worker) => {
+        opts.observer?.workerExited(group, exitReasonOf(worker));
+        this.wakeSlots();
+      },
       preloadFor: (group) => this.preloads.filter((p) => this.groupOf(p.site, p.script) === group).map((p) => p.script),
       redispatch: (site, job) => this.run(this.sameSite(site), job),
       observer: opts.observer,
