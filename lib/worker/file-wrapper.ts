@@ -29,6 +29,41 @@ export interface Head {
   headers: [string, string][];
 }
 
+/** A request's FILE: whether Node is sending one now, and when what it sent is done. */
+export class FileSend {
+  /** From FILE until the file is sent, or Node could not open it (the page then sends it as BODY itself). */
+  sending = false;
+  /** Resolves once the last FILE's answer and bytes are done: END waits for it. */
+  done: Promise<void> | null = null;
+
+  /** Serves `file` (servePageFile), sending FILE_OPENED's object with `answer`. */
+  start(file: PageFile, res: ServerResponse, answer: (opened: object) => void, how: FileSending): void {
+    this.sending = true;
+    const opened = (o: { ok: boolean }) => {
+      this.sending = o.ok;
+      answer(o);
+    };
+    this.done = servePageFile(file, res, opened, how).finally(() => (this.sending = false));
+  }
+}
+
+/**
+ * FILE's whole answer: opens the file, tells the page whether it could
+ * (`answer`: FILE_OPENED's object) and, if so, sends it into `res`.
+ * Resolves once the file is sent and closed, or could not be opened.
+ */
+export async function servePageFile(
+  file: PageFile,
+  res: ServerResponse,
+  answer: (opened: { ok: boolean; error?: string }) => void,
+  how: FileSending,
+): Promise<void> {
+  const handle = await openPageFile(file);
+  if (handle instanceof Error) return answer({ ok: false, error: handle.message });
+  answer({ ok: true });
+  await sendPageFile(handle, file, res, how);
+}
+
 /** Opens the file a page names: its handle, or the error to tell the page (FILE_OPENED). */
 export async function openPageFile(file: PageFile): Promise<FileHandle | Error> {
   try {
@@ -58,6 +93,12 @@ export function writeHead(res: ServerResponse, head: Head): void {
 export interface FileSending {
   /** The request is over already: close the file and send nothing. */
   aborted: boolean;
+  /** Takes the page's head if it was held for this file, to decide 200, 206, 304 or 416 (./exchange.ts); null: written already. */
+  takeHeld?: () => Head | null;
+  /** The request's environ: its Range and conditions. */
+  environ?: Record<string, string>;
+  /** Where the bytes go when not straight into `res`: the compressor of compress-pages. */
+  into?: Writable | null;
   /** Bytes of the file as they go to the client. */
   counted(bytes: number): void;
   /** Reading failed midway: the response is destroyed (the client sees it cut short). */
@@ -73,12 +114,13 @@ export async function sendPageFile(
   handle: FileHandle,
   file: PageFile,
   res: ServerResponse,
-  how: FileSending & { held?: Head | null; environ?: Record<string, string>; into?: Writable | null },
+  how: FileSending,
 ): Promise<void> {
   let source: PageFile | MultipartPlan | null = file;
-  if (how.held && !res.headersSent) {
+  const held = how.takeHeld?.() ?? null;
+  if (held && !res.headersSent) {
     const size = await representationSize(handle, file);
-    const answer = answerFor(how.held, how.environ ?? {}, size);
+    const answer = answerFor(held, how.environ ?? {}, size);
     if (!res.destroyed) writeHead(res, answer.head);
     source = answer.send && 'pieces' in answer.send ? answer.send : answer.send && slice(file, answer.send);
   }

@@ -15,7 +15,10 @@ import sys
 
 from .. import exits, lifeline
 from .. import main as worker_main
+from . import env_mark
 from .control import FRAMES, OUTPUT, connection_header
+
+WORKER_MARK = "PYPAGES_WORKER"  # lib/worker/launch/page-leftovers.ts's WORKER_VARIABLE
 
 
 def connect(path, token, kind, fds):
@@ -48,6 +51,8 @@ def run_child(cmd, socket_path, parser):
         lifeline.exit_now(exits.CHILD_SETUP, "cannot change to the working directory %s: %s" % (cmd["cwd"], err))
     try:
         os.environ.update(cmd["env"])
+        if WORKER_MARK in cmd["env"]:
+            env_mark.write_in_place(WORKER_MARK, cmd["env"][WORKER_MARK])
         sys.argv = [os.path.join(os.path.dirname(worker_main.__file__), "__main__.py")] + cmd["argv"]
     except BaseException as err:  # e.g. a value the C library refuses
         lifeline.exit_now(exits.CHILD_SETUP, "cannot set the environment: %s" % err)
