@@ -9,6 +9,7 @@
 
 import { ConfigError, parseCli, type Config } from '../lib/config/config.js';
 import { InterpreterError } from '../lib/groups/interpreter.js';
+import { checkConfig, describeSites } from '../lib/site/check.js';
 import { startPypages, type RunningServer } from './app.js';
 import { bindListenHandle } from './listen-handle.js';
 import { coalesced, dieOf, onStopSignals } from './signals.js';
@@ -16,6 +17,7 @@ import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } f
 
 async function main(argv: string[]): Promise<number | null> {
   const parsed = parseCli(argv, process.cwd());
+  if (parsed.kind === 'check') return check(parsed.config);
   if (parsed.kind !== 'run') {
     process.stdout.write(parsed.text.endsWith('\n') ? parsed.text : `${parsed.text}\n`);
     return 0;
@@ -34,6 +36,7 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
   const running = await startPypages(config, { handle: supervisor?.handle });
   process.stderr.write(`pypages: Python ${running.interpreter.version} (${running.interpreter.path})\n`);
   process.stdout.write(`pypages: serving ${running.runtime.sites.fallback.root} at ${running.url}\n`);
+  process.stdout.write(`${describeSites(running.runtime.sites, running.runtime.config).join('\n')}\n`);
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;
@@ -46,6 +49,7 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
     'SIGHUP',
     coalesced(() => reload(running, argv, config)),
   );
+  process.on('SIGUSR1', () => reopenLogs(running));
   if (supervisor) reportReady(() => stop('the supervisor is gone'));
   return null;
 }
@@ -63,6 +67,21 @@ function forceStop(signal: NodeJS.Signals, supervised: boolean): void {
 
 function say(message: string): void {
   process.stderr.write(`pypages: ${message}\n`);
+}
+
+/** logrotate's postrotate: lines already held go to the renamed files, the next ones to new files. */
+function reopenLogs(running: RunningServer): void {
+  running.runtime.logs.reopen();
+  say('SIGUSR1: log files reopened');
+}
+
+/** --check: every problem on stderr and exit 2, or what would be served and exit 0. */
+async function check(config: Config): Promise<number> {
+  const { problems, sites } = await checkConfig(config);
+  for (const problem of problems) process.stderr.write(`pypages: ${problem}\n`);
+  if (problems.length > 0 || !sites) return 2;
+  process.stdout.write(`${describeSites(sites, config).join('\n')}\npypages: configuration OK\n`);
+  return 0;
 }
 
 /** The supervisor's socket wins over host and port read now: the config may have changed since it bound. */

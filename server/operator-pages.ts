@@ -84,7 +84,7 @@ function html(data: StatusReport): string {
   const rows = data.groups.flatMap((g) =>
     g.processes.map(
       (p, i) =>
-        `<tr>${i === 0 ? `<td rowspan="${g.processes.length}">${esc(g.label)}<br><small>${esc(g.python)}; queued ${g.queued}</small></td>` : ''}` +
+        `<tr>${i === 0 ? `<td rowspan="${g.processes.length}">${esc(g.label)}<br><small>site ${esc(g.site)}; ${esc(g.python)}; queued ${g.queued}</small></td>` : ''}` +
         `<td>${p.pid}</td><td>${p.state}</td><td>${p.served}</td><td>${p.inflight}</td><td>${mib(p.rssBytes)}</td><td>${p.uptimeSeconds}</td></tr>`,
     ),
   );

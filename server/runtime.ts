@@ -6,8 +6,9 @@
 import type { Config } from '../lib/config/config.js';
 import type { GroupObserver } from '../lib/groups/observer.js';
 import { GroupRegistry } from '../lib/groups/registry.js';
-import { sitesOf, type Sites } from '../lib/site/site.js';
+import { perSite, sitesOf, type Site, type Sites } from '../lib/site/site.js';
 import type { Logger } from '../lib/util/log.js';
+import { LogFiles } from '../lib/util/log-files.js';
 import { forkingLauncher } from '../lib/worker/launch/fork-launcher.js';
 import { killingLeftovers } from '../lib/worker/launch/page-leftovers.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker/launch/spawn.js';
@@ -27,13 +28,26 @@ function makeLauncher(config: Config, log: Logger): LauncherHandle {
 }
 
 export class Runtime {
+  /** Each site's logger, over log files that outlive reloads (SIGUSR1 reopens them). */
+  readonly logs: LogFiles;
+  private siteLogs: (site: Site) => Logger;
+
   private constructor(
     private current: { config: Config; sites: Sites },
     readonly groups: GroupRegistry,
     private launcher: LauncherHandle,
     private readonly log: Logger,
+    logs: LogFiles,
     private readonly observer?: GroupObserver,
-  ) {}
+  ) {
+    this.logs = logs;
+    this.siteLogs = perSite((site) => logs.loggerFor(site.logs));
+  }
+
+  /** The logger of `site`: its access-log and error-log. */
+  logFor(site: Site): Logger {
+    return this.siteLogs(site);
+  }
 
   get config(): Config {
     return this.current.config;
@@ -52,15 +66,18 @@ export class Runtime {
     const launcher = makeLauncher(config, log);
     await launcher.warm(interpreter); // so the first page does not wait for the warm parent to start
     const sites = sitesOf(config, interpreter);
+    const logs = new LogFiles(log);
+    const logFor = perSite((site) => logs.loggerFor(site.logs));
     const groups = new GroupRegistry({
       sites,
       maxWorkers: config.maxWorkers,
       launcher: launcher.launch,
       log,
+      logFor,
       observer,
     });
     await groups.warmUp();
-    return new Runtime({ config, sites }, groups, launcher, log, observer);
+    return new Runtime({ config, sites }, groups, launcher, log, logs, observer);
   }
 
   /** Serves with `config` from now on: new sites, new groups, new workers; old workers finish their requests. */
@@ -70,13 +87,16 @@ export class Runtime {
     await this.launcher.warm(interpreter);
     const sites = sitesOf(config, interpreter);
     this.current = { config, sites };
+    this.siteLogs = perSite((site) => this.logs.loggerFor(site.logs));
     await this.groups.reconfigure({
       sites,
       maxWorkers: config.maxWorkers,
       launcher: this.launcher.launch,
       log: this.log,
       observer: this.observer,
+      logFor: (site) => this.logFor(site),
     });
+    this.logs.retain(sites.all.map((site) => site.logs));
     await oldLauncher.close();
   }
 

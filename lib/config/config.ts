@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { hostingProblem } from '../site/site-rules.js';
 import { helpText, META_FLAGS, versionText } from './help.js';
 import {
   DEFAULT_CONFIG_FILE,
@@ -43,7 +44,8 @@ export class ConfigError extends Error {
 export type CliResult =
   | { kind: 'help'; text: string }
   | { kind: 'version'; text: string }
-  | { kind: 'run'; config: Config };
+  | { kind: 'run'; config: Config }
+  | { kind: 'check'; config: Config };
 
 type Values = { -readonly [K in keyof SettingValues]?: SettingValues[K] };
 
@@ -101,6 +103,8 @@ function finish(values: Values, cwd: string, configFile: string | null): Config 
       missing,
     );
   }
+  const problem = hostingProblem(config as unknown as SettingValues);
+  if (problem) throw new ConfigError(problem.message, configFile, problem.key);
   return Object.freeze(config) as unknown as Config;
 }
 
@@ -274,12 +278,14 @@ export function parseCli(argv: string[], cwd: string): CliResult {
   });
   if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { kind: 'help', text: helpText() };
   if (tokens.some((t) => t.kind === 'option' && t.name === 'version')) return { kind: 'version', text: versionText() };
-  const flags = rawFlags(tokens.filter((t) => !(t.kind === 'option' && (t.name === 'help' || t.name === 'version'))));
+  const meta = (t: Token) => t.kind === 'option' && ['help', 'version', 'check'].includes(t.name);
+  const flags = rawFlags(tokens.filter((t) => !meta(t)));
   const file = configPath(flags.get(SETTINGS.config.name), cwd);
   const values: Record<string, unknown> = file ? { ...loadYaml(file, cwd) } : {};
   for (const [name, { setting, raw, key }] of flags) {
     if (name === SETTINGS.config.name) continue;
     values[name] = check(setting, raw, { from: 'cli', base: cwd }, key, null, key);
   }
-  return { kind: 'run', config: finish(values as Values, cwd, file) };
+  const checking = tokens.some((t) => t.kind === 'option' && t.name === 'check');
+  return { kind: checking ? 'check' : 'run', config: finish(values as Values, cwd, file) };
 }

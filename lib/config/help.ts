@@ -1,12 +1,18 @@
 // Renders the settings table (lib/config/settings.ts) for people: `--help` text and
 // the README's markdown table. Nothing here knows a setting by name.
 import { VERSION } from '../util/version.js';
+import { FOLDER_SETTING_NAMES, SITE_SETTING_NAMES } from './hosting-settings.js';
 import { SETTING_LIST, type Setting } from './settings.js';
 
 /** Flags that are not settings: they print something and exit. */
 export const META_FLAGS = [
   { flag: '--help', short: '-h', help: 'Print this help and exit.' },
   { flag: '--version', short: null, help: 'Print the pypages version and exit.' },
+  {
+    flag: '--check',
+    short: null,
+    help: 'Check the configuration (settings, sites, their Pythons, log folders) without serving; list every problem and exit 0 if there is none, else 2.',
+  },
 ] as const;
 
 function usage(s: Setting<unknown>): string {
@@ -57,16 +63,22 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
+/** "✓" when `name` is in `names`: the Site column (sites:) and the Folder column (.pypages.yaml). */
+function mark(names: readonly string[], name: string): string {
+  return names.includes(name) ? '✓' : '';
+}
+
 /** The README's settings table, in markdown. */
 export function markdownTable(): string {
   const rows = [
-    '| Setting | Command line | pypages.yaml | Default | Allowed | Description |',
-    '|---|---|---|---|---|---|',
+    '| Setting | Command line | pypages.yaml | Site | Folder | Default | Allowed | Description |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const s of SETTING_LIST) {
     const yaml = s.yaml === null ? '—' : `\`${s.yaml}\``;
+    const scope = `${mark(SITE_SETTING_NAMES, s.name)} | ${mark(FOLDER_SETTING_NAMES, s.name)}`;
     rows.push(
-      `| ${s.name} | \`${usage(s)}\` | ${yaml} | ${cell(s.defaultText)} | ${cell(s.allowed)} | ${cell(s.help)} |`,
+      `| ${s.name} | \`${usage(s)}\` | ${yaml} | ${scope} | ${cell(s.defaultText)} | ${cell(s.allowed)} | ${cell(s.help)} |`,
     );
   }
   return rows.join('\n');

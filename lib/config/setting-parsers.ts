@@ -126,7 +126,7 @@ export function size(min: number, max: number): (raw: unknown) => number {
 }
 
 /** A comma-separated string or a YAML list of strings (empty allowed). */
-function stringItems(raw: unknown): string[] | null {
+export function stringItems(raw: unknown): string[] | null {
   const items = typeof raw === 'string' ? raw.split(',') : raw;
   if (!Array.isArray(items) || !items.every((i) => typeof i === 'string')) return null;
   return (items as string[]).map((i) => i.trim()).filter((i) => i !== '');
@@ -152,6 +152,16 @@ export const MODULES = 'a list of Python module names (e.g. flask, django.conf)'
 export function moduleList(raw: unknown): readonly string[] {
   const items = stringItems(raw);
   if (!items?.every((i) => /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(i))) throw new InvalidValue(MODULES, raw);
+  return Object.freeze(items);
+}
+
+export const GLOBS = 'a list of glob patterns (e.g. *.db, secrets.*, /data/**)';
+
+/** Globs: a YAML list or a comma-separated string; no empty pattern, no "." or ".." segment. */
+export function globList(raw: unknown): readonly string[] {
+  const items = stringItems(raw);
+  if (!items?.every((i) => !i.split('/').some((seg) => seg === '.' || seg === '..')))
+    throw new InvalidValue(GLOBS, raw);
   return Object.freeze(items);
 }
 

@@ -4,6 +4,7 @@
 // validation, --help and the README table are all derived from SETTINGS.
 import { DEFAULT_INDEX } from '../http/resolve.js';
 import { GROUPS_ALLOWED, parseGroupRules, type GroupKeys, type GroupRule } from './group-rules.js';
+import { HOSTING_ENTRIES, SITE_SETTING_NAMES, sitesEntry, type HostingValues } from './hosting-settings.js';
 // biome-ignore format: the parsers and their names, packed as the table below uses them
 import {
   ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, DIRECTORY, directory, ENV, envMap, FILE_NAMES, fileNameList, integer,
@@ -15,8 +16,8 @@ import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
 export { describe, InvalidValue, type ValueContext } from './setting-parsers.js';
 export { kebab, type Setting } from './setting.js';
 
-/** The value of every setting, by name (Config adds `configFile`). */
-export interface SettingValues {
+/** The value of every setting, by name (Config adds `configFile`); hosting's are in ./hosting-settings.ts. */
+export interface SettingValues extends HostingValues {
   root: string;
   port: number;
   host: string;
@@ -281,6 +282,8 @@ const ENTRIES: Entries = {
     allowed: OPTIONAL_FILE, parse: optionalFile,
     help: 'TLS private key (PEM) for cert.',
   },
+  ...HOSTING_ENTRIES,
+  sites: sitesEntry(() => settingKeys(SITE_SETTING_NAMES)),
   config: {
     only: 'cli', metavar: 'FILE', default: null, defaultText: `${DEFAULT_CONFIG_FILE} in the current folder, if present`,
     allowed: CONFIG_FILE, parse: configFile,
@@ -305,8 +308,13 @@ export const YAML_SETTINGS: ReadonlyMap<string, Setting<unknown>> = new Map(
 
 /** The per-group settings a named group may set: YAML key → (name, parser). */
 function groupKeys(): GroupKeys {
+  return settingKeys(GROUP_SETTING_NAMES);
+}
+
+/** The settings `names`, as a named group or a site may set them: YAML key → (name, parser). */
+export function settingKeys(names: readonly (keyof SettingValues)[]): GroupKeys {
   return new Map(
-    GROUP_SETTING_NAMES.map((name) => {
+    names.map((name) => {
       const s = SETTINGS[name] as Setting<unknown>;
       return [s.yaml as string, { name, parse: s.parse }];
     }),

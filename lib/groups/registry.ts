@@ -23,12 +23,14 @@ export interface RegistryOptions {
   log: Logger;
   /** Told of workers started and ended, requests turned away (metrics). */
   observer?: GroupObserver;
+  /** A site's own logger (its error-log: page output, tracebacks); `log` when absent. */
+  logFor?: (site: Site) => Logger;
 }
 
 export interface GroupStatus {
-  key: string;
-  /** The name of the site the group serves. */
+  /** The name of the group's site. */
   site: string;
+  key: string;
   label: string;
   python: string;
   processes: ProcessStatus[];
@@ -135,13 +137,15 @@ export class GroupRegistry {
     const key = `${site.name}\0${spec.key}`;
     this.specCache.set(`${site.name}\0${script}`, key);
     let group = this.groups.get(key);
-    if (!group) this.groups.set(key, (group = new Group(spec, this.ctx)));
+    if (!group)
+      this.groups.set(key, (group = new Group(spec, { ...this.ctx, log: this.opts.logFor?.(site) ?? this.opts.log })));
     return group;
   }
 
   /** The site of the current config with the name of `site` (of an older one, after a reload); the fallback if it is gone. */
   private sameSite(site: Site): Site {
-    return this.opts.sites.all.find((s) => s.name === site.name) ?? this.opts.sites.fallback;
+    const { all, fallback, siteFor } = this.opts.sites;
+    return all.find((s) => s.name === site.name) ?? (site.prefix ? siteFor(undefined, site.prefix) : null) ?? fallback;
   }
 
   private allGroups(): Group[] {
@@ -202,8 +206,8 @@ export class GroupRegistry {
     return [...this.groups.values()]
       .filter((g) => g.workers.length > 0 || g.queueDepth > 0)
       .map((g) => ({
-        key: g.spec.key,
         site: g.spec.site.name,
+        key: g.spec.key,
         label: g.spec.label,
         python: g.spec.python,
         processes: g.status(),

@@ -44,7 +44,9 @@ export function groupSpecFor(script: string, site: Site): GroupSpec {
     threads: settings.threads,
     pythonPath: settings.pythonPath,
     env: settings.env,
-    cwd: settings.cwd || anchor,
+    // A shared group's processes start in the folder of the script that started the group (one cwd
+    // per process: threads share it), so open("data.txt") works for it and for its folder's siblings.
+    cwd: settings.cwd || dirname(script),
   };
 }
 

@@ -17,6 +17,10 @@ export interface RequestInfo {
   readonly client: ClientView;
   /** Body bytes sent, when a handler counted them itself (a page's response); else Content-Length is logged. */
   bytes: number | null;
+  /** performance.now() at arrival, for the time taken (%D). */
+  readonly started: number;
+  /** Its site's access log, name and format, once the site is known; else the server's log, combined. */
+  site: { readonly log: Logger; readonly name: string; readonly vhost: boolean } | null;
 }
 
 export class AccessLog {
@@ -34,7 +38,8 @@ export class AccessLog {
       secure: encrypted === true,
       headers: req.headers,
     });
-    return { id: `${this.prefix}-${(++this.counter).toString(36)}`, time: new Date(), client, bytes: null };
+    const id = `${this.prefix}-${(++this.counter).toString(36)}`;
+    return { id, time: new Date(), client, bytes: null, started: performance.now(), site: null };
   }
 
   /**
@@ -55,7 +60,9 @@ export class AccessLog {
     const declared = res.getHeader('content-length');
     const bytes = info.bytes ?? (declared === undefined ? null : Number(declared));
     const header = (name: string) => (req.headers[name] as string | undefined) || undefined;
-    this.log.access(
+    const { site } = info;
+    const vhost = site?.vhost ? ` ${site.name} ${Math.round((performance.now() - info.started) * 1000)}` : '';
+    (site?.log ?? this.log).access(
       combinedLine({
         remote: info.client.remoteAddr || '-',
         time: info.time,
@@ -64,7 +71,7 @@ export class AccessLog {
         bytes,
         referer: header('referer'),
         userAgent: header('user-agent'),
-      }),
+      }) + vhost,
     );
   }
 }

@@ -23,7 +23,7 @@ export function koaApp(serving: () => Serving, middleware: readonly Middleware[]
   });
   app.use(errorPages(log));
   for (const m of middleware) app.use(m);
-  app.use(serveTargets(serving, log));
+  app.use(serveTargets(serving));
   app.on('error', (err: NodeJS.ErrnoException) => {
     // A client that hangs up mid-response is routine, not a server error.
     if (err.code === 'EPIPE' || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
@@ -33,7 +33,7 @@ export function koaApp(serving: () => Serving, middleware: readonly Middleware[]
 }
 
 /** Target → file, redirect or error page (a page, when an operator path that was not for this client names one). */
-function serveTargets(serving: () => Serving, log: Logger) {
+function serveTargets(serving: () => Serving) {
   const senderFor = perSite(() => staticSender());
   return async (ctx: Context) => {
     const { info, target, site } = routed(ctx.req);
@@ -43,7 +43,7 @@ function serveTargets(serving: () => Serving, log: Logger) {
         return runScript(ctx.req, ctx.res, target, info, {
           site,
           groups: serving().groups,
-          log,
+          log: serving().logFor(site),
           compress: serving().config.compressPages,
         });
       case 'static':
@@ -57,6 +57,9 @@ function serveTargets(serving: () => Serving, log: Logger) {
         return sendErrorPage(ctx, 400, target.reason, site.debug);
       case 'not-found':
         return sendErrorPage(ctx, 404, target.reason, site.debug);
+      case 'misconfigured':
+        serving().logFor(site).error(`request ${info.id}: ${target.reason}`);
+        return sendErrorPage(ctx, 500, target.reason, site.debug);
     }
   };
 }

@@ -14,6 +14,8 @@ import type { Config } from '../config/config.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import { perSite, type Site, type Sites } from '../site/site.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { inFolder, resolveOptions } from '../site/overrides.js';
+import { pathInSite, prefixRedirect, targetInSite } from '../site/userdir.js';
 import type { Logger } from '../util/log.js';
 import { AccessLog, type RequestInfo } from './access-log.js';
 import { trackResponse } from './connections.js';
@@ -30,6 +32,8 @@ export interface Serving {
   readonly config: Config;
   readonly sites: Sites;
   readonly groups: GroupRegistry;
+  /** A site's logger: its access-log and error-log files. */
+  logFor(site: Site): Logger;
 }
 
 export interface ListenerOptions {
@@ -60,7 +64,7 @@ export function routed(req: IncomingMessage): Routed {
 /** The listener of the HTTP server. Each site gets its own path memory (ResolveCache), made at its first request. */
 export function requestListener(opts: ListenerOptions): RequestListener {
   const accessLog = new AccessLog(opts.log);
-  const pathsFor = perSite((site) => new ResolveCache(site.root, { index: site.index }));
+  const pathsFor = perSite((site) => new ResolveCache(site.root, resolveOptions(site)));
   return (req, res) => {
     const serving = opts.serving();
     const info = accessLog.begin(req, trustListOf(serving.config.trustProxy));
@@ -102,13 +106,22 @@ function route(
     writeErrorPage(req, res, refused.status, text, { Connection: 'close' });
     return Promise.resolve();
   }
-  const site = sites.siteFor(info.client.host ?? req.headers.host);
-  opts.metrics?.begin(res, site.name);
-  const { target, urlPath } = targetOf(req, pathsFor(site));
+  const url = originForm(req.url ?? '/');
+  const base = sites.siteFor(info.client.host ?? req.headers.host ?? authority(req), url);
+  if (!base) {
+    const text = errorPageText(421, info.id, 'no site has this host name (default-site: reject)', false);
+    return Promise.resolve(writeErrorPage(req, res, 421, text));
+  }
+  opts.metrics?.begin(res, base.name);
+  const log = serving.logFor(base);
+  info.site = { log, name: base.name, vhost: base.logs.format === 'vhost-combined' };
+  const found = targetOf(url, base, pathsFor(base));
+  const { site, target } = inFolder(base, found.target);
+  const urlPath = found.urlPath;
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
   const operator = urlPath === config.healthPath || urlPath === config.statusPath || urlPath === config.metricsPath;
   if (target.kind === 'script' && !operator)
-    return runScript(req, res, target, info, { site, groups, log: opts.log, compress: config.compressPages });
+    return runScript(req, res, target, info, { site, groups, log, compress: config.compressPages });
   routes.set(req, { info, target, site });
   return opts.others(req, res);
 }
@@ -128,12 +141,20 @@ function guard(req: IncomingMessage, res: ServerResponse, requestId: string, log
   });
 }
 
-/** What the URL names. */
-function targetOf(req: IncomingMessage, paths: ResolveCache): { target: Target; urlPath: string } {
-  const url = originForm(req.url ?? '/');
+/** What the URL (origin form) names in `site`; a user folder's path is resolved below its prefix. */
+function targetOf(url: string, site: Site, paths: ResolveCache): { target: Target; urlPath: string } {
   const queryAt = url.indexOf('?');
   const urlPath = queryAt === -1 ? url : url.slice(0, queryAt);
-  return { target: paths.resolve(urlPath, queryAt === -1 ? '' : url.slice(queryAt + 1)), urlPath };
+  const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
+  const below = pathInSite(site, urlPath);
+  if (below === '') return { target: prefixRedirect(site, query), urlPath };
+  return { target: targetInSite(site, paths.resolve(below, query)), urlPath };
+}
+
+/** HTTP/2's :authority, which stands for Host there. */
+function authority(req: IncomingMessage): string | undefined {
+  const value = req.headers[':authority'];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** "http://host/a?b" → "/a?b": HTTP/1.1 servers must accept the absolute form (RFC 9112 3.2.2). */

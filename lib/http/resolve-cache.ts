@@ -41,6 +41,8 @@ export class ResolveCache {
 
   /** resolve(root, rawPath, rawQuery), answered from memory when it was a page or a file less than a second ago. */
   resolve(rawPath: string, rawQuery: string): Target {
+    // A site whose folders have settings (.pypages.yaml) resolves every time: an edit holds at the next request.
+    if (this.opts.folder) return resolve(this.root, rawPath, rawQuery, this.opts);
     const now = Date.now();
     const hit = this.entries.get(rawPath);
     if (hit && hit.expires > now && (hit.target.kind !== 'static' || stillReal(hit.target.file))) return hit.target;

@@ -2,7 +2,7 @@
 // pypages lives in this file and nowhere else, so it can be tested without a
 // server (the decoding of a path's bytes, and its 400s, are ./url-path.ts).
 // Nothing here opens or runs a file; it only looks at names and stats.
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import {
   decodePiece,
@@ -15,17 +15,24 @@ import {
   toSegment,
   type Segment,
 } from './url-path.js';
+import { deniedPath, NO_DENY_RULES, type DenyRules, type FolderRules } from './deny.js';
+import { realpathOrNull, relativeInside, statOrNull } from './fs-probe.js';
 
 export type Target =
   | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
   | { kind: 'static'; file: string; urlPath: string }
   | { kind: 'redirect'; location: string }
   | { kind: 'not-found'; reason: string }
+  | { kind: 'misconfigured'; reason: string }
   | { kind: 'bad-request'; reason: string };
 
 export interface ResolveOptions {
   /** Names tried, in order, when a folder URL is requested. */
   index: readonly string[];
+  /** The deny: globs of the site (./deny.ts); the built-in denials hold without them. */
+  deny?: DenyRules;
+  /** A folder's own index and deny from there down (its .pypages.yaml), or why they are broken (500). */
+  folder?: (realDir: string) => FolderRules | string | undefined;
 }
 
 /** The names that serve a folder URL unless the site says otherwise (the index setting's default). */
@@ -41,8 +48,11 @@ interface ParsedPath {
 interface Lookup {
   root: string;
   index: readonly string[];
-  /** Folder real path → "is an unindexed package", so each is stat'ed once per call. */
+  deny: DenyRules;
+  folder: ResolveOptions['folder'];
+  /** Folder real path → "is an unindexed package" / "is a virtualenv", so each is stat'ed once per call. */
   packages: Map<string, boolean>;
+  venvs: Map<string, boolean>;
 }
 
 /** A file or folder that exists, is inside the root and passed every deny rule. */
@@ -76,7 +86,15 @@ export function resolve(
   try {
     const parsed = parsePath(rawPath);
     if ('kind' in parsed) return parsed;
-    const lookup: Lookup = { root, index: opts.index, packages: new Map() };
+    const deny = opts.deny ?? NO_DENY_RULES;
+    const lookup: Lookup = {
+      root,
+      index: opts.index,
+      deny,
+      folder: opts.folder,
+      packages: new Map(),
+      venvs: new Map(),
+    };
     return walk(lookup, parsed, rawQuery);
   } catch (err) {
     // Fail closed: a bug or an odd fs state must never serve a file.
@@ -123,6 +141,7 @@ function deniedName(name: string): string | null {
   const lower = name.toLowerCase();
   if (lower === '__pycache__') return 'bytecode cache';
   if (lower === '__init__.py') return 'package marker';
+  if (lower === 'pypages.yaml') return 'configuration file';
   // On a case-insensitive disk HELLO.PY is hello.py; it must never be static.
   if (lower.endsWith('.py') && !name.endsWith('.py')) return 'python name in another case';
   if (PY_ARTEFACT.test(name)) return 'python artefact';
@@ -140,6 +159,8 @@ function isScriptName(name: string): boolean {
 function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Target {
   const { segs, trailing } = parsed;
   let dir = lookup.root;
+  const broken = enterFolder(lookup, dir);
+  if (broken) return broken;
   for (let i = 0; i < segs.length; i++) {
     const name = segs[i].name;
     if (name === null) return notFound('name is not utf-8');
@@ -149,12 +170,22 @@ function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Target {
     if (typeof entry === 'string') return notFound(`${entry}: ${JSON.stringify(name)}`);
     if (entry.stats.isDirectory()) {
       dir = entry.real;
+      const broken = enterFolder(lookup, dir);
+      if (broken) return broken;
       continue;
     }
     return fileTarget(entry, segs, i, trailing);
   }
   if (segs.length > 0 && !trailing) return redirect(segs, rawQuery);
   return folderIndex(lookup, dir, segs);
+}
+
+/** From the real folder `dir` down, its own settings hold (.pypages.yaml); a Target when they are broken. */
+function enterFolder(lookup: Lookup, dir: string): Target | null {
+  const rules = lookup.folder?.(dir);
+  if (typeof rules === 'string') return { kind: 'misconfigured', reason: rules };
+  if (rules) [lookup.index, lookup.deny] = [rules.index, rules.deny];
+  return null;
 }
 
 /** Looks up `name` in the real folder `dir`; an Entry, or why it is refused. */
@@ -188,6 +219,8 @@ function deniedReal(lookup: Lookup, real: string, isDir: boolean, checkPackages 
     const why = deniedName(part);
     if (why) return `real path has ${why}`;
   }
+  const denied = deniedPath(lookup.root, parts, isDir, lookup.deny, lookup.venvs);
+  if (denied) return denied;
   if (!checkPackages) return null;
   // The root itself is exempt: the user chose to serve it.
   const folders = isDir ? parts.length : parts.length - 1;
@@ -196,13 +229,6 @@ function deniedReal(lookup: Lookup, real: string, isDir: boolean, checkPackages 
     if (isClosedPackage(lookup, folder)) return 'package folder';
   }
   return null;
-}
-
-/** `real` relative to `root` if it is `root` or below it, else null. */
-function relativeInside(root: string, real: string): string | null {
-  if (real === root) return '';
-  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
-  return real.startsWith(prefix) ? real.slice(prefix.length) : null;
 }
 
 /** A folder with __init__.py is library code, unless it also has an index file. */
@@ -277,30 +303,4 @@ function notFound(reason: string): Target {
 
 function badRequest(reason: string): Target {
   return { kind: 'bad-request', reason };
-}
-
-// ---------------------------------------------------------------- fs
-
-// Any fs failure (ENOENT, EACCES, ENOTDIR, ENAMETOOLONG, ELOOP, ...) means
-// "nothing servable here"; the caller turns that into not-found.
-//
-// Synchronous on purpose: a stat or realpath of a local file the kernel has
-// cached takes microseconds, while the promise versions cost tens of
-// microseconds of CPU each in thread-pool hand-offs; they were a third of
-// the server's CPU per request (bench/README.md). A document root on a slow
-// network filesystem would stall the event loop instead: keep it local.
-function realpathOrNull(p: string): string | null {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return null;
-  }
-}
-
-function statOrNull(p: string): Stats | null {
-  try {
-    return statSync(p, { throwIfNoEntry: false }) ?? null;
-  } catch {
-    return null;
-  }
 }

@@ -1,11 +1,15 @@
 // The request → site step. A site is a document root and every setting a
-// request under it reads: its index, debug mode, body limit, how its scripts
-// are grouped and the limits of those groups. A request's site is chosen once,
-// by siteFor(), before anything looks at its URL; from then on the resolver,
-// the environ (DOCUMENT_ROOT, SERVER_NAME), static sending, the error pages,
-// the group of a script and the worker's --root all read that site, never the
-// config. The config makes exactly one, the default site; more sites
-// (virtual hosts, user folders) would be more entries here, chosen by Host.
+// request under it reads: its index, deny rules, debug mode, body limit, how
+// its scripts are grouped and the limits of those groups, its logs. A
+// request's site is chosen once, by siteFor(), before anything looks at its
+// URL; from then on the resolver, the environ (DOCUMENT_ROOT, SERVER_NAME),
+// static sending, the error pages, the group of a script and the worker's
+// --root all read that site, never the config.
+//
+// The sites of a config: the root's own site, named "default"; one per
+// entry of `sites:`, chosen by Host (./hosts.ts); and, with `userdir`, one
+// per user folder, chosen by a /~USER path (./userdir.ts). How a site
+// inherits the server's settings: ./build.ts.
 //
 // Server-wide, not per site: what is decided before a request's site can be
 // known (listening, TLS, head size and client timeouts, trust-proxy: the Host
@@ -14,7 +18,11 @@
 
 import type { Config } from '../config/config.js';
 import type { GroupRule } from '../config/group-rules.js';
-import { GROUP_SETTING_NAMES, type GroupSettingName, type SettingValues } from '../config/settings.js';
+import type { GroupSettingName, SettingValues } from '../config/settings.js';
+import type { DenyRules } from '../http/deny.js';
+import { buildSite } from './build.js';
+import { hostMatcher } from './hosts.js';
+import { userSites } from './userdir.js';
 
 /** The per-group settings a site gives its groups, which named groups may override; python is Site.python. */
 export type GroupDefaults = Pick<SettingValues, Exclude<GroupSettingName, 'python'>>;
@@ -33,59 +41,71 @@ export const SITE_LIMIT_NAMES = [
 export type SiteLimits = Pick<SettingValues, (typeof SITE_LIMIT_NAMES)[number]>;
 
 export interface Site {
-  /** Unique among the sites; two sites never share a group. */
+  /** Unique among the sites; two sites never share a group. "default", a name from sites:, or ~USER. */
   readonly name: string;
   /** The document root, absolute and real (symlinks resolved). */
   readonly root: string;
-  /** SERVER_NAME for its pages, or null: the Host the client asked for. */
+  /** Its host patterns (none for the default site and user folders). */
+  readonly hosts: readonly string[];
+  /** The URL path its root is served at, "" but for user folders ("/~alice"). */
+  readonly prefix: string;
+  /** The system user of a user folder's site, else null. */
+  readonly user: string | null;
+  /** SERVER_NAME for its pages (its first exact host name), or null: the Host the client asked for. */
   readonly serverName: string | null;
   readonly index: readonly string[];
+  readonly deny: DenyRules;
   readonly debug: boolean;
   readonly maxBody: number;
-  /** The checked interpreter its groups run, unless a named group or a .venv says otherwise. */
+  /** The interpreter its groups run, unless a named group or a .venv says otherwise. */
   readonly python: string;
   readonly grouping: SettingValues['grouping'];
   readonly groupRules: readonly GroupRule[];
   readonly groupDefaults: Readonly<GroupDefaults>;
   readonly limits: Readonly<SiteLimits>;
+  /** The keys its folders' .pypages.yaml files may set. */
+  readonly allowOverride: readonly string[];
+  /** Its log files ("-": the server's stdout/stderr), placeholders expanded, and the access-log format. */
+  readonly logs: { readonly access: string; readonly error: string; readonly format: SettingValues['accessLogFormat'] };
 }
 
 /** Every site of a config, and which one a request is for. */
 export interface Sites {
+  /** The default site and those of sites: (user folders' sites are made as they are asked for). */
   readonly all: readonly Site[];
-  /** The site of a request whose Host names no other site (with one site: every request). */
+  /** The site for what concerns no site in particular (its debug mode for a refused request). */
   readonly fallback: Site;
-  /** The site of a request for `host` (the Host header as believed through trusted proxies; undefined when absent). */
-  siteFor(host: string | undefined): Site;
+  /**
+   * The site of a request for `host` (the Host header as believed through
+   * trusted proxies; undefined when absent) and `urlPath` (raw); null when
+   * no site has the host and default-site is "reject" (421).
+   */
+  siteFor(host: string | undefined, urlPath?: string): Site | null;
 }
 
-/** The sites `config` describes: one, the default site. `python` is the checked interpreter path. */
+/** The sites `config` describes. `python` is the server's checked interpreter. */
 export function sitesOf(config: Config, python: string): Sites {
-  const fallback = defaultSite(config, python);
-  return Object.freeze({ all: Object.freeze([fallback]), fallback, siteFor: () => fallback });
-}
-
-function defaultSite(config: Config, python: string): Site {
+  const main = buildSite({ name: 'default', root: config.root, hosts: [] }, config, {}, python);
+  const named = config.sites.map((rule) => buildSite(rule, config, rule.values, python));
+  const all = Object.freeze([main, ...named]);
+  const byHost = named.length
+    ? hostMatcher(named.map((site) => ({ hosts: site.hosts, value: site })))
+    : () => undefined;
+  const unknown = config.defaultSite === 'reject' ? null : (all.find((s) => s.name === config.defaultSite) ?? main);
+  const users = config.userdir ? userSites(config, python) : null;
   return Object.freeze({
-    name: 'default',
-    root: config.root,
-    serverName: null,
-    index: config.index,
-    debug: config.debug,
-    maxBody: config.maxBody,
-    python,
-    grouping: config.grouping,
-    groupRules: config.groups,
-    groupDefaults: pick(
-      config,
-      GROUP_SETTING_NAMES.filter((name) => name !== 'python'),
-    ) as GroupDefaults,
-    limits: pick(config, SITE_LIMIT_NAMES) as SiteLimits,
+    all,
+    fallback: unknown ?? main,
+    siteFor(host: string | undefined, urlPath = '/') {
+      const site = (host === undefined ? undefined : byHost(host)) ?? unknown;
+      return site && users ? (users(urlPath) ?? site) : site;
+    },
   });
 }
 
-function pick(config: Config, names: readonly (keyof SettingValues)[]): Readonly<Partial<SettingValues>> {
-  return Object.freeze(Object.fromEntries(names.map((name) => [name, config[name]])));
+/** The host patterns of every site, each once, for certificates (exact names and wildcards, ports removed). */
+export function siteHostNames(sites: Sites): string[] {
+  return [...new Set(sites.all.flatMap((s) => s.hosts.map((h) => h.replace(/:\d+$/, ''))))];
 }
 
 /**

@@ -35,7 +35,8 @@ export function consoleLogger(): Logger {
   };
 }
 
-function stamped(level: string, message: string): string {
+/** An error-log line: [ISO time] [level] message. */
+export function stamped(level: string, message: string): string {
   return `[${new Date().toISOString()}] [${level}] ${message}\n`;
 }
 
@@ -60,6 +61,8 @@ export class LogStream {
   private held = 0; // bytes in turn and backlog
   private scheduled = false;
   private dropped = 0;
+  private ending = false;
+  private readonly atExit = () => this.flushAtExit();
 
   constructor(
     private readonly stream: NodeJS.WritableStream & {
@@ -72,7 +75,14 @@ export class LogStream {
   ) {
     stream.on('error', (e: NodeJS.ErrnoException) => this.die(e.code ?? e.message));
     stream.on('drain', () => this.flush());
-    process.once('exit', () => this.flushAtExit());
+    process.once('exit', this.atExit);
+  }
+
+  /** Writes what it holds, then ends the stream (a log file reopened on SIGUSR1); later lines are dropped. */
+  end(): void {
+    this.ending = true;
+    process.off('exit', this.atExit);
+    this.flush();
   }
 
   write(text: string): void {
@@ -97,6 +107,10 @@ export class LogStream {
     [this.turn, this.held, this.backlogUsed] = [[], 0, 0];
     try {
       for (const chunk of out) this.stream.write(chunk);
+      if (this.ending) {
+        this.alive = false;
+        this.stream.end();
+      }
     } catch (e) {
       this.die((e as NodeJS.ErrnoException).code ?? String(e)); // a synchronous stream (file, terminal) throws instead
     }

@@ -234,6 +234,80 @@ const TABLE: {
   { name: 'cert', flag: '--cert', metavar: 'FILE', yaml: 'cert', default: '', defaultText: 'none' },
   { name: 'key', flag: '--key', metavar: 'FILE', yaml: 'key', default: '', defaultText: 'none' },
   {
+    name: 'deny',
+    flag: '--deny',
+    metavar: 'GLOBS',
+    yaml: 'deny',
+    default: [],
+    defaultText: 'none (the built-in denials hold)',
+  },
+  {
+    name: 'defaultSite',
+    flag: '--default-site',
+    metavar: 'NAME',
+    yaml: 'default-site',
+    default: 'default',
+    defaultText: "default (the root's own site)",
+  },
+  { name: 'userdir', flag: '--userdir', metavar: 'FOLDER', yaml: 'userdir', default: '', defaultText: 'off' },
+  {
+    name: 'userdirMinUid',
+    flag: '--userdir-min-uid',
+    metavar: 'UID',
+    yaml: 'userdir-min-uid',
+    default: 1000,
+    defaultText: '1000',
+  },
+  {
+    name: 'userdirAllow',
+    flag: '--userdir-allow',
+    metavar: 'USERS',
+    yaml: 'userdir-allow',
+    default: [],
+    defaultText: 'everyone',
+  },
+  {
+    name: 'userdirDeny',
+    flag: '--userdir-deny',
+    metavar: 'USERS',
+    yaml: 'userdir-deny',
+    default: [],
+    defaultText: 'none',
+  },
+  {
+    name: 'allowOverride',
+    flag: '--allow-override',
+    metavar: 'KEYS',
+    yaml: 'allow-override',
+    default: [],
+    defaultText: 'none (.pypages.yaml files are ignored)',
+  },
+  {
+    name: 'accessLog',
+    flag: '--access-log',
+    metavar: 'FILE',
+    yaml: 'access-log',
+    default: '-',
+    defaultText: '- (stdout)',
+  },
+  {
+    name: 'accessLogFormat',
+    flag: '--access-log-format',
+    metavar: 'FORMAT',
+    yaml: 'access-log-format',
+    default: 'combined',
+    defaultText: 'combined',
+  },
+  {
+    name: 'errorLog',
+    flag: '--error-log',
+    metavar: 'FILE',
+    yaml: 'error-log',
+    default: '-',
+    defaultText: '- (stderr)',
+  },
+  { name: 'sites', flag: null, metavar: null, yaml: 'sites', default: [], defaultText: 'none: one site, the root' },
+  {
     name: 'config',
     flag: '--config',
     metavar: 'FILE',
@@ -290,6 +364,17 @@ const DEFAULTS = {
   trustProxy: [],
   cert: '',
   key: '',
+  deny: [],
+  defaultSite: 'default',
+  userdir: '',
+  userdirMinUid: 1000,
+  userdirAllow: [],
+  userdirDeny: [],
+  allowOverride: [],
+  accessLog: '-',
+  accessLogFormat: 'combined',
+  errorLog: '-',
+  sites: [],
   configFile: null,
 };
 
@@ -320,9 +405,9 @@ describe('settings table', () => {
     }
   });
 
-  it('has env and groups as the only YAML-only settings (no flag, no metavar)', () => {
+  it('has env, groups and sites as the only YAML-only settings (no flag, no metavar)', () => {
     const yamlOnly = SETTING_LIST.filter((s) => s.flag === null);
-    expect(yamlOnly.map((s) => s.name)).toEqual(['groups', 'env']);
+    expect(yamlOnly.map((s) => s.name)).toEqual(['groups', 'env', 'sites']);
     for (const s of yamlOnly) {
       expect(s.metavar).toBeNull();
       expect(s.yaml).toBe(s.name);
@@ -439,6 +524,11 @@ describe('command-line flags', () => {
       '--trust-proxy': [],
       '--cert': '',
       '--key': '',
+      '--deny': [],
+      '--userdir': '',
+      '--userdir-allow': [],
+      '--userdir-deny': [],
+      '--allow-override': [],
     };
     const flags = SETTING_LIST.filter((x) => x.metavar !== null && !x.positional);
     for (const flag of Object.keys(meaningful)) expect(flags.map((f) => f.flag)).toContain(flag);
@@ -761,10 +851,21 @@ describe('help and version', () => {
       trustProxy: '--trust-proxy ADDRS',
       cert: '--cert FILE',
       key: '--key FILE',
+      deny: '--deny GLOBS',
+      defaultSite: '--default-site NAME',
+      userdir: '--userdir FOLDER',
+      userdirMinUid: '--userdir-min-uid UID',
+      userdirAllow: '--userdir-allow USERS',
+      userdirDeny: '--userdir-deny USERS',
+      allowOverride: '--allow-override KEYS',
+      accessLog: '--access-log FILE',
+      accessLogFormat: '--access-log-format FORMAT',
+      errorLog: '--error-log FILE',
+      sites: '(pypages.yaml only)',
       config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
-    expect(blocks.map((b) => b.head)).toEqual([...Object.values(usage), '-h, --help', '--version']);
+    expect(blocks.map((b) => b.head)).toEqual([...Object.values(usage), '-h, --help', '--version', '--check']);
     SETTING_LIST.forEach((s, i) => {
       const where = s.yaml === null ? 'command line only' : `yaml: ${s.yaml}`;
       expect(blocks[i].body).toBe(` ${s.help} (${where}; default: ${s.defaultText}; allowed: ${s.allowed})`);
@@ -781,16 +882,16 @@ describe('help and version', () => {
     expect(table).toHaveLength(SETTING_LIST.length + 2);
     for (const s of SETTING_LIST) expect(table.some((row) => row.startsWith(`| ${s.name} | \``))).toBe(true);
     expect(table).toContain(
-      `| env | \`(pypages.yaml only)\` | \`env\` | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
+      `| env | \`(pypages.yaml only)\` | \`env\` | ✓ |  | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
     );
     expect(table.find((row) => row.startsWith('| groups |'))).toMatch(
-      /^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| none \| /,
+      /^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| ✓ \| {2}\| none \| /,
     );
     expect(table).toContain(
-      `| config | \`--config FILE\` | — | ${SETTINGS.config.defaultText} | ${SETTINGS.config.allowed} | ${SETTINGS.config.help} |`,
+      `| config | \`--config FILE\` | — |  |  | ${SETTINGS.config.defaultText} | ${SETTINGS.config.allowed} | ${SETTINGS.config.help} |`,
     );
     expect(table).toContain(
-      `| maxBody | \`--max-body SIZE\` | \`max-body\` | 1G | ${SETTINGS.maxBody.allowed} | ${SETTINGS.maxBody.help} |`,
+      `| maxBody | \`--max-body SIZE\` | \`max-body\` | ✓ | ✓ | 1G | ${SETTINGS.maxBody.allowed} | ${SETTINGS.maxBody.help} |`,
     );
   });
 
@@ -899,6 +1000,57 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       fromCli: '/CWD/c.pem',
     },
     key: { yaml: 'tls/key.pem', fromYaml: '/CWD/conf/tls/key.pem', argv: ['--key', 'k.pem'], fromCli: '/CWD/k.pem' },
+    deny: {
+      yaml: '["*.db", /data/**]',
+      fromYaml: ['*.db', '/data/**'],
+      argv: ['--deny', 'secrets.*'],
+      fromCli: ['secrets.*'],
+    },
+    defaultSite: { yaml: 'shop', fromYaml: 'shop', argv: ['--default-site', 'reject'], fromCli: 'reject' },
+    userdir: { yaml: 'public_html', fromYaml: 'public_html', argv: ['--userdir', 'www'], fromCli: 'www' },
+    userdirMinUid: { yaml: '500', fromYaml: 500, argv: ['--userdir-min-uid', '2000'], fromCli: 2000 },
+    userdirAllow: {
+      yaml: '[alice, bob]',
+      fromYaml: ['alice', 'bob'],
+      argv: ['--userdir-allow', 'carol'],
+      fromCli: ['carol'],
+    },
+    userdirDeny: { yaml: '[mallory]', fromYaml: ['mallory'], argv: ['--userdir-deny', 'eve'], fromCli: ['eve'] },
+    allowOverride: {
+      yaml: '[index, deny]',
+      fromYaml: ['index', 'deny'],
+      argv: ['--allow-override', 'debug'],
+      fromCli: ['debug'],
+    },
+    accessLog: {
+      yaml: 'logs/{site}.log',
+      fromYaml: '/CWD/conf/logs/{site}.log',
+      argv: ['--access-log', 'a.log'],
+      fromCli: '/CWD/a.log',
+    },
+    accessLogFormat: {
+      yaml: 'vhost-combined',
+      fromYaml: 'vhost-combined',
+      argv: ['--access-log-format', 'combined'],
+      fromCli: 'combined',
+    },
+    errorLog: {
+      yaml: 'logs/{user}.err',
+      fromYaml: '/CWD/conf/logs/{user}.err',
+      argv: ['--error-log', 'e.log'],
+      fromCli: '/CWD/e.log',
+    },
+    sites: {
+      yaml: '\n  - name: shop\n    hosts: [Shop.Example.com, "*.shop.test:8080"]\n    root: site\n    max-body: 1K',
+      fromYaml: [
+        {
+          name: 'shop',
+          hosts: ['shop.example.com', '*.shop.test:8080'],
+          root: '/CWD/conf/site',
+          values: { maxBody: 1024 },
+        },
+      ],
+    },
   };
 
 /** Writes conf/p.yaml with every sample (and the folders and files they name); returns its path. */
@@ -1154,6 +1306,17 @@ describe('YAML file', () => {
     ['key', 'missing.pem', '"/CWD/missing.pem"'],
     ['key', 'www', '"/CWD/www"'],
     ['key', '[k.pem]', '["k.pem"]'],
+    ['deny', '[/a/../b]', '["/a/../b"]'],
+    ['sites', 'shop', '"shop"'],
+    ['default-site', '"a b"', '"a b"'],
+    ['userdir', '/home', '"/home"'],
+    ['userdir-min-uid', '0', '0'],
+    ['userdir-allow', '["a b"]', '["a b"]'],
+    ['userdir-deny', '5', '5'],
+    ['allow-override', '[port]', '["port"]'],
+    ['access-log', '""', '""'],
+    ['access-log-format', 'common', '"common"'],
+    ['error-log', '[]', '[]'],
   ];
 
   it.each(badValues)('rejects %s: %s, naming file, key and what is allowed', (key, value, got) => {

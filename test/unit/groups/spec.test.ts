@@ -33,7 +33,7 @@ describe('groupSpecFor', () => {
     expect(groupSpecFor(script('blog', 'post.py'), site).key).not.toBe(spec.key);
   });
 
-  it('per-folder: the scripts of a folder share a group; global: all share one, in the root', () => {
+  it("per-folder: the scripts of a folder share a group; global: all share one, in its first script's folder", () => {
     const folder = siteWith({ grouping: 'per-folder' });
     expect(groupSpecFor(script('blog', 'a.py'), folder).key).toBe(groupSpecFor(script('blog', 'b.py'), folder).key);
     expect(groupSpecFor(script('blog', 'a.py'), folder).label).toBe('blog/');
@@ -41,7 +41,7 @@ describe('groupSpecFor', () => {
     expect(groupSpecFor(script('blog', 'a.py'), global)).toMatchObject({
       key: `global|${PY}`,
       label: '(global)',
-      cwd: root,
+      cwd: join(root, 'blog'),
     });
   });
 
@@ -55,7 +55,7 @@ describe('groupSpecFor', () => {
       label: 'alice',
       threads: 2,
       env: { MODE: 'demo' },
-      cwd: root,
+      cwd: join(root, 'users', 'alice'),
     });
     expect(groupSpecFor(script('blog', 'a.py'), site)).toMatchObject({ threads: 8, env: {} });
   });

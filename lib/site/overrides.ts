@@ -1,0 +1,150 @@
+// .pypages.yaml: a folder's own settings, for it and everything below, as
+// Apache's .htaccess under AllowOverride. Only the keys its site's
+// allow-override lists (from FOLDER_SETTING_NAMES: index, deny, debug,
+// max-body) are accepted; none by default, and then no file is even read.
+// Each value is checked by the parser of the setting of that name, relative
+// paths against the file's folder. A file that does not parse, or sets a
+// key it may not, makes its folder and everything below it answer 500 with
+// the file and key in the error log; it never stops the server.
+//
+// Files are looked at on every request (a stat each, from the site's root
+// down to the folder), so an edit takes effect at the next request; their
+// parsed contents are kept until they change. Deeper files win: index, debug
+// and max-body are replaced; deny globs are added, anchored at the file's
+// folder (`*.db` there is `folder/**/*.db`), so no folder can unlock what a
+// folder above it, its site or the server denies.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { InvalidValue, SETTINGS, type SettingValues } from '../config/settings.js';
+import { denyRules, type FolderRules } from '../http/deny.js';
+import { statOrNull } from '../http/fs-probe.js';
+import type { ResolveOptions, Target } from '../http/resolve.js';
+import { perSite, type Site } from './site.js';
+
+export const OVERRIDE_FILE = '.pypages.yaml';
+
+type Values = Partial<Pick<SettingValues, 'index' | 'deny' | 'debug' | 'maxBody'>>;
+interface Parsed {
+  readonly stamp: string;
+  readonly values: Values | string;
+}
+
+/** The folder settings of one site: resolution rules, and the site as a folder sees it. */
+export class SiteFolders {
+  private readonly files = new Map<string, Parsed>();
+  private readonly views = new Map<string, Site>();
+
+  constructor(readonly site: Site) {}
+
+  /** For lib/http/resolve.ts: index and deny from `dir` down; undefined when no file changes them; a string when one is broken. */
+  readonly rules = (dir: string): FolderRules | string | undefined => {
+    const chain = this.chain(dir);
+    if (typeof chain === 'string') return chain;
+    if (chain.length === 0) return undefined;
+    const merged = this.merge(dir, chain);
+    return { index: merged.index, deny: merged.deny };
+  };
+
+  /** The site with the settings of real folder `dir` (the site itself when no file applies), or why they are broken. */
+  siteAt(dir: string): Site | string {
+    const chain = this.chain(dir);
+    if (typeof chain === 'string') return chain;
+    return chain.length === 0 ? this.site : this.merge(dir, chain);
+  }
+
+  /** The parsed files from the root down to `dir`, as [folder, values]; the first problem as a string. */
+  private chain(dir: string): [string, Values][] | string {
+    const rel = path.relative(this.site.root, dir);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return [];
+    const folders = [
+      this.site.root,
+      ...rel
+        .split(path.sep)
+        .filter(Boolean)
+        .map((_, i, all) => path.join(this.site.root, ...all.slice(0, i + 1))),
+    ];
+    const out: [string, Values][] = [];
+    for (const folder of folders) {
+      const values = this.read(path.join(folder, OVERRIDE_FILE));
+      if (typeof values === 'string') return values;
+      if (values) out.push([folder, values]);
+    }
+    return out;
+  }
+
+  private merge(dir: string, chain: [string, Values][]): Site {
+    const key = `${dir}\0${chain.map(([f]) => this.files.get(path.join(f, OVERRIDE_FILE))?.stamp).join('\0')}`;
+    let view = this.views.get(key);
+    if (view) return view;
+    const own = { ...this.site, deny: [...this.site.deny.globs] } as Record<string, unknown> & { deny: string[] };
+    for (const [folder, values] of chain) {
+      const { deny, ...rest } = values;
+      Object.assign(own, rest);
+      own.deny.push(...(deny ?? []).map((glob) => anchored(this.site.root, folder, glob)));
+    }
+    view = Object.freeze({ ...own, deny: denyRules(own.deny) }) as unknown as Site;
+    if (this.views.size > 1000) this.views.clear();
+    this.views.set(key, view);
+    return view;
+  }
+
+  /** A file's values (null: no file), read again when it changes. */
+  private read(file: string): Values | string | null {
+    const s = statOrNull(file);
+    if (!s?.isFile()) return null;
+    const stamp = `${s.mtimeMs}:${s.size}:${s.ino}`;
+    const known = this.files.get(file);
+    if (known?.stamp === stamp) return known.values;
+    const values = parseOverrides(file, this.site.allowOverride);
+    this.files.set(file, { stamp, values });
+    return values;
+  }
+}
+
+/** A folder's deny glob as a glob from the site's root. */
+function anchored(root: string, folder: string, glob: string): string {
+  const rel = path.relative(root, folder).split(path.sep).join('/');
+  const prefix = rel === '' ? '' : `${rel}/`;
+  return glob.includes('/') ? `${prefix}${glob.replace(/^\//, '')}` : `${prefix}**/${glob}`;
+}
+
+/** A .pypages.yaml's values, or what is wrong with it (naming the file and the key). */
+export function parseOverrides(file: string, allowed: readonly string[]): Values | string {
+  let data: unknown;
+  try {
+    data = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    return `${file}: invalid YAML: ${(err as Error).message.split('\n')[0]}`;
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) return `${file}: must be a mapping of settings (key: value)`;
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(data)) {
+    const name = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof SettingValues;
+    if (!allowed.includes(key))
+      return `${file}: ${key}: not allowed in a folder's ${OVERRIDE_FILE} (allow-override: ${allowed.join(', ')})`;
+    try {
+      out[name] = SETTINGS[name].parse(raw, { from: 'yaml', base: path.dirname(file) });
+    } catch (err) {
+      if (!(err instanceof InvalidValue)) throw err;
+      return `${file}: ${key}: must be ${err.allowed}`;
+    }
+  }
+  return out as Values;
+}
+
+const foldersOf = perSite((site) => new SiteFolders(site));
+
+/** How lib/http/resolve.ts resolves in `site`: its index and deny, and its folders' .pypages.yaml when allow-override lets them. */
+export function resolveOptions(site: Site): ResolveOptions {
+  return { index: site.index, deny: site.deny, folder: site.allowOverride.length ? foldersOf(site).rules : undefined };
+}
+
+/** The site as the folder of `target` sees it (its .pypages.yaml files), or a misconfigured target when they are broken. */
+export function inFolder(site: Site, target: Target): { site: Site; target: Target } {
+  if (site.allowOverride.length === 0 || (target.kind !== 'script' && target.kind !== 'static'))
+    return { site, target };
+  const seen = foldersOf(site).siteAt(path.dirname(target.file));
+  return typeof seen === 'string' ? { site, target: { kind: 'misconfigured', reason: seen } } : { site: seen, target };
+}
