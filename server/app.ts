@@ -13,6 +13,7 @@ import { answerClientErrors } from '../lib/http/connections.js';
 import { FIELDS_KEPT } from '../lib/http/framing.js';
 import { koaApp } from '../lib/http/koa-app.js';
 import { requestListener } from '../lib/http/listener.js';
+import { Metrics } from '../lib/metrics/metrics.js';
 import { consoleLogger, type Logger } from '../lib/util/log.js';
 import { AutoCertificates } from '../lib/tls/certificates.js';
 import { certificateNames } from '../lib/tls/names.js';
@@ -53,9 +54,12 @@ export interface StartOptions {
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? consoleLogger();
   const interpreter = await findInterpreter(config.python);
-  const holder = { runtime: await Runtime.create(config, interpreter.path, log) };
+  const metrics = config.metricsPath ? new Metrics(() => holder.runtime.groups.status()) : null;
+  const holder: { runtime: Runtime } = {
+    runtime: await Runtime.create(config, interpreter.path, log, metrics ?? undefined),
+  };
   const lifecycle = new Lifecycle(log);
-  const handler = buildHandler(holder, lifecycle, log);
+  const handler = buildHandler(holder, lifecycle, log, metrics);
   const certificates = config.tls === 'auto' ? autoCertificates(config, holder, log) : null;
   const server = httpServer(config, handler, certificates);
   const plain = tlsMode(config) !== 'off' && (certificates || config.redirectHttp);
@@ -148,12 +152,18 @@ async function stop(
 /**
  * The request listener (lib/http/listener.ts) with the Koa app behind it,
  * the operator pages first in it. Both read `holder.runtime` per request, so
- * a reload takes effect at the next one.
+ * a reload takes effect at the next one. `metrics`: counted and served when
+ * metrics-path was set at start.
  */
-export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): RequestListener {
+export function buildHandler(
+  holder: { runtime: Runtime },
+  lifecycle: Lifecycle,
+  log: Logger,
+  metrics: Metrics | null = null,
+): RequestListener {
   const serving = () => holder.runtime;
-  const koa = koaApp(serving, [operatorPages(holder, lifecycle)], log).callback();
-  return requestListener({ serving, track: (res) => lifecycle.track(res), others: koa, log });
+  const koa = koaApp(serving, [operatorPages(holder, lifecycle, metrics)], log).callback();
+  return requestListener({ serving, track: (res) => lifecycle.track(res), others: koa, log, metrics });
 }
 
 /**

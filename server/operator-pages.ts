@@ -1,23 +1,33 @@
-// For operators: a health endpoint (on by default) and a status page (off by
-// default; when on, only for the addresses in status-allow).
+// For operators: a health endpoint (on by default), a status page and
+// Prometheus metrics (both off by default; when on, only for the addresses
+// in status-allow).
 
 import type { Context, Next } from 'koa';
 import type { GroupStatus } from '../lib/groups/registry.js';
 import { trustListOf, type ClientView } from '../lib/http/proxy.js';
+import type { Metrics } from '../lib/metrics/metrics.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Runtime } from './runtime.js';
 
-export function operatorPages(holder: { runtime: Runtime }, lifecycle: Lifecycle) {
+/** Health, status and metrics pages (Koa middleware); `metrics` is null when metrics-path was off at start. */
+export function operatorPages(holder: { runtime: Runtime }, lifecycle: Lifecycle, metrics: Metrics | null = null) {
   return async (ctx: Context, next: Next) => {
     const { config } = holder.runtime;
     if (config.healthPath && ctx.path === config.healthPath) return health(ctx, lifecycle);
     // The client as seen through trusted proxies: behind a local reverse proxy, the socket's peer is always loopback.
     const client = (ctx.state.client as ClientView).remoteAddr;
-    if (config.statusPath && ctx.path === config.statusPath && trustListOf(config.statusAllow)(client)) {
-      return status(ctx, holder.runtime, lifecycle);
-    }
+    const allowed = () => trustListOf(config.statusAllow)(client);
+    if (config.statusPath && ctx.path === config.statusPath && allowed()) return status(ctx, holder.runtime, lifecycle);
+    if (metrics && config.metricsPath && ctx.path === config.metricsPath && allowed()) return scrape(ctx, metrics);
     await next();
   };
+}
+
+async function scrape(ctx: Context, metrics: Metrics): Promise<void> {
+  const { body, contentType } = await metrics.scrape();
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = contentType;
+  ctx.body = body;
 }
 
 function health(ctx: Context, lifecycle: Lifecycle): void {

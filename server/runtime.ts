@@ -4,6 +4,7 @@
 // the old workers.
 
 import type { Config } from '../lib/config/config.js';
+import type { GroupObserver } from '../lib/groups/observer.js';
 import { GroupRegistry } from '../lib/groups/registry.js';
 import { perSite, sitesOf, type Site, type Sites } from '../lib/site/site.js';
 import type { Logger } from '../lib/util/log.js';
@@ -37,6 +38,7 @@ export class Runtime {
     private launcher: LauncherHandle,
     private readonly log: Logger,
     logs: LogFiles,
+    private readonly observer?: GroupObserver,
   ) {
     this.logs = logs;
     this.siteLogs = perSite((site) => logs.loggerFor(site.logs));
@@ -56,16 +58,26 @@ export class Runtime {
     return this.current.sites;
   }
 
-  /** Builds the sites and groups for `config` and imports the preload scripts. `interpreter`: the checked default Python. */
-  static async create(config: Config, interpreter: string, log: Logger): Promise<Runtime> {
+  /**
+   * Builds the sites and groups for `config` and imports the preload scripts.
+   * `interpreter`: the checked default Python; `observer` is told of the groups' workers (metrics).
+   */
+  static async create(config: Config, interpreter: string, log: Logger, observer?: GroupObserver): Promise<Runtime> {
     const launcher = makeLauncher(config, log);
     await launcher.warm(interpreter); // so the first page does not wait for the warm parent to start
     const sites = sitesOf(config, interpreter);
     const logs = new LogFiles(log);
     const logFor = perSite((site) => logs.loggerFor(site.logs));
-    const groups = new GroupRegistry({ sites, maxWorkers: config.maxWorkers, launcher: launcher.launch, log, logFor });
+    const groups = new GroupRegistry({
+      sites,
+      maxWorkers: config.maxWorkers,
+      launcher: launcher.launch,
+      log,
+      logFor,
+      observer,
+    });
     await groups.warmUp();
-    return new Runtime({ config, sites }, groups, launcher, log, logs);
+    return new Runtime({ config, sites }, groups, launcher, log, logs, observer);
   }
 
   /** Serves with `config` from now on: new sites, new groups, new workers; old workers finish their requests. */
@@ -81,6 +93,7 @@ export class Runtime {
       maxWorkers: config.maxWorkers,
       launcher: this.launcher.launch,
       log: this.log,
+      observer: this.observer,
       logFor: (site) => this.logFor(site),
     });
     this.logs.retain(sites.all.map((site) => site.logs));

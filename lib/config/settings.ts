@@ -51,8 +51,10 @@ export interface SettingValues extends HostingValues, TlsSettingValues {
   // operators
   statusPath: string;
   statusAllow: readonly string[];
+  metricsPath: string;
   healthPath: string;
   // HTTP
+  compressPages: boolean;
   maxBody: number;
   maxHeaderSize: number;
   maxHeaderFields: number;
@@ -230,12 +232,22 @@ const ENTRIES: Entries = {
   statusAllow: {
     metavar: 'ADDRS', default: Object.freeze(['127.0.0.0/8', '::1']), defaultText: '127.0.0.0/8,::1',
     allowed: ADDRESSES, parse: addressList,
-    help: 'Who may see the status page; anyone else gets 404.',
+    help: 'Who may see the status page and the metrics; anyone else gets 404.',
+  },
+  metricsPath: {
+    metavar: 'PATH', default: '', defaultText: 'off',
+    allowed: URL_PATH, parse: urlPath,
+    help: 'URL of the Prometheus metrics (requests, latency, queues, workers per site and group; the process). Only for the addresses in status-allow.',
   },
   healthPath: {
     metavar: 'PATH', default: '/-/health', defaultText: '/-/health',
     allowed: URL_PATH, parse: urlPath,
     help: 'URL answering 200 while the server accepts requests (503 while shutting down).',
+  },
+  compressPages: {
+    metavar: null, default: false, defaultText: 'false',
+    allowed: 'true or false', parse: boolean,
+    help: "Compress pages' answers (brotli or gzip, per Accept-Encoding) when their type is compressible (text, JSON, JS, SVG...), they are 1 KiB or more and set no Content-Encoding. Static files are always compressed so.",
   },
   maxBody: {
     metavar: 'SIZE', default: 1024 ** 3, defaultText: '1G',

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import type { Site } from '../site/site.js';
 import type { Job } from '../worker/exchange.js';
 import { failed, type Outcome } from '../worker/outcome.js';
+import { markExit, type ExitReason, type GroupObserver } from './observer.js';
 import type { GroupSpec } from './spec.js';
 import type { Logger } from '../util/log.js';
 import { Worker, type WatchedFile } from '../worker/worker.js';
@@ -21,11 +22,12 @@ export interface GroupContext {
   /** Gives back a reservation that did not become a process. */
   unreserve(): void;
   /** A worker process of this group ended: its slot is free. */
-  released(): void;
+  released(group: Group, worker: Worker): void;
   /** Scripts of this group to import as soon as a worker starts. */
   preloadFor(group: Group): string[];
   /** Runs a request that reached this group after it was closed (a reload) in its new group, of the site named as `site`. */
   redispatch(site: Site, job: Job): Promise<Outcome>;
+  readonly observer?: GroupObserver; // told of workers started (and, via released, ended): metrics
 }
 
 export type ProcessState = 'starting' | 'ready' | 'busy' | 'retiring';
@@ -125,13 +127,13 @@ export class Group {
     const outcome = worker.handle(job); // synchronous up to here: the thread is taken before anyone else looks
     if (wakeOthers) this.wake(); // a new worker may have threads to spare
     if (worker.served >= this.recycleAfter(worker))
-      this.retire(worker, `served ${worker.served} requests (max-requests)`);
+      this.retire(worker, `served ${worker.served} requests (max-requests)`, 'recycle');
     const result = await outcome;
     // A failed import leaves a half-initialised interpreter: start afresh next time.
-    if (result.kind === 'error' && result.errorKind === 'load') this.retire(worker, null);
+    if (result.kind === 'error' && result.errorKind === 'load') this.retire(worker, null, 'recycle');
     // A worker that has only ever been asked about modules that are not pages holds nothing worth keeping.
     if (result.kind === 'error' && result.errorKind === 'not-page' && worker.watched.length === 0)
-      this.retire(worker, null);
+      this.retire(worker, null, 'recycle');
     return result;
   }
 
@@ -191,11 +193,12 @@ export class Group {
 
   private adopt(worker: Worker): void {
     this.workers.push(worker);
-    if (this.closed) worker.retire(); // started while a reload closed this group: it takes no requests
+    this.ctx.observer?.workerStarted(this);
+    if (this.closed) this.retire(worker, null, 'reload'); // started while a reload closed this group: it takes no requests
     worker.on('slot', () => this.wake());
     worker.once('exit', () => {
       this.workers.splice(this.workers.indexOf(worker), 1);
-      this.ctx.released();
+      this.ctx.released(this, worker);
       this.wake();
     });
   }
@@ -226,15 +229,17 @@ export class Group {
     setImmediate(() => (this.checkedThisTurn = false));
     for (const worker of this.workers) {
       if (worker.retiring || worker.watched.length === 0) continue;
-      if (changed(worker.watched)) this.retire(worker, 'code changed on disk; the next request starts a new worker');
+      if (changed(worker.watched))
+        this.retire(worker, 'code changed on disk; the next request starts a new worker', 'reload');
     }
   }
 
   private checkedThisTurn = false;
 
   /** Lets a worker finish what it runs, and takes no more requests to it. */
-  retire(worker: Worker, reason: string | null): void {
+  retire(worker: Worker, reason: string | null, why: ExitReason): void {
     if (worker.retiring) return;
+    markExit(worker, why);
     if (reason) this.ctx.log.info(`${this.spec.label} pid ${worker.pid}: ${reason}`);
     worker.retire();
     this.wake();
@@ -244,13 +249,13 @@ export class Group {
   async close(): Promise<void> {
     this.closed = true;
     this.wake();
-    await this.drain(null);
+    await this.drain(null, 'reload');
   }
 
   /** Retires every worker and resolves once they have all exited. */
-  async drain(reason: string | null): Promise<void> {
+  async drain(reason: string | null, why: ExitReason): Promise<void> {
     const exits = this.workers.map((w) => new Promise((r) => w.once('exit', r)));
-    for (const w of [...this.workers]) this.retire(w, reason);
+    for (const w of [...this.workers]) this.retire(w, reason, why);
     await Promise.all(exits);
   }
 

@@ -11,6 +11,7 @@ import type { Job } from '../worker/exchange.js';
 import type { Launcher } from '../worker/launch/spawn.js';
 import { failed, type Outcome } from '../worker/outcome.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
+import { exitReasonOf, markExit, type GroupObserver } from './observer.js';
 import { groupSpecFor, preloadTargets } from './spec.js';
 import { Watchdog } from './watchdog.js';
 
@@ -20,6 +21,8 @@ export interface RegistryOptions {
   maxWorkers: number;
   launcher: Launcher;
   log: Logger;
+  /** Told of workers started and ended, requests turned away (metrics). */
+  observer?: GroupObserver;
   /** A site's own logger (its error-log: page output, tracebacks); `log` when absent. */
   logFor?: (site: Site) => Logger;
 }
@@ -71,9 +74,13 @@ export class GroupRegistry {
       log: opts.log,
       reserve: (group, deadline) => this.reserve(group, deadline),
       unreserve: () => this.unreserve(),
-      released: () => this.wakeSlots(),
+      released: (group, worker) => {
+        opts.observer?.workerExited(group, exitReasonOf(worker));
+        this.wakeSlots();
+      },
       preloadFor: (group) => this.preloads.filter((p) => this.groupOf(p.site, p.script) === group).map((p) => p.script),
       redispatch: (site, job) => this.run(this.sameSite(site), job),
+      observer: opts.observer,
     };
   }
 
@@ -101,7 +108,10 @@ export class GroupRegistry {
     const known = this.notPages.get(job.script);
     const before = known !== undefined || !this.pages.has(job.script) ? fileSignature(job.script) : null;
     if (known !== undefined && before === known) return NOT_A_PAGE;
-    const outcome = await this.groupOf(site, job.script).run(job);
+    const group = this.groupOf(site, job.script);
+    this.opts.observer?.routed(job.res, group);
+    const outcome = await group.run(job);
+    if (outcome.kind === 'error' && outcome.errorKind === 'busy') this.opts.observer?.rejected(group);
     if (outcome.kind === 'done') this.pages.add(job.script);
     if (outcome.kind === 'error' && outcome.errorKind === 'not-page') {
       const signature = before ?? fileSignature(job.script);
@@ -151,7 +161,10 @@ export class GroupRegistry {
     while (this.liveProcesses + this.reservations >= this.opts.maxWorkers) {
       const victim = this.leastRecentlyUsedIdle(requester);
       if (victim) {
-        await victim.drain(`stopped to make room for ${requester.spec.label} (max-workers ${this.opts.maxWorkers})`);
+        await victim.drain(
+          `stopped to make room for ${requester.spec.label} (max-workers ${this.opts.maxWorkers})`,
+          'evicted',
+        );
         continue;
       }
       if (!(await this.waitForSlot(deadline))) return false;
@@ -212,7 +225,7 @@ export class GroupRegistry {
   async drain(): Promise<void> {
     this.closed = true;
     this.watchdog.stop();
-    await Promise.all(this.allGroups().map((g) => g.drain(null)));
+    await Promise.all(this.allGroups().map((g) => g.drain(null, 'shutdown')));
   }
 
   /** Stops every worker now (in-flight requests fail as crashed). */
@@ -223,6 +236,7 @@ export class GroupRegistry {
     for (const g of this.allGroups()) {
       for (const w of g.workers) {
         exits.push(new Promise((r) => w.once('exit', r)));
+        markExit(w, 'shutdown');
         w.kill();
       }
     }

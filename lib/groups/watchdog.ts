@@ -7,6 +7,7 @@
 
 import type { Logger } from '../util/log.js';
 import type { Group } from './group.js';
+import { markExit } from './observer.js';
 
 const SWEEP_MS = 100;
 const SLOW_SWEEP_EVERY = 10; // heartbeat, memory and idle checks: every second
@@ -52,6 +53,7 @@ export class Watchdog {
           `request ${exchange.requestId}: ${group.spec.label} ran longer than request-timeout (${limitMs / 1000} s): 504`,
         );
         exchange.timedOut(limitMs);
+        markExit(worker, 'timeout');
         worker.dumpStacksAndKill(`request ${exchange.requestId} timed out`);
       }
     }
@@ -61,9 +63,10 @@ export class Watchdog {
     const timeoutMs = group.spec.site.limits.heartbeatTimeout * 1000;
     if (timeoutMs === 0) return;
     for (const worker of group.workers) {
-      if (now - worker.lastPong > timeoutMs)
+      if (now - worker.lastPong > timeoutMs) {
+        markExit(worker, 'timeout');
         worker.dumpStacksAndKill(`no heartbeat for ${Math.round((now - worker.lastPong) / 1000)} s`);
-      else if (now - worker.lastPong >= timeoutMs / 3) worker.ping();
+      } else if (now - worker.lastPong >= timeoutMs / 3) worker.ping();
     }
   }
 
@@ -73,14 +76,14 @@ export class Watchdog {
     for (const worker of group.workers) {
       const rss = worker.rss();
       if (rss > limit && !worker.retiring)
-        group.retire(worker, `RSS ${mib(rss)} over max-memory ${mib(limit)}; recycling`);
+        group.retire(worker, `RSS ${mib(rss)} over max-memory ${mib(limit)}; recycling`, 'memory');
     }
   }
 
   private stopIfIdle(group: Group, now: number): void {
     const idleMs = group.spec.site.limits.idleTimeout * 1000;
     if (idleMs === 0 || !group.idle || group.workers.length === 0 || now - group.lastUsed < idleMs) return;
-    void group.drain(`idle for ${Math.round((now - group.lastUsed) / 1000)} s; stopping its processes`);
+    void group.drain(`idle for ${Math.round((now - group.lastUsed) / 1000)} s; stopping its processes`, 'idle');
   }
 }
 

@@ -34,7 +34,7 @@ export function koaApp(serving: () => Serving, middleware: readonly Middleware[]
 
 /** Target → file, redirect or error page (a page, when an operator path that was not for this client names one). */
 function serveTargets(serving: () => Serving) {
-  const senderFor = perSite((site) => staticSender(site.root));
+  const senderFor = perSite(() => staticSender());
   return async (ctx: Context) => {
     const { info, target, site } = routed(ctx.req);
     switch (target.kind) {
@@ -44,6 +44,7 @@ function serveTargets(serving: () => Serving) {
           site,
           groups: serving().groups,
           log: serving().logFor(site),
+          compress: serving().config.compressPages,
         });
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, site.debug);

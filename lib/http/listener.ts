@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Config } from '../config/config.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import { perSite, type Site, type Sites } from '../site/site.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { inFolder, resolveOptions } from '../site/overrides.js';
 import { pathInSite, prefixRedirect, targetInSite } from '../site/userdir.js';
 import type { Logger } from '../util/log.js';
@@ -43,6 +44,8 @@ export interface ListenerOptions {
   /** Everything but page requests: static files, redirects, error and operator pages (the Koa app's callback). */
   others(req: IncomingMessage, res: ServerResponse): Promise<unknown>;
   log: Logger;
+  /** Counts each request by site and group (metrics-path), or null. */
+  metrics?: Metrics | null;
 }
 
 /** What the listener learnt about a request it hands to `others`. */
@@ -78,6 +81,11 @@ export function requestListener(opts: ListenerOptions): RequestListener {
     trackResponse(req, res, () => {
       done();
       logged();
+      // Once the handler has settled too: a page's byte count comes with its outcome.
+      if (opts.metrics) {
+        const end = () => opts.metrics?.end(req, res, info.time.getTime(), info.bytes);
+        handled.then(end, end);
+      }
     });
   };
 }
@@ -100,6 +108,7 @@ function route(
   const refused = isHttp2(req) ? null : framingProblem(req.httpVersion, req.rawHeaders, config.maxHeaderFields);
   if (refused) {
     // Refused before any handler, the operator pages included; its framing cannot be trusted: closed after.
+    opts.metrics?.begin(res, sites.fallback.name);
     const text = errorPageText(refused.status, info.id, refused.reason, sites.fallback.debug);
     writeErrorPage(req, res, refused.status, text, { Connection: 'close' });
     return Promise.resolve();
@@ -110,14 +119,16 @@ function route(
     const text = errorPageText(421, info.id, 'no site has this host name (default-site: reject)', false);
     return Promise.resolve(writeErrorPage(req, res, 421, text));
   }
+  opts.metrics?.begin(res, base.name);
   const log = serving.logFor(base);
   info.site = { log, name: base.name, vhost: base.logs.format === 'vhost-combined' };
   const found = targetOf(url, base, pathsFor(base));
   const { site, target } = inFolder(base, found.target);
   const urlPath = found.urlPath;
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
-  const operator = urlPath === config.healthPath || urlPath === config.statusPath;
-  if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log });
+  const operator = urlPath === config.healthPath || urlPath === config.statusPath || urlPath === config.metricsPath;
+  if (target.kind === 'script' && !operator)
+    return runScript(req, res, target, info, { site, groups, log, compress: config.compressPages });
   routes.set(req, { info, target, site });
   return opts.others(req, res);
 }

@@ -5,6 +5,7 @@
 // answer, with an error page.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { chooseEncoding } from './compression.js';
 import { buildEnviron, type Environ } from './environ.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import type { Site } from '../site/site.js';
@@ -28,6 +29,8 @@ export interface ScriptContext {
   site: Site;
   groups: GroupRegistry;
   log: Logger;
+  /** compress-pages: answers compressed per Accept-Encoding (lib/worker/page-compression.ts). */
+  compress?: boolean;
 }
 
 /** Runs a page in its group's worker; never rejects (a bug here is a logged 500). */
@@ -61,6 +64,7 @@ async function run(
     return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, site.debug), { Connection: 'close' });
   }
   const job = pageJob(req, res, target, info, site);
+  if (cx.compress) job.encoding = chooseEncoding(req.headers);
   const outcome = await groups.run(site, job);
   // The page is done: whatever is left (flushing the answer) is the client's to take.
   [job.watch.waitingOnClient, job.watch.onClientTimeout] = [true, null];

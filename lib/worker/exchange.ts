@@ -4,10 +4,11 @@
 // crash, client gone) into exactly one Outcome.
 
 import { BodyPush } from '../http/body/push.js';
-import { writeHead } from '../http/h2.js';
 import type { Logger } from '../util/log.js';
+import type { BrotliCompress, Gzip } from 'node:zlib';
+import { compressedHead, compressorInto } from './page-compression.js';
 import type { Job } from './job.js';
-import { FileSend, type PageFile } from './file-wrapper.js';
+import { FileSend, holdsHead, writeHead, type Head, type PageFile } from './file-wrapper.js';
 import {
   checkBodyGrant,
   INITIAL_WINDOW,
@@ -48,6 +49,10 @@ export class Exchange {
   private bytes = 0;
   /** The page's file, if it named one (FILE): END waits for it. */
   private readonly file = new FileSend();
+  /** A head held until the body's first frame says whether it is a file (./file-wrapper.ts: ranges, 304). */
+  private held: Head | null = null;
+  /** The compressor the body goes through (compress-pages), or null: straight into the response. */
+  private out: Gzip | BrotliCompress | null = null;
   private lastWrite: Promise<void> = Promise.resolve();
   /** Made when the body is first pushed, asked for or drained (body()): most requests have none. */
   private bodyPush: BodyPush | null = null;
@@ -107,6 +112,7 @@ export class Exchange {
   }
 
   private handle(frame: Frame): void {
+    if (this.held && frame.type !== FromWorker.FILE) this.releaseHead();
     switch (frame.type) {
       case FromWorker.START:
         return this.onStart(parseJson(frame.payload));
@@ -131,8 +137,18 @@ export class Exchange {
     const [status, reason] = parseStatus(start.status);
     const res = this.job.res;
     if (this.aborted || res.destroyed) return;
-    writeHead(res, status, reason, start.headers.flat());
+    const head = { status, reason, headers: start.headers };
+    if (holdsHead(this.job.environ, head)) return void (this.held = head);
+    const zipped = this.job.encoding ? compressedHead(head, this.job.encoding) : null;
+    if (zipped) this.out = compressorInto(res, this.job.encoding!);
+    writeHead(res, zipped ?? head);
     this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
+  }
+
+  private releaseHead(): void {
+    const held = this.held!;
+    this.held = null;
+    if (!this.job.res.destroyed) writeHead(this.job.res, held);
   }
 
   /** A piece of the response body, as one or more buffers as they came off the pipe (written without joining them). */
@@ -148,14 +164,16 @@ export class Exchange {
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
     this.clock.waitOnClient(+1);
     this.corkUntilNextTick(); // the pieces, and the frames of the same read, leave in one write
-    for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
+    const out = this.out ?? res;
+    for (let i = 0; i < parts.length - 1; i++) out.write(parts[i]);
     this.lastWrite = new Promise((flushed) =>
-      res.write(parts[parts.length - 1], () => {
+      out.write(parts[parts.length - 1], () => {
         this.clock.waitOnClient(-1);
         if (!this.ended) this.credit.give(length); // no more to send: no credit needed
         flushed();
       }),
     );
+    this.out?.flush(); // a streaming page's pieces reach its client as they come
   }
 
   /** READ: the page waits for body bytes and gives Node `grant` more credit (up to the window, no more). */
@@ -189,7 +207,7 @@ export class Exchange {
       this.closeAfterFlush();
     } else if (!res.destroyed) {
       if (!res.headersSent) res.writeHead(200);
-      res.end();
+      (this.out ?? res).end();
     }
     this.drainBody();
     this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete });
@@ -247,6 +265,13 @@ export class Exchange {
   private onFile(file: PageFile): void {
     if (!this.started || this.file.sending) throw outOfOrder(this.started ? 'a second FILE' : 'FILE before START');
     this.file.start(file, this.job.res, (opened) => this.send(ToWorker.FILE_OPENED, jsonPayload(opened)), {
+      takeHeld: () => {
+        const held = this.held;
+        this.held = null;
+        return held;
+      },
+      environ: this.job.environ,
+      into: this.out,
       aborted: this.aborted,
       counted: (bytes) => (this.bytes += bytes),
       failed: (err) => this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`),
@@ -256,6 +281,7 @@ export class Exchange {
   private fail(error: Failure): void {
     if (this.settled) return; // already answered (e.g. 504): a later crash of the worker is not this request's
     const res = this.job.res;
+    if (this.held) [this.held, this.started] = [null, false]; // nothing was sent: an error page can still be
     if (this.started || res.headersSent) {
       this.log.error(
         `request ${this.job.requestId}: ${error.kind} error after the response started; closing the connection: ${error.message}\n${error.traceback}`.trimEnd(),

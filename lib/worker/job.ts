@@ -4,6 +4,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Encoding } from '../http/compression.js';
 
 export interface Job {
   script: string;
@@ -15,6 +16,8 @@ export interface Job {
   /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
   pushBody: boolean;
   requestId: string;
+  /** compress-pages: the encoding the client accepts, or null (absent: never compress). */
+  encoding?: Encoding | null;
   /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
   watch?: ClientWatch;
 }

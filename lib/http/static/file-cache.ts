@@ -1,6 +1,6 @@
 // Small static files kept in memory, checked against the disk on every use.
 //
-// A request for a 1 KB file sent by koa-static cost 310-400 µs of CPU, much
+// A request for a 1 KB file streamed from disk costs 310-400 µs of CPU, much
 // of it libuv thread-pool round trips (stat, open, read, close) and a stream
 // pipeline; from memory, after one synchronous lstat (about 2 µs), the file
 // is a Buffer handed to res.end(), headers and body in one write, and the
@@ -48,12 +48,12 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { msOf, validatorsOf } from './validators.js';
 
-/** One version of a small file, with the validators koa-static would send for it. */
+/** One version of a small file, with the validators ./answer.ts sends for it. */
 export interface FileVersion {
   body: Buffer;
   /** W/"size-mtime" (./validators.ts): the ETag ./send.ts sets for a streamed file too. */
   etag: string;
-  /** mtime as an HTTP date (stats.mtime.toUTCString(), as koa-send sets it). */
+  /** mtime as an HTTP date (stats.mtime.toUTCString()). */
   lastModified: string;
 }
 
@@ -287,7 +287,7 @@ function costOf(realPath: string, body: Buffer): number {
   return body.length + 2 * realPath.length + ENTRY_OVERHEAD;
 }
 
-/** The response validators for these bytes, as ./send.ts and koa-send make them from fs.Stats. */
+/** The response validators for these bytes, as ./send.ts makes them from fs.Stats for a streamed file. */
 export function versionOf(stamp: Stamp, body: Buffer): FileVersion {
   return { body, ...validatorsOf(Number(stamp.size), msOf(stamp.mtimeNs)) };
 }

@@ -1,11 +1,12 @@
-import type { Context, Middleware } from 'koa';
-import serve from 'koa-static';
+import type { Context } from 'koa';
 import { contentType } from 'mime-types';
-import type { Stats } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { FileCache, type FileVersion } from './file-cache.js';
-import { etagOf } from './validators.js';
+import { answer } from './answer.js';
+import { CompressedCache } from './compressed.js';
+import { FileCache } from './file-cache.js';
+import { validatorsOf } from './validators.js';
 
 /**
  * Sends a file the resolver already approved. `file` is the real path
@@ -14,79 +15,58 @@ import { etagOf } from './validators.js';
  * Files up to 256 KiB are sent from memory (./file-cache.ts: checked
  * against the disk with one lstat per request, so an edit, a deletion or a
  * swapped link is seen at once): one Buffer, headers and body in one write.
- * Larger files, and files that kept changing while being read, are streamed
- * by koa-static. Both send the same headers: Content-Type from the
- * URL's extension (mime-types, with charset), Content-Length, Last-Modified,
- * a weak ETag and "Cache-Control: max-age=0" (koa-send's default); 304 when
- * the request's validators match (ctx.fresh), no body for HEAD. Both read
- * `file`, never the URL path again. If `file` is gone, or is no longer a
- * regular file (a symlink put in its place since resolve looked), the answer
- * is a bare 404, as koa-static answers for a missing file: nothing is
- * followed past what resolve approved.
+ * Larger files, and files that kept changing while being read, are opened
+ * (never through a symlink put in place since: O_NOFOLLOW) and streamed.
+ * Both are answered by ./answer.ts, with the same headers, conditions,
+ * ranges and compression: Content-Type from the URL's extension
+ * (mime-types, with charset), Content-Length, Last-Modified, the ETag of
+ * ./validators.ts, "Cache-Control: max-age=0". If `file` is gone, or is no
+ * longer a regular file, the answer is a bare 404: nothing is followed past
+ * what resolve approved. Each sender (one per site) has its own memory and
+ * compressed copies.
  */
-export function staticSender(root: string): (ctx: Context, urlPath: string, file: string) => Promise<void> {
-  // gzip and brotli off: koa-send would otherwise send NAME.gz or NAME.br in
-  // place of NAME when the client accepts it, a file resolve never looked at
-  // (it may be a symlink out of the root) and with no Vary header.
-  const middleware = serve(root, {
-    hidden: true,
-    index: false,
-    defer: false,
-    gzip: false,
-    brotli: false,
-    setHeaders: setEtag,
-  });
+export function staticSender(): (ctx: Context, urlPath: string, file: string) => Promise<void> {
   const memory = new FileCache();
+  const copies = new CompressedCache();
   return async (ctx, urlPath, file) => {
+    const type = contentTypeOf(urlPath);
     const found = memory.get(file);
-    if (!('skip' in found)) return sendFromMemory(ctx, urlPath, found);
-    // Gone, or not a regular file now: 404. (Never outside the root: resolve checked.)
-    const below = found.skip === 'missing' || found.skip === 'not-file' ? null : viaRoot(root, file);
-    if (below === null) {
-      ctx.status = 404;
-      return;
+    if (!('skip' in found)) {
+      const { body, etag, lastModified } = found;
+      return answer(ctx, { path: file, size: body.length, etag, lastModified, type, bytes: body }, copies);
     }
-    await stream(middleware, ctx, below);
-    if (ctx.status === 200) ctx.set('Content-Type', contentTypeOf(urlPath));
+    const opened = found.skip === 'missing' || found.skip === 'not-file' ? null : await openFile(file);
+    if (opened === null) return void (ctx.status = 404);
+    return answer(ctx, { path: file, type, ...opened }, copies);
   };
 }
 
-/** Streams `filePath` (below the root, as viaRoot gives it) by koa-static; closes the file at once for 304 and HEAD. */
-async function stream(middleware: Middleware, ctx: Context, filePath: string): Promise<void> {
-  // koa-static reads ctx.path and decodes it: hand it the path, encoded.
-  ctx.path = filePath.split('/').map(encodeURIComponent).join('/');
-  await middleware(ctx, async () => {});
-  if (ctx.status !== 200 || (!ctx.fresh && ctx.method !== 'HEAD')) return;
-  // Koa sends no body for 304 and HEAD but leaves the file open: close it now.
-  const body = ctx.body as { destroy?: () => void } | null;
-  if (ctx.fresh) ctx.status = 304;
-  body?.destroy?.();
-}
-
-/** One Buffer, headers and body in one write; 304 when the request's validators match, no body for HEAD. */
-function sendFromMemory(ctx: Context, urlPath: string, found: FileVersion): void {
-  const res = ctx.res;
-  res.setHeader('ETag', found.etag);
-  res.setHeader('Last-Modified', found.lastModified);
-  res.setHeader('Cache-Control', 'max-age=0');
-  res.setHeader('Content-Type', contentTypeOf(urlPath));
-  // Sets the status and Content-Length; Koa drops the body (and both headers) for 304, sends none for HEAD.
-  ctx.body = found.body;
-  // ctx.fresh copies the response headers to compare them: ask only when the request has a validator.
-  const { headers } = ctx.req;
-  if ((headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) && ctx.fresh)
-    ctx.status = 304;
-}
-
-/** `/a/b` for ROOT/a/b: the real path as koa-static wants it; null if it is not below `root`. */
-function viaRoot(root: string, file: string): string | null {
-  const rel = path.relative(root, file);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return null;
-  return `/${rel.split(path.sep).join('/')}`;
+/**
+ * Opens a regular file for streaming: its handle, size and validators; null
+ * when it is gone or is not a regular file now (a symlink in its place:
+ * ELOOP). O_NONBLOCK: a FIFO swapped in must not block open(). Other errors
+ * (EACCES...) are thrown: the error page's 500, logged.
+ */
+async function openFile(
+  file: string,
+): Promise<{ bytes: FileHandle; size: number; etag: string; lastModified: string } | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw err;
+  }
+  const st = await handle.stat().catch(() => null);
+  if (st === null || !st.isFile()) {
+    await handle.close().catch(() => {});
+    return null;
+  }
+  return { bytes: handle, size: st.size, ...validatorsOf(st.size, st.mtimeMs) };
 }
 
 /**
- * Content-Type as koa-send and Koa choose it: mime-types' type for the
+ * Content-Type as Koa chooses it: mime-types' type for the
  * extension (with charset), application/octet-stream when there is none.
  * From the URL path: a link `notes` to `notes.md` is sent as
  * octet-stream, the link's name deciding, not the target's.
@@ -105,7 +85,3 @@ export function contentTypeOf(urlPath: string): string {
 
 /** Extension → Content-Type: mime-types' lookup costs 2 µs of a static request's ~120 µs. */
 const typeByExt = new Map<string, string>();
-
-function setEtag(res: ServerResponse, _path: string, stats: Stats): void {
-  res.setHeader('ETag', etagOf(stats.size, stats.mtimeMs));
-}

@@ -1,14 +1,14 @@
 // The validators a static file is sent with, the same from memory
-// (./file-cache.ts) and streamed (./send.ts): a weak ETag of size and mtime,
-// and Last-Modified, computed from a file's times exactly as koa-send
-// computes them from fs.Stats.
+// (./file-cache.ts) and streamed (./send.ts): an ETag of size and mtime,
+// and Last-Modified, computed from a file's times exactly as fs.Stats
+// computes mtimeMs and mtime, so both paths give the same numbers.
 
 const NS_PER_S = 1_000_000_000n;
 
 /**
  * Node's number `mtimeMs` for a time in nanoseconds, computed as fs.Stats
  * computes it (whole seconds × 1e3 + nanoseconds / 1e6, in floating point),
- * so the ETag and Last-Modified are exactly those koa-send's stat gives.
+ * so the ETag and Last-Modified are exactly those an fs.Stats of the file gives.
  */
 export function msOf(ns: bigint): number {
   let sec = ns / NS_PER_S;
@@ -26,7 +26,12 @@ export function validatorsOf(size: number, mtimeMs: number): { etag: string; las
   return { etag: etagOf(size, mtimeMs), lastModified: new Date(Math.round(mtimeMs)).toUTCString() };
 }
 
-/** The weak ETag of a file of `size` bytes last modified at `mtimeMs`: W/"size-mtime", both in hex, mtime in whole milliseconds. */
+/**
+ * The ETag of a file of `size` bytes last modified at `mtimeMs`:
+ * "size-mtime", both in hex, mtime in whole milliseconds. Strong, as
+ * nginx's and Apache's are, so If-Range can use it (a weak tag never
+ * matches there); a compressed copy is sent with the same tag made weak.
+ */
 export function etagOf(size: number, mtimeMs: number): string {
-  return `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+  return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
 }

@@ -178,12 +178,28 @@ const TABLE: {
     defaultText: '127.0.0.0/8,::1',
   },
   {
+    name: 'metricsPath',
+    flag: '--metrics-path',
+    metavar: 'PATH',
+    yaml: 'metrics-path',
+    default: '',
+    defaultText: 'off',
+  },
+  {
     name: 'healthPath',
     flag: '--health-path',
     metavar: 'PATH',
     yaml: 'health-path',
     default: '/-/health',
     defaultText: '/-/health',
+  },
+  {
+    name: 'compressPages',
+    flag: '--compress-pages',
+    metavar: null,
+    yaml: 'compress-pages',
+    default: false,
+    defaultText: 'false',
   },
   { name: 'maxBody', flag: '--max-body', metavar: 'SIZE', yaml: 'max-body', default: 1024 ** 3, defaultText: '1G' },
   {
@@ -392,7 +408,9 @@ const DEFAULTS = {
   sharedPreload: [],
   statusPath: '',
   statusAllow: ['127.0.0.0/8', '::1'],
+  metricsPath: '',
   healthPath: '/-/health',
+  compressPages: false,
   maxBody: 1073741824,
   maxHeaderSize: 16384,
   maxHeaderFields: 100,
@@ -565,6 +583,7 @@ describe('command-line flags', () => {
       '--shared-preload': [],
       '--status-path': '',
       '--status-allow': [],
+      '--metrics-path': '',
       '--health-path': '',
       '--trust-proxy': [],
       '--cert': '',
@@ -893,7 +912,9 @@ describe('help and version', () => {
       sharedPreload: '--shared-preload MODULES',
       statusPath: '--status-path PATH',
       statusAllow: '--status-allow ADDRS',
+      metricsPath: '--metrics-path PATH',
       healthPath: '--health-path PATH',
+      compressPages: '--compress-pages',
       maxBody: '--max-body SIZE',
       maxHeaderSize: '--max-header-size SIZE',
       maxHeaderFields: '--max-header-fields N',
@@ -1034,7 +1055,14 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       argv: ['--status-allow', '0.0.0.0/0,::/0'],
       fromCli: ['0.0.0.0/0', '::/0'],
     },
+    metricsPath: {
+      yaml: '/-/metrics',
+      fromYaml: '/-/metrics',
+      argv: ['--metrics-path', '/metrics'],
+      fromCli: '/metrics',
+    },
     healthPath: { yaml: '""', fromYaml: '', argv: ['--health-path', '/healthz'], fromCli: '/healthz' },
+    compressPages: { yaml: 'true', fromYaml: true, argv: ['--compress-pages'], fromCli: true },
     maxBody: { yaml: '10M', fromYaml: 10 * 1024 ** 2, argv: ['--max-body', '0'], fromCli: 0 },
     maxHeaderSize: { yaml: '64K', fromYaml: 64 * 1024, argv: ['--max-header-size', '8192'], fromCli: 8192 },
     maxHeaderFields: { yaml: '50', fromYaml: 50, argv: ['--max-header-fields', '20'], fromCli: 20 },
@@ -1175,7 +1203,7 @@ describe('YAML file', () => {
       all.push(...argv);
       cli[name] = inCwd(fromCli);
       // A switch can only turn itself on: its sample is true in both.
-      if (name !== 'debug' && name !== 'redirectHttp') expect(cli[name], name).not.toEqual(yaml[name]);
+      if (!['debug', 'redirectHttp', 'compressPages'].includes(name)) expect(cli[name], name).not.toEqual(yaml[name]);
       expect(plain(run(['--config', file, ...argv])), name).toEqual({ ...yaml, [name]: cli[name] });
     }
     expect(plain(run(['--config', file, ...all]))).toEqual({ ...yaml, ...cli });
@@ -1361,6 +1389,8 @@ describe('YAML file', () => {
     ['status-allow', '[10.0.0.0/33]', '["10.0.0.0/33"]'],
     ['status-allow', '"::1/129"', '"::1/129"'],
     ['status-allow', '5', '5'],
+    ['metrics-path', 'metrics', '"metrics"'],
+    ['compress-pages', 'yes', '"yes"'],
     ['health-path', 'health', '"health"'],
     ['health-path', '5', '5'],
     ['max-body', '1T', '"1T"'],

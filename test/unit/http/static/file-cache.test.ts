@@ -86,7 +86,7 @@ describe('FileCache: serving', () => {
     const got = served(new FileCache({ now: later }).get(file));
     const st = statSync(file);
     expect(got.body.toString()).toBe('body { color: #333; }\n');
-    expect(got.etag).toBe(`W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`);
+    expect(got.etag).toBe(`"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`);
     expect(got.lastModified).toBe(st.mtime.toUTCString());
   });
 
@@ -94,7 +94,7 @@ describe('FileCache: serving', () => {
     const file = write('empty.txt', '');
     const got = served(new FileCache({ now: later }).get(file));
     expect(got.body.length).toBe(0);
-    expect(got.etag).toMatch(/^W\/"0-[0-9a-f]+"$/);
+    expect(got.etag).toMatch(/^"0-[0-9a-f]+"$/);
   });
 
   it('serves a file of exactly maxFileBytes, and binary bytes unchanged', () => {
@@ -569,8 +569,8 @@ describe('msOf and versionOf: the same numbers as fs.Stats', () => {
     expect(msOf(-2_000_000_000n)).toBe(-2000);
   });
 
-  it('etagOf is hex size and whole hex milliseconds, weak', () => {
-    expect(etagOf(1007, 1_763_760_000_123.9)).toBe(`W/"3ef-${(1_763_760_000_123).toString(16)}"`);
-    expect(etagOf(0, 0)).toBe('W/"0-0"');
+  it('etagOf is hex size and whole hex milliseconds, strong', () => {
+    expect(etagOf(1007, 1_763_760_000_123.9)).toBe(`"3ef-${(1_763_760_000_123).toString(16)}"`);
+    expect(etagOf(0, 0)).toBe('"0-0"');
   });
 });

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { etagOf, msOf, validatorsOf } from '../../../../lib/http/static/validators.js';
 
 describe('validators', () => {
-  it('writes the weak ETag from size and whole milliseconds, in hex', () => {
-    expect(etagOf(4, 1_600_000_000_500.7)).toBe(`W/"4-${(1_600_000_000_500).toString(16)}"`);
+  it('writes the strong ETag from size and whole milliseconds, in hex', () => {
+    expect(etagOf(4, 1_600_000_000_500.7)).toBe(`"4-${(1_600_000_000_500).toString(16)}"`);
   });
 
   it('gives Last-Modified as the HTTP date of the rounded milliseconds', () => {
