@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { devBindProblem } from './dev-mode.js';
 import { helpText, META_FLAGS, versionText } from './help.js';
 import {
   DEFAULT_CONFIG_FILE,
@@ -101,6 +102,8 @@ function finish(values: Values, cwd: string, configFile: string | null): Config 
       missing,
     );
   }
+  const exposed = devBindProblem(config as unknown as Config);
+  if (exposed) throw new ConfigError(exposed.message, configFile, exposed.key);
   return Object.freeze(config) as unknown as Config;
 }
 

@@ -13,6 +13,7 @@
 // operator pages, and what all sites share (max-workers, launch, shutdown).
 
 import type { Config } from '../config/config.js';
+import { devModeOn } from '../config/dev-mode.js';
 import type { GroupRule } from '../config/group-rules.js';
 import { GROUP_SETTING_NAMES, type GroupSettingName, type SettingValues } from '../config/settings.js';
 
@@ -40,7 +41,10 @@ export interface Site {
   /** SERVER_NAME for its pages, or null: the Host the client asked for. */
   readonly serverName: string | null;
   readonly index: readonly string[];
+  /** Tracebacks in error pages (--debug, or dev mode). */
   readonly debug: boolean;
+  /** Development mode (lib/config/dev-mode.ts): pages that teach, 404s explained in the log. */
+  readonly dev: boolean;
   readonly maxBody: number;
   /** The checked interpreter its groups run, unless a named group or a .venv says otherwise. */
   readonly python: string;
@@ -71,7 +75,8 @@ function defaultSite(config: Config, python: string): Site {
     root: config.root,
     serverName: null,
     index: config.index,
-    debug: config.debug,
+    debug: config.debug || devModeOn(config),
+    dev: devModeOn(config),
     maxBody: config.maxBody,
     python,
     grouping: config.grouping,

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
+import { checkedDetails, type ErrorDetails } from './error-details.js';
 import { openPageFile, sendPageFile, type PageFile } from './file-wrapper.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
 import {
@@ -37,6 +38,8 @@ export interface Job {
   /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
   pushBody: boolean;
   requestId: string;
+  /** Ask the worker for ERROR's details with frames and locals (development mode). */
+  details?: boolean;
   /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
   watch?: ClientWatch;
 }
@@ -53,6 +56,7 @@ interface Failure {
   kind: ErrorKind;
   message: string;
   traceback: string;
+  details?: ErrorDetails;
 }
 
 type Send = (type: number, payload?: Buffer) => void;
@@ -96,10 +100,8 @@ export class Exchange {
     this.pushCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
     this.job.res.once('close', () => this.onClientClose());
     if (this.job.watch) this.job.watch.onClientTimeout = () => this.clientTimedOut();
-    this.send(
-      ToWorker.REQUEST,
-      jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit }),
-    );
+    const request = { script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit };
+    this.send(ToWorker.REQUEST, jsonPayload(this.job.details ? { ...request, details: true } : request));
     if (this.pushCredit > 0) this.body().start();
   }
 
@@ -280,7 +282,7 @@ export class Exchange {
       this.closeAfterFlush();
       this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
     } else {
-      this.resolve(failed(error.kind, error.message, error.traceback));
+      this.resolve(failed(error.kind, error.message, error.traceback, error.details));
     }
     this.drainBody();
   }
@@ -324,11 +326,15 @@ export class Exchange {
 
 /** An ERROR frame's payload, checked: a kind outside lib/worker/protocol.md's table, or another status than its own, is a ProtocolError. */
 function workerError(payload: Buffer): Failure {
-  const e = parseJson<{ status?: unknown; kind?: unknown; message?: unknown; traceback?: unknown }>(payload);
+  const e = parseJson<{ status?: unknown; kind?: unknown; message?: unknown; traceback?: unknown; details?: unknown }>(
+    payload,
+  );
   if (!isWorkerErrorKind(e.kind) || e.status !== WORKER_ERROR_STATUS[e.kind]) {
     throw new ProtocolError(
       `ERROR with kind ${JSON.stringify(e.kind)} and status ${JSON.stringify(e.status)}, not one of lib/worker/protocol.md's`,
     );
   }
-  return { kind: e.kind, message: String(e.message ?? ''), traceback: String(e.traceback ?? '') };
+  const failure = { kind: e.kind, message: String(e.message ?? ''), traceback: String(e.traceback ?? '') };
+  const details = checkedDetails(e.details);
+  return details ? { ...failure, details } : failure;
 }
