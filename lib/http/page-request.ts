@@ -13,7 +13,9 @@ import { BODY_WINDOW } from '../worker/protocol.js';
 import type { Logger } from '../util/log.js';
 import type { RequestInfo } from './access-log.js';
 import { watchClient } from './client-timeouts.js';
-import { errorPageText, missingModuleNote, writeErrorPage } from './error-page.js';
+import { errorPageText, writeErrorPage } from './error-page.js';
+import { devFor } from './dev-request.js';
+import { answerPageError } from './page-error.js';
 import { declaredTooLarge, requestBody } from './body/limits.js';
 
 export interface ScriptTarget {
@@ -76,19 +78,18 @@ async function run(
     pushBody: push,
     requestId: info.id,
     watch,
+    details: devFor(site, req.headers),
   });
   // The page is done: whatever is left (flushing the answer) is the client's to take.
   [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
-  answer(req, res, target, info, cx, outcome);
+  answer(req, res, { target, info, cx, environ }, outcome);
 }
 
 /** The outcome, told to the client: an error page unless the page answered (or nobody is left to answer). */
 function answer(
   req: IncomingMessage,
   res: ServerResponse,
-  target: ScriptTarget,
-  info: RequestInfo,
-  cx: ScriptContext,
+  { info, cx, target, environ }: { target: ScriptTarget; info: RequestInfo; cx: ScriptContext; environ: Environ },
   outcome: Outcome,
 ): void {
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
@@ -98,23 +99,7 @@ function answer(
     info.bytes = outcome.kind === 'done' && outcome.bytes ? outcome.bytes : null;
     return;
   }
-  if (outcome.status >= 500) {
-    cx.log.error(
-      `request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd(),
-    );
-  }
-  // A full queue or no free thread in time: the client may try again shortly. After a silent
-  // client (408) the rest of its body may still come: the connection cannot be reused.
-  const headers =
-    outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
-  const text = errorPageText(
-    outcome.status,
-    info.id,
-    outcome.traceback || outcome.message,
-    cx.site.debug,
-    missingModuleNote(outcome.message),
-  );
-  writeErrorPage(req, res, outcome.status, text, headers);
+  answerPageError({ req, res, file: target.file, info, site: cx.site, log: cx.log, environ }, outcome);
 }
 
 /** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies, and the site's root and name. */
