@@ -8,16 +8,27 @@ import type { Readable } from 'node:stream';
  * without a trailing "\r"). Linear in the input, and a line longer than
  * `maxLine` characters is cut into pieces of that size: a page printing
  * megabytes without a newline must not make the server buffer or rescan them.
+ * With `partialMs`, text that has waited that long for its newline (a
+ * prompt) is passed on as a line of its own.
  */
 export function onLines(
   stream: Readable | NodeJS.ReadableStream,
   onLine: (line: string) => void,
   maxLine = 16 * 1024,
+  partialMs = 0,
 ): void {
   let rest = '';
+  let timer: NodeJS.Timeout | null = null;
+  const flushPartial = () => {
+    timer = null;
+    if (rest) onLine(rest);
+    rest = '';
+  };
   stream.setEncoding('utf8');
   stream.on('error', () => {}); // a broken pipe from a dying process: its owner learns of the end from 'exit'
   stream.on('data', (text: string) => {
+    if (timer) clearTimeout(timer);
+    timer = null;
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       const line = rest + text.slice(start, nl);
@@ -30,8 +41,12 @@ export function onLines(
       onLine(rest.slice(0, maxLine));
       rest = rest.slice(maxLine);
     }
+    if (rest && partialMs > 0) timer = setTimeout(flushPartial, partialMs).unref();
   });
-  stream.on('end', () => rest && onLine(rest));
+  stream.on('end', () => {
+    if (timer) clearTimeout(timer);
+    if (rest) onLine(rest);
+  });
 }
 
 /**

@@ -8,6 +8,8 @@ export interface Logger {
   access(line: string): void;
   error(message: string): void;
   info(message: string): void;
+  /** A line a page printed on its stdout ('out') or stderr ('err'); see lib/util/page-output.ts. */
+  output?(stream: 'out' | 'err', message: string): void;
 }
 
 /**
@@ -32,6 +34,7 @@ export function consoleLogger(): Logger {
     access: (line) => out.write(`${line}\n`),
     error: (message) => errorLine(stamped('error', message)),
     info: (message) => errorLine(stamped('info', message)),
+    output: (stream, message) => errorLine(stamped(stream, message)),
   };
 }
 
@@ -150,14 +153,21 @@ export class LogStream {
 }
 
 /** A Logger that remembers everything, for tests and embedding. */
-export function memoryLogger(): Logger & { lines: string[]; errors: string[] } {
+export function memoryLogger(): Logger & { lines: string[]; errors: string[]; outputs: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
+  const outputs: string[] = [];
   return {
     lines,
     errors,
+    outputs,
     access: (line) => lines.push(line),
     error: (message) => errors.push(message),
     info: () => {},
+    // Kept with the errors too, where tests (and wsgiref.validate's reports) have always found them.
+    output: (stream, message) => {
+      outputs.push(`[${stream}] ${message}`);
+      errors.push(message);
+    },
   };
 }

@@ -34,7 +34,10 @@ def describe(err):
     A syntax error found by the parser (ast.parse, compile) is told by its
     own lines (file, line, caret): the parser's frames are left out too.
     """
-    message = "".join(traceback.format_exception_only(type(err), err)).strip()
+    if isinstance(err, SyntaxError):  # its own lines are the traceback's; one line here: "...: msg (file, line N)"
+        message = "%s: %s" % (type(err).__name__, err)
+    else:
+        message = "".join(traceback.format_exception_only(type(err), err)).strip()
     return message, "".join(traceback.format_exception(type(err), err, shown_traceback(err)))
 
 
