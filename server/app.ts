@@ -8,6 +8,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../lib/config/config.js';
+import { devModeOn } from '../lib/config/dev-mode.js';
 import { findInterpreter, type Interpreter } from '../lib/groups/interpreter.js';
 import type { GroupRegistry } from '../lib/groups/registry.js';
 import { applyClientTimeouts } from '../lib/http/client-timeouts.js';
@@ -44,7 +45,7 @@ export interface StartOptions {
  * usable Python is found, or the listen error (EADDRINUSE...).
  */
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? consoleLogger();
+  const log = options.log ?? consoleLogger({ dev: devModeOn(config) });
   const interpreter = await findInterpreter(config.python);
   const holder = { runtime: await Runtime.create(config, interpreter.path, log) };
   const lifecycle = new Lifecycle(log);

@@ -120,7 +120,9 @@ function sourceHtml(f: DetailFrame): string {
 
 function localsHtml(locals: Record<string, string>): string {
   const rows = Object.entries(locals).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(v)}</code></td></tr>`);
-  return rows.length ? `<details class="locals" open><summary>Local variables</summary><table>${rows.join('')}</table></details>` : '';
+  return rows.length
+    ? `<details class="locals" open><summary>Local variables</summary><table>${rows.join('')}</table></details>`
+    : '';
 }
 
 function requestBlock(r: DevRequest): string {
@@ -128,7 +130,10 @@ function requestBlock(r: DevRequest): string {
   const tables = [
     table('Query string', query ? [...query.entries()] : []),
     table('Headers', r.headers),
-    table('Environ', Object.entries(r.environ ?? {}).sort(([a], [b]) => a.localeCompare(b))),
+    table(
+      'Environ',
+      Object.entries(r.environ ?? {}).sort(([a], [b]) => a.localeCompare(b)),
+    ),
   ];
   return `<section class="request"><h2>Request</h2><p><code>${esc(r.method)} ${esc(r.url)}</code></p>${tables.join('')}</section>`;
 }

@@ -8,6 +8,7 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { perSite } from '../site/site.js';
 import type { Logger } from '../util/log.js';
+import { devNotFound } from './dev-not-found.js';
 import { sendErrorPage } from './error-page.js';
 import { routed, type Serving } from './listener.js';
 import { runScript } from './page-request.js';
@@ -51,6 +52,7 @@ function serveTargets(serving: () => Serving, log: Logger) {
       case 'bad-request':
         return sendErrorPage(ctx, 400, target.reason, site.debug);
       case 'not-found':
+        if (devNotFound(ctx, site, target.reason, log)) return;
         return sendErrorPage(ctx, 404, target.reason, site.debug);
     }
   };

@@ -69,7 +69,9 @@ function devErrorOf(p: PageError, outcome: ErrorOutcome, advice: string[]): DevE
   const notPage = outcome.errorKind === 'not-page' || outcome.errorKind === 'not-callable';
   return {
     status: outcome.status,
-    title: notPage ? `${shown} is not a page: ${outcome.message.replace(`${p.file}: `, '').replace(p.file, 'it')}` : outcome.message,
+    title: notPage
+      ? `${shown} is not a page: ${outcome.message.replace(`${p.file}: `, '').replace(p.file, 'it')}`
+      : outcome.message,
     requestId: p.info.id,
     notes: notPage && !advice.length ? [NOT_PAGE_NOTE] : advice,
     traceback: outcome.traceback,

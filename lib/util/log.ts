@@ -3,6 +3,7 @@
 // read what was logged.
 
 import { writeSync } from 'node:fs';
+import { clockTime } from './dev-terminal.js';
 
 export interface Logger {
   access(line: string): void;
@@ -20,7 +21,8 @@ export interface Logger {
  * beyond which lines are dropped, counted, and the count logged once it
  * catches up.
  */
-export function consoleLogger(): Logger {
+export function consoleLogger(options: { dev?: boolean } = {}): Logger {
+  const stamped = options.dev ? devStamped : isoStamped;
   const out = new LogStream(process.stdout, 'stdout');
   const err = new LogStream(process.stderr, 'stderr');
   out.onDeath = (why) =>
@@ -38,8 +40,13 @@ export function consoleLogger(): Logger {
   };
 }
 
-function stamped(level: string, message: string): string {
+function isoStamped(level: string, message: string): string {
   return `[${new Date().toISOString()}] [${level}] ${message}\n`;
+}
+
+/** Development mode: the clock time the request lines start with too (lib/util/dev-terminal.ts). */
+function devStamped(level: string, message: string): string {
+  return `${clockTime()} [${level}] ${message}\n`;
 }
 
 /** Bytes a log stream may hold for a slow reader before lines are dropped. */
@@ -122,7 +129,7 @@ export class LogStream {
   private noteDrops(): void {
     if (this.dropped === 0) return;
     this.turn.unshift(
-      stamped(
+      isoStamped(
         'error',
         `${this.dropped} log line(s) were dropped from ${this.name}: its reader fell more than ${this.limit / 1024 / 1024} MiB behind`,
       ),

@@ -134,7 +134,7 @@ class Zygote(unittest.TestCase):
         with open(page, "w") as f:
             f.write(textwrap.dedent(PAGE))
         pid, frames, output, _ = self.fork(cwd=self.root, env={"PYPAGES_FS_TEST": "yes"},
-                                        argv=["--root", self.root, "--threads", "1"])
+                                           argv=["--root", self.root, "--threads", "1"])
         reader = FrameReader(frames.makefile("rb"))
         hello = reader.read()
         self.assertEqual((hello.type, protocol.load_json(hello.payload)["pid"]), (protocol.READY, pid))

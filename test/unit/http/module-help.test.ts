@@ -34,7 +34,12 @@ describe('moduleHelp', () => {
   });
 
   it('maps the usual import names to their distributions', () => {
-    expect(DISTRIBUTIONS).toMatchObject({ bs4: 'beautifulsoup4', PIL: 'Pillow', cv2: 'opencv-python', sklearn: 'scikit-learn' });
+    expect(DISTRIBUTIONS).toMatchObject({
+      bs4: 'beautifulsoup4',
+      PIL: 'Pillow',
+      cv2: 'opencv-python',
+      sklearn: 'scikit-learn',
+    });
   });
 });
 
