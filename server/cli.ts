@@ -10,6 +10,7 @@
 import { ConfigError, parseCli, type Config } from '../lib/config/config.js';
 import { InterpreterError } from '../lib/groups/interpreter.js';
 import { startPypages, type RunningServer } from './app.js';
+import { announce } from './banner.js';
 import { bindListenHandle } from './listen-handle.js';
 import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } from './supervisor.js';
 
@@ -31,8 +32,7 @@ async function main(argv: string[]): Promise<number | null> {
 async function serve(argv: string[], config: Config, supervisor: SupervisedSocket | null): Promise<null> {
   if (supervisor) config = adopt(config, supervisor);
   const running = await startPypages(config, { handle: supervisor?.handle });
-  process.stderr.write(`pypages: Python ${running.interpreter.version} (${running.interpreter.path})\n`);
-  process.stdout.write(`pypages: serving ${running.runtime.sites.fallback.root} at ${running.url}\n`);
+  announce(running, config);
   let stopping = false;
   const stop = (why: string) => {
     stopping = true;
