@@ -93,7 +93,8 @@ export function bannerLines(o: {
 
 /** Modules of `modules` that `python` cannot import (all of them if it cannot run). */
 export function missingModules(python: string, modules: string[]): Promise<string[]> {
-  const script = 'import importlib.util,sys\nfor m in sys.argv[1:]:\n  print(m if importlib.util.find_spec(m) is None else "")';
+  const script =
+    'import importlib.util,sys\nfor m in sys.argv[1:]:\n  print(m if importlib.util.find_spec(m) is None else "")';
   return new Promise((resolve) => {
     execFile(python, ['-c', script, ...modules], { timeout: 10_000 }, (err, stdout) =>
       resolve(err ? modules : String(stdout).split('\n').filter(Boolean)),
