@@ -41,7 +41,7 @@ export interface Site {
   /** SERVER_NAME for its pages, or null: the Host the client asked for. */
   readonly serverName: string | null;
   readonly index: readonly string[];
-  /** Tracebacks in error pages (--debug, or dev mode). */
+  /** Tracebacks in the short error pages (--debug); development mode has pages of its own. */
   readonly debug: boolean;
   /** Development mode (lib/config/dev-mode.ts): pages that teach, 404s explained in the log. */
   readonly dev: boolean;
@@ -75,7 +75,7 @@ function defaultSite(config: Config, python: string): Site {
     root: config.root,
     serverName: null,
     index: config.index,
-    debug: config.debug || devModeOn(config),
+    debug: config.debug,
     dev: devModeOn(config),
     maxBody: config.maxBody,
     python,

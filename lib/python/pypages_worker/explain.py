@@ -113,11 +113,20 @@ def local_reprs(variables):
         if len(out) >= MAX_LOCALS:
             out["..."] = "%d more not shown" % (len(variables) - MAX_LOCALS)
             break
+        if _is_ours(value):
+            out[name] = "<%s, given by pypages>" % name
+            continue
         try:
             out[name] = _repr.repr(value)[:MAX_REPR]
         except Exception as e:  # a page's __repr__ may raise anything
             out[name] = "<repr failed: %s>" % type(e).__name__
     return out
+
+
+def _is_ours(value):
+    # start_response, wsgi.input...: the worker's objects, whose reprs would name its modules.
+    owner = getattr(value, "__self__", value)
+    return type(owner).__module__.startswith("pypages_worker")
 
 
 def syntax_place(err):
