@@ -32,7 +32,9 @@ describe('development mode: error pages', () => {
     const html = await res.text();
     expect(html).toContain('<h1 class="exception">ZeroDivisionError: division by zero</h1>');
     expect(html).toContain('<p class="where">boom.py, line 9, in <code>helper</code></p>');
-    expect(html).toMatch(/<div class="frame user innermost"><p class="frame-head">boom.py, line 9, in <code>helper<\/code>/);
+    expect(html).toMatch(
+      /<div class="frame user innermost"><p class="frame-head">boom.py, line 9, in <code>helper<\/code>/,
+    );
     expect(html).toContain('<mark class="current"><span class="num">9</span>    return n / 0</mark>');
     expect(html).toContain('<tr><th>n</th><td><code>3</code></td></tr>');
     expect(html).toMatch(/Request id: <code>[0-9a-f]+-\w+<\/code>\. The same traceback is in the terminal/);
