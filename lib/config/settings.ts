@@ -8,7 +8,7 @@ import { GROUPS_ALLOWED, parseGroupRules, type GroupKeys, type GroupRule } from 
 import {
   ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, DIRECTORY, directory, ENV, envMap, FILE_NAMES, fileNameList, integer,
   devMode, MODULES, moduleList, nonEmptyString, OPTIONAL_FILE, OPTIONAL_FOLDER, optionalFile, optionalFolder, oneOf, PATHS, pathList,
-  PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath, type ValueContext,
+  PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath,
 } from './setting-parsers.js';
 import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
 
