@@ -112,15 +112,11 @@ const ENTRIES: Entries = {
     help: 'Debug mode: show tracebacks in the browser. Never enable on a public server.',
   },
   dev: {
-    metavar: null, default: 'auto', defaultText: 'auto',
-    allowed: 'true, false or "auto"', parse: devMode,
+    metavar: null, default: 'auto', defaultText: 'auto', allowed: 'true, false or "auto"', parse: devMode,
     help: 'Development mode: error pages that teach (your frames with source and variables, the request), every 404 of an existing file logged with why, a terminal line per request. auto: on when host is loopback and trust-proxy is empty (turn it off there with dev: false in pypages.yaml). Refused on other addresses unless allow-remote-dev.',
   },
-  allowRemoteDev: {
-    metavar: null, default: false, defaultText: 'false',
-    allowed: 'true or false', parse: boolean,
-    help: 'Let dev or debug mode run on an address other than loopback (anyone who can reach it then sees your code and variables). Without it, that is refused.',
-  },
+  allowRemoteDev: { metavar: null, default: false, defaultText: 'false', allowed: 'true or false', parse: boolean,
+    help: 'Let dev or debug mode run on an address other than loopback (anyone who can reach it then sees your code and variables). Without it, that is refused.' },
   index: {
     metavar: 'LIST', default: DEFAULT_INDEX, defaultText: DEFAULT_INDEX.join(','),
     allowed: FILE_NAMES, parse: fileNameList,
