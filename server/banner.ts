@@ -77,7 +77,7 @@ export function bannerLines(o: {
   python: string;
   version: string;
   configFile: string | null;
-  dev: boolean;
+  dev: boolean | 'local';
   found: Found;
 }): string[] {
   const urls = browsableUrls(o.host, o.port, o.scheme);
