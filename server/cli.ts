@@ -12,6 +12,7 @@ import { InterpreterError } from '../lib/groups/interpreter.js';
 import { startPypages, type RunningServer } from './app.js';
 import { announce, stoppingNote } from './banner.js';
 import { bindListenHandle } from './listen-handle.js';
+import { coalesced, dieOf, onStopSignals } from './signals.js';
 import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } from './supervisor.js';
 
 async function main(argv: string[]): Promise<number | null> {
@@ -35,14 +36,33 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
   announce(running, config);
   let stopping = false;
   const stop = (why: string) => {
+    if (stopping) return;
     stopping = true;
-    process.stderr.write(`pypages: ${why}: ${stoppingNote(running.inflight, running.runtime.config)}\n`);
+    say(`${why}: ${stoppingNote(running.inflight, running.runtime.config)}`);
     running.close().then(() => process.exit(0));
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop(signal));
-  process.on('SIGHUP', () => reload(running, argv, config));
-  if (supervisor) reportReady(() => stopping || stop('the supervisor is gone'));
+  onStopSignals({ stop, force: (signal) => forceStop(signal, supervisor !== null) });
+  process.on(
+    'SIGHUP',
+    coalesced(() => reload(running, argv, config)),
+  );
+  if (supervisor) reportReady(() => stop('the supervisor is gone'));
   return null;
+}
+
+/**
+ * A second stop signal, a moment after the first. A supervised server leaves
+ * it to its supervisor, which got its own copy and kills the server's whole
+ * process group if it means it; alone, the server dies of it at once.
+ */
+function forceStop(signal: NodeJS.Signals, supervised: boolean): void {
+  if (supervised && process.connected) return say(`${signal} again: the supervisor decides (pid ${process.ppid})`);
+  say(`${signal} again: stopping at once`);
+  dieOf(signal);
+}
+
+function say(message: string): void {
+  process.stderr.write(`pypages: ${message}\n`);
 }
 
 /** The supervisor's socket wins over host and port read now: the config may have changed since it bound. */

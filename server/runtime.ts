@@ -8,6 +8,7 @@ import { GroupRegistry } from '../lib/groups/registry.js';
 import { sitesOf, type Sites } from '../lib/site/site.js';
 import type { Logger } from '../lib/util/log.js';
 import { forkingLauncher } from '../lib/worker/launch/fork-launcher.js';
+import { killingLeftovers } from '../lib/worker/launch/page-leftovers.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker/launch/spawn.js';
 
 interface LauncherHandle {
@@ -16,10 +17,12 @@ interface LauncherHandle {
   close(): Promise<void>;
 }
 
-/** A fork server unless launch is "spawn". */
+/** A fork server unless launch is "spawn"; either way, what a worker's page leaves running dies with the worker. */
 function makeLauncher(config: Config, log: Logger): LauncherHandle {
-  if (config.launch === 'fork') return forkingLauncher({ sharedPreload: config.sharedPreload, log });
-  return { launch: spawnWorkerProcess, warm: async () => {}, close: async () => {} };
+  if (config.launch === 'spawn')
+    return { launch: killingLeftovers(spawnWorkerProcess), warm: async () => {}, close: async () => {} };
+  const forking = forkingLauncher({ sharedPreload: config.sharedPreload, log });
+  return { ...forking, launch: killingLeftovers(forking.launch) };
 }
 
 export class Runtime {

@@ -14,14 +14,12 @@
 // replaced like a crashed one. When the IPC channel closes (the supervisor is
 // gone, even by SIGKILL) the child stops gracefully.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { onLines } from '../lib/util/lines.js';
-import { INSTANCE_VARIABLE, killLeftovers } from './leftovers.js';
+import { killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
-
-/** Set in the server child's environment: "you are the supervised server". */
-export const ROLE_VARIABLE = 'PYPAGES_SUPERVISED';
+import { ROLE_VARIABLE, type Running, startServerChild } from './server-child.js';
+import { dieOf, onStopSignals } from './signals.js';
 
 /** Exit codes of a child that had not yet said "ready": a config error (2), no usable Python (3), cannot listen (4). Not retried. */
 const BOOT_ERRORS = new Set([2, 3, 4]);
@@ -30,7 +28,6 @@ const MAX_DELAY_MS = 10_000; // ...up to this,
 const STABLE_MS = 30_000; // and back to FIRST_DELAY_MS once a child has lived this long.
 const CRASH_LIMIT = 5; // this many crashes...
 const CRASH_WINDOW_MS = 60_000; // ...within this long: give up (exit 1).
-const TAIL_LINES = 20; // lines of a dead child's stderr repeated in the report
 const TAIL_WAIT_MS = 500; // for its last lines to arrive after its exit
 const FORWARDED = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const;
 const PING_MS = 1000; // heartbeat to a ready child...
@@ -41,17 +38,6 @@ export interface SupervisorOptions {
   /** Host and port as configured, for the child's URL and its reload check. */
   host: string;
   port: number;
-}
-
-interface Running {
-  child: ChildProcess;
-  instance: string;
-  startedAt: number;
-  ready: boolean;
-  tail: string[];
-  stderrDone: Promise<void>;
-  lastPong: number;
-  hung: boolean;
 }
 
 /**
@@ -73,6 +59,8 @@ class Supervisor {
   private delayMs = FIRST_DELAY_MS;
   private crashes: number[] = [];
   private generation = 0;
+  /** Set once a child has said ready: boot errors are retried from then on. */
+  private served = false;
   private socketOpen = true;
   private finish: (code: number) => void = () => {};
 
@@ -80,7 +68,7 @@ class Supervisor {
 
   run(): Promise<number> {
     process.stderr.on('error', () => {}); // a closed log reader must not take the supervisor down
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => this.stop(signal));
+    onStopSignals({ stop: (signal) => this.stop(signal), force: (signal) => this.force(signal) });
     for (const signal of FORWARDED) process.on(signal, () => this.forward(signal));
     this.start();
     return new Promise((resolve) => (this.finish = resolve));
@@ -89,29 +77,18 @@ class Supervisor {
   private start(): void {
     this.restartTimer = null;
     const instance = `${process.pid}-${++this.generation}-${randomBytes(4).toString('hex')}`;
-    let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-        detached: true, // a session of its own: its process group is everything it started
-        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-        env: { ...process.env, [ROLE_VARIABLE]: '1', [INSTANCE_VARIABLE]: instance },
-      });
+      this.current = startServerChild(instance);
     } catch (err) {
       say(`cannot start the server: ${(err as Error).message}`);
-      return this.crashed(Date.now());
+      return this.crashed(Date.now(), null);
     }
-    const tail: string[] = [];
-    const running: Running = {
-      child,
-      instance,
-      startedAt: Date.now(),
-      ready: false,
-      tail,
-      stderrDone: forwardStderr(child, tail),
-      lastPong: 0,
-      hung: false,
-    };
-    this.current = running;
+    this.watch(this.current);
+  }
+
+  /** Listens to a child: its messages, its exit (once, even if it never started), its heartbeat. */
+  private watch(running: Running): void {
+    const { child, tail } = running;
     let ended = false;
     const end = (code: number | null, signal: NodeJS.Signals | null) => {
       if (ended) return;
@@ -148,7 +125,7 @@ class Supervisor {
     } else if (message?.pypages === 'pong') {
       running.lastPong = Date.now();
     } else if (message?.pypages === 'ready') {
-      [running.ready, running.lastPong] = [true, Date.now()];
+      [running.ready, running.lastPong, this.served] = [true, Date.now(), true];
       if (this.generation > 1) say(`server restarted (pid ${running.child.pid})`);
     }
   }
@@ -159,18 +136,21 @@ class Supervisor {
     const left = pid ? await killLeftovers(pid, running.instance) : { killed: [], survivors: [] };
     if (left.survivors.length) say(`could not kill pids ${left.survivors.join(' ')} (left by the server, pid ${pid})`);
     if (this.stopping) return this.done();
-    if (!running.ready && code !== null && BOOT_ERRORS.has(code)) return this.done(code);
+    // A boot error is final on the first start: the config or the machine is wrong. Once a server has
+    // served, a restart that fails to boot may be a passing moment (a loaded machine): retried.
+    const bootError = !running.ready && code !== null && BOOT_ERRORS.has(code) ? code : null;
+    if (bootError !== null && !this.served) return this.done(bootError);
     await Promise.race([running.stderrDone, new Promise((r) => setTimeout(r, TAIL_WAIT_MS))]);
     say(`the server (pid ${pid}) died unexpectedly: ${signal ? `killed by ${signal}` : `exited with code ${code}`}`);
     if (running.tail.length) say(`its last lines on stderr:\n${running.tail.map((l) => `  | ${l}`).join('\n')}`);
     if (left.killed.length)
       say(`killed ${left.killed.length} process(es) it left behind (pids ${left.killed.join(' ')})`);
     if (this.stopping) return this.done();
-    this.crashed(running.startedAt);
+    this.crashed(running.startedAt, bootError);
   }
 
-  /** Counts the crash; starts a new child after the backoff delay, or gives up. */
-  private crashed(startedAt: number): void {
+  /** Counts the crash; starts a new child after the backoff delay, or gives up: with `bootError` if the last one failed to boot so, else 1. */
+  private crashed(startedAt: number, bootError: number | null): void {
     const now = Date.now();
     this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     if (this.crashes.length >= CRASH_LIMIT) {
@@ -178,7 +158,7 @@ class Supervisor {
         `the server died ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s; giving up. ` +
           'Its last lines on stderr (above) say why; fix the cause, then start pypages again.',
       );
-      return this.done(1);
+      return this.done(bootError ?? 1);
     }
     if (now - startedAt >= STABLE_MS) this.delayMs = FIRST_DELAY_MS;
     say(`starting a new server in ${this.delayMs / 1000} s`);
@@ -186,13 +166,8 @@ class Supervisor {
     this.delayMs = Math.min(this.delayMs * 2, MAX_DELAY_MS);
   }
 
-  /** SIGINT/SIGTERM: the first is passed on for a graceful stop; a second kills everything now. */
+  /** SIGINT/SIGTERM: passed on once, for a graceful stop (server/signals.ts says which signals are one). */
   private stop(signal: NodeJS.Signals): void {
-    if (this.stopping) {
-      this.forced = signal;
-      if (this.current) signalGroup(this.current.child, 'SIGKILL');
-      return;
-    }
     this.stopping = signal;
     this.closeSocket(); // once the child closes its copy, new connections are refused, not left waiting
     if (this.restartTimer) {
@@ -201,6 +176,13 @@ class Supervisor {
     } else if (this.current) {
       this.current.child.kill(signal);
     }
+  }
+
+  /** A second stop signal, a moment after the first: kills everything now. */
+  private force(signal: NodeJS.Signals): void {
+    say(`${signal} again: stopping at once`);
+    this.forced = signal;
+    if (this.current) signalGroup(this.current.child, 'SIGKILL'); // its exit ends the supervisor (exited())
   }
 
   /** Only to a child that has said "ready": before that, its handlers are not in place and the signal would kill it. */
@@ -216,11 +198,7 @@ class Supervisor {
 
   private done(code = 0): void {
     this.closeSocket();
-    if (this.forced) {
-      process.removeAllListeners(this.forced);
-      process.kill(process.pid, this.forced);
-      return;
-    }
+    if (this.forced) return dieOf(this.forced);
     this.finish(code);
   }
 }
@@ -237,32 +215,6 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     child.kill(signal);
   }
-}
-
-/**
- * Copies the child's stderr to ours line by line, keeping the last TAIL_LINES
- * in `tail`. Respects backpressure (a stalled reader stalls the child's
- * stderr, whose own logger bounds what it keeps) and goes on reading if our
- * stderr is gone. Resolves when the child's stderr ends.
- */
-function forwardStderr(child: ChildProcess, tail: string[]): Promise<void> {
-  const stream = child.stderr!;
-  stream.on('error', () => {}); // the child's end is reported by its 'exit'
-  let waiting = false;
-  onLines(stream, (line) => {
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    if (process.stderr.destroyed || process.stderr.write(`${line}\n`) || waiting) return;
-    waiting = true;
-    stream.pause();
-    const resume = () => {
-      process.stderr.off('drain', resume).off('close', resume);
-      waiting = false;
-      stream.resume();
-    };
-    process.stderr.on('drain', resume).on('close', resume);
-  });
-  return new Promise((resolve) => stream.once('close', resolve));
 }
 
 /** What the server child gets from its supervisor. */

@@ -3,16 +3,23 @@
 // body to lib/http/body/push.ts, and turns every ending (normal, error,
 // crash, client gone) into exactly one Outcome.
 
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
-import { checkedDetails } from './error-details.js';
-import { openPageFile, sendPageFile, type PageFile } from './file-wrapper.js';
-import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
+import type { Job } from './job.js';
+import { FileSend, type PageFile } from './file-wrapper.js';
+import {
+  checkBodyGrant,
+  INITIAL_WINDOW,
+  outOfOrder,
+  parseStatus,
+  ResponseCredit,
+  workerError,
+  type Failure,
+} from './exchange-rules.js';
+import { failed, type Outcome } from './outcome.js';
+import { PageClock } from './page-clock.js';
 import {
   BODY_WINDOW,
-  EMPTY,
   FromWorker,
   jsonPayload,
   parseJson,
@@ -24,36 +31,7 @@ import {
 } from './protocol.js';
 
 export type { Outcome } from './outcome.js';
-
-/** Response credit granted up front: what may sit between Python and the socket. */
-export const INITIAL_WINDOW = 512 * 1024;
-
-export interface Job {
-  script: string;
-  environ: Record<string, string>;
-  /** The request body, read only as a stream (it may be a wrapper that enforces limits). */
-  req: Readable;
-  res: ServerResponse;
-  hasBody: boolean;
-  /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
-  pushBody: boolean;
-  requestId: string;
-  details?: boolean; // ask for ERROR's details with frames and locals (development mode)
-  /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
-  watch?: ClientWatch;
-}
-
-/** Whose turn it is on a page request: the page's, or its client's. */
-export interface ClientWatch {
-  /** True while the page waits on the client (body bytes, room to write); false while it works or waits in line. */
-  waitingOnClient: boolean;
-  /** Ends the request because its client went silent while the page waited on it. */
-  onClientTimeout: (() => void) | null;
-}
-
-type Failure = { kind: ErrorKind } & Pick<Extract<Outcome, { kind: 'error' }>, 'message' | 'traceback' | 'details'>;
-
-type Send = (type: number, payload?: Buffer) => void;
+export type { ClientWatch, Job } from './job.js';
 
 export class Exchange {
   readonly outcome: Promise<Outcome>;
@@ -64,29 +42,31 @@ export class Exchange {
   private settled = false;
   private started = false;
   private aborted = false;
+  /** Set by the terminal frame (END or ERROR): the worker may send nothing more for this request. */
   private ended = false;
   private bytes = 0;
-  /** Set once Node streams a file for the page (FILE): END waits for it. */
-  private fileSent: Promise<void> | null = null;
+  /** The page's file, if it named one (FILE): END waits for it. */
+  private readonly file = new FileSend();
   private lastWrite: Promise<void> = Promise.resolve();
   /** Made when the body is first pushed, asked for or drained (body()): most requests have none. */
   private bodyPush: BodyPush | null = null;
-  /** Request-body bytes Node may send before the page asks: the REQUEST's `push`. */
+  /** Request-body bytes Node may send before the page asks: the REQUEST's `push`, then what READs add. */
   private pushCredit = 0;
-  private readonly startedAt = Date.now();
-  /** Time spent waiting on the client (body to read, bytes to flush): not the page's fault. */
-  private clientWaitMs = 0;
-  private clientWaits = 0;
-  private clientWaitSince = 0;
+  private readonly credit = new ResponseCredit((n) => this.send(ToWorker.CREDIT, uint32Payload(n)));
+  private readonly clock: PageClock;
+  private corked = false;
 
   constructor(
     readonly id: number,
     private readonly job: Job,
-    private readonly send: Send,
+    private readonly send: (type: number, payload?: Buffer) => void,
     private readonly log: Logger,
   ) {
     this.outcome = new Promise((r) => (this.settle = r));
     this.finished = new Promise((r) => (this.finish = r));
+    this.clock = new PageClock((waiting) => {
+      if (job.watch) job.watch.waitingOnClient = waiting;
+    });
   }
 
   begin(): void {
@@ -99,12 +79,21 @@ export class Exchange {
     if (this.pushCredit > 0) this.body().start();
   }
 
+  /** One frame for this request. One that breaks the protocol (exchange-rules.ts) ends the request and is thrown on: the worker is not to be trusted. */
   onFrame(frame: Frame): void {
     try {
+      if (this.ended) throw outOfOrder(`frame 0x${frame.type.toString(16)} after the request's terminal frame`);
       this.handle(frame);
     } catch (err) {
-      this.log.error(`request ${this.job.requestId}: bad frame from worker: ${(err as Error).message}`);
+      const broken = err instanceof ProtocolError;
+      this.log.error(
+        `request ${this.job.requestId} (${this.job.script}): ${broken ? 'protocol violation' : 'bad frame'} from the worker: ${(err as Error).message}`,
+      );
       this.fail({ kind: 'protocol', message: (err as Error).message, traceback: '' });
+      if (!broken) return;
+      this.job.res.destroy(); // what the worker sent is not to be trusted: nothing more of it leaves
+      this.abort();
+      throw err;
     }
   }
 
@@ -125,48 +114,54 @@ export class Exchange {
       case FromWorker.ERROR:
         return this.onError(workerError(frame.payload));
       case FromWorker.READ:
-        return this.body().grant(readUint32(frame.payload));
+        return this.onRead(readUint32(frame.payload));
       case FromWorker.FILE:
         return void this.onFile(parseJson(frame.payload));
       default:
-        throw new Error(`unexpected frame type 0x${frame.type.toString(16)}`);
+        throw new ProtocolError(`unexpected frame type 0x${frame.type.toString(16)} for a request`);
     }
   }
 
   private onStart(start: { status: string; headers: [string, string][] }): void {
-    const match = /^(\d{3})(?: (.*))?$/.exec(start.status);
-    if (!match) throw new Error(`bad status line ${JSON.stringify(start.status)}`);
-    // An informational status is never an answer: the client would wait for the real one forever.
-    if (Number(match[1]) < 200)
-      throw new Error(`a page's final status must be 200 or more, not ${JSON.stringify(start.status)}`);
-    const res = this.job.res;
+    if (this.started) throw outOfOrder('a second START');
     this.started = true;
+    const [status, reason] = parseStatus(start.status);
+    const res = this.job.res;
     if (this.aborted || res.destroyed) return;
-    res.writeHead(Number(match[1]), match[2] ?? '', start.headers.flat());
+    res.writeHead(status, reason, start.headers.flat());
     this.corkUntilNextTick(); // head, body and end usually arrive in one read: they leave in one write
   }
 
   /** A piece of the response body, as one or more buffers as they came off the pipe (written without joining them). */
   private onBody(parts: readonly Buffer[]): void {
+    if (!this.started) throw outOfOrder('BODY before START');
+    if (this.file.sending) throw outOfOrder("BODY while Node sends the page's file");
     let length = 0;
     for (const part of parts) length += part.length;
+    this.credit.take(length);
     const res = this.job.res;
-    if (this.aborted || res.destroyed) return this.send(ToWorker.CREDIT, uint32Payload(length));
+    if (this.aborted || res.destroyed) return this.credit.give(length);
     this.bytes += length;
     // Credit returns only once the bytes left for the client: a slow reader slows the page.
-    this.waitOnClient(+1);
+    this.clock.waitOnClient(+1);
     this.corkUntilNextTick(); // the pieces, and the frames of the same read, leave in one write
     for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
     this.lastWrite = new Promise((flushed) =>
-      res.write(parts.length ? parts[parts.length - 1] : EMPTY, () => {
-        this.waitOnClient(-1);
-        if (!this.ended) this.send(ToWorker.CREDIT, uint32Payload(length)); // no more to send: no credit needed
+      res.write(parts[parts.length - 1], () => {
+        this.clock.waitOnClient(-1);
+        if (!this.ended) this.credit.give(length); // no more to send: no credit needed
         flushed();
       }),
     );
   }
 
-  private corked = false;
+  /** READ: the page waits for body bytes and gives Node `grant` more credit (up to the window, no more). */
+  private onRead(grant: number): void {
+    checkBodyGrant(this.pushCredit, grant);
+    const push = this.body(); // made first: a new one starts from the credit before this grant
+    this.pushCredit += grant;
+    push.grant(grant);
+  }
 
   private corkUntilNextTick(): void {
     if (this.corked) return;
@@ -181,7 +176,7 @@ export class Exchange {
 
   private async onEnd(complete: boolean): Promise<void> {
     this.ended = true;
-    if (this.fileSent) await this.fileSent;
+    if (this.file.done) await this.file.done;
     if (this.settled) return this.finish(); // already answered for the page (a timeout): its end changes nothing
     const res = this.job.res;
     if (!complete) {
@@ -199,16 +194,9 @@ export class Exchange {
   }
 
   private onError(error: Failure): void {
+    this.ended = true;
     this.fail(error);
     this.finish();
-  }
-
-  private waitOnClient(delta: number): void {
-    const now = Date.now();
-    if (this.clientWaits === 0 && delta > 0) this.clientWaitSince = now;
-    this.clientWaits += delta;
-    if (this.clientWaits === 0) this.clientWaitMs += now - this.clientWaitSince;
-    if (this.job.watch) this.job.watch.waitingOnClient = this.clientWaits > 0;
   }
 
   /**
@@ -233,8 +221,7 @@ export class Exchange {
 
   /** How long the page itself has been running: wall time minus time spent waiting on the client. */
   activeMs(now = Date.now()): number {
-    const waiting = this.clientWaits > 0 ? now - this.clientWaitSince : 0;
-    return now - this.startedAt - this.clientWaitMs - waiting;
+    return this.clock.activeMs(now);
   }
 
   /** True once timedOut() has run: the limit is enforced once. */
@@ -254,12 +241,9 @@ export class Exchange {
     return this.job.requestId;
   }
 
-  private async onFile(file: PageFile): Promise<void> {
-    const handle = await openPageFile(file);
-    if (handle instanceof Error)
-      return this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: false, error: handle.message }));
-    this.send(ToWorker.FILE_OPENED, jsonPayload({ ok: true }));
-    this.fileSent = sendPageFile(handle, file, this.job.res, {
+  private onFile(file: PageFile): void {
+    if (!this.started || this.file.sending) throw outOfOrder(this.started ? 'a second FILE' : 'FILE before START');
+    this.file.start(file, this.job.res, (opened) => this.send(ToWorker.FILE_OPENED, jsonPayload(opened)), {
       aborted: this.aborted,
       counted: (bytes) => (this.bytes += bytes),
       failed: (err) => this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`),
@@ -283,10 +267,13 @@ export class Exchange {
 
   private body(): BodyPush {
     return (this.bodyPush ??= new BodyPush(this.job.req, BODY_WINDOW, this.pushCredit, {
-      send: (chunk) => this.send(ToWorker.BODY, chunk),
+      send: (chunk) => {
+        this.pushCredit -= chunk.length;
+        this.send(ToWorker.BODY, chunk);
+      },
       over: () => this.settled || this.aborted,
       broken: () => this.abort(),
-      waitOnClient: (delta) => this.waitOnClient(delta),
+      waitOnClient: (delta) => this.clock.waitOnClient(delta),
     }));
   }
 
@@ -298,7 +285,7 @@ export class Exchange {
   /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */
   private closeAfterFlush(): void {
     const res = this.job.res;
-    Promise.all([this.lastWrite, this.fileSent]).then(() => res.destroy());
+    Promise.all([this.lastWrite, this.file.done]).then(() => res.destroy());
   }
 
   private onClientClose(): void {
@@ -316,16 +303,4 @@ export class Exchange {
     this.settled = true;
     this.settle(outcome);
   }
-}
-
-/** An ERROR frame's payload, checked: a kind outside lib/worker/protocol.md's table, or another status than its own, is a ProtocolError. */
-function workerError(payload: Buffer): Failure {
-  const e = parseJson<Record<string, unknown>>(payload);
-  if (!isWorkerErrorKind(e.kind) || e.status !== WORKER_ERROR_STATUS[e.kind]) {
-    throw new ProtocolError(
-      `ERROR with kind ${JSON.stringify(e.kind)} and status ${JSON.stringify(e.status)}, not one of lib/worker/protocol.md's`,
-    );
-  }
-  const [message, traceback] = [String(e.message ?? ''), String(e.traceback ?? '')];
-  return { kind: e.kind, message, traceback, details: checkedDetails(e.details) };
 }

@@ -12,6 +12,41 @@ export interface PageFile {
   length: number | null;
 }
 
+/** A request's FILE: whether Node is sending one now, and when what it sent is done. */
+export class FileSend {
+  /** From FILE until the file is sent, or Node could not open it (the page then sends it as BODY itself). */
+  sending = false;
+  /** Resolves once the last FILE's answer and bytes are done: END waits for it. */
+  done: Promise<void> | null = null;
+
+  /** Serves `file` (servePageFile), sending FILE_OPENED's object with `answer`. */
+  start(file: PageFile, res: ServerResponse, answer: (opened: object) => void, how: FileSending): void {
+    this.sending = true;
+    const opened = (o: { ok: boolean }) => {
+      this.sending = o.ok;
+      answer(o);
+    };
+    this.done = servePageFile(file, res, opened, how).finally(() => (this.sending = false));
+  }
+}
+
+/**
+ * FILE's whole answer: opens the file, tells the page whether it could
+ * (`answer`: FILE_OPENED's object) and, if so, sends it into `res`.
+ * Resolves once the file is sent and closed, or could not be opened.
+ */
+export async function servePageFile(
+  file: PageFile,
+  res: ServerResponse,
+  answer: (opened: { ok: boolean; error?: string }) => void,
+  how: FileSending,
+): Promise<void> {
+  const handle = await openPageFile(file);
+  if (handle instanceof Error) return answer({ ok: false, error: handle.message });
+  answer({ ok: true });
+  await sendPageFile(handle, file, res, how);
+}
+
 /** Opens the file a page names: its handle, or the error to tell the page (FILE_OPENED). */
 export async function openPageFile(file: PageFile): Promise<FileHandle | Error> {
   try {

@@ -38,20 +38,12 @@ export function handshake<T>(proc: WorkerProcess, adopt: Adopt<T>): Promise<T> {
     );
     const onExit = (code: number | null, signal: string | null) =>
       fail(`the Python worker exited before it was ready (${signal ?? `code ${code}`})`);
-    // A broken frame or READY payload is this process's failure, never the server's: caught here.
     const onData = (chunk: Buffer) => {
-      let frames: Frame[];
-      let ready: Ready;
-      try {
-        frames = decoder.push(chunk);
-        if (!frames.length) return;
-        if (frames[0].type !== FromWorker.READY) return fail(notReady(frames[0]));
-        ready = parseJson<Ready>(frames[0].payload);
-      } catch (err) {
-        return fail(`the Python worker sent a broken READY: ${(err as Error).message}`);
-      }
+      const got = readReady(decoder, chunk);
+      if (got === null) return;
+      if (typeof got === 'string') return fail(got);
       cleanup();
-      resolve(adopt(ready, decoder, frames.slice(1)));
+      resolve(adopt(got.ready, decoder, got.early));
     };
     const cleanup = () => {
       clearTimeout(timer);
@@ -61,6 +53,22 @@ export function handshake<T>(proc: WorkerProcess, adopt: Adopt<T>): Promise<T> {
     proc.once('exit', onExit);
     proc.output.on('data', onData);
   });
+}
+
+/**
+ * What a chunk says: nothing whole yet (null), READY and the frames after it,
+ * or why it is not READY. A broken frame or READY payload is this process's
+ * failure, never the server's: caught here.
+ */
+function readReady(decoder: FrameDecoder, chunk: Buffer): { ready: Ready; early: Frame[] } | string | null {
+  try {
+    const frames = decoder.push(chunk);
+    if (!frames.length) return null;
+    if (frames[0].type !== FromWorker.READY) return notReady(frames[0]);
+    return { ready: parseJson<Ready>(frames[0].payload), early: frames.slice(1) };
+  } catch (err) {
+    return `the Python worker sent a broken READY: ${(err as Error).message}`;
+  }
 }
 
 function notReady(first: Frame): string {

@@ -14,23 +14,19 @@ import {
   type FrameDecoder,
   FromWorker,
   jsonPayload,
-  parseJson,
   ProtocolError,
   ToWorker,
   type Frame,
 } from './protocol.js';
 import type { WorkerProcess } from './launch/spawn.js';
 import { handshake, type Ready } from './handshake.js';
+import { WatchBudget, type WatchedFile } from './watch-list.js';
+
+export type { WatchedFile } from './watch-list.js';
 
 export interface WorkerOptions {
   tag: string; // how it is named in the error log
   log: Logger;
-}
-
-export interface WatchedFile {
-  path: string;
-  mtimeNs: string;
-  size: number;
 }
 
 const STOP_GRACE_MS = 5_000;
@@ -58,6 +54,7 @@ export class Worker extends EventEmitter {
   private killing = false;
   private corked = false;
   private broken = false;
+  private readonly watchBudget = new WatchBudget();
 
   /** Use Worker.start(); the constructor takes a process that has said READY. */
   constructor(
@@ -140,20 +137,18 @@ export class Worker extends EventEmitter {
     this.kill();
   }
 
+  /** Throws ProtocolError for a frame the worker may not send: for a request it does not run, a WATCH past its bounds. */
   private dispatch(frame: Frame): void {
     if (frame.type === FromWorker.WATCH) {
-      this.watched = parseWatch(frame.payload);
+      this.watched = this.watchBudget.check(frame.payload);
       this.emit('watch', this.watched);
       return;
     }
     if (frame.type === FromWorker.PONG) return void (this.lastPong = Date.now());
     if (frame.type === FromWorker.READY) return;
     const exchange = this.exchanges.get(frame.id);
-    if (exchange) exchange.onFrame(frame);
-    else
-      this.opts.log.error(
-        `[${this.opts.tag} pid ${this.pid}] frame 0x${frame.type.toString(16)} for unknown request ${frame.id}`,
-      );
+    if (!exchange) throw new ProtocolError(`frame 0x${frame.type.toString(16)} for request ${frame.id}, not in flight`);
+    exchange.onFrame(frame);
   }
 
   private send(type: number, id: number, payload?: Buffer): void {
@@ -284,14 +279,4 @@ class InFlight {
     this.items = Object.create(null);
     this.size = 0;
   }
-}
-
-/** WATCH's file list, checked: a malformed one is a ProtocolError. */
-function parseWatch(payload: Buffer): WatchedFile[] {
-  const files = parseJson<{ files?: unknown }>(payload).files;
-  const ok = (f: unknown): f is [string, string, number] =>
-    Array.isArray(f) && typeof f[0] === 'string' && /^\d+$/.test(String(f[1])) && Number.isInteger(f[2]);
-  if (!Array.isArray(files) || !files.every(ok))
-    throw new ProtocolError('WATCH must list [path, mtime_ns, size] entries');
-  return files.map(([path, mtimeNs, size]) => ({ path, mtimeNs: String(mtimeNs), size }));
 }

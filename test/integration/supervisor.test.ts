@@ -2,11 +2,12 @@
 // the server as a child. These tests kill and crash that child for real and
 // check that the site comes back, that connections made meanwhile are
 // answered, and that nothing of a dead server survives.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { REPEAT_MS } from '../../server/signals.js';
 import { FIXTURES, rawRequest, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
@@ -39,7 +40,7 @@ interface Cli {
 /** Starts the compiled CLI (the supervisor) on a copy of the fixtures plus detach.py; resolves once it serves. */
 async function startCli(
   args: string[] = [],
-  options: { env?: Record<string, string>; execArgv?: string[] } = {},
+  options: { env?: Record<string, string>; execArgv?: string[]; detached?: boolean } = {},
 ): Promise<Cli> {
   root = tempDir('pypages-sup-');
   cpSync(FIXTURES, root, { recursive: true });
@@ -48,6 +49,7 @@ async function startCli(
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: root,
     env: { ...process.env, ...options.env },
+    detached: options.detached, // a process group of its own, as a shell gives a command it runs
   });
   cli = proc;
   let out = '';
@@ -251,16 +253,40 @@ describe('supervisor: the server child is killed', () => {
   }, 60_000);
 });
 
-describe('supervisor: boot errors are not retried', () => {
-  it('a config made bad before a restart: exit 2 with its message, no further restart', async () => {
+describe('supervisor: boot errors', () => {
+  it('a config made bad before a restart: retried as a crash, then exit 2 with its message', async () => {
     const s = await startCli();
     const first = await serverChild(s.proc.pid!);
     writeFileSync(join(root!, 'pypages.yaml'), 'prot: 80\n');
     process.kill(first, 'SIGKILL');
     expect(await s.exited).toBe(2);
     expect(s.stderr()).toContain('pypages.yaml: unknown key "prot"');
-    expect(s.stderr().match(/starting a new server/g)).toHaveLength(1);
+    expect(s.stderr().match(/died unexpectedly: exited with code 2/g)).toHaveLength(4);
+    expect(s.stderr()).toMatch(/the server died 5 times within 60 s; giving up/);
   }, 60_000);
+
+  it('a restart whose Python check fails for a moment (exit 3) is retried, and serves once it passes', async () => {
+    const wrapperDir = tempDir('pypages-python-');
+    const flag = join(wrapperDir, 'failing');
+    const wrapper = join(wrapperDir, 'python3');
+    const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+    // Fails only the version check (python -c ...), only while the flag exists: a loaded moment.
+    writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = "-c" ] && [ -e ${flag} ]; then exit 1; fi\nexec ${real} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    try {
+      const s = await startCli(['--python', wrapper]);
+      expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+      writeFileSync(flag, '');
+      process.kill(await serverChild(s.proc.pid!), 'SIGKILL');
+      await waitFor(() => s.stderr().includes('died unexpectedly: exited with code 3'), 'a failed restart', 30_000);
+      rmSync(flag);
+      await waitFor(() => s.banners() === 2, 'a restart that serves', 40_000);
+      expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+      expect(s.proc.exitCode).toBe(null);
+    } finally {
+      removeDir(wrapperDir);
+    }
+  }, 90_000);
 
   it('no usable Python: exit 3 from the first child, not restarted', async () => {
     root = tempDir('pypages-sup-');
@@ -307,7 +333,36 @@ describe('supervisor: signals', () => {
     expect(processesOf(s.proc.pid!)).toEqual([]);
   }, 60_000);
 
-  it('a second SIGINT stops everything at once', async () => {
+  it('SIGTERM to every process at once (systemd KillMode=control-group): a graceful stop all the same', async () => {
+    const s = await startCli(['--status-path', '/-/status']);
+    const server = await serverChild(s.proc.pid!);
+    const slow = rawRequest(s.port, 'GET', '/sleepy.py?s=1');
+    await runningInWorker(s.port);
+    const everyone = [s.proc.pid!, ...descendants(s.proc.pid!)];
+    expect(everyone).toContain(server);
+    expect(everyone.length).toBeGreaterThanOrEqual(3); // the supervisor, the server and its Python processes
+    for (const pid of everyone) process.kill(pid, 'SIGTERM');
+    const res = await slow;
+    expect([res.status, res.body.toString()]).toEqual([200, 'v1']);
+    expect(await s.exited).toBe(0);
+    expect(processesOf(s.proc.pid!)).toEqual([]);
+  }, 60_000);
+
+  it("one Ctrl-C (SIGINT to the terminal's process group), and the copy npm passes on: a graceful stop", async () => {
+    const s = await startCli(['--status-path', '/-/status'], { detached: true });
+    const server = await serverChild(s.proc.pid!);
+    expect(stat(server)!.session).not.toBe(stat(s.proc.pid!)!.session); // out of the terminal's reach
+    const slow = rawRequest(s.port, 'GET', '/sleepy.py?s=1');
+    await runningInWorker(s.port);
+    process.kill(-s.proc.pid!, 'SIGINT'); // what the terminal does: the whole foreground process group
+    s.proc.kill('SIGINT'); // what `npm start` adds: it passes the signal on to its child
+    const res = await slow;
+    expect([res.status, res.body.toString()]).toEqual([200, 'v1']);
+    expect(await s.exited).toBe(0);
+    expect(s.stderr()).not.toContain('stopping at once');
+  }, 60_000);
+
+  it('a second SIGINT, a moment later, stops everything at once', async () => {
     const s = await startCli(['--status-path', '/-/status']);
     const slow = rawRequest(s.port, 'GET', '/sleepy.py?s=30');
     slow.catch(() => {});
@@ -319,6 +374,7 @@ describe('supervisor: signals', () => {
       'the graceful stop',
       10_000,
     );
+    await new Promise((r) => setTimeout(r, REPEAT_MS)); // a sleep on purpose: a copy of the first would come sooner
     s.proc.kill('SIGINT');
     await s.exited;
     expect(s.proc.signalCode).toBe('SIGINT');
@@ -335,6 +391,19 @@ describe('supervisor: signals', () => {
     await waitFor(() => s.stderr().includes('configuration reloaded'), 'the reload', 20_000);
     const pidAfter = JSON.parse((await rawRequest(s.port, 'GET', '/whoami.py')).body.toString()).pid;
     expect(pidAfter).not.toBe(pidBefore);
+    expect(await serverChild(s.proc.pid!)).toBe(server);
+    expect(s.stderr()).not.toContain('died unexpectedly');
+  }, 60_000);
+
+  it('a burst of SIGHUPs: reloads one at a time, at most one after the running one; the server lives on', async () => {
+    const s = await startCli();
+    const server = await serverChild(s.proc.pid!);
+    expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
+    for (let i = 0; i < 40; i++) s.proc.kill('SIGHUP');
+    await waitFor(() => s.stderr().includes('configuration reloaded'), 'a reload', 30_000);
+    await new Promise((r) => setTimeout(r, 3000)); // a sleep on purpose: reloads beyond the second would come meanwhile
+    expect(s.stderr().match(/re-reading the configuration/g)!.length).toBeLessThanOrEqual(2);
+    expect((await rawRequest(s.port, 'GET', '/hello.py')).status).toBe(200);
     expect(await serverChild(s.proc.pid!)).toBe(server);
     expect(s.stderr()).not.toContain('died unexpectedly');
   }, 60_000);

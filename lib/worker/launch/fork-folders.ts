@@ -18,6 +18,15 @@ export function makeForkFolder(): string {
   return mkdtempSync(join(tmpdir(), `${PREFIX}${ownerTag()}-`));
 }
 
+let swept = false;
+
+/** removeStaleForkFolders, once in this process's life: a dead server's folders do not come back, and a reload's new fork server need not look again. */
+export function removeStaleForkFoldersOnce(log: Logger): void {
+  if (swept) return;
+  swept = true;
+  removeStaleForkFolders(log);
+}
+
 /**
  * Removes the fork-server folders in the temp folder whose owner has died
  * (its pid is gone, or names a process with another start time). Folders of

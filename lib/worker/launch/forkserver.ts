@@ -35,7 +35,8 @@ import { join } from 'node:path';
 import { onByteLines } from '../../util/lines.js';
 import type { Logger } from '../../util/log.js';
 import { ControlError, decodeEvent, encodeCommand, MAX_EVENT_LINE, type Command } from './control.js';
-import { makeForkFolder, removeStaleForkFolders } from './fork-folders.js';
+import { makeForkFolder, removeStaleForkFoldersOnce } from './fork-folders.js';
+import { MARK_PLACEHOLDER, WORKER_VARIABLE } from './page-leftovers.js';
 import { ForkLaunches } from './fork-launches.js';
 import type { ForkedProcess } from './forked-process.js';
 import { pipeLines, workerArgs, workerEnv, type Launcher } from './spawn.js';
@@ -81,11 +82,11 @@ export class ForkServer extends EventEmitter {
 
   /**
    * Spawns the zygote and resolves once it has imported everything; rejects
-   * with the reason (and its output). First removes the folders that fork
-   * servers of dead pypages left behind.
+   * with the reason (and its output). The first in this process first
+   * removes the folders that fork servers of dead pypages left behind.
    */
   static async start(opts: ForkServerOptions): Promise<ForkServer> {
-    removeStaleForkFolders(opts.log);
+    removeStaleForkFoldersOnce(opts.log);
     const dir = makeForkFolder();
     const socketPath = join(dir, 'workers.sock');
     const listener = createServer();
@@ -100,7 +101,7 @@ export class ForkServer extends EventEmitter {
     for (const m of opts.sharedPreload) args.push('--preload', m);
     const zygote = spawn(opts.python, args, {
       cwd: dir,
-      env: workerEnv({}),
+      env: workerEnv({ [WORKER_VARIABLE]: MARK_PLACEHOLDER }),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     const server = new ForkServer(zygote, listener, dir, opts);
