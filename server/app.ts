@@ -6,6 +6,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../lib/config/config.js';
+import { devModeOn } from '../lib/config/dev-mode.js';
 import { findInterpreter, type Interpreter } from '../lib/groups/interpreter.js';
 import type { GroupRegistry } from '../lib/groups/registry.js';
 import { applyClientTimeouts } from '../lib/http/client-timeouts.js';
@@ -35,6 +36,8 @@ export interface RunningServer {
   /** The current config, sites and groups (replaced by reload()). */
   readonly runtime: Runtime;
   readonly groups: GroupRegistry;
+  /** Requests in flight now. */
+  readonly inflight: number;
   /** Graceful stop: no new connections, requests in flight finish (up to shutdown-grace), workers stop. */
   close(): Promise<void>;
   /** SIGHUP: serve with `config` from now on; workers of the old config finish their requests, then stop. */
@@ -52,7 +55,7 @@ export interface StartOptions {
  * usable Python is found, or the listen error (EADDRINUSE...).
  */
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? consoleLogger();
+  const log = options.log ?? consoleLogger({ dev: devModeOn(config) });
   const interpreter = await findInterpreter(config.python);
   const metrics = config.metricsPath ? new Metrics(() => holder.runtime.groups.status()) : null;
   const holder: { runtime: Runtime } = {
@@ -127,6 +130,9 @@ function running(
     },
     get groups() {
       return holder.runtime.groups;
+    },
+    get inflight() {
+      return lifecycle.inflight;
     },
     httpPort: companion ? (companion.address() as AddressInfo).port : null,
     certificates,

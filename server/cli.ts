@@ -11,6 +11,7 @@ import { ConfigError, parseCli, type Config } from '../lib/config/config.js';
 import { InterpreterError } from '../lib/groups/interpreter.js';
 import { checkConfig, describeSites } from '../lib/site/check.js';
 import { startPypages, type RunningServer } from './app.js';
+import { announce, stoppingNote } from './banner.js';
 import { bindListenHandle } from './listen-handle.js';
 import { coalesced, dieOf, onStopSignals } from './signals.js';
 import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } from './supervisor.js';
@@ -34,14 +35,14 @@ async function main(argv: string[]): Promise<number | null> {
 async function serve(argv: string[], config: Config, supervisor: SupervisedSocket | null): Promise<null> {
   if (supervisor) config = adopt(config, supervisor);
   const running = await startPypages(config, { handle: supervisor?.handle });
-  process.stderr.write(`pypages: Python ${running.interpreter.version} (${running.interpreter.path})\n`);
-  process.stdout.write(`pypages: serving ${running.runtime.sites.fallback.root} at ${running.url}\n`);
-  process.stdout.write(`${describeSites(running.runtime.sites, running.runtime.config).join('\n')}\n`);
+  announce(running, config);
+  const { sites } = running.runtime;
+  if (sites.all.length > 1 || config.userdir) process.stdout.write(`${describeSites(sites, config).join('\n')}\n`);
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
-    say(`${why}: finishing requests in flight, then stopping`);
+    say(`${why}: ${stoppingNote(running.inflight, running.runtime.config)}`);
     running.close().then(() => process.exit(0));
   };
   onStopSignals({ stop, force: (signal) => forceStop(signal, supervisor !== null) });

@@ -82,7 +82,9 @@ export async function serveTempRoot(
   let running: RunningServer;
   try {
     populate(root);
-    running = await startPypages(makeConfig({ port: 0, ...overrides, root }), { log });
+    // Development mode is on by default on loopback; suites that test it turn it on themselves
+    // (test/integration/dev-mode.test.ts), the others see the pages and logs of a public server.
+    running = await startPypages(makeConfig({ port: 0, dev: false, ...overrides, root }), { log });
   } catch (err) {
     removeDir(root);
     throw err;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { hostingProblem } from '../site/site-rules.js';
+import { devBindProblem } from './dev-mode.js';
 import { helpText, META_FLAGS, versionText } from './help.js';
 import {
   DEFAULT_CONFIG_FILE,
@@ -105,6 +106,8 @@ function finish(values: Values, cwd: string, configFile: string | null): Config 
   }
   const problem = hostingProblem(config as unknown as SettingValues);
   if (problem) throw new ConfigError(problem.message, configFile, problem.key);
+  const exposed = devBindProblem(config as unknown as Config);
+  if (exposed) throw new ConfigError(exposed.message, configFile, exposed.key);
   return Object.freeze(config) as unknown as Config;
 }
 

@@ -48,6 +48,12 @@ export function boolean(raw: unknown): boolean {
   return raw;
 }
 
+/** dev: true, false, or "auto" (decided from the address: lib/config/dev-mode.ts). */
+export function devMode(raw: unknown): boolean | 'auto' {
+  if (raw !== 'auto' && typeof raw !== 'boolean') throw new InvalidValue('true, false or "auto"', raw);
+  return raw;
+}
+
 export const DIRECTORY = 'an existing directory';
 
 export function directory(raw: unknown, ctx: ValueContext): string {

@@ -8,7 +8,7 @@ import { HOSTING_ENTRIES, SITE_SETTING_NAMES, sitesEntry, type HostingValues } f
 // biome-ignore format: the parsers and their names, packed as the table below uses them
 import {
   ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, DIRECTORY, directory, ENV, envMap, FILE_NAMES, fileNameList, integer,
-  MODULES, moduleList, nonEmptyString, OPTIONAL_FILE, OPTIONAL_FOLDER, optionalFile, optionalFolder, oneOf, PATHS, pathList,
+  devMode, MODULES, moduleList, nonEmptyString, OPTIONAL_FILE, OPTIONAL_FOLDER, optionalFile, optionalFolder, oneOf, PATHS, pathList,
   PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath,
 } from './setting-parsers.js';
 import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
@@ -24,6 +24,8 @@ export interface SettingValues extends HostingValues, TlsSettingValues {
   host: string;
   python: string;
   debug: boolean;
+  dev: boolean | 'auto';
+  allowRemoteDev: boolean;
   index: readonly string[];
   // interpreter groups (see README "Interpreter groups")
   grouping: 'per-script' | 'per-folder' | 'global';
@@ -114,6 +116,12 @@ const ENTRIES: Entries = {
     allowed: 'true or false', parse: boolean,
     help: 'Debug mode: show tracebacks in the browser. Never enable on a public server.',
   },
+  dev: {
+    metavar: null, default: 'auto', defaultText: 'auto', allowed: 'true, false or "auto"', parse: devMode,
+    help: 'Development mode: error pages that teach (your frames with source and variables, the request), every 404 of an existing file logged with why, a terminal line per request. auto: on when host is loopback and trust-proxy is empty (turn it off there with dev: false in pypages.yaml). Refused on other addresses unless allow-remote-dev.',
+  },
+  allowRemoteDev: { metavar: null, default: false, defaultText: 'false', allowed: 'true or false', parse: boolean,
+    help: 'Let dev or debug mode run on an address other than loopback (anyone who can reach it then sees your code and variables). Without it, that is refused.' },
   index: {
     metavar: 'LIST', default: DEFAULT_INDEX, defaultText: DEFAULT_INDEX.join(','),
     allowed: FILE_NAMES, parse: fileNameList,

@@ -50,7 +50,8 @@ export class GroupRegistry {
   private readonly specCache = new Map<string, string>();
   // script → its signature when a worker found no `application` in its source
   // (not "not callable": that verdict ran the module and may change with another file).
-  private readonly notPages = new Map<string, string>();
+  /** Scripts found not to be pages: their file signature then, and the answer (its reason and hint). */
+  private readonly notPages = new Map<string, { signature: string; outcome: Outcome }>();
   private readonly pages = new Set<string>(); // scripts that have answered as pages
   private reservations = 0;
   private slotWaiters: (() => void)[] = [];
@@ -107,7 +108,7 @@ export class GroupRegistry {
     // (Known pages skip the stat: that is most requests.)
     const known = this.notPages.get(job.script);
     const before = known !== undefined || !this.pages.has(job.script) ? fileSignature(job.script) : null;
-    if (known !== undefined && before === known) return NOT_A_PAGE;
+    if (known !== undefined && before === known.signature) return known.outcome;
     const group = this.groupOf(site, job.script);
     this.opts.observer?.routed(job.res, group);
     const outcome = await group.run(job);
@@ -115,7 +116,7 @@ export class GroupRegistry {
     if (outcome.kind === 'done') this.pages.add(job.script);
     if (outcome.kind === 'error' && outcome.errorKind === 'not-page') {
       const signature = before ?? fileSignature(job.script);
-      if (signature !== null) this.notPages.set(job.script, signature);
+      if (signature !== null) this.notPages.set(job.script, { signature, outcome });
     }
     return outcome;
   }
@@ -243,8 +244,6 @@ export class GroupRegistry {
     await Promise.all(exits);
   }
 }
-
-const NOT_A_PAGE = failed('not-page', 'not a page (no callable application)');
 
 /** mtime and size, enough to tell that a file changed; null if it is gone. */
 function fileSignature(file: string): string | null {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { colourFor, devAccessLine } from '../util/dev-terminal.js';
 import type { Logger } from '../util/log.js';
 import { clientView, type ClientView, type TrustList } from './proxy.js';
 
@@ -27,7 +28,11 @@ export class AccessLog {
   private counter = 0;
   private readonly prefix = randomBytes(3).toString('hex');
 
-  constructor(private readonly log: Logger) {}
+  /** `dev()`: whether development mode's short line (lib/util/dev-terminal.ts) replaces the combined one. */
+  constructor(
+    private readonly log: Logger,
+    private readonly dev: () => boolean = () => false,
+  ) {}
 
   /** Gives the request its id and works out the real client. */
   begin(req: IncomingMessage, trust: TrustList): RequestInfo {
@@ -57,6 +62,7 @@ export class AccessLog {
   }
 
   private write(req: IncomingMessage, res: ServerResponse, info: RequestInfo): void {
+    if (this.dev()) return this.log.access(devLine(req, res, info));
     const declared = res.getHeader('content-length');
     const bytes = info.bytes ?? (declared === undefined ? null : Number(declared));
     const header = (name: string) => (req.headers[name] as string | undefined) || undefined;
@@ -74,6 +80,14 @@ export class AccessLog {
       }) + vhost,
     );
   }
+}
+
+function devLine(req: IncomingMessage, res: ServerResponse, info: RequestInfo): string {
+  const facts = { time: info.time, status: res.statusCode, method: req.method ?? '', url: req.url ?? '' };
+  return devAccessLine(
+    { ...facts, ms: Date.now() - info.time.getTime(), requestId: info.id },
+    colourFor(process.stdout),
+  );
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

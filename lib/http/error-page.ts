@@ -19,11 +19,13 @@ const EXPLANATIONS: Record<number, string> = {
  * A short plain-text error page carrying the request id that is also in the
  * error log. `detail` (a reason, a Python traceback) is shown only in debug
  * mode: it may reveal paths and code. `note` is always shown: it is for
- * advice that reveals nothing (see missingModuleNote).
+ * advice that reveals nothing (see lib/http/module-help.ts, safeModuleNote).
+ * Development mode has its own pages (./dev-page.ts).
  */
 export function errorPageText(status: number, requestId: string, detail: string, debug: boolean, note = ''): string {
   const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
   const lines = [title, '', EXPLANATIONS[status] ?? '', ...(note ? ['', note, ''] : []), `Request id: ${requestId}`];
+  if (status >= 500) lines.push('The details are in the server log, under this request id.');
   if (debug && detail) lines.push('', detail);
   return `${lines.join('\n')}\n`;
 }
@@ -52,20 +54,4 @@ export function writeErrorPage(
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.writeHead(status);
   res.end(req.method === 'HEAD' ? undefined : text);
-}
-
-/**
- * Advice for a page that failed because Python could not import a module
- * ("ModuleNotFoundError: No module named 'flask'"), or '' for any other
- * error. Safe without --debug: it names the module and the fix, no code.
- */
-export function missingModuleNote(message: string): string {
-  const match = /^ModuleNotFoundError: No module named '([\w.]+)'/.exec(message);
-  if (!match) return '';
-  const top = match[1].split('.')[0];
-  return [
-    `The page needs the Python module '${match[1]}', which is not installed for the Python interpreter pypages runs pages with.`,
-    `Install it for that interpreter (for example: python3 -m pip install ${top}, or Debian's python3-${top.toLowerCase()} package),`,
-    'or start pypages with --python pointing at an interpreter or virtualenv that has it (for example --python /usr/bin/python3 or --python ./venv).',
-  ].join('\n');
 }

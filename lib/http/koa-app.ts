@@ -8,6 +8,7 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { perSite } from '../site/site.js';
 import type { Logger } from '../util/log.js';
+import { devNotFound } from './dev-not-found.js';
 import { sendErrorPage } from './error-page.js';
 import { routed, type Serving } from './listener.js';
 import { runScript } from './page-request.js';
@@ -56,6 +57,7 @@ function serveTargets(serving: () => Serving) {
       case 'bad-request':
         return sendErrorPage(ctx, 400, target.reason, site.debug);
       case 'not-found':
+        if (devNotFound(ctx, site, target.reason, serving().logFor(site))) return;
         return sendErrorPage(ctx, 404, target.reason, site.debug);
       case 'misconfigured':
         serving().logFor(site).error(`request ${info.id}: ${target.reason}`);

@@ -11,6 +11,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
+import { devModeOn } from '../config/dev-mode.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import { perSite, type Site, type Sites } from '../site/site.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -64,7 +65,7 @@ export function routed(req: IncomingMessage): Routed {
 
 /** The listener of the HTTP server. Each site gets its own path memory (ResolveCache), made at its first request. */
 export function requestListener(opts: ListenerOptions): RequestListener {
-  const accessLog = new AccessLog(opts.log);
+  const accessLog = new AccessLog(opts.log, () => devModeOn(opts.serving().config));
   const pathsFor = perSite((site) => new ResolveCache(site.root, resolveOptions(site)));
   return (req, res) => {
     if (isHttp2(req)) hostFromAuthority(req);

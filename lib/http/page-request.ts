@@ -15,7 +15,9 @@ import { BODY_WINDOW } from '../worker/protocol.js';
 import type { Logger } from '../util/log.js';
 import type { RequestInfo } from './access-log.js';
 import { watchClient } from './client-timeouts.js';
-import { errorPageText, missingModuleNote, writeErrorPage } from './error-page.js';
+import { errorPageText, writeErrorPage } from './error-page.js';
+import { devFor } from './dev-request.js';
+import { answerPageError } from './page-error.js';
 import { declaredTooLarge, requestBody } from './body/limits.js';
 
 export interface ScriptTarget {
@@ -68,7 +70,7 @@ async function run(
   const outcome = await groups.run(site, job);
   // The page is done: whatever is left (flushing the answer) is the client's to take.
   [job.watch.waitingOnClient, job.watch.onClientTimeout] = [true, null];
-  answer(req, res, target, info, cx, outcome);
+  answer(req, res, { target, info, cx, environ: job.environ }, outcome);
 }
 
 /** The worker's job for a page: its environ, its body as the worker is sent it, and the watch on its client. */
@@ -87,16 +89,15 @@ function pageJob(
     BODY_WINDOW,
   );
   const watch = watchClient(res);
-  return { script: target.file, environ, req: body, res, hasBody, pushBody: push, requestId: info.id, watch };
+  const details = devFor(site, req.headers); // development mode: the worker sends frames and locals
+  return { script: target.file, environ, req: body, res, hasBody, pushBody: push, requestId: info.id, watch, details };
 }
 
 /** The outcome, told to the client: an error page unless the page answered (or nobody is left to answer). */
 function answer(
   req: IncomingMessage,
   res: ServerResponse,
-  target: ScriptTarget,
-  info: RequestInfo,
-  cx: ScriptContext,
+  { target, info, cx, environ }: { target: ScriptTarget; info: RequestInfo; cx: ScriptContext; environ: Environ },
   outcome: Outcome,
 ): void {
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {
@@ -106,27 +107,7 @@ function answer(
     info.bytes = outcome.kind === 'done' && outcome.bytes ? outcome.bytes : null;
     return;
   }
-  if (outcome.status >= 500) {
-    cx.log.error(
-      `request ${info.id}: ${req.method} ${req.url} → ${outcome.status} (${outcome.errorKind}) in ${target.file}: ${outcome.message}\n${outcome.traceback}`.trimEnd(),
-    );
-  }
-  const text = errorPageText(
-    outcome.status,
-    info.id,
-    outcome.traceback || outcome.message,
-    cx.site.debug,
-    missingModuleNote(outcome.message),
-  );
-  writeErrorPage(req, res, outcome.status, text, errorHeaders(outcome.status));
-}
-
-/**
- * A full queue or no free thread in time (503): the client may try again shortly. After a silent
- * client (408) the rest of its body may still come: the connection cannot be reused.
- */
-function errorHeaders(status: number): Record<string, string> {
-  return status === 503 ? { 'Retry-After': '1' } : status === 408 ? { Connection: 'close' } : {};
+  answerPageError({ req, res, file: target.file, info, site: cx.site, log: cx.log, environ }, outcome);
 }
 
 /** The CGI environ, with the client's address, scheme and Host as believed from trusted proxies, and the site's root and name. */

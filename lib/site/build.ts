@@ -5,6 +5,7 @@
 // operator denied server-wide. Sites never inherit from each other.
 import type { Config } from '../config/config.js';
 import { GROUP_SETTING_NAMES, type SettingValues } from '../config/settings.js';
+import { devModeOn } from '../config/dev-mode.js';
 import { denyRules } from '../http/deny.js';
 import { pythonOfSpec } from '../groups/venv.js';
 import { SITE_LIMIT_NAMES, type GroupDefaults, type Site, type SiteLimits } from './site.js';
@@ -40,6 +41,7 @@ export function buildSite(
     index: v.index,
     deny: denyRules(v.deny),
     debug: v.debug,
+    dev: devModeOn(v) && (v.dev === 'auto' ? 'local' : true),
     maxBody: v.maxBody,
     python: typeof own.python === 'string' && own.python ? pythonOfSpec(own.python) : python,
     grouping: v.grouping,

@@ -55,7 +55,10 @@ export interface Site {
   readonly serverName: string | null;
   readonly index: readonly string[];
   readonly deny: DenyRules;
+  /** Tracebacks in the short error pages (--debug); development mode has pages of its own. */
   readonly debug: boolean;
+  /** Development mode (lib/config/dev-mode.ts): pages that teach, 404s explained in the log; 'local': on by default, so for requests to a loopback Host only. */
+  readonly dev: boolean | 'local';
   readonly maxBody: number;
   /** The interpreter its groups run, unless a named group or a .venv says otherwise. */
   readonly python: string;

@@ -8,16 +8,24 @@ import type { Readable } from 'node:stream';
  * without a trailing "\r"). Linear in the input, and a line longer than
  * `maxLine` characters is cut into pieces of that size: a page printing
  * megabytes without a newline must not make the server buffer or rescan them.
+ * With `partialMs`, text that has waited that long for its newline (a
+ * prompt) is passed on as a line of its own.
  */
 export function onLines(
   stream: Readable | NodeJS.ReadableStream,
   onLine: (line: string) => void,
   maxLine = 16 * 1024,
+  partialMs = 0,
 ): void {
   let rest = '';
+  const partial = new Delay(partialMs, () => {
+    if (rest) onLine(rest);
+    rest = '';
+  });
   stream.setEncoding('utf8');
   stream.on('error', () => {}); // a broken pipe from a dying process: its owner learns of the end from 'exit'
   stream.on('data', (text: string) => {
+    partial.cancel();
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       const line = rest + text.slice(start, nl);
@@ -26,12 +34,34 @@ export function onLines(
       onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
     rest += text.slice(start);
-    while (rest.length > maxLine) {
-      onLine(rest.slice(0, maxLine));
-      rest = rest.slice(maxLine);
-    }
+    for (; rest.length > maxLine; rest = rest.slice(maxLine)) onLine(rest.slice(0, maxLine));
+    if (rest) partial.start();
   });
-  stream.on('end', () => rest && onLine(rest));
+  stream.on('end', () => partial.now());
+}
+
+/** One pending call of `run` after `ms` (never, for 0), which can be cancelled or made at once. */
+class Delay {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ms: number,
+    private readonly run: () => void,
+  ) {}
+
+  start(): void {
+    if (this.ms > 0) this.timer = setTimeout(() => this.now(), this.ms).unref();
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  now(): void {
+    this.cancel();
+    this.run();
+  }
 }
 
 /**

@@ -3,11 +3,14 @@
 // read what was logged.
 
 import { nonBlockingTerminal, writeAllSync } from './terminal.js';
+import { clockTime } from './dev-terminal.js';
 
 export interface Logger {
   access(line: string): void;
   error(message: string): void;
   info(message: string): void;
+  /** A line a page printed on its stdout ('out') or stderr ('err'); see lib/util/page-output.ts. */
+  output?(stream: 'out' | 'err', message: string): void;
 }
 
 /**
@@ -18,20 +21,22 @@ export interface Logger {
  * beyond which lines are dropped, counted, and the count logged once it
  * catches up.
  */
-export function consoleLogger(): Logger {
+export function consoleLogger(options: { dev?: boolean } = {}): Logger {
+  const entry = options.dev ? devStamped : stamped;
   const out = new LogStream(process.stdout, 'stdout');
   const err = new LogStream(process.stderr, 'stderr');
   out.onDeath = (why) =>
     err.write(
-      stamped('error', `the access log's reader on stdout went away (${why}); access lines are no longer written`),
+      entry('error', `the access log's reader on stdout went away (${why}); access lines are no longer written`),
     );
   err.onDeath = (why) =>
-    out.write(stamped('error', `the error log's reader on stderr went away (${why}); error lines follow on stdout`));
+    out.write(entry('error', `the error log's reader on stderr went away (${why}); error lines follow on stdout`));
   const errorLine = (text: string) => (err.alive ? err : out).write(text);
   return {
     access: (line) => out.write(`${line}\n`),
-    error: (message) => errorLine(stamped('error', message)),
-    info: (message) => errorLine(stamped('info', message)),
+    error: (message) => errorLine(entry('error', message)),
+    info: (message) => errorLine(entry('info', message)),
+    output: (stream, message) => errorLine(entry(stream, message)),
   };
 }
 
@@ -62,6 +67,11 @@ export function logEntry(message: string): string {
 function escapeControl(c: string): string {
   const code = c.charCodeAt(0);
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+}
+
+/** Development mode: the clock time the request lines start with too (lib/util/dev-terminal.ts). */
+function devStamped(level: string, message: string): string {
+  return `${clockTime()} [${level}] ${logEntry(message)}\n`;
 }
 
 /** Bytes a log stream may hold for a slow reader before lines are dropped. */
@@ -194,14 +204,21 @@ export class LogStream {
 }
 
 /** A Logger that remembers everything, for tests and embedding. */
-export function memoryLogger(): Logger & { lines: string[]; errors: string[] } {
+export function memoryLogger(): Logger & { lines: string[]; errors: string[]; outputs: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
+  const outputs: string[] = [];
   return {
     lines,
     errors,
+    outputs,
     access: (line) => lines.push(line),
     error: (message) => errors.push(message),
     info: () => {},
+    // Kept with the errors too, where tests (and wsgiref.validate's reports) have always found them.
+    output: (stream, message) => {
+      outputs.push(`[${stream}] ${message}`);
+      errors.push(message);
+    },
   };
 }

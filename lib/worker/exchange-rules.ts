@@ -6,6 +6,7 @@
 // outside the closed set, more request-body credit than the window. Each is a
 // ProtocolError: the request ends and the worker is replaced.
 
+import { checkedDetails, type ErrorDetails } from './error-details.js';
 import { isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind } from './outcome.js';
 import { BODY_WINDOW, parseJson, ProtocolError } from './protocol.js';
 
@@ -18,6 +19,8 @@ export interface Failure {
   kind: ErrorKind;
   message: string;
   traceback: string;
+  /** ERROR's details (lib/worker/error-details.ts), checked. */
+  details?: ErrorDetails;
 }
 
 /**
@@ -74,11 +77,12 @@ export function parseStatus(status: string): [number, string] {
 
 /** An ERROR frame's payload, checked: a kind outside lib/worker/protocol.md's table, or another status than its own, is a ProtocolError. */
 export function workerError(payload: Buffer): Failure {
-  const e = parseJson<{ status?: unknown; kind?: unknown; message?: unknown; traceback?: unknown }>(payload);
+  const e = parseJson<Record<string, unknown>>(payload);
   if (!isWorkerErrorKind(e.kind) || e.status !== WORKER_ERROR_STATUS[e.kind]) {
     throw new ProtocolError(
       `ERROR with kind ${JSON.stringify(e.kind)} and status ${JSON.stringify(e.status)}, not one of lib/worker/protocol.md's`,
     );
   }
-  return { kind: e.kind, message: String(e.message ?? ''), traceback: String(e.traceback ?? '') };
+  const [message, traceback] = [String(e.message ?? ''), String(e.traceback ?? '')];
+  return { kind: e.kind, message, traceback, details: checkedDetails(e.details) };
 }

@@ -80,10 +80,8 @@ export class Exchange {
     this.pushCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
     this.job.res.once('close', () => this.onClientClose());
     if (this.job.watch) this.job.watch.onClientTimeout = () => this.clientTimedOut();
-    this.send(
-      ToWorker.REQUEST,
-      jsonPayload({ script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit }),
-    );
+    const request = { script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit };
+    this.send(ToWorker.REQUEST, jsonPayload(this.job.details ? { ...request, details: true } : request));
     if (this.pushCredit > 0) this.body().start();
   }
 
@@ -289,7 +287,7 @@ export class Exchange {
       this.closeAfterFlush();
       this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete: false });
     } else {
-      this.resolve(failed(error.kind, error.message, error.traceback));
+      this.resolve(failed(error.kind, error.message, error.traceback, error.details));
     }
     this.drainBody();
   }

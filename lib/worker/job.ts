@@ -18,6 +18,8 @@ export interface Job {
   requestId: string;
   /** compress-pages: the encoding the client accepts, or null (absent: never compress). */
   encoding?: Encoding | null;
+  /** Ask the worker for ERROR's details with frames and locals (development mode). */
+  details?: boolean;
   /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
   watch?: ClientWatch;
 }

@@ -4,6 +4,8 @@
 // lib/python/pypages_worker/errors.py, and test/unit/worker/outcome.test.ts
 // holds them to that table. The other kinds are Node's own.
 
+import type { ErrorDetails } from './error-details.js';
+
 /** ERROR kinds the worker sends, each with the one status it always comes with. */
 export const WORKER_ERROR_STATUS = {
   'not-page': 404,
@@ -29,11 +31,19 @@ export type ErrorKind = WorkerErrorKind | NodeErrorKind;
 
 export type Outcome =
   | { kind: 'done'; status: number; bytes: number; complete: boolean }
-  | { kind: 'error'; status: number; errorKind: ErrorKind; message: string; traceback: string };
+  | {
+      kind: 'error';
+      status: number;
+      errorKind: ErrorKind;
+      message: string;
+      traceback: string;
+      /** What the worker told about the error beyond its message (ERROR's `details`), if anything. */
+      details?: ErrorDetails;
+    };
 
 /** An error Outcome of `errorKind`, with that kind's status. */
-export function failed(errorKind: ErrorKind, message: string, traceback = ''): Outcome {
-  return { kind: 'error', status: statusOf(errorKind), errorKind, message, traceback };
+export function failed(errorKind: ErrorKind, message: string, traceback = '', details?: ErrorDetails): Outcome {
+  return { kind: 'error', status: statusOf(errorKind), errorKind, message, traceback, ...(details && { details }) };
 }
 
 /** The status that goes with an error kind. */

@@ -369,7 +369,11 @@ describe('supervisor: signals', () => {
     await runningInWorker(s.port);
     const at = Date.now();
     s.proc.kill('SIGINT');
-    await waitFor(() => s.stderr().includes('SIGINT: finishing requests in flight'), 'the graceful stop', 10_000);
+    await waitFor(
+      () => /SIGINT: finishing 1 request .*press Ctrl-C again to stop now/.test(s.stderr()),
+      'the graceful stop',
+      10_000,
+    );
     await new Promise((r) => setTimeout(r, REPEAT_MS)); // a sleep on purpose: a copy of the first would come sooner
     s.proc.kill('SIGINT');
     await s.exited;

@@ -11,7 +11,8 @@ from pypages_worker.watch import WatchReporter
 
 from fakes import FakeNode, TempRoot
 
-GOOD = {"script": "/srv/www/a.py", "environ": {"PATH_INFO": "/"}, "body": True, "window": 10, "push": 4096}
+GOOD = {"script": "/srv/www/a.py", "environ": {"PATH_INFO": "/"}, "body": True, "window": 10, "push": 4096,
+        "details": True}
 
 
 def payload(**changes):
@@ -27,10 +28,15 @@ class ParseRequest(unittest.TestCase):
         del request["push"]
         self.assertEqual(parse_request(protocol.dump_json(request))["push"], 0)
 
+    def test_details_defaults_to_false(self):
+        request = dict(GOOD)
+        del request["details"]
+        self.assertIs(parse_request(protocol.dump_json(request))["details"], False)
+
     def test_rejects_bad_fields(self):
         for bad in ({"script": "relative.py"}, {"script": None}, {"environ": {"A": 1}},
                     {"environ": []}, {"body": "yes"}, {"window": -1}, {"window": True},
-                    {"push": -1}, {"push": False}, {"push": "4096"}):
+                    {"push": -1}, {"push": False}, {"push": "4096"}, {"details": 1}):
             with self.subTest(bad):
                 with self.assertRaises(ProtocolError):
                     parse_request(payload(**bad))
@@ -51,6 +57,11 @@ class FindApp(TempRoot):
     def test_application_that_is_not_callable_is_not_a_page(self):
         with self.assertRaisesRegex(NotAPage, "not callable"):
             find_app(self.write("data.py", "application = 42\n"), self.root)
+
+    def test_a_flask_app_named_app_gets_a_hint(self):
+        with self.assertRaises(NotAPage) as caught:
+            find_app(self.write("shop.py", "from flask import Flask\napp = Flask(__name__)\n"), self.root)
+        self.assertIn("add `application = app`", caught.exception.hint)
 
     def test_missing_file_is_not_a_page(self):
         with self.assertRaises(NotAPage):

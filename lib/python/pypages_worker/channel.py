@@ -10,7 +10,7 @@ import collections
 import threading
 
 from . import log
-from .errors import STATUS
+from .errors import STATUS, describe
 from .protocol import (BODY_WINDOW, END, ERROR, FILE, MAX_BODY_CHUNK, READ,
                        RESPONSE_BODY, START, dump_json, start_payload, uint32)
 
@@ -66,6 +66,8 @@ class Channel:
         self._at_node = push
         self._file_answer = None
         self._finished = False
+        #: err -> ERROR's `details` (explain.details), set by the request's handler; None: no details.
+        self.explain = None
 
     @property
     def aborted(self):
@@ -268,13 +270,25 @@ class Channel:
         """Send the terminal END frame; a second terminal frame is never sent."""
         self._finish(END, _COMPLETE if complete else _INCOMPLETE)
 
-    def error(self, kind, message, traceback=""):
+    def error(self, kind, message, traceback="", details=None):
         """Send the terminal ERROR frame, with the status of `kind` (errors.STATUS).
 
         A second terminal frame is never sent.
         """
         payload = {"status": STATUS[kind], "kind": kind, "message": message, "traceback": traceback}
+        if details:
+            payload["details"] = details
         self._finish(ERROR, dump_json(payload))
+
+    def fail(self, kind, err):
+        """ERROR of `kind` for the exception `err`: its message, traceback and, through `explain`, its details."""
+        details = None
+        if self.explain is not None:
+            try:
+                details = self.explain(err)
+            except Exception as e:  # explaining must never cost the request its answer
+                log("request %d: cannot explain %s: %r" % (self.id, type(err).__name__, e))
+        self.error(kind, *describe(err), details=details)
 
     def _finish(self, type_, payload):
         with self._cond:

@@ -29,14 +29,35 @@ _PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
 
 
 def describe(err):
-    """Return (message, traceback text) for an exception, without this package's own frames on top."""
+    """Return (message, traceback text) for an exception, without this package's own frames on top.
+
+    A syntax error found by the parser (ast.parse, compile) is told by its
+    own lines (file, line, caret): the parser's frames are left out too.
+    """
+    if isinstance(err, SyntaxError):  # its own lines are the traceback's; one line here: "...: msg (file, line N)"
+        message = "%s: %s" % (type(err).__name__, err)
+    else:
+        message = "".join(traceback.format_exception_only(type(err), err)).strip()
+    return message, "".join(traceback.format_exception(type(err), err, shown_traceback(err)))
+
+
+def shown_traceback(err):
+    """The part of err's traceback the page's author is shown (None: no frame at all)."""
     tb = err.__traceback__
-    while tb is not None and _is_internal(tb.tb_frame.f_code.co_filename):
+    while tb is not None and is_internal(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
-    message = "".join(traceback.format_exception_only(type(err), err)).strip()
-    return message, "".join(traceback.format_exception(type(err), err, tb))
+    return None if isinstance(err, SyntaxError) and _only_parser(tb) else tb
 
 
-def _is_internal(filename):
-    # Frames of the worker itself and of importlib say nothing to the page's author.
+def _only_parser(tb):
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not (is_internal(name) or os.path.basename(name) == "ast.py"):
+            return False
+        tb = tb.tb_next
+    return True
+
+
+def is_internal(filename):
+    """True for a frame of the worker itself or of importlib: they say nothing to the page's author."""
     return filename.startswith(_PACKAGE_DIR) or filename.startswith("<frozen importlib")

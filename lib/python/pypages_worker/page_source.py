@@ -59,3 +59,89 @@ def _is_binding(node):
 def _declared_global(tree):
     # `global application` in a function means calling it binds the module name.
     return any(isinstance(n, ast.Global) and NAME in n.names for n in ast.walk(tree))
+
+
+_FRAMEWORKS = {"flask": "Flask", "bottle": "Bottle", "falcon": "Falcon", "pyramid": "Pyramid",
+               "django": "Django", "webob": "WebOb", "werkzeug": "Werkzeug"}
+
+
+def not_page_hint(source, filename="<page>"):
+    """Why a script that binds no `application` is not a page, said for its author (one sentence), from its
+    syntax tree; '' when nothing suggests a mistake (a helper module is not a page, rightly)."""
+    try:
+        tree = ast.parse(source, filename)
+    except (SyntaxError, ValueError):
+        return ""
+    names = _module_names(tree)
+    for check in (_case_hint, _app_hint, _wsgi_function_hint, _main_hint, _cgi_hint):
+        hint = check(tree, names)
+        if hint:
+            return hint
+    return ""
+
+
+def _module_names(tree):
+    # name -> the node binding it at module level (defs, classes, assignments)
+    names = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[node.name] = node
+        for target in getattr(node, "targets", []) + [getattr(node, "target", None)]:
+            if isinstance(target, ast.Name):
+                names[target.id] = node
+    return names
+
+
+def _case_hint(tree, names):
+    other = [n for n in names if n.lower() == NAME and n != NAME]
+    if other:
+        return "`%s` is defined, not `application`: names are case-sensitive; rename it or add " \
+               "`application = %s`" % (other[0], other[0])
+    return ""
+
+
+def _app_hint(tree, names):
+    if "app" not in names:
+        return ""
+    framework = next((label for module, label in _FRAMEWORKS.items() if _imports(tree, module)), None)
+    what = "a %s app" % framework if framework else "defined"
+    return "`app` is %s here: pypages serves the module-level `application`; add `application = app` " \
+           "at the end of the file" % what
+
+
+def _wsgi_function_hint(tree, names):
+    for name, node in names.items():
+        args = [a.arg for a in getattr(getattr(node, "args", None), "args", [])]
+        if isinstance(node, ast.FunctionDef) and args[-2:] == ["environ", "start_response"]:
+            return "`%s(environ, start_response)` looks like a WSGI app: name it `application`, or add " \
+                   "`application = %s`" % (name, name)
+    return ""
+
+
+def _main_hint(tree, names):
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
+            return "this script runs its code under `if __name__ == \"__main__\":`: pypages imports pages, it " \
+                   "never runs them as __main__; define `application(environ, start_response)` (see hello.py)"
+    return ""
+
+
+def _cgi_hint(tree, names):
+    if any(_prints(node) for node in tree.body if not isinstance(node, _SCOPES)):
+        return "this script prints its page like a CGI script: pypages calls a WSGI `application(environ, " \
+               "start_response)` and sends what it returns, and print() goes to the terminal (see hello.py)"
+    return ""
+
+
+def _prints(tree):
+    return any(isinstance(n, ast.Call) and (getattr(n.func, "id", None) == "print" or (
+        getattr(n.func, "attr", None) == "write" and "stdout" in ast.dump(n.func))) for n in ast.walk(tree))
+
+
+def _imports(tree, module):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == module for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == module:
+            return True
+    return False

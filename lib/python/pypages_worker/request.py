@@ -1,10 +1,10 @@
 """One request from REQUEST to its terminal frame: read the REQUEST, find the page, load it, run it."""
 
+import functools
 import os
 import traceback
 
-from . import errors, loader, log, page_source
-from .errors import describe
+from . import errors, explain, loader, log, page_source
 from .protocol import ProtocolError, load_json
 from .wsgi import run_wsgi
 
@@ -17,9 +17,10 @@ class NotAPage(Exception):
     does, so Node must not remember it the way it remembers "no application".
     """
 
-    def __init__(self, message, executed=False):
+    def __init__(self, message, executed=False, hint=""):
         super().__init__(message)
         self.executed = executed
+        self.hint = hint
 
 
 def parse_request(payload):
@@ -27,6 +28,7 @@ def parse_request(payload):
     request = load_json(payload)
     script, environ = request.get("script"), request.get("environ")
     body, window, push = request.get("body", False), request.get("window"), request.get("push", 0)
+    details = request.get("details", False)
     if not isinstance(script, str) or not os.path.isabs(script):
         raise ProtocolError("REQUEST.script must be an absolute path")
     # JSON object keys are always str; values are checked for type only in
@@ -39,7 +41,9 @@ def parse_request(payload):
         raise ProtocolError("REQUEST.window must be a non-negative integer")
     if isinstance(push, bool) or not isinstance(push, int) or push < 0:
         raise ProtocolError("REQUEST.push must be a non-negative integer")
-    return {"script": script, "environ": environ, "body": body, "window": window, "push": push}
+    if not isinstance(details, bool):
+        raise ProtocolError("REQUEST.details must be a boolean")
+    return {"script": script, "environ": environ, "body": body, "window": window, "push": push, "details": details}
 
 
 def find_app(script, root=None):
@@ -55,22 +59,30 @@ def find_app(script, root=None):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise NotAPage("%s does not exist" % script)
         if not page_source.is_page_source(source, script):
-            raise NotAPage("%s defines no `application` at module level" % script)
+            raise NotAPage("%s defines no `application` at module level" % script,
+                           hint=page_source.not_page_hint(source, script))
     app = getattr(loader.load_script(script, root), "application", None)
     if not callable(app):
-        raise NotAPage("%s: `application` is not callable" % script, executed=True)
+        raise NotAPage("%s: `application` is not callable (it is %s %s)" % (script, _article(app), type(app).__name__),
+                       executed=True)
     return app
+
+
+def _article(value):
+    return "an" if type(value).__name__[:1].lower() in "aeiou" else "a"
 
 
 def handle_request(channel, request, root, multithread, reporter, multiprocess=False):
     """Serve one parsed REQUEST on `channel`; always ends it with one END or ERROR."""
+    channel.explain = functools.partial(explain.details, root=root, frames=request.get("details", False))
     try:
         try:
             app = find_app(request["script"], root)
         except NotAPage as err:
-            return channel.error(errors.NOT_CALLABLE if err.executed else errors.NOT_PAGE, str(err))
+            kind = errors.NOT_CALLABLE if err.executed else errors.NOT_PAGE
+            return channel.error(kind, str(err), details={"hint": err.hint} if err.hint else None)
         except BaseException as err:  # SyntaxError, ImportError, SystemExit at import...
-            return channel.error(errors.LOAD, *describe(err))
+            return channel.fail(errors.LOAD, err)
         reporter.report()
         if channel.aborted:  # the client left while the request waited for a thread
             return channel.end(False)

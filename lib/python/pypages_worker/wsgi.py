@@ -10,7 +10,7 @@ import sys
 
 from . import errors, log
 from .channel import ClientAborted
-from .errors import describe
+from .explain import app_place
 from .streams import FileWrapper, InputStream, sendable_file
 
 HOP_BY_HOP = frozenset([
@@ -173,7 +173,7 @@ class WSGIRequest:
             if self.channel.aborted:
                 self.channel.end(False)
             else:
-                self.channel.error(errors.APP, *describe(err))
+                self.channel.fail(errors.APP, err)
         else:
             self.channel.end(complete)
 
@@ -186,14 +186,23 @@ class WSGIRequest:
             if not self._send_file(result):
                 # A list body is all in memory already: its frames can leave with END, in one write.
                 self.channel.hold_body = type(result) in (list, tuple)
-                for chunk in result:
-                    self._write(chunk)
+                self._write_all(result)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
         self._commit()
         return self._complete()
+
+    def _write_all(self, result):
+        try:
+            for chunk in result:
+                self._write(chunk)
+        except TypeError as err:
+            # A list of str has no frame of the page's in its traceback: say where it came from.
+            if not hasattr(err, "pypages_where"):
+                err.pypages_where = app_place(self.app)
+            raise
 
     def start_response(self, status, headers, exc_info=None):
         """PEP 3333 start_response: validate and remember; returns the write() callable."""
@@ -216,7 +225,8 @@ class WSGIRequest:
 
     def _write(self, data):
         if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("response body chunks must be bytes, not %s" % type(data).__name__)
+            hint = ": encode it, e.g. [text.encode(\"utf-8\")]" if isinstance(data, str) else ""
+            raise TypeError("response body chunks must be bytes, not %s%s" % (type(data).__name__, hint))
         if self.channel.aborted:
             raise ClientAborted("the client went away")
         if not data:

@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../util/log.js';
 import { isAlive, signalIfAlive, watchUntilGone, type ProcessId } from '../../util/process-identity.js';
+import { pageOutput } from '../../util/page-output.js';
 import { pipeLines, type WorkerProcess } from './spawn.js';
 
 const OUTPUT_LINGER_MS = 20; // as spawnWorkerProcess: the last printed lines arrive before 'exit'
@@ -58,7 +59,9 @@ export class ForkedProcess extends EventEmitter implements WorkerProcess {
       this.outputClosed = true;
       this.check();
     });
-    pipeLines(output, this.tail, (line) => this.log.error(`[${this.tag} pid ${this.pid}] ${line}`));
+    // One connection carries stdout and stderr: the lines are labelled [out] (a separate stderr
+    // connection, tried, made cold starts under aborted chunked uploads hang: see the h14 report).
+    pipeLines(output, this.tail, (line) => pageOutput(this.log, 'out', `[${this.tag} pid ${this.pid}] ${line}`));
   }
 
   /** The zygote reaped it. */

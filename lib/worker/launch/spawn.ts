@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { onLines } from '../../util/lines.js';
+import { pageOutput } from '../../util/page-output.js';
 import type { Logger } from '../../util/log.js';
 import { pythonPackageDir } from '../../util/paths.js';
 
@@ -72,9 +73,10 @@ export const spawnWorkerProcess: Launcher = async (opts) => {
     tail: [] as string[],
     kill: (signal: NodeJS.Signals = 'SIGKILL') => void child.kill(signal),
   });
-  const print = (line: string) => opts.log.error(`[${opts.tag} pid ${proc.pid}] ${line}`);
-  pipeLines(child.stdout!, proc.tail, print);
-  pipeLines(child.stderr!, proc.tail, print);
+  const print = (stream: 'out' | 'err') => (line: string) =>
+    pageOutput(opts.log, stream, `[${opts.tag} pid ${proc.pid}] ${line}`);
+  pipeLines(child.stdout!, proc.tail, print('out'));
+  pipeLines(child.stderr!, proc.tail, print('err'));
   proc.input.on('error', () => {}); // EPIPE when the worker dies: reported by 'exit'
   proc.output.on('error', () => {});
   child.once('error', (err) => {
@@ -87,11 +89,19 @@ export const spawnWorkerProcess: Launcher = async (opts) => {
   return proc;
 };
 
+/** How long a line without its newline (an input() prompt, print(end="")) waits before it is shown as it is. */
+export const PARTIAL_LINE_MS = 250;
+
 /** Sends a stream's lines to `onLine`, keeping the last 20 in `tail` (shown if the worker fails to start). */
 export function pipeLines(stream: Readable, tail: string[], onLine: (line: string) => void): void {
-  onLines(stream, (line) => {
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-    onLine(line);
-  });
+  onLines(
+    stream,
+    (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      onLine(line);
+    },
+    undefined,
+    PARTIAL_LINE_MS,
+  );
 }

@@ -1,11 +1,13 @@
-// The error page: short plain text with the request id; details only in debug mode.
+// The error page outside development mode: short plain text with the request id; details only in debug mode.
 import { describe, expect, it } from 'vitest';
-import { errorPageText, missingModuleNote } from '../../../lib/http/error-page.js';
+import { errorPageText } from '../../../lib/http/error-page.js';
 
 describe('errorPageText', () => {
-  it('gives the status, its explanation and the request id, and the detail only in debug mode', () => {
+  it('gives the status, its explanation, the request id and where the details are, and the detail only in debug mode', () => {
     const quiet = errorPageText(500, 'ab-1', 'Traceback: secret', false);
-    expect(quiet).toBe('500 Internal Server Error\n\nThe page failed while handling the request.\nRequest id: ab-1\n');
+    expect(quiet).toBe(
+      '500 Internal Server Error\n\nThe page failed while handling the request.\nRequest id: ab-1\nThe details are in the server log, under this request id.\n',
+    );
     expect(quiet).not.toContain('secret');
     expect(errorPageText(500, 'ab-1', 'Traceback: secret', true)).toBe(`${quiet}\nTraceback: secret\n`);
   });
@@ -15,20 +17,5 @@ describe('errorPageText', () => {
       '404 Not Found\n\nThe requested URL was not found on this server.\n\nInstall it.\n\nRequest id: x\n',
     );
     expect(errorPageText(418, 'x', '', false).split('\n')[0]).toBe("418 I'm a Teapot");
-  });
-});
-
-describe('missingModuleNote', () => {
-  it('names the module, its top-level package and the fixes', () => {
-    const note = missingModuleNote("ModuleNotFoundError: No module named 'yaml.loader'");
-    expect(note).toContain("the Python module 'yaml.loader'");
-    expect(note).toContain('python3 -m pip install yaml');
-    expect(note).toContain("Debian's python3-yaml package");
-    expect(note).toContain('--python');
-  });
-
-  it('is empty for any other error', () => {
-    expect(missingModuleNote('ImportError: cannot import name x')).toBe('');
-    expect(missingModuleNote("KeyError: 'No module named x'")).toBe('');
   });
 });

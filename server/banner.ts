@@ -1,0 +1,147 @@
+// What pypages says when it starts: where to point the browser (the
+// machine's addresses for a wildcard bind: no browser opens 0.0.0.0), the
+// Python in use, the config file, a handful of the pages it found, and, when
+// pages import a framework this Python lacks while another interpreter on
+// the machine has it, which --python to use. Found by a bounded walk of the
+// document root; the framework check runs after the banner, off the way of
+// the first request.
+
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Config } from '../lib/config/config.js';
+import { browsableUrls } from '../lib/config/dev-mode.js';
+import type { RunningServer } from './app.js';
+import { shutdownGrace } from './lifecycle.js';
+
+const MAX_FILES = 400;
+const MAX_SHOWN = 6;
+const PAGE = /^(def|async def|class) application\b|^application\s*[:=]/m;
+const FRAMEWORKS = ['flask', 'django', 'bottle', 'falcon', 'pyramid', 'webob', 'werkzeug'];
+const OTHER_PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3', 'python3'];
+
+export interface Found {
+  /** URL paths of the pages found, sorted. */
+  pages: string[];
+  /** Top-level framework modules those pages import. */
+  frameworks: string[];
+}
+
+/** The .py files under `root` that look like pages (a bounded walk: dot-folders, __pycache__ and venvs skipped). */
+export function findPages(root: string): Found {
+  const pages: string[] = [];
+  const frameworks = new Set<string>();
+  const queue = [root];
+  let seen = 0;
+  while (queue.length && seen < MAX_FILES) {
+    const dir = queue.shift()!;
+    for (const e of safeList(dir)) {
+      if (++seen > MAX_FILES || e.name.startsWith('.') || e.name === '__pycache__' || e.name === 'venv') continue;
+      const full = join(dir, e.name);
+      if (e.isDirectory()) queue.push(full);
+      else if (e.isFile() && e.name.endsWith('.py')) notePage(full, root, pages, frameworks);
+    }
+  }
+  const depth = (p: string) => p.split('/').length;
+  pages.sort((a, b) => depth(a) - depth(b) || a.localeCompare(b)); // the top folder's pages first
+  return { pages, frameworks: [...frameworks].sort() };
+}
+
+function safeList(dir: string) {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+function notePage(file: string, root: string, pages: string[], frameworks: Set<string>): void {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8').slice(0, 64 * 1024);
+  } catch {
+    return;
+  }
+  if (!PAGE.test(source)) return;
+  pages.push(`/${relative(root, file)}`);
+  for (const m of FRAMEWORKS) if (new RegExp(`^\\s*(from|import)\\s+${m}\\b`, 'm').test(source)) frameworks.add(m);
+}
+
+/** The banner's lines. `url`: the server's own; `host`, `port`, `scheme`: for the wildcard addresses. */
+export function bannerLines(o: {
+  url: string;
+  host: string;
+  port: number;
+  scheme: string;
+  root: string;
+  python: string;
+  version: string;
+  configFile: string | null;
+  dev: boolean | 'local';
+  found: Found;
+}): string[] {
+  const urls = browsableUrls(o.host, o.port, o.scheme);
+  const lines = [`pypages: serving ${o.root} at ${urls.join(' , ')}`];
+  lines.push(`pypages: Python ${o.version} (${o.python}); config: ${o.configFile ?? 'none (defaults and flags)'}`);
+  if (o.dev) lines.push('pypages: development mode: error pages show your code and variables (this machine only)');
+  const shown = o.found.pages.slice(0, MAX_SHOWN).map((p) => `${urls[0].replace(/\/$/, '')}${encodeURI(p)}`);
+  if (shown.length) {
+    const more = o.found.pages.length > MAX_SHOWN ? ` (and ${o.found.pages.length - MAX_SHOWN} more)` : '';
+    lines.push(`pypages: pages found${more}:`, ...shown.map((u) => `  ${u}`));
+  } else lines.push('pypages: no pages found yet: a .py file that defines application(environ, start_response) is one');
+  return lines;
+}
+
+/** Modules of `modules` that `python` cannot import (all of them if it cannot run). */
+export function missingModules(python: string, modules: string[]): Promise<string[]> {
+  const script =
+    'import importlib.util,sys\nfor m in sys.argv[1:]:\n  print(m if importlib.util.find_spec(m) is None else "")';
+  return new Promise((resolve) => {
+    execFile(python, ['-c', script, ...modules], { timeout: 10_000 }, (err, stdout) =>
+      resolve(err ? modules : String(stdout).split('\n').filter(Boolean)),
+    );
+  });
+}
+
+/** The advice when pages import frameworks `python` lacks and another interpreter has them all; null otherwise. */
+export async function frameworkAdvice(python: string, frameworks: string[]): Promise<string | null> {
+  if (!frameworks.length) return null;
+  const lacking = await missingModules(python, frameworks);
+  if (!lacking.length) return null;
+  for (const other of OTHER_PYTHONS) {
+    if (other === python || (await missingModules(other, lacking)).length) continue;
+    return `pypages: pages here import ${lacking.join(', ')}, which ${python} lacks; ${other} has them: start pypages with --python ${other} to run them`;
+  }
+  return `pypages: pages here import ${lacking.join(', ')}, which ${python} lacks: those pages will answer 500 until it is installed for that Python (see README "Running a framework app")`;
+}
+
+/** Prints the banner (its first line, the URL, on stdout as ever; the rest on stderr), then the framework advice if any. */
+export function announce(running: RunningServer, config: Config): void {
+  const site = running.runtime.sites.fallback;
+  const found = findPages(site.root);
+  const [first, ...rest] = bannerLines({
+    url: running.url,
+    host: config.host,
+    port: running.port,
+    scheme: config.cert ? 'https' : 'http',
+    root: site.root,
+    python: running.interpreter.path,
+    version: running.interpreter.version,
+    configFile: config.configFile,
+    dev: site.dev,
+    found,
+  });
+  process.stdout.write(`${first}\n`);
+  process.stderr.write(`${rest.join('\n')}\n`);
+  frameworkAdvice(running.interpreter.path, found.frameworks).then(
+    (advice) => advice && process.stderr.write(`${advice}\n`),
+    () => {},
+  );
+}
+
+/** What a stop signal is answered with: the requests it waits for, how long at most, and how to stop at once. */
+export function stoppingNote(inflight: number, config: Config): string {
+  if (inflight === 0) return 'no requests in flight; stopping';
+  const n = `${inflight} request${inflight === 1 ? '' : 's'}`;
+  return `finishing ${n} (up to ${shutdownGrace(config)} s); press Ctrl-C again to stop now`;
+}
