@@ -15,6 +15,8 @@ import { applyClientTimeouts } from '../lib/http/client-timeouts.js';
 import { answerClientErrors } from '../lib/http/connections.js';
 import { koaApp } from '../lib/http/koa-app.js';
 import { requestListener } from '../lib/http/listener.js';
+import { LiveHub } from '../lib/http/live/hub.js';
+import { liveEndpoint } from '../lib/http/live/live.js';
 import { consoleLogger, type Logger } from '../lib/util/log.js';
 import { Lifecycle } from './lifecycle.js';
 import { operatorPages } from './operator-pages.js';
@@ -93,7 +95,9 @@ function running(
  */
 export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): RequestListener {
   const serving = () => holder.runtime;
-  const koa = koaApp(serving, [operatorPages(holder, lifecycle)], log).callback();
+  const live = new LiveHub((site, script) => holder.runtime.groups.watchedBy(site, script), log);
+  lifecycle.onShutdown(() => live.close());
+  const koa = koaApp(serving, [operatorPages(holder, lifecycle), liveEndpoint(live)], log).callback();
   return requestListener({ serving, track: () => lifecycle.track(), others: koa, log });
 }
 

@@ -10,6 +10,7 @@ export class Lifecycle {
   inflight = 0;
   private readonly startedAt = Date.now();
   private idleWaiters: (() => void)[] = [];
+  private stopping: (() => void)[] = [];
 
   constructor(private readonly log: Logger) {}
 
@@ -26,6 +27,11 @@ export class Lifecycle {
     };
   }
 
+  /** `stop` runs when shutdown begins: for what holds a request open by design (live reload's event streams). */
+  onShutdown(stop: () => void): void {
+    this.stopping.push(stop);
+  }
+
   /**
    * Stops accepting connections, lets requests in flight finish within the
    * grace period, then stops the workers (gracefully if all finished, killed
@@ -34,6 +40,7 @@ export class Lifecycle {
   async shutdown(server: Server, runtime: Runtime): Promise<void> {
     if (!this.accepting) return;
     this.accepting = false;
+    for (const stop of this.stopping) stop();
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
     const finished = await this.whenIdle(runtime.config.shutdownGrace * 1000);

@@ -10,6 +10,9 @@ import { perSite } from '../site/site.js';
 import type { Logger } from '../util/log.js';
 import { devNotFound } from './dev-not-found.js';
 import { sendErrorPage } from './error-page.js';
+import { sendListing } from './listing/listing-page.js';
+import { ScriptSurvey } from './listing/survey.js';
+import { addLiveReload } from './live/live.js';
 import { routed, type Serving } from './listener.js';
 import { runScript } from './page-request.js';
 import { staticSender } from './static/send.js';
@@ -36,8 +39,11 @@ export function koaApp(serving: () => Serving, middleware: readonly Middleware[]
 /** Target → file, redirect or error page (a page, when an operator path that was not for this client names one). */
 function serveTargets(serving: () => Serving, log: Logger) {
   const senderFor = perSite((site) => staticSender(site.root));
+  const survey = new ScriptSurvey(log);
   return async (ctx: Context) => {
-    const { info, target, site } = routed(ctx.req);
+    const { info, target, site, lookup } = routed(ctx.req);
+    if (site.dev && (target.kind === 'static' || target.kind === 'not-found'))
+      addLiveReload(ctx.req, ctx.res, site, info.id, log);
     switch (target.kind) {
       case 'script':
         ctx.respond = false;
@@ -52,6 +58,7 @@ function serveTargets(serving: () => Serving, log: Logger) {
       case 'bad-request':
         return sendErrorPage(ctx, 400, target.reason, site.debug);
       case 'not-found':
+        if (site.dev && (await sendListing(ctx, target, { site, lookup, survey, log }))) return;
         if (devNotFound(ctx, site, target.reason, log)) return;
         return sendErrorPage(ctx, 404, target.reason, site.debug);
     }

@@ -20,6 +20,7 @@ import { trackResponse } from './connections.js';
 import { errorPageText, writeErrorPage } from './error-page.js';
 import { framingProblem } from './framing.js';
 import { runScript } from './page-request.js';
+import { addLiveReload, isLivePath } from './live/live.js';
 import { trustListOf } from './proxy.js';
 import { ResolveCache } from './resolve-cache.js';
 import type { Target } from './resolve.js';
@@ -46,6 +47,8 @@ export interface Routed {
   readonly info: RequestInfo;
   readonly target: Target;
   readonly site: Site;
+  /** What a URL path names in this site now (for live reload's reported files). */
+  readonly lookup: (urlPath: string) => Target;
 }
 
 const routes = new WeakMap<IncomingMessage, Routed>();
@@ -97,9 +100,13 @@ function route(
   const site = sites.siteFor(info.client.host ?? req.headers.host);
   const { target, urlPath } = targetOf(req, pathsFor(site));
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
-  const operator = urlPath === config.healthPath || urlPath === config.statusPath;
-  if (target.kind === 'script' && !operator) return runScript(req, res, target, info, { site, groups, log: opts.log });
-  routes.set(req, { info, target, site });
+  const operator = urlPath === config.healthPath || urlPath === config.statusPath || isLivePath(site, urlPath);
+  if (target.kind === 'script' && !operator) {
+    if (site.dev) addLiveReload(req, res, site, info.id, opts.log);
+    return runScript(req, res, target, info, { site, groups, log: opts.log });
+  }
+  const paths = pathsFor(site);
+  routes.set(req, { info, target, site, lookup: (path) => paths.resolve(path, '') });
   return opts.others(req, res);
 }
 
