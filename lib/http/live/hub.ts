@@ -75,6 +75,8 @@ export class LiveHub {
     watchClient(res);
     this.clients.add(client);
     res.on('close', () => this.drop(client));
+    // The server keeps half-closed connections open (a FIN may be a half-close); a page never half-closes.
+    req.socket.once('end', () => res.destroy());
     this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
   }
 

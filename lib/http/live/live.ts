@@ -34,10 +34,17 @@ export function addLiveReload(
   log: Logger,
 ): void {
   if (!liveFor(req, site)) return;
-  injectInto(res, liveSnippet(Date.now()), (why) =>
-    log.info(`request ${requestId}: live reload not added to ${req.method} ${req.url}: ${why}`),
-  );
+  injectInto(res, liveSnippet(Date.now()), (why) => {
+    // Once per URL: the page says the same on every load.
+    const key = `${site.name}\0${req.url}`;
+    if (told.has(key)) return;
+    if (told.size >= 1000) told.clear();
+    told.add(key);
+    log.error(`request ${requestId}: live reload not added to ${req.url}: ${why}; reload it by hand after an edit`);
+  });
 }
+
+const told = new Set<string>();
 
 /** True when `urlPath` of a request to `site` is the live-reload endpoint (reserved in development mode only). */
 export function isLivePath(site: Site, urlPath: string): boolean {
