@@ -7,7 +7,7 @@ import type { Site } from '../../site/site.js';
 import type { Logger } from '../../util/log.js';
 import { devFor, wantsHtml } from '../dev-request.js';
 import type { Target } from '../resolve.js';
-import { type Listing, type ListedEntry, listFolder, scriptFiles } from './listing.js';
+import { inVenv, type Listing, type ListedEntry, listFolder, scriptFiles } from './listing.js';
 import type { ScriptSurvey } from './survey.js';
 
 const SURVEYED = 300; // scripts whose docstrings are looked up per listing, at most
@@ -20,7 +20,7 @@ export async function sendListing(
 ): Promise<boolean> {
   const { site, lookup } = how;
   if (target.kind !== 'not-found' || !target.folder || !devFor(site, ctx.headers)) return false;
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return false;
+  if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || inVenv(site.root, target.folder)) return false;
   const listing = listFolder(target.folder, ctx.path, lookup);
   const scripts = scriptFiles(listing, ctx.path, lookup);
   const files = [...scripts.keys()].slice(0, SURVEYED);

@@ -77,6 +77,13 @@ function isFolder(dirent: Dirent, full: string): boolean {
   }
 }
 
+/** True when `folder` or a folder above it, up to `root`, is a virtualenv: never listed. */
+export function inVenv(root: string, folder: string): boolean {
+  for (let dir = folder; dir.startsWith(root) && dir.length > root.length; dir = path.dirname(dir))
+    if (isVenv(dir)) return true;
+  return false;
+}
+
 /** A virtualenv (a folder holding pyvenv.cfg, whatever its name) is tooling, never part of the site. */
 function isVenv(folder: string): boolean {
   try {
