@@ -73,14 +73,14 @@ describe('development mode: folder listing', () => {
     expect(python).toContain('<a href="broken.py">broken.py</a> <span>SyntaxError');
     expect(python).toMatch(/<a href="flask_like.py">flask_like.py<\/a> <span>not a page: `app` is a Flask app here/);
     expect(python).toContain(
-      '<a href="helper.py">helper.py</a> <span>not a page (a module for pages to import)</span>',
+      '<a href="helper.py">helper.py</a> <span>not a page (a module for pages to import): Helpers for pages.</span>',
     );
     expect(html).not.toContain(SECRET);
   });
 
   it('lists folders and other files; hostile names are escaped and their links work', async () => {
     expect(section('Folders')).toBe(
-      ['<li><a href="sub/">sub</a></li>', '<li><a href="withindex/">withindex</a></li>'].join('\n'),
+      ['<li><a href="sub/">sub/</a></li>', '<li><a href="withindex/">withindex/</a></li>'].join('\n'),
     );
     const files = section('Other files');
     expect(files).toContain('<li><a href="notes.txt">notes.txt</a></li>');

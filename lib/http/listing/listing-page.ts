@@ -57,7 +57,8 @@ function about(entry: ListedEntry): string {
   if (entry.kind !== 'script' || !f) return '';
   if (f.error) return f.error;
   if (f.page) return f.doc ?? '';
-  return f.hint ? `not a page: ${f.hint}` : 'not a page (a module for pages to import)';
+  if (f.hint) return `not a page: ${f.hint}`;
+  return `not a page (a module for pages to import)${f.doc ? `: ${f.doc}` : ''}`;
 }
 
 /** The listing as HTML. */
@@ -65,7 +66,8 @@ export function listingHtml(title: string, urlPath: string, listing: Listing): s
   const sections = GROUPS.map(([heading, test]) => {
     const items = listing.entries.filter(test).map((e) => {
       const text = about(e);
-      return `<li><a href="${esc(e.href)}">${esc(e.name)}</a>${text ? ` <span>${esc(text)}</span>` : ''}</li>`;
+      const name = e.kind === 'folder' ? `${e.name}/` : e.name;
+      return `<li><a href="${esc(e.href)}">${esc(name)}</a>${text ? ` <span>${esc(text)}</span>` : ''}</li>`;
     });
     return items.length ? `<h2>${heading}</h2>\n<ul>\n${items.join('\n')}\n</ul>` : '';
   }).filter(Boolean);
@@ -88,7 +90,11 @@ export function listingText(title: string, listing: Listing): string {
   for (const [heading, test] of GROUPS) {
     const entries = listing.entries.filter(test);
     if (!entries.length) continue;
-    lines.push(`${heading}:`, ...entries.map((e) => `  ${e.name}${about(e) ? `  ${about(e)}` : ''}`), '');
+    lines.push(
+      `${heading}:`,
+      ...entries.map((e) => `  ${e.name}${e.kind === 'folder' ? '/' : ''}${about(e) ? `  ${about(e)}` : ''}`),
+      '',
+    );
   }
   if (listing.more) lines.push(`${listing.more} more entries are not shown.`);
   return `${lines.join('\n')}\n`;
