@@ -30,6 +30,8 @@ export interface RunningServer {
   /** The current config, sites and groups (replaced by reload()). */
   readonly runtime: Runtime;
   readonly groups: GroupRegistry;
+  /** Requests in flight now. */
+  readonly inflight: number;
   /** Graceful stop: no new connections, requests in flight finish (up to shutdown-grace), workers stop. */
   close(): Promise<void>;
   /** SIGHUP: serve with `config` from now on; workers of the old config finish their requests, then stop. */
@@ -82,6 +84,9 @@ function running(
     },
     get groups() {
       return holder.runtime.groups;
+    },
+    get inflight() {
+      return lifecycle.inflight;
     },
     close: () => lifecycle.shutdown(server, holder.runtime),
     reload: async (next: Config) => holder.runtime.reload(next, (await findInterpreter(next.python)).path),

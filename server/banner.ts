@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import type { Config } from '../lib/config/config.js';
 import { browsableUrls } from '../lib/config/dev-mode.js';
 import type { RunningServer } from './app.js';
+import { shutdownGrace } from './lifecycle.js';
 
 const MAX_FILES = 400;
 const MAX_SHOWN = 6;
@@ -76,7 +77,7 @@ export function bannerLines(o: {
   python: string;
   version: string;
   configFile: string | null;
-  dev: boolean;
+  dev: boolean | 'local';
   found: Found;
 }): string[] {
   const urls = browsableUrls(o.host, o.port, o.scheme);
@@ -136,4 +137,11 @@ export function announce(running: RunningServer, config: Config): void {
     (advice) => advice && process.stderr.write(`${advice}\n`),
     () => {},
   );
+}
+
+/** What a stop signal is answered with: the requests it waits for, how long at most, and how to stop at once. */
+export function stoppingNote(inflight: number, config: Config): string {
+  if (inflight === 0) return 'no requests in flight; stopping';
+  const n = `${inflight} request${inflight === 1 ? '' : 's'}`;
+  return `finishing ${n} (up to ${shutdownGrace(config)} s); press Ctrl-C again to stop now`;
 }

@@ -10,7 +10,7 @@
 import { ConfigError, parseCli, type Config } from '../lib/config/config.js';
 import { InterpreterError } from '../lib/groups/interpreter.js';
 import { startPypages, type RunningServer } from './app.js';
-import { announce } from './banner.js';
+import { announce, stoppingNote } from './banner.js';
 import { bindListenHandle } from './listen-handle.js';
 import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } from './supervisor.js';
 
@@ -36,7 +36,7 @@ async function serve(argv: string[], config: Config, supervisor: SupervisedSocke
   let stopping = false;
   const stop = (why: string) => {
     stopping = true;
-    process.stderr.write(`pypages: ${why}: finishing requests in flight, then stopping\n`);
+    process.stderr.write(`pypages: ${why}: ${stoppingNote(running.inflight, running.runtime.config)}\n`);
     running.close().then(() => process.exit(0));
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop(signal));

@@ -2,8 +2,18 @@
 // can wait for them (up to shutdown-grace) before the workers are stopped.
 
 import type { Server } from 'node:http';
+import type { Config } from '../lib/config/config.js';
+import { devModeOn } from '../lib/config/dev-mode.js';
 import type { Logger } from '../lib/util/log.js';
 import type { Runtime } from './runtime.js';
+
+/** How long requests in flight may finish in development mode: a student waits at the keyboard. */
+export const DEV_SHUTDOWN_GRACE = 3;
+
+/** The seconds requests in flight get at a stop: shutdown-grace, at most DEV_SHUTDOWN_GRACE in development mode. */
+export function shutdownGrace(config: Config): number {
+  return devModeOn(config) ? Math.min(config.shutdownGrace, DEV_SHUTDOWN_GRACE) : config.shutdownGrace;
+}
 
 export class Lifecycle {
   accepting = true;
@@ -43,11 +53,10 @@ export class Lifecycle {
     for (const stop of this.stopping) stop();
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
-    const finished = await this.whenIdle(runtime.config.shutdownGrace * 1000);
+    const grace = shutdownGrace(runtime.config);
+    const finished = await this.whenIdle(grace * 1000);
     if (!finished)
-      this.log.error(
-        `shutdown: ${this.inflight} request(s) still running after shutdown-grace (${runtime.config.shutdownGrace} s); stopping them`,
-      );
+      this.log.error(`shutdown: ${this.inflight} request(s) still running after ${grace} s; stopping them`);
     await (finished ? runtime.drain() : runtime.close());
     server.closeAllConnections();
     await closed;

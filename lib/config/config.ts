@@ -202,39 +202,18 @@ function parseOptions(): Record<string, { type: 'string' | 'boolean'; short?: st
 
 type Token = ReturnType<typeof parseArgs>['tokens'] extends (infer T)[] | undefined ? T : never;
 
+type RawFlag = { setting: Setting<unknown>; raw: unknown; key: string };
+type OptionToken = Extract<Token, { kind: 'option' }>;
+
 /** One raw CLI value per setting name (last flag wins), checked for shape but not yet validated. */
-function rawFlags(tokens: Token[]): Map<string, { setting: Setting<unknown>; raw: unknown; key: string }> {
-  const out = new Map<string, { setting: Setting<unknown>; raw: unknown; key: string }>();
+function rawFlags(tokens: Token[]): Map<string, RawFlag> {
+  const out = new Map<string, RawFlag>();
   const positionals: string[] = [];
   for (const t of tokens) {
     if (t.kind === 'positional') positionals.push(t.value);
     if (t.kind !== 'option') continue;
-    const s = FLAGS.get(t.name);
-    if (!s) {
-      const guess = closest(
-        t.rawName,
-        [...FLAGS.values()].map((f) => f.flag),
-      );
-      throw new ConfigError(
-        `unknown option "${t.rawName}"${guess ? ` (did you mean ${guess}?)` : ''}; see pypages --help`,
-        null,
-        t.rawName,
-      );
-    }
-    if (s.metavar === null) {
-      if (t.value !== undefined)
-        throw new ConfigError(`${s.flag}: takes no value (got ${JSON.stringify(t.value)})`, null, s.flag);
-      out.set(s.name, { setting: s, raw: true, key: s.flag });
-    } else {
-      if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) {
-        throw new ConfigError(
-          `${s.flag}: needs a value: ${s.flag} ${s.metavar}, where ${s.metavar} is ${s.allowed}`,
-          null,
-          s.flag,
-        );
-      }
-      out.set(s.name, { setting: s, raw: t.value, key: s.flag });
-    }
+    const flag = optionValue(t);
+    out.set(flag.setting.name, flag);
   }
   if (positionals.length > 1) {
     throw new ConfigError(
@@ -246,6 +225,38 @@ function rawFlags(tokens: Token[]): Map<string, { setting: Setting<unknown>; raw
   if (positionals.length === 1)
     out.set(POSITIONAL.name, { setting: POSITIONAL, raw: positionals[0], key: POSITIONAL.flag });
   return out;
+}
+
+/** One option's setting and raw value: a switch takes no value, any other flag needs one. Throws ConfigError. */
+function optionValue(t: OptionToken): RawFlag {
+  const s = FLAGS.get(t.name);
+  if (!s) throw unknownOption(t.rawName);
+  if (s.metavar === null) {
+    if (t.value !== undefined)
+      throw new ConfigError(`${s.flag}: takes no value (got ${JSON.stringify(t.value)})`, null, s.flag);
+    return { setting: s, raw: true, key: s.flag };
+  }
+  if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) {
+    throw new ConfigError(
+      `${s.flag}: needs a value: ${s.flag} ${s.metavar}, where ${s.metavar} is ${s.allowed}`,
+      null,
+      s.flag,
+    );
+  }
+  return { setting: s, raw: t.value, key: s.flag };
+}
+
+/** The error for a flag no setting has, naming the closest one there is. */
+function unknownOption(rawName: string): ConfigError {
+  const guess = closest(
+    rawName,
+    [...FLAGS.values()].map((f) => f.flag),
+  );
+  return new ConfigError(
+    `unknown option "${rawName}"${guess ? ` (did you mean ${guess}?)` : ''}; see pypages --help`,
+    null,
+    rawName,
+  );
 }
 
 /** The config file to read: an explicit --config (must exist), else pypages.yaml in cwd if present. */

@@ -6,7 +6,8 @@
 // unless allow-remote-dev says the exposure is meant. A loopback server
 // behind a reverse proxy on the same machine is the trap: every client then
 // arrives from loopback, so trust-proxy turns the default off, and a request
-// carrying a proxy's headers never gets the details (lib/http/dev-request.ts).
+// carrying a proxy's headers, or a Host that is not loopback, never gets the
+// details (lib/http/dev-request.ts).
 
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';

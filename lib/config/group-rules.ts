@@ -50,8 +50,25 @@ function parseRule(entry: unknown, where: string, ctx: ValueContext, keys: Group
   if (!Array.isArray(globs) || globs.length === 0 || !globs.every((g) => typeof g === 'string' && g !== '')) {
     throw new InvalidValue(`${GROUPS_ALLOWED}; ${where}.match must be a glob or a list of globs`, match);
   }
+  const overrides = parseOverrides(rest, where, ctx, keys);
+  const regexes = (globs as string[]).map(globToRegExp);
+  return Object.freeze({
+    name,
+    match: Object.freeze([...globs]),
+    test: (p: string) => regexes.some((r) => r.test(p)),
+    overrides: Object.freeze(overrides),
+  });
+}
+
+/** A group's per-group settings, each checked by its setting's own parser; keyed by setting name. */
+function parseOverrides(
+  entries: Record<string, unknown>,
+  where: string,
+  ctx: ValueContext,
+  keys: GroupKeys,
+): Record<string, unknown> {
   const overrides: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(rest)) {
+  for (const [key, value] of Object.entries(entries)) {
     const setting = keys.get(key);
     if (!setting)
       throw new InvalidValue(
@@ -66,13 +83,7 @@ function parseRule(entry: unknown, where: string, ctx: ValueContext, keys: Group
       throw err;
     }
   }
-  const regexes = (globs as string[]).map(globToRegExp);
-  return Object.freeze({
-    name,
-    match: Object.freeze([...globs]),
-    test: (p: string) => regexes.some((r) => r.test(p)),
-    overrides: Object.freeze(overrides),
-  });
+  return overrides;
 }
 
 /** Glob over "/"-separated paths: `**` any depth, `*` within one segment, `?` one character. */

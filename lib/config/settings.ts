@@ -8,7 +8,7 @@ import { GROUPS_ALLOWED, parseGroupRules, type GroupKeys, type GroupRule } from 
 import {
   ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, DIRECTORY, directory, ENV, envMap, FILE_NAMES, fileNameList, integer,
   devMode, MODULES, moduleList, nonEmptyString, OPTIONAL_FILE, OPTIONAL_FOLDER, optionalFile, optionalFolder, oneOf, PATHS, pathList,
-  PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath, type ValueContext,
+  PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath,
 } from './setting-parsers.js';
 import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
 
@@ -112,15 +112,11 @@ const ENTRIES: Entries = {
     help: 'Debug mode: show tracebacks in the browser. Never enable on a public server.',
   },
   dev: {
-    metavar: null, default: 'auto', defaultText: 'auto',
-    allowed: 'true, false or "auto"', parse: devMode,
+    metavar: null, default: 'auto', defaultText: 'auto', allowed: 'true, false or "auto"', parse: devMode,
     help: 'Development mode: error pages that teach (your frames with source and variables, the request), every 404 of an existing file logged with why, a terminal line per request. auto: on when host is loopback and trust-proxy is empty (turn it off there with dev: false in pypages.yaml). Refused on other addresses unless allow-remote-dev.',
   },
-  allowRemoteDev: {
-    metavar: null, default: false, defaultText: 'false',
-    allowed: 'true or false', parse: boolean,
-    help: 'Let dev or debug mode run on an address other than loopback (anyone who can reach it then sees your code and variables). Without it, that is refused.',
-  },
+  allowRemoteDev: { metavar: null, default: false, defaultText: 'false', allowed: 'true or false', parse: boolean,
+    help: 'Let dev or debug mode run on an address other than loopback (anyone who can reach it then sees your code and variables). Without it, that is refused.' },
   index: {
     metavar: 'LIST', default: DEFAULT_INDEX, defaultText: DEFAULT_INDEX.join(','),
     allowed: FILE_NAMES, parse: fileNameList,

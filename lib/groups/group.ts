@@ -10,6 +10,7 @@ import type { GroupSpec } from './spec.js';
 import type { Logger } from '../util/log.js';
 import { Worker, type WatchedFile } from '../worker/worker.js';
 import type { Launcher } from '../worker/launch/spawn.js';
+import { WakeList } from './wake-list.js';
 
 /** What a group needs from the registry; its limits are its site's (spec.site.limits). */
 export interface GroupContext {
@@ -38,17 +39,13 @@ export interface ProcessStatus {
   uptimeSeconds: number;
 }
 
-interface Waiter {
-  resolve: (ok: boolean) => void;
-}
-
 export class Group {
   readonly workers: Worker[] = [];
   lastUsed = Date.now();
   /** Replaced by a reload: requests still arriving here go to the new group. */
   closed = false;
   private starting = 0;
-  private waiting: Waiter[] = [];
+  private readonly line = new WakeList();
   private queued = 0;
 
   constructor(
@@ -73,8 +70,7 @@ export class Group {
   async run(job: Job): Promise<Outcome> {
     this.lastUsed = Date.now();
     this.reloadIfChanged();
-    const { queueLimit, queueTimeout } = this.spec.site.limits;
-    const deadline = this.lastUsed + queueTimeout * 1000;
+    const deadline = this.lastUsed + this.spec.site.limits.queueTimeout * 1000;
     let inLine = false;
     try {
       for (;;) {
@@ -87,16 +83,13 @@ export class Group {
           const started = await this.grow(deadline);
           if (!(started instanceof Worker)) return started;
           // The request that started a worker uses it first: it was there before anyone now waiting.
-          if (started.alive && !started.retiring && started.inflight < this.spec.threads)
-            return this.runOn(started, job, true);
+          if (this.hasFreeThread(started)) return this.runOn(started, job, true);
           continue;
         }
-        if (!inLine && this.queued >= queueLimit)
-          return busy(`the queue of ${this.spec.label} is full (${queueLimit} waiting)`);
+        if (!inLine && this.queued >= this.spec.site.limits.queueLimit) return lineFull(this.spec);
         if (!inLine) this.queued++;
         inLine = true;
-        if (!(await this.waitInLine(job, deadline)))
-          return busy(`no free thread in ${this.spec.label} within the queue timeout (${queueTimeout} s)`);
+        if (!(await this.waitInLine(job, deadline))) return waitedTooLong(this.spec);
       }
     } finally {
       if (inLine) this.queued--;
@@ -108,7 +101,7 @@ export class Group {
     const leave = () => this.wake();
     job.res.once('close', leave);
     try {
-      return await this.wait(deadline);
+      return await this.line.wait(deadline);
     } finally {
       job.res.off('close', leave);
     }
@@ -118,10 +111,14 @@ export class Group {
   private freeWorker(): Worker | null {
     let best: Worker | null = null;
     for (const w of this.workers) {
-      if (!w.alive || w.retiring || w.inflight >= this.spec.threads) continue;
+      if (!this.hasFreeThread(w)) continue;
       if (!best || w.inflight < best.inflight) best = w;
     }
     return best;
+  }
+
+  private hasFreeThread(w: Worker): boolean {
+    return w.alive && !w.retiring && w.inflight < this.spec.threads;
   }
 
   private async runOn(worker: Worker, job: Job, wakeOthers = false): Promise<Outcome> {
@@ -212,27 +209,9 @@ export class Group {
     }
   }
 
-  private wait(deadline: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const waiter: Waiter = { resolve };
-      const timer = setTimeout(
-        () => {
-          this.waiting = this.waiting.filter((w) => w !== waiter);
-          resolve(false);
-        },
-        Math.max(0, deadline - Date.now()),
-      );
-      waiter.resolve = (ok) => {
-        clearTimeout(timer);
-        resolve(ok);
-      };
-      this.waiting.push(waiter);
-    });
-  }
-
   /** Something changed (a thread freed, a worker started or died): everyone in line looks again, in order. */
   private wake(): void {
-    for (const w of this.waiting.splice(0)) w.resolve(true);
+    this.line.wake();
   }
 
   /**
@@ -296,6 +275,16 @@ function clientGone(job: Job): boolean {
 
 function busy(message: string): Outcome {
   return failed('busy', message);
+}
+
+/** A request turned away on arrival: its group's line is full. */
+function lineFull(spec: GroupSpec): Outcome {
+  return busy(`the queue of ${spec.label} is full (${spec.site.limits.queueLimit} waiting)`);
+}
+
+/** A request that waited in line until the queue timeout without a free thread. */
+function waitedTooLong(spec: GroupSpec): Outcome {
+  return busy(`no free thread in ${spec.label} within the queue timeout (${spec.site.limits.queueTimeout} s)`);
 }
 
 /**

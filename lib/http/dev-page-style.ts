@@ -17,7 +17,7 @@ h2 small{font-weight:normal;color:#666}
 .frame.library{opacity:.8}
 .frame-head{margin:2px 0;font-family:ui-monospace,monospace}
 pre{font:13px/1.4 ui-monospace,monospace;overflow-x:auto;margin:6px 0;padding:6px;background:#f4f4f4}
-pre mark{display:block;background:#ffd8d6}
+pre mark{display:inline-block;min-width:100%;background:#ffd8d6}
 .num{display:inline-block;width:3.5em;color:#888;user-select:none}
 .caret{color:#b3261e;font-weight:bold}
 table{border-collapse:collapse;font-size:13px;margin:4px 0}

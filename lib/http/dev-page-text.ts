@@ -3,7 +3,7 @@
 // ./dev-page.ts, in the order a terminal reader wants them.
 
 import { STATUS_CODES } from 'node:http';
-import { type DevError, ownFrame, shownPath } from './dev-page.js';
+import { type DevError, ownFrame, shownPath, terminalNote } from './dev-page.js';
 
 /** The page as text. */
 export function devPageText(e: DevError): string {
@@ -22,6 +22,6 @@ export function devPageText(e: DevError): string {
     for (const [k, v] of Object.entries(own.locals)) lines.push(`  ${k} = ${v}`);
   }
   lines.push('', `Request: ${e.request.method} ${e.request.url}`);
-  lines.push(`Request id: ${e.requestId}. The same traceback is in the terminal where pypages runs.`);
+  lines.push(`Request id: ${e.requestId}. ${terminalNote(e.status)}`);
   return `${lines.join('\n')}\n`;
 }

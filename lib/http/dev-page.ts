@@ -53,9 +53,16 @@ export function devPageHtml(e: DevError): string {
     syntaxBlock(e),
     framesBlock(e),
     requestBlock(e.request),
-    `<footer><p class="request-id">Request id: <code>${esc(e.requestId)}</code>. The same traceback is in the terminal where pypages runs. This page is shown in development mode only.</p></footer>`,
+    `<footer><p class="request-id">Request id: <code>${esc(e.requestId)}</code>. ${terminalNote(e.status)} This page is shown in development mode only.</p></footer>`,
   ];
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${esc(head)}: ${esc(e.title)}</title><style>${DEV_PAGE_STYLE}</style></head>\n<body>\n${body.filter(Boolean).join('\n')}\n</body></html>\n`;
+}
+
+/** Where else the page's news is: the terminal has the traceback of a 5xx, the reason of a 404. */
+export function terminalNote(status: number): string {
+  return status >= 500
+    ? 'The same traceback is in the terminal where pypages runs.'
+    : 'The terminal where pypages runs says the same.';
 }
 
 /** A file as the author knows it: relative to the site's root when inside it. */

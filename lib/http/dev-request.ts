@@ -1,19 +1,28 @@
 // Which requests get the development page, and sending it. Development mode
 // is a site's (lib/config/dev-mode.ts); within it, a request that came
 // through a proxy (it carries Forwarded, X-Forwarded-For, X-Real-IP or Via)
-// gets the short page all the same: a reverse proxy on the same machine makes
-// every client look local, and the details are for the person at this one.
+// gets the short page all the same, and so does, when the mode is only on by
+// default, a request for a Host that is not loopback: a reverse proxy on the
+// same machine makes every client look local, and the details are for the
+// person at this one.
 
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { isLoopbackHost } from '../config/dev-mode.js';
 import type { Site } from '../site/site.js';
 import { type DevError, devPageHtml } from './dev-page.js';
 import { devPageText } from './dev-page-text.js';
 
 const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via'];
 
-/** True when this request of `site` is answered with development pages. */
+/**
+ * True when this request of `site` is answered with development pages. When
+ * development mode is only on by default ('local'), the request must also
+ * name a loopback Host: a proxy that adds no headers still passes the Host
+ * its client asked for, or its own upstream's.
+ */
 export function devFor(site: Site, headers: IncomingHttpHeaders): boolean {
-  return site.dev && !PROXY_HEADERS.some((name) => headers[name] !== undefined);
+  if (!site.dev || PROXY_HEADERS.some((name) => headers[name] !== undefined)) return false;
+  return site.dev === true || isLoopbackHost((headers.host ?? '').replace(/:\d+$/, ''));
 }
 
 /** True when the client asks for HTML (a browser): the development page is then HTML, else text. */

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildEnviron, type Environ } from './environ.js';
 import type { GroupRegistry } from '../groups/registry.js';
 import type { Site } from '../site/site.js';
+import type { ClientWatch, Job } from '../worker/exchange.js';
 import type { Outcome } from '../worker/outcome.js';
 import { BODY_WINDOW } from '../worker/protocol.js';
 import type { Logger } from '../util/log.js';
@@ -61,6 +62,21 @@ async function run(
     const reason = `Content-Length ${req.headers['content-length']} is over max-body (${site.maxBody} bytes)`;
     return writeErrorPage(req, res, 413, errorPageText(413, info.id, reason, site.debug), { Connection: 'close' });
   }
+  const job = pageJob(req, res, target, info, site);
+  const outcome = await groups.run(site, job);
+  // The page is done: whatever is left (flushing the answer) is the client's to take.
+  [job.watch.waitingOnClient, job.watch.onClientTimeout] = [true, null];
+  answer(req, res, { target, info, cx, environ: job.environ }, outcome);
+}
+
+/** The worker's job for a page: its environ, its body as the worker is sent it, and the watch on its client. */
+function pageJob(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ScriptTarget,
+  info: RequestInfo,
+  site: Site,
+): Job & { watch: ClientWatch } {
   const environ = scriptEnviron(req, target, site, info);
   const { hasBody, body, push } = requestBody(
     req,
@@ -69,27 +85,15 @@ async function run(
     BODY_WINDOW,
   );
   const watch = watchClient(res);
-  const outcome = await groups.run(site, {
-    script: target.file,
-    environ,
-    req: body,
-    res,
-    hasBody,
-    pushBody: push,
-    requestId: info.id,
-    watch,
-    details: devFor(site, req.headers),
-  });
-  // The page is done: whatever is left (flushing the answer) is the client's to take.
-  [watch.waitingOnClient, watch.onClientTimeout] = [true, null];
-  answer(req, res, { target, info, cx, environ }, outcome);
+  const details = devFor(site, req.headers); // development mode: the worker sends frames and locals
+  return { script: target.file, environ, req: body, res, hasBody, pushBody: push, requestId: info.id, watch, details };
 }
 
 /** The outcome, told to the client: an error page unless the page answered (or nobody is left to answer). */
 function answer(
   req: IncomingMessage,
   res: ServerResponse,
-  { info, cx, target, environ }: { target: ScriptTarget; info: RequestInfo; cx: ScriptContext; environ: Environ },
+  { target, info, cx, environ }: { target: ScriptTarget; info: RequestInfo; cx: ScriptContext; environ: Environ },
   outcome: Outcome,
 ): void {
   if (outcome.kind === 'done' || res.headersSent || res.destroyed || outcome.status === 499) {

@@ -43,8 +43,8 @@ export interface Site {
   readonly index: readonly string[];
   /** Tracebacks in the short error pages (--debug); development mode has pages of its own. */
   readonly debug: boolean;
-  /** Development mode (lib/config/dev-mode.ts): pages that teach, 404s explained in the log. */
-  readonly dev: boolean;
+  /** Development mode (lib/config/dev-mode.ts): pages that teach, 404s explained in the log; 'local': on by default, so for requests to a loopback Host only. */
+  readonly dev: boolean | 'local';
   readonly maxBody: number;
   /** The checked interpreter its groups run, unless a named group or a .venv says otherwise. */
   readonly python: string;
@@ -76,7 +76,7 @@ function defaultSite(config: Config, python: string): Site {
     serverName: null,
     index: config.index,
     debug: config.debug,
-    dev: devModeOn(config),
+    dev: devModeOn(config) && (config.dev === 'auto' ? 'local' : true),
     maxBody: config.maxBody,
     python,
     grouping: config.grouping,

@@ -18,17 +18,14 @@ export function onLines(
   partialMs = 0,
 ): void {
   let rest = '';
-  let timer: NodeJS.Timeout | null = null;
-  const flushPartial = () => {
-    timer = null;
+  const partial = new Delay(partialMs, () => {
     if (rest) onLine(rest);
     rest = '';
-  };
+  });
   stream.setEncoding('utf8');
   stream.on('error', () => {}); // a broken pipe from a dying process: its owner learns of the end from 'exit'
   stream.on('data', (text: string) => {
-    if (timer) clearTimeout(timer);
-    timer = null;
+    partial.cancel();
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       const line = rest + text.slice(start, nl);
@@ -37,16 +34,34 @@ export function onLines(
       onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
     rest += text.slice(start);
-    while (rest.length > maxLine) {
-      onLine(rest.slice(0, maxLine));
-      rest = rest.slice(maxLine);
-    }
-    if (rest && partialMs > 0) timer = setTimeout(flushPartial, partialMs).unref();
+    for (; rest.length > maxLine; rest = rest.slice(maxLine)) onLine(rest.slice(0, maxLine));
+    if (rest) partial.start();
   });
-  stream.on('end', () => {
-    if (timer) clearTimeout(timer);
-    if (rest) onLine(rest);
-  });
+  stream.on('end', () => partial.now());
+}
+
+/** One pending call of `run` after `ms` (never, for 0), which can be cancelled or made at once. */
+class Delay {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ms: number,
+    private readonly run: () => void,
+  ) {}
+
+  start(): void {
+    if (this.ms > 0) this.timer = setTimeout(() => this.now(), this.ms).unref();
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  now(): void {
+    this.cancel();
+    this.run();
+  }
 }
 
 /**

@@ -38,8 +38,7 @@ export interface Job {
   /** Send the body before the page asks (not when the client waits for "100 Continue": only a read may send that). */
   pushBody: boolean;
   requestId: string;
-  /** Ask the worker for ERROR's details with frames and locals (development mode). */
-  details?: boolean;
+  details?: boolean; // ask for ERROR's details with frames and locals (development mode)
   /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
   watch?: ClientWatch;
 }
@@ -326,15 +325,12 @@ export class Exchange {
 
 /** An ERROR frame's payload, checked: a kind outside lib/worker/protocol.md's table, or another status than its own, is a ProtocolError. */
 function workerError(payload: Buffer): Failure {
-  const e = parseJson<{ status?: unknown; kind?: unknown; message?: unknown; traceback?: unknown; details?: unknown }>(
-    payload,
-  );
+  const e = parseJson<Record<string, unknown>>(payload);
   if (!isWorkerErrorKind(e.kind) || e.status !== WORKER_ERROR_STATUS[e.kind]) {
     throw new ProtocolError(
       `ERROR with kind ${JSON.stringify(e.kind)} and status ${JSON.stringify(e.status)}, not one of lib/worker/protocol.md's`,
     );
   }
-  const failure = { kind: e.kind, message: String(e.message ?? ''), traceback: String(e.traceback ?? '') };
-  const details = checkedDetails(e.details);
-  return details ? { ...failure, details } : failure;
+  const [message, traceback] = [String(e.message ?? ''), String(e.traceback ?? '')];
+  return { kind: e.kind, message, traceback, details: checkedDetails(e.details) };
 }

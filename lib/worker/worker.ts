@@ -11,7 +11,7 @@ import type { Logger } from '../util/log.js';
 import {
   EMPTY,
   encodeFrame,
-  FrameDecoder,
+  type FrameDecoder,
   FromWorker,
   jsonPayload,
   parseJson,
@@ -20,6 +20,7 @@ import {
   type Frame,
 } from './protocol.js';
 import type { WorkerProcess } from './launch/spawn.js';
+import { handshake, type Ready } from './handshake.js';
 
 export interface WorkerOptions {
   tag: string; // how it is named in the error log
@@ -32,14 +33,6 @@ export interface WatchedFile {
   size: number;
 }
 
-interface Ready {
-  pid: number;
-  python: string;
-  executable: string;
-  protocol: number;
-}
-
-const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const STACK_DUMP_MS = 300;
 const PAGE_SIZE = 4096;
@@ -78,7 +71,12 @@ export class Worker extends EventEmitter {
 
   /** Resolves once the process has said READY; rejects with the reason (and its last output) otherwise. */
   static start(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
-    return handshake(proc, opts);
+    return handshake(proc, (ready, decoder, early) => {
+      const worker = new Worker(proc, ready, opts);
+      worker.attach(proc.output, decoder);
+      for (const frame of early) worker.deliver(frame);
+      return worker;
+    });
   }
 
   get inflight(): number {
@@ -296,40 +294,4 @@ function parseWatch(payload: Buffer): WatchedFile[] {
   if (!Array.isArray(files) || !files.every(ok))
     throw new ProtocolError('WATCH must list [path, mtime_ns, size] entries');
   return files.map(([path, mtimeNs, size]) => ({ path, mtimeNs: String(mtimeNs), size }));
-}
-
-/** Waits for READY, then hands the process to a Worker. */
-function handshake(proc: WorkerProcess, opts: WorkerOptions): Promise<Worker> {
-  return new Promise((resolve, reject) => {
-    const decoder = new FrameDecoder();
-    const fail = (reason: string) => {
-      cleanup();
-      proc.kill('SIGKILL');
-      reject(new Error(`${reason}${proc.tail.length ? `:\n${proc.tail.join('\n')}` : ''}`));
-    };
-    const timer = setTimeout(
-      () => fail(`the Python worker did not start within ${READY_TIMEOUT_MS / 1000} s`),
-      READY_TIMEOUT_MS,
-    );
-    const onExit = (code: number | null, signal: string | null) =>
-      fail(`the Python worker exited before it was ready (${signal ?? `code ${code}`})`);
-    const onData = (chunk: Buffer) => {
-      const frames = decoder.push(chunk);
-      if (!frames.length) return;
-      if (frames[0].type !== FromWorker.READY)
-        return fail(`the Python worker sent 0x${frames[0].type.toString(16)} instead of READY`);
-      cleanup();
-      const worker = new Worker(proc, parseJson<Ready>(frames[0].payload), opts);
-      worker.attach(proc.output, decoder);
-      for (const frame of frames.slice(1)) worker.deliver(frame);
-      resolve(worker);
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      proc.off('exit', onExit);
-      proc.output.off('data', onData);
-    };
-    proc.once('exit', onExit);
-    proc.output.on('data', onData);
-  });
 }

@@ -3,12 +3,27 @@
 // exist explained in the log and on the page, a page's output labelled by
 // stream, and help for missing modules. Fixture pages: test/fixtures/dev/.
 import { cpSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAUNCHES, rawRequest, serveTempRoot, type TestServer, waitFor } from '../helpers.js';
 
 const FIXTURES = new URL('../fixtures/dev/', import.meta.url).pathname;
 const HTML = { headers: { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } };
+
+/** GET with a Host header of our choosing (fetch sets its own). */
+function getWithHost(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', path, headers: { Host: host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 function serveDev(overrides = {}): Promise<TestServer> {
   return serveTempRoot(
@@ -86,6 +101,20 @@ describe('development mode: error pages', () => {
     const text = await (await s.get('/boom.py', { headers: { 'X-Forwarded-For': '203.0.113.9' } })).text();
     expect(text).not.toMatch(/ZeroDivisionError|boom\.py/);
     expect(text).toContain('The details are in the server log, under this request id.');
+  });
+});
+
+describe('development mode by default (dev: auto, on loopback)', () => {
+  it('answers a loopback Host with the development page, any other Host with the short one', async () => {
+    const s = await serveDev({ dev: 'auto' });
+    try {
+      expect(await (await s.get('/boom.py')).text()).toContain('at boom.py, line 9, in helper');
+      const other = await getWithHost(s.port, '/boom.py', 'example.org');
+      expect(other.status).toBe(500);
+      expect(other.body).not.toMatch(/ZeroDivisionError|boom\.py/);
+    } finally {
+      await s.stop();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import serve from 'koa-static';
 import { contentType } from 'mime-types';
 import type { Stats } from 'node:fs';
@@ -46,20 +46,21 @@ export function staticSender(root: string): (ctx: Context, urlPath: string, file
       ctx.status = 404;
       return;
     }
-    await stream(ctx, below);
+    await stream(middleware, ctx, below);
     if (ctx.status === 200) ctx.set('Content-Type', contentTypeOf(urlPath));
   };
+}
 
-  async function stream(ctx: Context, filePath: string): Promise<void> {
-    // koa-static reads ctx.path and decodes it: hand it the path, encoded.
-    ctx.path = filePath.split('/').map(encodeURIComponent).join('/');
-    await middleware(ctx, async () => {});
-    if (ctx.status !== 200 || (!ctx.fresh && ctx.method !== 'HEAD')) return;
-    // Koa sends no body for 304 and HEAD but leaves the file open: close it now.
-    const body = ctx.body as { destroy?: () => void } | null;
-    if (ctx.fresh) ctx.status = 304;
-    body?.destroy?.();
-  }
+/** Streams `filePath` (below the root, as viaRoot gives it) by koa-static; closes the file at once for 304 and HEAD. */
+async function stream(middleware: Middleware, ctx: Context, filePath: string): Promise<void> {
+  // koa-static reads ctx.path and decodes it: hand it the path, encoded.
+  ctx.path = filePath.split('/').map(encodeURIComponent).join('/');
+  await middleware(ctx, async () => {});
+  if (ctx.status !== 200 || (!ctx.fresh && ctx.method !== 'HEAD')) return;
+  // Koa sends no body for 304 and HEAD but leaves the file open: close it now.
+  const body = ctx.body as { destroy?: () => void } | null;
+  if (ctx.fresh) ctx.status = 304;
+  body?.destroy?.();
 }
 
 /** One Buffer, headers and body in one write; 304 when the request's validators match, no body for HEAD. */

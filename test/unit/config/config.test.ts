@@ -80,6 +80,15 @@ const TABLE: {
     defaultText: 'python3, then python, on PATH',
   },
   { name: 'debug', flag: '--debug', metavar: null, yaml: 'debug', default: false, defaultText: 'false' },
+  { name: 'dev', flag: '--dev', metavar: null, yaml: 'dev', default: 'auto', defaultText: 'auto' },
+  {
+    name: 'allowRemoteDev',
+    flag: '--allow-remote-dev',
+    metavar: null,
+    yaml: 'allow-remote-dev',
+    default: false,
+    defaultText: 'false',
+  },
   {
     name: 'index',
     flag: '--index',
@@ -240,6 +249,8 @@ const DEFAULTS = {
   host: '127.0.0.1',
   python: '',
   debug: false,
+  dev: 'auto',
+  allowRemoteDev: false,
   index: ['index.py', 'index.html'],
   grouping: 'per-script',
   groups: [],
@@ -708,6 +719,8 @@ describe('help and version', () => {
       host: '--host ADDR',
       python: '--python PATH',
       debug: '--debug',
+      dev: '--dev',
+      allowRemoteDev: '--allow-remote-dev',
       index: '--index LIST',
       grouping: '--grouping MODE',
       groups: '(pypages.yaml only)',
@@ -795,6 +808,9 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
     host: { yaml: '0.0.0.0', fromYaml: '0.0.0.0', argv: ['--host', '::'], fromCli: '::' },
     python: { yaml: 'venv', fromYaml: '/CWD/conf/venv', argv: ['--python', 'python3.12'], fromCli: 'python3.12' },
     debug: { yaml: 'true', fromYaml: true, argv: ['--debug'], fromCli: true },
+    dev: { yaml: 'false', fromYaml: false, argv: ['--dev'], fromCli: true },
+    // The samples bind a public address with debug on: allowed only with allow-remote-dev.
+    allowRemoteDev: { yaml: 'true', fromYaml: true, argv: ['--allow-remote-dev'], fromCli: true },
     index: {
       yaml: '[main.py, default.htm]',
       fromYaml: ['main.py', 'default.htm'],
@@ -917,7 +933,7 @@ describe('YAML file', () => {
       if (!argv) continue;
       all.push(...argv);
       cli[name] = inCwd(fromCli);
-      if (name !== 'debug') expect(cli[name], name).not.toEqual(yaml[name]);
+      if (name !== 'debug' && name !== 'allowRemoteDev') expect(cli[name], name).not.toEqual(yaml[name]);
       expect(plain(run(['--config', file, ...argv])), name).toEqual({ ...yaml, [name]: cli[name] });
     }
     expect(plain(run(['--config', file, ...all]))).toEqual({ ...yaml, ...cli });
@@ -1012,6 +1028,8 @@ describe('YAML file', () => {
     ['debug', 'yes', '"yes"'],
     ['debug', '1', '1'],
     ['debug', '"true"', '"true"'],
+    ['dev', 'yes', '"yes"'],
+    ['allow-remote-dev', '1', '1'],
     ['index', '[]', '[]'],
     ['index', '""', '""'],
     ['index', '[a/b.py]', '["a/b.py"]'],

@@ -2,6 +2,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ByteLines, onByteLines, onLines } from '../../../lib/util/lines.js';
+import { waitFor } from '../../helpers.js';
 
 describe('onLines', () => {
   it('splits text across chunks, drops a trailing CR, cuts an overlong line into pieces, and keeps the last line', async () => {
@@ -59,5 +60,21 @@ describe('onByteLines', () => {
     stream.end('b\nc');
     await new Promise((r) => stream.once('end', r));
     expect(out).toEqual(['a', 6, 'c']);
+  });
+});
+
+describe('onLines: a line without its newline', () => {
+  it('is passed on after partialMs, and the rest of it later as its own line', async () => {
+    const stream = new PassThrough();
+    const got: string[] = [];
+    onLines(stream, (l) => got.push(l), 1024, 30);
+    stream.write('Your name? ');
+    expect(got).toEqual([]); // not at once: the newline may be on its way
+    await waitFor(() => got.length === 1, 'the prompt');
+    expect(got).toEqual(['Your name? ']);
+    stream.write('a\nb');
+    stream.end();
+    await new Promise((r) => stream.on('end', r));
+    expect(got).toEqual(['Your name? ', 'a', 'b']);
   });
 });

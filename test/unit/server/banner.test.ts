@@ -1,0 +1,41 @@
+// The banner: the pages found (a bounded walk), the URLs, the Python and the config file.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bannerLines, findPages } from '../../../server/banner.js';
+import { removeDir, tempDir } from '../../helpers.js';
+
+let root: string | undefined;
+afterEach(() => removeDir(root));
+
+describe('banner', () => {
+  it('finds the pages, top folder first, and the frameworks they import; skips helpers and hidden folders', () => {
+    root = tempDir('pypages-banner-');
+    mkdirSync(join(root, 'sub'));
+    mkdirSync(join(root, '.venv'));
+    writeFileSync(join(root, 'sub', 'a.py'), 'from flask import Flask\napp = Flask(__name__)\napplication = app\n');
+    writeFileSync(join(root, 'z.py'), 'def application(e, s):\n    return []\n');
+    writeFileSync(join(root, 'helper.py'), 'X = 1\n');
+    writeFileSync(join(root, '.venv', 'b.py'), 'def application(e, s):\n    return []\n');
+    expect(findPages(root)).toEqual({ pages: ['/z.py', '/sub/a.py'], frameworks: ['flask'] });
+  });
+
+  it('says where to go, with which Python and config', () => {
+    const lines = bannerLines({
+      url: 'http://127.0.0.1:8000/',
+      host: '0.0.0.0',
+      port: 8000,
+      scheme: 'http',
+      root: '/srv/www',
+      python: '/usr/bin/python3',
+      version: '3.11.2',
+      configFile: '/srv/pypages.yaml',
+      dev: false,
+      found: { pages: ['/a b.py'], frameworks: [] },
+    });
+    expect(lines[0]).toMatch(/^pypages: serving \/srv\/www at http:\/\/127\.0\.0\.1:8000\//);
+    expect(lines.join('\n')).not.toContain('0.0.0.0');
+    expect(lines[1]).toBe('pypages: Python 3.11.2 (/usr/bin/python3); config: /srv/pypages.yaml');
+    expect(lines).toContain('  http://127.0.0.1:8000/a%20b.py');
+  });
+});
