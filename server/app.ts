@@ -86,7 +86,7 @@ function running(
       return holder.runtime.groups;
     },
     get inflight() {
-      return lifecycle.inflight;
+      return lifecycle.working;
     },
     close: () => lifecycle.shutdown(server, holder.runtime),
     reload: async (next: Config) => holder.runtime.reload(next, (await findInterpreter(next.python)).path),
@@ -101,7 +101,10 @@ function running(
 export function buildHandler(holder: { runtime: Runtime }, lifecycle: Lifecycle, log: Logger): RequestListener {
   const serving = () => holder.runtime;
   const live = new LiveHub((site, script) => holder.runtime.groups.watchedBy(site, script), log);
-  lifecycle.onShutdown(() => live.close());
+  lifecycle.onShutdown(
+    () => live.close(),
+    () => live.size,
+  );
   const koa = koaApp(serving, [operatorPages(holder, lifecycle), liveEndpoint(live)], log).callback();
   return requestListener({ serving, track: () => lifecycle.track(), others: koa, log });
 }

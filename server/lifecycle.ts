@@ -21,6 +21,7 @@ export class Lifecycle {
   private readonly startedAt = Date.now();
   private idleWaiters: (() => void)[] = [];
   private stopping: (() => void)[] = [];
+  private held: (() => number)[] = [];
 
   constructor(private readonly log: Logger) {}
 
@@ -37,9 +38,18 @@ export class Lifecycle {
     };
   }
 
-  /** `stop` runs when shutdown begins: for what holds a request open by design (live reload's event streams). */
-  onShutdown(stop: () => void): void {
+  /**
+   * For what holds requests open by design (live reload's event streams):
+   * `stop` runs when shutdown begins; `open` counts them, as they are no work to finish.
+   */
+  onShutdown(stop: () => void, open: () => number = () => 0): void {
     this.stopping.push(stop);
+    this.held.push(open);
+  }
+
+  /** Requests in flight that are work to finish: not the streams held open by design. */
+  get working(): number {
+    return this.inflight - this.held.reduce((n, open) => n + open(), 0);
   }
 
   /**

@@ -9,7 +9,10 @@ import { get, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CLIENTS } from '../../lib/http/live/hub.js';
-import { rawRequest, serveTempRoot, type TestServer, waitFor } from '../helpers.js';
+import { makeConfig } from '../../lib/config/config.js';
+import { memoryLogger } from '../../lib/util/log.js';
+import { startPypages } from '../../server/app.js';
+import { rawRequest, removeDir, serveTempRoot, type TestServer, tempDir, waitFor } from '../helpers.js';
 
 const HTML_PAGE = (body: string, headers = '') => `import helper
 def application(environ, start_response):
@@ -201,13 +204,23 @@ describe('live reload: the bound on streams', () => {
 });
 
 describe('live reload: shutdown', () => {
-  it('ends the streams at once, so a graceful stop does not wait for them', async () => {
-    const s = await serveTempRoot(populate, { dev: true, shutdownGrace: 30 });
-    const stream = await openStream(s.port, 'page=%2Fstatic.html');
-    const ended = new Promise((r) => stream.res.on('close', r));
-    const started = Date.now();
-    await s.stop();
-    await ended;
-    expect(Date.now() - started).toBeLessThan(15_000);
+  it('counts no stream as work in flight, and ends them at once, so a graceful stop does not wait', async () => {
+    const root = tempDir('pypages-test-');
+    populate(root);
+    const running = await startPypages(makeConfig({ root, port: 0, dev: true, shutdownGrace: 30 }), {
+      log: memoryLogger(),
+    });
+    try {
+      const stream = await openStream(running.port, 'page=%2Fstatic.html');
+      expect(stream.res.statusCode).toBe(200);
+      expect(running.inflight).toBe(0);
+      const ended = new Promise((r) => stream.res.on('close', r));
+      const started = Date.now();
+      await running.close();
+      await ended;
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      removeDir(root);
+    }
   });
 });
