@@ -21,7 +21,14 @@ export async function sendListing(
   const { site, lookup } = how;
   if (target.kind !== 'not-found' || !target.folder || !devFor(site, ctx.headers)) return false;
   if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || inVenv(site.root, target.folder)) return false;
-  const listing = listFolder(target.folder, ctx.path, lookup);
+  let listing: Listing;
+  try {
+    listing = listFolder(target.folder, ctx.path, lookup);
+  } catch (err) {
+    // Unreadable (EACCES) or gone since it resolved: the usual 404, with the reason in the log.
+    how.log.error(`request ${ctx.state.requestId}: cannot list ${ctx.path}: ${(err as Error).message}`);
+    return false;
+  }
   const scripts = scriptFiles(listing, ctx.path, lookup);
   const files = [...scripts.keys()].slice(0, SURVEYED);
   const facts = await how.survey.facts(site.python, files);
