@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
-import { checkedDetails, type ErrorDetails } from './error-details.js';
+import { checkedDetails } from './error-details.js';
 import { openPageFile, sendPageFile, type PageFile } from './file-wrapper.js';
 import { failed, isWorkerErrorKind, WORKER_ERROR_STATUS, type ErrorKind, type Outcome } from './outcome.js';
 import {
@@ -51,12 +51,7 @@ export interface ClientWatch {
   onClientTimeout: (() => void) | null;
 }
 
-interface Failure {
-  kind: ErrorKind;
-  message: string;
-  traceback: string;
-  details?: ErrorDetails;
-}
+type Failure = { kind: ErrorKind } & Pick<Extract<Outcome, { kind: 'error' }>, 'message' | 'traceback' | 'details'>;
 
 type Send = (type: number, payload?: Buffer) => void;
 

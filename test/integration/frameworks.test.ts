@@ -282,14 +282,17 @@ describe('a page whose package is missing', () => {
   beforeAll(async () => (s = await serveExamples()));
   afterAll(() => s.stop());
 
-  it('answers 500 naming the module and the fix, even without --debug', async () => {
+  it('answers 500 naming the module outside development mode; the log has the interpreter and the fix', async () => {
     const res = await s.get('/examples/checked/needs_missing.py');
     expect(res.status).toBe(500);
     const text = await res.text();
     expect(text).toContain("needs the Python module 'pypages_example_missing_package'");
-    expect(text).toContain('--python');
-    expect(text).toContain('pip install pypages_example_missing_package');
-    expect(text).not.toContain('Traceback');
+    expect(text).toContain("The server's log says which Python, and how to install it.");
+    expect(text).not.toMatch(/Traceback|pip install|\//);
+    const logged = s.log.errors.join('\n');
+    expect(logged).toMatch(/the Python pypages runs it with \(\/\S+\) cannot find/);
+    expect(logged).toMatch(/\/\S+ -m pip install pypages_example_missing_package|This Python has no pip/);
+    expect(logged).toContain('--python');
   });
 
   it('names flask for the Flask example under an interpreter without it', async () => {

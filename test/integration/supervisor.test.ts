@@ -314,7 +314,11 @@ describe('supervisor: signals', () => {
     await runningInWorker(s.port);
     const at = Date.now();
     s.proc.kill('SIGINT');
-    await waitFor(() => s.stderr().includes('SIGINT: finishing requests in flight'), 'the graceful stop', 10_000);
+    await waitFor(
+      () => /SIGINT: finishing 1 request .*press Ctrl-C again to stop now/.test(s.stderr()),
+      'the graceful stop',
+      10_000,
+    );
     s.proc.kill('SIGINT');
     await s.exited;
     expect(s.proc.signalCode).toBe('SIGINT');
