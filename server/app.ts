@@ -15,6 +15,8 @@ import { FIELDS_KEPT } from '../lib/http/framing.js';
 import { koaApp } from '../lib/http/koa-app.js';
 import { requestListener } from '../lib/http/listener.js';
 import { Metrics } from '../lib/metrics/metrics.js';
+import { LiveHub } from '../lib/http/live/hub.js';
+import { liveEndpoint } from '../lib/http/live/live.js';
 import { consoleLogger, type Logger } from '../lib/util/log.js';
 import { AutoCertificates } from '../lib/tls/certificates.js';
 import { certificateNames } from '../lib/tls/names.js';
@@ -132,7 +134,7 @@ function running(
       return holder.runtime.groups;
     },
     get inflight() {
-      return lifecycle.inflight;
+      return lifecycle.working;
     },
     httpPort: companion ? (companion.address() as AddressInfo).port : null,
     certificates,
@@ -168,7 +170,12 @@ export function buildHandler(
   metrics: Metrics | null = null,
 ): RequestListener {
   const serving = () => holder.runtime;
-  const koa = koaApp(serving, [operatorPages(holder, lifecycle, metrics)], log).callback();
+  const live = new LiveHub((site, script) => holder.runtime.groups.watchedBy(site, script), log);
+  lifecycle.onShutdown(
+    () => live.close(),
+    () => live.size,
+  );
+  const koa = koaApp(serving, [operatorPages(holder, lifecycle, metrics), liveEndpoint(live)], log).callback();
   return requestListener({ serving, track: (res) => lifecycle.track(res), others: koa, log, metrics });
 }
 

@@ -22,6 +22,8 @@ export class Lifecycle {
   private idleWaiters: (() => void)[] = [];
   private readonly open = new Set<ServerResponse>();
   private server: Server | null = null;
+  private stopping: (() => void)[] = [];
+  private held: (() => number)[] = [];
 
   constructor(private readonly log: Logger) {}
 
@@ -48,6 +50,20 @@ export class Lifecycle {
   }
 
   /**
+   * For what holds requests open by design (live reload's event streams):
+   * `stop` runs when shutdown begins; `open` counts them, as they are no work to finish.
+   */
+  onShutdown(stop: () => void, open: () => number = () => 0): void {
+    this.stopping.push(stop);
+    this.held.push(open);
+  }
+
+  /** Requests in flight that are work to finish: not the streams held open by design. */
+  get working(): number {
+    return this.inflight - this.held.reduce((n, open) => n + open(), 0);
+  }
+
+  /**
    * Stops accepting connections, lets requests in flight finish within the
    * grace period, then stops the workers (gracefully if all finished, killed
    * otherwise) and closes what connections remain.
@@ -57,6 +73,7 @@ export class Lifecycle {
     this.accepting = false;
     this.server = server;
     for (const res of this.open) closeAfter(res);
+    for (const stop of this.stopping) stop();
     const closed = new Promise((r) => server.close(r));
     server.closeIdleConnections();
     const grace = shutdownGrace(runtime.config);

@@ -143,6 +143,13 @@ export class GroupRegistry {
     return group;
   }
 
+  /** The files the workers running `script` of `site` imported (their WATCH lists); none when no worker runs it. */
+  watchedBy(site: Site, script: string): string[] {
+    const key = this.specCache.get(`${site.name}\0${script}`);
+    const group = key === undefined ? undefined : this.groups.get(key);
+    return group ? group.workers.flatMap((w) => w.watched.map((f) => f.path)) : [];
+  }
+
   /** The site of the current config with the name of `site` (of an older one, after a reload); the fallback if it is gone. */
   private sameSite(site: Site): Site {
     const { all, fallback, siteFor } = this.opts.sites;

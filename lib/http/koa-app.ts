@@ -10,6 +10,9 @@ import { perSite } from '../site/site.js';
 import type { Logger } from '../util/log.js';
 import { devNotFound } from './dev-not-found.js';
 import { sendErrorPage } from './error-page.js';
+import { sendListing } from './listing/listing-page.js';
+import { ScriptSurvey } from './listing/survey.js';
+import { addLiveReload } from './live/live.js';
 import { routed, type Serving } from './listener.js';
 import { runScript } from './page-request.js';
 import { staticSender } from './static/send.js';
@@ -24,7 +27,7 @@ export function koaApp(serving: () => Serving, middleware: readonly Middleware[]
   });
   app.use(errorPages(log));
   for (const m of middleware) app.use(m);
-  app.use(serveTargets(serving));
+  app.use(serveTargets(serving, log));
   app.on('error', (err: NodeJS.ErrnoException) => {
     // A client that hangs up mid-response is routine, not a server error.
     if (err.code === 'EPIPE' || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
@@ -34,10 +37,13 @@ export function koaApp(serving: () => Serving, middleware: readonly Middleware[]
 }
 
 /** Target → file, redirect or error page (a page, when an operator path that was not for this client names one). */
-function serveTargets(serving: () => Serving) {
+function serveTargets(serving: () => Serving, log: Logger) {
   const senderFor = perSite(() => staticSender());
+  const survey = new ScriptSurvey(log);
   return async (ctx: Context) => {
-    const { info, target, site } = routed(ctx.req);
+    const { info, target, site, lookup } = routed(ctx.req);
+    if (site.dev && (target.kind === 'static' || target.kind === 'not-found'))
+      addLiveReload(ctx.req, ctx.res, site, info.id, log);
     switch (target.kind) {
       case 'script':
         ctx.respond = false;
@@ -57,6 +63,7 @@ function serveTargets(serving: () => Serving) {
       case 'bad-request':
         return sendErrorPage(ctx, 400, target.reason, site.debug);
       case 'not-found':
+        if (site.dev && (await sendListing(ctx, target, { site, lookup, survey, log: serving().logFor(site) }))) return;
         if (devNotFound(ctx, site, target.reason, serving().logFor(site))) return;
         return sendErrorPage(ctx, 404, target.reason, site.debug);
       case 'misconfigured':

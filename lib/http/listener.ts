@@ -24,6 +24,7 @@ import { errorPageText, writeErrorPage } from './error-page.js';
 import { framingProblem } from './framing.js';
 import { hostFromAuthority, isHttp2 } from './h2.js';
 import { runScript } from './page-request.js';
+import { addLiveReload, isLivePath } from './live/live.js';
 import { trustListOf } from './proxy.js';
 import { ResolveCache } from './resolve-cache.js';
 import type { Target } from './resolve.js';
@@ -54,6 +55,8 @@ export interface Routed {
   readonly info: RequestInfo;
   readonly target: Target;
   readonly site: Site;
+  /** What a URL path names in this site now (for live reload's reported files). */
+  readonly lookup: (urlPath: string) => Target;
 }
 
 const routes = new WeakMap<IncomingMessage, Routed>();
@@ -127,10 +130,17 @@ function route(
   const { site, target } = inFolder(base, found.target);
   const urlPath = found.urlPath;
   // The operator pages come first (in Koa), and decide for themselves (status-allow).
-  const operator = urlPath === config.healthPath || urlPath === config.statusPath || urlPath === config.metricsPath;
-  if (target.kind === 'script' && !operator)
+  const operator =
+    urlPath === config.healthPath ||
+    urlPath === config.statusPath ||
+    urlPath === config.metricsPath ||
+    isLivePath(site, urlPath);
+  if (target.kind === 'script' && !operator) {
+    if (site.dev) addLiveReload(req, res, site, info.id, log);
     return runScript(req, res, target, info, { site, groups, log, compress: config.compressPages });
-  routes.set(req, { info, target, site });
+  }
+  const paths = pathsFor(site);
+  routes.set(req, { info, target, site, lookup: (path) => paths.resolve(path, '') });
   return opts.others(req, res);
 }
 

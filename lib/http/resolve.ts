@@ -22,7 +22,7 @@ export type Target =
   | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
   | { kind: 'static'; file: string; urlPath: string }
   | { kind: 'redirect'; location: string }
-  | { kind: 'not-found'; reason: string }
+  | { kind: 'not-found'; reason: string; folder?: string } // folder: a folder with no index, real path
   | { kind: 'misconfigured'; reason: string }
   | { kind: 'bad-request'; reason: string };
 
@@ -277,7 +277,8 @@ function fileTarget(entry: Entry, segs: Segment[], i: number, trailing: boolean)
 /** A folder URL ending in '/': its index, never a listing. */
 function folderIndex(lookup: Lookup, dir: string, segs: Segment[]): Target {
   const found = findIndex(lookup, dir, true);
-  if (found === null) return notFound(`no index in folder ${JSON.stringify(joinNames(segs) || '/')}`);
+  if (found === null)
+    return { kind: 'not-found', reason: `no index in folder ${JSON.stringify(joinNames(segs) || '/')}`, folder: dir };
   const prefix = segs.length === 0 ? '' : joinLatin1(segs);
   if (isScriptName(found.name)) {
     const scriptName = `${prefix}/${Buffer.from(found.name, 'utf8').toString('latin1')}`;

@@ -136,6 +136,12 @@ const script = (rel: string, scriptName: string, pathInfo = ''): Target => ({
 const stat = (rel: string, urlPath: string): Target => ({ kind: 'static', file: path.join(root, rel), urlPath });
 const moved = (location: string): Target => ({ kind: 'redirect', location });
 const nf = (why: string) => ({ kind: 'not-found', reason: expect.stringContaining(why) });
+// A folder with no index: its real path goes with the 404 (development mode lists it).
+const NO_INDEX = {
+  kind: 'not-found',
+  reason: expect.stringContaining('no index'),
+  folder: expect.stringMatching(/^\//),
+};
 const bad = (why: string) => ({ kind: 'bad-request', reason: expect.stringContaining(why) });
 
 type Row = [name: string, rawPath: string, expected: unknown, query?: string];
@@ -169,11 +175,11 @@ const rows: Row[] = [
   ['index.py is a script', '/sub/', script('sub/index.py', '/sub/index.py')],
   ['index.html is static', '/html/', stat('html/index.html', '/html/index.html')],
   ['index.py wins by default order', '/both/', script('both/index.py', '/both/index.py')],
-  ['folder without index', '/empty/', nf('no index')],
-  ['folder with only other files', '/mainonly/', nf('no index')],
+  ['folder without index', '/empty/', NO_INDEX],
+  ['folder with only other files', '/mainonly/', NO_INDEX],
   ['folder named like a script', '/lib.py/', stat('lib.py/index.html', '/lib.py/index.html')],
   ['dot-named index entry is skipped', '/dotidx/', stat('dotidx/index.html', '/dotidx/index.html')],
-  ['index symlink changing kind is skipped', '/symidx/', nf('no index')],
+  ['index symlink changing kind is skipped', '/symidx/', NO_INDEX],
   ['index.py symlink to a script', '/symidx2/', script('hello.py', '/symidx2/index.py')],
   ['index found through repeated slashes', '//sub//', script('sub/index.py', '/sub/index.py')],
   // redirects
@@ -349,11 +355,11 @@ describe('resolve: index list', () => {
       '/pkgweb/mod.py',
       script('pkgweb/mod.py', '/pkgweb/mod.py'),
     ],
-    ['dot index never matches', ['.index.html'], '/dotidx/', nf('no index')],
+    ['dot index never matches', ['.index.html'], '/dotidx/', NO_INDEX],
     ['.pyc index never matches', ['x.pyc'], '/__pycache__/', nf('bytecode cache')],
-    ['index entry with a slash never matches', ['sub/index.py'], '/', nf('no index')],
-    ['empty index list', [], '/', nf('no index')],
-    ['empty index entry', [''], '/', nf('no index')],
+    ['index entry with a slash never matches', ['sub/index.py'], '/', NO_INDEX],
+    ['empty index list', [], '/', NO_INDEX],
+    ['empty index entry', [''], '/', NO_INDEX],
     ['index in caps never matches', ['INDEX.PY', 'index.html'], '/both/', stat('both/index.html', '/both/index.html')],
   ];
   it.each(cases)('%s', async (_name, index, rawPath, expected) => {
@@ -362,6 +368,11 @@ describe('resolve: index list', () => {
 
   it('defaults to index.py then index.html', async () => {
     expect(await resolve(root, '/both/', '')).toEqual(script('both/index.py', '/both/index.py'));
+  });
+
+  it('names the real folder that has no index', async () => {
+    expect(await resolve(root, '/empty/', '')).toMatchObject({ kind: 'not-found', folder: path.join(root, 'empty') });
+    expect(await resolve(root, '/', '', { index: [] })).toMatchObject({ kind: 'not-found', folder: root });
   });
 });
 
