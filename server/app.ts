@@ -121,9 +121,8 @@ function running(
   lifecycle: Lifecycle,
 ): RunningServer {
   const port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
-    url: `${tlsMode(config) === 'off' ? 'http' : 'https'}://${host}:${port}/`,
+    url: urlOf(config, port),
     port,
     server,
     interpreter,
@@ -139,11 +138,19 @@ function running(
     httpPort: companion ? (companion.address() as AddressInfo).port : null,
     certificates,
     close: () => stop({ server, companion, certificates }, lifecycle, holder.runtime),
-    reload: async (next: Config) => {
-      await holder.runtime.reload(next, (await findInterpreter(next.python)).path);
-      void certificates?.check(); // new sites may name new hosts
-    },
+    reload: (next: Config) => reload(next, holder.runtime, certificates),
   };
+}
+
+async function reload(next: Config, runtime: Runtime, certificates: AutoCertificates | null): Promise<void> {
+  await runtime.reload(next, (await findInterpreter(next.python)).path);
+  void certificates?.check(); // new sites may name new hosts
+}
+
+/** The URL the server answers at, for the banner. */
+function urlOf(config: Config, port: number): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `${tlsMode(config) === 'off' ? 'http' : 'https'}://${host}:${port}/`;
 }
 
 async function stop(

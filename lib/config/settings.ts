@@ -4,11 +4,12 @@
 // validation, --help and the README table are all derived from SETTINGS.
 import { DEFAULT_INDEX } from '../http/resolve.js';
 import { GROUPS_ALLOWED, parseGroupRules, type GroupKeys, type GroupRule } from './group-rules.js';
+import { CLIENT_ENTRIES, type ClientSettingValues } from './client-settings.js';
 import { HOSTING_ENTRIES, SITE_SETTING_NAMES, sitesEntry, type HostingValues } from './hosting-settings.js';
 // biome-ignore format: the parsers and their names, packed as the table below uses them
 import {
   ADDRESSES, addressList, boolean, CONFIG_FILE, configFile, DIRECTORY, directory, ENV, envMap, FILE_NAMES, fileNameList, integer,
-  devMode, MODULES, moduleList, nonEmptyString, OPTIONAL_FILE, OPTIONAL_FOLDER, optionalFile, optionalFolder, oneOf, PATHS, pathList,
+  devMode, MODULES, moduleList, nonEmptyString, OPTIONAL_FOLDER, optionalFolder, oneOf, PATHS, pathList,
   PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath,
 } from './setting-parsers.js';
 import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
@@ -17,8 +18,8 @@ import { TLS_ENTRIES, type TlsSettingValues } from './tls-settings.js';
 export { describe, InvalidValue, type ValueContext } from './setting-parsers.js';
 export { kebab, type Setting } from './setting.js';
 
-/** The value of every setting, by name (Config adds `configFile`); hosting's are in ./hosting-settings.ts, TLS's in ./tls-settings.ts. */
-export interface SettingValues extends HostingValues, TlsSettingValues {
+/** The value of every setting, by name (Config adds `configFile`); clients', hosting's and TLS's are in their own files. */
+export interface SettingValues extends ClientSettingValues, HostingValues, TlsSettingValues {
   root: string;
   port: number;
   host: string;
@@ -58,13 +59,6 @@ export interface SettingValues extends HostingValues, TlsSettingValues {
   // HTTP
   compressPages: boolean;
   maxBody: number;
-  maxHeaderSize: number;
-  maxHeaderFields: number;
-  clientTimeout: number;
-  keepAliveTimeout: number;
-  trustProxy: readonly string[];
-  cert: string;
-  key: string;
 }
 
 type Entries = { readonly [K in keyof SettingValues]: Entry<SettingValues[K]> } & {
@@ -262,41 +256,7 @@ const ENTRIES: Entries = {
     allowed: 'a size in bytes from 0 to 1099511627776 (suffix K, M or G allowed)', parse: size(0, 1024 ** 4),
     help: 'Largest request body (0: no limit). One declared larger gets 413 before it reaches Python; a chunked one is stopped as it grows past it (413, or a closed connection if the page has answered).',
   },
-  maxHeaderSize: {
-    metavar: 'SIZE', default: 16384, defaultText: '16K',
-    allowed: 'a size in bytes from 1024 to 1048576 (suffix K, M or G allowed)', parse: size(1024, 1024 ** 2),
-    help: 'Largest request head (request line and headers); larger gets 431.',
-  },
-  maxHeaderFields: {
-    metavar: 'N', default: 100, defaultText: '100',
-    allowed: 'an integer from 1 to 2000', parse: integer(1, 2000),
-    help: 'Most header fields in a request head (as Apache\'s LimitRequestFields); more gets 431 before any page or file is reached.',
-  },
-  clientTimeout: {
-    metavar: 'SECONDS', default: 60, defaultText: '60',
-    allowed: 'a number of seconds from 1 to 3600', parse: seconds(1, 3600),
-    help: 'How long a client may stay silent (as Apache\'s Timeout): a request head not complete in time gets 408; a body that sends nothing for this long gets 408 (or a closed connection if the answer started) and the page\'s read fails; a client that reads nothing of its answer for this long is disconnected. Counts time between bytes, so slow but moving transfers are never cut.',
-  },
-  keepAliveTimeout: {
-    metavar: 'SECONDS', default: 5, defaultText: '5',
-    allowed: 'a number of seconds from 0 to 3600', parse: seconds(0, 3600),
-    help: 'How long an idle keep-alive connection is kept open waiting for the next request (0: close after each response).',
-  },
-  trustProxy: {
-    metavar: 'ADDRS', default: Object.freeze([]), defaultText: 'none',
-    allowed: ADDRESSES, parse: addressList,
-    help: 'Proxies whose X-Forwarded-For/-Proto/-Host and Forwarded headers are believed; from anyone else they are ignored.',
-  },
-  cert: {
-    metavar: 'FILE', default: '', defaultText: 'none',
-    allowed: OPTIONAL_FILE, parse: optionalFile,
-    help: 'TLS certificate (PEM) to serve HTTPS; needs key.',
-  },
-  key: {
-    metavar: 'FILE', default: '', defaultText: 'none',
-    allowed: OPTIONAL_FILE, parse: optionalFile,
-    help: 'TLS private key (PEM) for cert.',
-  },
+  ...CLIENT_ENTRIES,
   ...HOSTING_ENTRIES,
   sites: sitesEntry(() => settingKeys(SITE_SETTING_NAMES)),
   ...TLS_ENTRIES,

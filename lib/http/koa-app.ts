@@ -13,7 +13,7 @@ import { sendErrorPage } from './error-page.js';
 import { sendListing } from './listing/listing-page.js';
 import { ScriptSurvey } from './listing/survey.js';
 import { addLiveReload } from './live/live.js';
-import { routed, type Serving } from './listener.js';
+import { type Routed, routed, type Serving } from './listener.js';
 import { runScript } from './page-request.js';
 import { staticSender } from './static/send.js';
 
@@ -44,33 +44,45 @@ function serveTargets(serving: () => Serving, log: Logger) {
     const { info, target, site, lookup } = routed(ctx.req);
     if (site.dev && (target.kind === 'static' || target.kind === 'not-found'))
       addLiveReload(ctx.req, ctx.res, site, info.id, log);
+    const siteLog = serving().logFor(site);
     switch (target.kind) {
       case 'script':
-        ctx.respond = false;
-        return runScript(ctx.req, ctx.res, target, info, {
-          site,
-          groups: serving().groups,
-          log: serving().logFor(site),
-          compress: serving().config.compressPages,
-        });
+        return runPage(ctx, routed(ctx.req), serving(), siteLog);
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, site.debug);
         return senderFor(site)(ctx, target.urlPath, target.file);
       case 'redirect':
         ctx.status = 301;
-        ctx.redirect(target.location);
-        return;
+        return ctx.redirect(target.location);
       case 'bad-request':
         return sendErrorPage(ctx, 400, target.reason, site.debug);
       case 'not-found':
-        if (site.dev && (await sendListing(ctx, target, { site, lookup, survey, log: serving().logFor(site) }))) return;
-        if (devNotFound(ctx, site, target.reason, serving().logFor(site))) return;
-        return sendErrorPage(ctx, 404, target.reason, site.debug);
+        return notFound(ctx, target, { site, lookup, survey, log: siteLog });
       case 'misconfigured':
-        serving().logFor(site).error(`request ${info.id}: ${target.reason}`);
+        siteLog.error(`request ${info.id}: ${target.reason}`);
         return sendErrorPage(ctx, 500, target.reason, site.debug);
     }
   };
+}
+
+/** A page whose URL is an operator path that was not for this client: it runs as any page. */
+function runPage(ctx: Context, { info, target, site }: Routed, serving: Serving, log: Logger): Promise<unknown> {
+  ctx.respond = false;
+  if (target.kind !== 'script') throw new Error('runPage: not a page');
+  const { groups, config } = serving;
+  return runScript(ctx.req, ctx.res, target, info, { site, groups, log, compress: config.compressPages });
+}
+
+/** 404; in development mode a folder's listing, or why an existing file is not served. */
+async function notFound(
+  ctx: Context,
+  target: Extract<Routed['target'], { kind: 'not-found' }>,
+  listing: Parameters<typeof sendListing>[2],
+): Promise<void> {
+  const { site, log } = listing;
+  if (site.dev && (await sendListing(ctx, target, listing))) return;
+  if (devNotFound(ctx, site, target.reason, log)) return;
+  sendErrorPage(ctx, 404, target.reason, site.debug);
 }
 
 function methodNotAllowed(ctx: Context, debug: boolean): void {

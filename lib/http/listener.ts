@@ -102,12 +102,9 @@ interface Routing {
 }
 
 /** Framing check, site, target; then the page request, or `others`. */
-function route(
-  req: IncomingMessage,
-  res: ServerResponse,
-  { info, serving, pathsFor, opts }: Routing,
-): Promise<unknown> {
-  const { config, sites, groups } = serving;
+function route(req: IncomingMessage, res: ServerResponse, routing: Routing): Promise<unknown> {
+  const { info, serving, opts } = routing;
+  const { config, sites } = serving;
   // HTTP/2's framing is nghttp2's to check; RFC 9112's rules are for HTTP/1.
   const refused = isHttp2(req) ? null : framingProblem(req.httpVersion, req.rawHeaders, config.maxHeaderFields);
   if (refused) {
@@ -124,24 +121,30 @@ function route(
     return Promise.resolve(writeErrorPage(req, res, 421, text));
   }
   opts.metrics?.begin(res, base.name);
+  return routeInSite(req, res, url, base, routing);
+}
+
+/** The request's target in its site: a page runs here; the rest (files, operator pages, listings) goes to `others`. */
+function routeInSite(req: IncomingMessage, res: ServerResponse, url: string, base: Site, routing: Routing) {
+  const { info, serving, pathsFor, opts } = routing;
+  const { config, groups } = serving;
   const log = serving.logFor(base);
   info.site = { log, name: base.name, vhost: base.logs.format === 'vhost-combined' };
   const found = targetOf(url, base, pathsFor(base));
   const { site, target } = inFolder(base, found.target);
-  const urlPath = found.urlPath;
-  // The operator pages come first (in Koa), and decide for themselves (status-allow).
-  const operator =
-    urlPath === config.healthPath ||
-    urlPath === config.statusPath ||
-    urlPath === config.metricsPath ||
-    isLivePath(site, urlPath);
-  if (target.kind === 'script' && !operator) {
+  if (target.kind === 'script' && !isOperatorPath(found.urlPath, site, config)) {
     if (site.dev) addLiveReload(req, res, site, info.id, log);
     return runScript(req, res, target, info, { site, groups, log, compress: config.compressPages });
   }
   const paths = pathsFor(site);
   routes.set(req, { info, target, site, lookup: (path) => paths.resolve(path, '') });
   return opts.others(req, res);
+}
+
+/** The operator pages (and live reload's stream) come first, in Koa, and decide for themselves (status-allow). */
+function isOperatorPath(urlPath: string, site: Site, config: Serving['config']): boolean {
+  const { healthPath, statusPath, metricsPath } = config;
+  return urlPath === healthPath || urlPath === statusPath || urlPath === metricsPath || isLivePath(site, urlPath);
 }
 
 /**

@@ -3,14 +3,13 @@
 // body to lib/http/body/push.ts, and turns every ending (normal, error,
 // crash, client gone) into exactly one Outcome.
 
-import { BodyPush } from '../http/body/push.js';
 import type { Logger } from '../util/log.js';
 import type { BrotliCompress, Gzip } from 'node:zlib';
 import { compressedHead, compressorInto } from './page-compression.js';
 import type { Job } from './job.js';
+import { RequestBody } from './request-body.js';
 import { FileSend, holdsHead, writeHead, type Head, type PageFile } from './file-wrapper.js';
 import {
-  checkBodyGrant,
   INITIAL_WINDOW,
   outOfOrder,
   parseStatus,
@@ -21,7 +20,6 @@ import {
 import { failed, type Outcome } from './outcome.js';
 import { PageClock } from './page-clock.js';
 import {
-  BODY_WINDOW,
   FromWorker,
   jsonPayload,
   parseJson,
@@ -55,9 +53,7 @@ export class Exchange {
   private out: Gzip | BrotliCompress | null = null;
   private lastWrite: Promise<void> = Promise.resolve();
   /** Made when the body is first pushed, asked for or drained (body()): most requests have none. */
-  private bodyPush: BodyPush | null = null;
-  /** Request-body bytes Node may send before the page asks: the REQUEST's `push`, then what READs add. */
-  private pushCredit = 0;
+  private readonly requestBody: RequestBody;
   private readonly credit = new ResponseCredit((n) => this.send(ToWorker.CREDIT, uint32Payload(n)));
   private readonly clock: PageClock;
   private corked = false;
@@ -73,16 +69,21 @@ export class Exchange {
     this.clock = new PageClock((waiting) => {
       if (job.watch) job.watch.waitingOnClient = waiting;
     });
+    this.requestBody = new RequestBody(job, {
+      send: (chunk) => this.send(ToWorker.BODY, chunk),
+      over: () => this.settled || this.aborted,
+      broken: () => this.abort(),
+      waitOnClient: (delta) => this.clock.waitOnClient(delta),
+    });
   }
 
   begin(): void {
     const { script, environ, hasBody } = this.job;
-    this.pushCredit = hasBody && this.job.pushBody ? BODY_WINDOW : 0;
     this.job.res.once('close', () => this.onClientClose());
     if (this.job.watch) this.job.watch.onClientTimeout = () => this.clientTimedOut();
-    const request = { script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.pushCredit };
+    const request = { script, environ, body: hasBody, window: INITIAL_WINDOW, push: this.requestBody.credit };
     this.send(ToWorker.REQUEST, jsonPayload(this.job.details ? { ...request, details: true } : request));
-    if (this.pushCredit > 0) this.body().start();
+    this.requestBody.start();
   }
 
   /** One frame for this request. One that breaks the protocol (exchange-rules.ts) ends the request and is thrown on: the worker is not to be trusted. */
@@ -121,7 +122,7 @@ export class Exchange {
       case FromWorker.ERROR:
         return this.onError(workerError(frame.payload));
       case FromWorker.READ:
-        return this.onRead(readUint32(frame.payload));
+        return this.requestBody.grant(readUint32(frame.payload));
       case FromWorker.FILE:
         return void this.onFile(parseJson(frame.payload));
       default:
@@ -174,14 +175,6 @@ export class Exchange {
     this.out?.flush(); // a streaming page's pieces reach its client as they come
   }
 
-  /** READ: the page waits for body bytes and gives Node `grant` more credit (up to the window, no more). */
-  private onRead(grant: number): void {
-    checkBodyGrant(this.pushCredit, grant);
-    const push = this.body(); // made first: a new one starts from the credit before this grant
-    this.pushCredit += grant;
-    push.grant(grant);
-  }
-
   private corkUntilNextTick(): void {
     if (this.corked) return;
     this.corked = true;
@@ -207,7 +200,7 @@ export class Exchange {
       if (!res.headersSent) res.writeHead(200);
       (this.out ?? res).end();
     }
-    this.drainBody();
+    this.requestBody.drain();
     this.resolve({ kind: 'done', status: res.statusCode, bytes: this.bytes, complete });
     this.finish();
   }
@@ -289,24 +282,7 @@ export class Exchange {
     } else {
       this.resolve(failed(error.kind, error.message, error.traceback, error.details));
     }
-    this.drainBody();
-  }
-
-  private body(): BodyPush {
-    return (this.bodyPush ??= new BodyPush(this.job.req, BODY_WINDOW, this.pushCredit, {
-      send: (chunk) => {
-        this.pushCredit -= chunk.length;
-        this.send(ToWorker.BODY, chunk);
-      },
-      over: () => this.settled || this.aborted,
-      broken: () => this.abort(),
-      waitOnClient: (delta) => this.clock.waitOnClient(delta),
-    }));
-  }
-
-  /** Lets an unread request body flow away, so the connection can be reused. */
-  private drainBody(): void {
-    if (this.job.hasBody) this.body().drain();
+    this.requestBody.drain();
   }
 
   /** Closes the connection without a proper end, once what was written has left: the client sees a truncated response. */
