@@ -21,7 +21,7 @@ export interface RequestInfo {
   /** performance.now() at arrival, for the time taken (%D). */
   readonly started: number;
   /** Its site's access log, name and format, once the site is known; else the server's log, combined. */
-  site: { readonly log: Logger; readonly name: string; readonly vhost: boolean } | null;
+  site: { readonly log: Logger; readonly name: string; readonly vhost: boolean; readonly console: boolean } | null;
 }
 
 export class AccessLog {
@@ -62,7 +62,10 @@ export class AccessLog {
   }
 
   private write(req: IncomingMessage, res: ServerResponse, info: RequestInfo): void {
-    if (this.dev()) return this.log.access(devLine(req, res, info));
+    // Development mode's short line is for the terminal: a site whose access log is a file, or in
+    // vhost-combined, keeps the format its readers parse.
+    const toTerminal = !info.site || (info.site.console && !info.site.vhost);
+    if (this.dev() && toTerminal) return this.log.access(devLine(req, res, info));
     const declared = res.getHeader('content-length');
     const bytes = info.bytes ?? (declared === undefined ? null : Number(declared));
     const header = (name: string) => (req.headers[name] as string | undefined) || undefined;

@@ -129,7 +129,8 @@ function routeInSite(req: IncomingMessage, res: ServerResponse, url: string, bas
   const { info, serving, pathsFor, opts } = routing;
   const { config, groups } = serving;
   const log = serving.logFor(base);
-  info.site = { log, name: base.name, vhost: base.logs.format === 'vhost-combined' };
+  const { format, access } = base.logs;
+  info.site = { log, name: base.name, vhost: format === 'vhost-combined', console: access === '-' };
   const found = targetOf(url, base, pathsFor(base));
   const { site, target } = inFolder(base, found.target);
   if (target.kind === 'script' && !isOperatorPath(found.urlPath, site, config)) {
