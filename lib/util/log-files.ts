@@ -34,6 +34,11 @@ export class LogFiles {
       access: (text) => line(targets.access, `${text}\n`, () => base.access(text)),
       error: (message) => line(targets.error, stamped('error', message), () => base.error(message)),
       info: (message) => line(targets.error, stamped('info', message), () => base.info(message)),
+      // A page's output goes to its site's error log file, labelled by stream; to the terminal as the base logger labels it.
+      output: (stream, message) =>
+        line(targets.error, stamped(stream, message), () =>
+          base.output ? base.output(stream, message) : base.error(`[${stream}] ${message}`),
+        ),
     };
   }
 
