@@ -47,7 +47,7 @@ function serveTargets(serving: () => Serving, log: Logger) {
     const siteLog = serving().logFor(site);
     switch (target.kind) {
       case 'script':
-        return runPage(ctx, routed(ctx.req), serving(), siteLog);
+        return runPage(ctx, { info, target, site }, serving(), siteLog);
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, site.debug);
         return senderFor(site)(ctx, target.urlPath, target.file);
@@ -65,10 +65,11 @@ function serveTargets(serving: () => Serving, log: Logger) {
   };
 }
 
+type ScriptRoute = Pick<Routed, 'info' | 'site'> & { target: Extract<Routed['target'], { kind: 'script' }> };
+
 /** A page whose URL is an operator path that was not for this client: it runs as any page. */
-function runPage(ctx: Context, { info, target, site }: Routed, serving: Serving, log: Logger): Promise<unknown> {
+function runPage(ctx: Context, { info, target, site }: ScriptRoute, serving: Serving, log: Logger): Promise<unknown> {
   ctx.respond = false;
-  if (target.kind !== 'script') throw new Error('runPage: not a page');
   const { groups, config } = serving;
   return runScript(ctx.req, ctx.res, target, info, { site, groups, log, compress: config.compressPages });
 }
