@@ -180,6 +180,17 @@ describe('live reload: the event stream', () => {
     expect(stream.events.some((e) => e.event === 'reload')).toBe(false);
     stream.close();
   });
+
+  it('counts an edit the coarse file clock stamps a few ms before the page was served', async () => {
+    // The kernel stamps files from a clock up to a tick behind Date.now(): a page
+    // served "5 ms later" than the edit's stamp stands for an edit right after serving.
+    const since = Date.now() + 5;
+    const stream = await openStream(s.port, `page=%2Fstatic.html&since=${since}&file=%2Fstyle.css`);
+    await waitFor(() => stream.events.some((e) => e.event === 'hello'), 'hello');
+    writeFileSync(join(s.root, 'style.css'), 'p { color: blue }\n');
+    await waitFor(() => stream.events.find((e) => e.event === 'css'), 'a css event');
+    stream.close();
+  });
 });
 
 describe('live reload: the bound on streams', () => {

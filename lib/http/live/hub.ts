@@ -21,6 +21,11 @@ import { MAX_REPORTED } from './client.js';
 export const MAX_CLIENTS = 32;
 const TICK_MS = 300;
 const HEARTBEAT_TICKS = 50; // a comment line every 15 s keeps proxies and the client's idle timers quiet
+// File times come from the kernel's coarse clock, up to one tick (10 ms at
+// HZ=100) behind Date.now(): an edit made just after a page was served can
+// carry an earlier mtime. A change this close before `since` counts, at worst
+// costing one extra reload of a page served just after an edit.
+const FILE_CLOCK_LAG_MS = 10;
 
 interface Client {
   readonly res: ServerResponse;
@@ -146,7 +151,7 @@ function clientOf(req: IncomingMessage, res: ServerResponse, live: LiveRequest):
     site: live.site,
     page: pageOf(live.lookup(query.get('page') ?? '/')),
     files,
-    since: Number.isFinite(since) ? since : Date.now(),
+    since: (Number.isFinite(since) ? since : Date.now()) - FILE_CLOCK_LAG_MS,
     notified: new Map(),
     done: false,
   };
