@@ -7,6 +7,7 @@ import { parseSiteRules, RESERVED_SITE_NAMES, SITES_ALLOWED, type SiteRule } fro
 import type { GroupKeys } from './group-rules.js';
 import { GLOBS, globList, integer, InvalidValue, oneOf, stringItems, type ValueContext } from './setting-parsers.js';
 import type { Entry } from './setting.js';
+import { TENANT_SITE_SETTING_NAMES } from './tenant-settings.js';
 
 export interface HostingValues {
   deny: readonly string[];
@@ -28,7 +29,7 @@ export const SITE_SETTING_NAMES = [
   'index', 'deny', 'debug', 'grouping', 'groups', 'python', 'pythonPath', 'env', 'cwd', 'preload', 'venv',
   'processes', 'threads', 'idleTimeout', 'queueLimit', 'queueTimeout', 'requestTimeout', 'maxRequests',
   'maxRequestsJitter', 'maxMemory', 'heartbeatTimeout', 'maxBody', 'allowOverride', 'accessLog', 'accessLogFormat',
-  'errorLog',
+  'errorLog', ...TENANT_SITE_SETTING_NAMES,
 ] as const;
 
 /** Settings a .pypages.yaml may set for its folder and below, when the site's allow-override lists them. */

@@ -13,13 +13,14 @@ import {
   PYTHON, pythonSpec, SCRIPTS, scriptList, seconds, size, URL_PATH, urlPath,
 } from './setting-parsers.js';
 import { define, kebab, spoken, type Entry, type Setting } from './setting.js';
+import { TENANT_ENTRIES, TENANT_GROUP_SETTING_NAMES, type TenantValues } from './tenant-settings.js';
 import { TLS_ENTRIES, type TlsSettingValues } from './tls-settings.js';
 
 export { describe, InvalidValue, type ValueContext } from './setting-parsers.js';
 export { kebab, type Setting } from './setting.js';
 
 /** The value of every setting, by name (Config adds `configFile`); clients', hosting's and TLS's are in their own files. */
-export interface SettingValues extends ClientSettingValues, HostingValues, TlsSettingValues {
+export interface SettingValues extends ClientSettingValues, HostingValues, TlsSettingValues, TenantValues {
   root: string;
   port: number;
   host: string;
@@ -80,6 +81,7 @@ export const GROUP_SETTING_NAMES = [
   'cwd',
   'preload',
   'venv',
+  ...TENANT_GROUP_SETTING_NAMES,
 ] as const;
 export type GroupSettingName = (typeof GROUP_SETTING_NAMES)[number];
 
@@ -260,6 +262,7 @@ const ENTRIES: Entries = {
   ...HOSTING_ENTRIES,
   sites: sitesEntry(() => settingKeys(SITE_SETTING_NAMES)),
   ...TLS_ENTRIES,
+  ...TENANT_ENTRIES,
   config: {
     only: 'cli', metavar: 'FILE', default: null, defaultText: `${DEFAULT_CONFIG_FILE} in the current folder, if present`,
     allowed: CONFIG_FILE, parse: configFile,

@@ -8,6 +8,8 @@
 import { dirname, join, relative, sep } from 'node:path';
 import type { GroupSettingName, SettingValues } from '../config/settings.js';
 import type { Site } from '../site/site.js';
+import { machineAccounts, type Accounts } from '../tenant/accounts.js';
+import { identityFor, tenantOf, type Identity } from '../tenant/identity.js';
 import { nearestVenv, pythonOfSpec } from './venv.js';
 
 export interface GroupSpec {
@@ -20,13 +22,27 @@ export interface GroupSpec {
   readonly pythonPath: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
+  /** Who its workers run as (lib/tenant/identity.ts); a refused group answers 500 without starting. */
+  readonly identity: Identity;
+  /** Its tenant: the user it runs as (started as root), else its site. */
+  readonly tenant: string;
+  /** The umask, per-worker kernel limits and tenant caps it was given. */
+  readonly tenancy: Pick<SettingValues, TenancyName>;
 }
+
+/** The tenant settings a spec carries as they are. */
+// biome-ignore format: a list read as a list
+const TENANCY_NAMES = [
+  'umask', 'limitMemory', 'limitCpu', 'limitProcesses', 'limitOpenFiles', 'limitFileSize',
+  'tenantMemory', 'tenantCpu', 'tenantProcesses', 'tenantMaxWorkers', 'tenantMaxRequests',
+] as const;
+type TenancyName = (typeof TENANCY_NAMES)[number];
 
 /** The per-group settings a spec is made of; python and preload are read apart. */
 type Overridable = Pick<SettingValues, Exclude<GroupSettingName, 'python' | 'preload'>>;
 
 /** The group of `script`, an absolute path inside `site.root`. A group's own `python` (a command or venv folder) is used as given. */
-export function groupSpecFor(script: string, site: Site): GroupSpec {
+export function groupSpecFor(script: string, site: Site, accounts: Accounts = machineAccounts()): GroupSpec {
   const rel = toUrlPath(relative(site.root, script));
   const rule = site.groupRules.find((r) => r.test(rel));
   const { preload: _preload, python: ownPython, ...overrides } = rule?.overrides ?? {};
@@ -35,9 +51,15 @@ export function groupSpecFor(script: string, site: Site): GroupSpec {
   const [base, label, anchor] = rule ? [`name:${rule.name}`, rule.name, site.root] : baseKey(script, rel, site);
   const own = typeof ownPython === 'string' && ownPython ? ownPython : null;
   const python = pythonFor(own, settings.venv, rule ? dirname(script) : anchor, site);
+  const { user, group } = settings;
+  const identity = identityFor(
+    { user, group, allowRootPages: site.allowRootPages, script, siteUser: site.user },
+    accounts,
+  );
   return {
     site,
-    key: `${base}|${python}`,
+    // Scripts of different owners never share a process: the identity is part of the key.
+    key: `${base}|${python}|${identityKey(identity)}`,
     label,
     python,
     processes: settings.processes,
@@ -47,7 +69,15 @@ export function groupSpecFor(script: string, site: Site): GroupSpec {
     // A shared group's processes start in the folder of the script that started the group (one cwd
     // per process: threads share it), so open("data.txt") works for it and for its folder's siblings.
     cwd: settings.cwd || dirname(script),
+    identity,
+    tenant: tenantOf(identity, site.name),
+    tenancy: Object.fromEntries(TENANCY_NAMES.map((n) => [n, settings[n]])) as GroupSpec['tenancy'],
   };
+}
+
+function identityKey(identity: Identity): string {
+  if (identity.kind === 'user') return `${identity.runAs.uid}:${identity.runAs.gid}`;
+  return identity.kind === 'refused' ? `refused:${identity.reason}` : 'server';
 }
 
 /** [key, label, anchor folder] from the grouping mode. */

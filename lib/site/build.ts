@@ -8,6 +8,7 @@ import { GROUP_SETTING_NAMES, type SettingValues } from '../config/settings.js';
 import { devModeOn } from '../config/dev-mode.js';
 import { denyRules } from '../http/deny.js';
 import { pythonOfSpec } from '../groups/venv.js';
+import { startedAsRoot } from '../tenant/identity.js';
 import { SITE_LIMIT_NAMES, type GroupDefaults, type Site, type SiteLimits } from './site.js';
 
 const GROUP_DEFAULT_NAMES = GROUP_SETTING_NAMES.filter((name) => name !== 'python');
@@ -48,6 +49,8 @@ export function buildSite(
     groupRules: v.groups,
     groupDefaults: pick(v, GROUP_DEFAULT_NAMES) as GroupDefaults,
     limits: pick(v, SITE_LIMIT_NAMES) as SiteLimits,
+    allowRootPages: v.allowRootPages,
+    symlinks: v.symlinks === 'auto' ? (startedAsRoot() ? 'owner-match' : 'follow') : v.symlinks,
     allowOverride: v.allowOverride,
     logs: logsOf(v, identity),
   });

@@ -66,6 +66,10 @@ export interface Site {
   readonly groupRules: readonly GroupRule[];
   readonly groupDefaults: Readonly<GroupDefaults>;
   readonly limits: Readonly<SiteLimits>;
+  /** Started as root: whether a page may run as root (allow-root-pages). */
+  readonly allowRootPages: boolean;
+  /** Whether files reached through symlinks must share their link's owner (symlinks, auto resolved). */
+  readonly symlinks: 'owner-match' | 'follow';
   /** The keys its folders' .pypages.yaml files may set. */
   readonly allowOverride: readonly string[];
   /** Its log files ("-": the server's stdout/stderr), placeholders expanded, and the access-log format. */

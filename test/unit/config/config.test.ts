@@ -370,6 +370,28 @@ const TABLE: {
     default: STATE_DIR_DEFAULT,
     defaultText: '$XDG_STATE_HOME/pypages or ~/.local/state/pypages',
   },
+  // biome-ignore format: one row per setting
+  ...([
+    ['user', 'USER', '', "owner when started as root, else the server's own"],
+    ['group', 'GROUP', '', "the user's primary group"],
+    ['umask', 'MASK', 0o022, '022'],
+    ['allowRootPages', null, false, 'false'],
+    ['symlinks', 'MODE', 'auto', 'auto'],
+    ['limitMemory', 'SIZE', 0, '0 (none)'],
+    ['limitCpu', 'SECONDS', 0, '0 (none)'],
+    ['limitProcesses', 'N', 0, '0 (none)'],
+    ['limitOpenFiles', 'N', 0, "0 (the server's)"],
+    ['limitFileSize', 'SIZE', 0, '0 (none)'],
+    ['tenantMemory', 'SIZE', 0, '0 (none)'],
+    ['tenantCpu', 'PERCENT', 0, '0 (none)'],
+    ['tenantProcesses', 'N', 0, '0 (none)'],
+    ['tenantMaxWorkers', 'N', 0, '0 (only max-workers)'],
+    ['tenantMaxRequests', 'N', 0, '0 (none)'],
+    ['serverUser', 'USER', '', 'none (the server keeps the user it was started as)'],
+  ] as const).map(([name, metavar, value, defaultText]) => {
+    const yaml = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    return { name, flag: `--${yaml}`, metavar, yaml, default: value, defaultText };
+  }),
   {
     name: 'config',
     flag: '--config',
@@ -449,6 +471,22 @@ const DEFAULTS = {
   acmeCa: '',
   acmeRenewBefore: 2592000,
   stateDir: STATE_DIR_DEFAULT,
+  user: '',
+  group: '',
+  umask: 0o022,
+  allowRootPages: false,
+  symlinks: 'auto',
+  limitMemory: 0,
+  limitCpu: 0,
+  limitProcesses: 0,
+  limitOpenFiles: 0,
+  limitFileSize: 0,
+  tenantMemory: 0,
+  tenantCpu: 0,
+  tenantProcesses: 0,
+  tenantMaxWorkers: 0,
+  tenantMaxRequests: 0,
+  serverUser: '',
   configFile: null,
 };
 
@@ -606,6 +644,9 @@ describe('command-line flags', () => {
       '--allow-override': [],
       '--acme-email': '',
       '--acme-ca': '',
+      '--user': '',
+      '--group': '',
+      '--server-user': '',
     };
     const flags = SETTING_LIST.filter((x) => x.metavar !== null && !x.positional);
     for (const flag of Object.keys(meaningful)) expect(flags.map((f) => f.flag)).toContain(flag);
@@ -955,6 +996,22 @@ describe('help and version', () => {
       acmeCa: '--acme-ca FILE',
       acmeRenewBefore: '--acme-renew-before SECONDS',
       stateDir: '--state-dir DIR',
+      user: '--user USER',
+      group: '--group GROUP',
+      umask: '--umask MASK',
+      allowRootPages: '--allow-root-pages',
+      symlinks: '--symlinks MODE',
+      limitMemory: '--limit-memory SIZE',
+      limitCpu: '--limit-cpu SECONDS',
+      limitProcesses: '--limit-processes N',
+      limitOpenFiles: '--limit-open-files N',
+      limitFileSize: '--limit-file-size SIZE',
+      tenantMemory: '--tenant-memory SIZE',
+      tenantCpu: '--tenant-cpu PERCENT',
+      tenantProcesses: '--tenant-processes N',
+      tenantMaxWorkers: '--tenant-max-workers N',
+      tenantMaxRequests: '--tenant-max-requests N',
+      serverUser: '--server-user USER',
       config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
@@ -1171,6 +1228,22 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       argv: ['--state-dir', '/var/lib/p'],
       fromCli: '/var/lib/p',
     },
+    user: { yaml: 'owner', fromYaml: 'owner', argv: ['--user', 'www-data'], fromCli: 'www-data' },
+    group: { yaml: 'staff', fromYaml: 'staff', argv: ['--group', '33'], fromCli: '33' },
+    umask: { yaml: '"027"', fromYaml: 0o027, argv: ['--umask', '077'], fromCli: 0o077 },
+    allowRootPages: { yaml: 'true', fromYaml: true, argv: ['--allow-root-pages'], fromCli: true },
+    symlinks: { yaml: 'follow', fromYaml: 'follow', argv: ['--symlinks', 'owner-match'], fromCli: 'owner-match' },
+    limitMemory: { yaml: '512M', fromYaml: 512 * 1024 ** 2, argv: ['--limit-memory', '1G'], fromCli: 1024 ** 3 },
+    limitCpu: { yaml: '60', fromYaml: 60, argv: ['--limit-cpu', '30'], fromCli: 30 },
+    limitProcesses: { yaml: '100', fromYaml: 100, argv: ['--limit-processes', '50'], fromCli: 50 },
+    limitOpenFiles: { yaml: '256', fromYaml: 256, argv: ['--limit-open-files', '128'], fromCli: 128 },
+    limitFileSize: { yaml: '10M', fromYaml: 10 * 1024 ** 2, argv: ['--limit-file-size', '1M'], fromCli: 1024 ** 2 },
+    tenantMemory: { yaml: '1G', fromYaml: 1024 ** 3, argv: ['--tenant-memory', '2G'], fromCli: 2 * 1024 ** 3 },
+    tenantCpu: { yaml: '50', fromYaml: 50, argv: ['--tenant-cpu', '200'], fromCli: 200 },
+    tenantProcesses: { yaml: '64', fromYaml: 64, argv: ['--tenant-processes', '32'], fromCli: 32 },
+    tenantMaxWorkers: { yaml: '4', fromYaml: 4, argv: ['--tenant-max-workers', '8'], fromCli: 8 },
+    tenantMaxRequests: { yaml: '100', fromYaml: 100, argv: ['--tenant-max-requests', '50'], fromCli: 50 },
+    serverUser: { yaml: 'www-data', fromYaml: 'www-data', argv: ['--server-user', 'nobody'], fromCli: 'nobody' },
   };
 
 /** Writes conf/p.yaml with every sample (and the folders and files they name); returns its path. */
@@ -1219,7 +1292,7 @@ describe('YAML file', () => {
       all.push(...argv);
       cli[name] = inCwd(fromCli);
       // A switch can only turn itself on: its sample is true in both.
-      const switches = ['debug', 'redirectHttp', 'compressPages', 'allowRemoteDev'];
+      const switches = ['debug', 'redirectHttp', 'compressPages', 'allowRemoteDev', 'allowRootPages'];
       if (!switches.includes(name)) expect(cli[name], name).not.toEqual(yaml[name]);
       expect(plain(run(['--config', file, ...argv])), name).toEqual({ ...yaml, [name]: cli[name] });
     }
@@ -1452,6 +1525,22 @@ describe('YAML file', () => {
     ['acme-ca', 'missing.pem', '"/CWD/missing.pem"'],
     ['acme-renew-before', '10', '10'],
     ['state-dir', '""', '""'],
+    ['user', '"a b"', '"a b"'],
+    ['group', '[staff]', '["staff"]'],
+    ['umask', '"8"', '"8"'],
+    ['allow-root-pages', 'yes', '"yes"'],
+    ['symlinks', 'never', '"never"'],
+    ['limit-memory', '-1', '-1'],
+    ['limit-cpu', 'lots', '"lots"'],
+    ['limit-processes', '1.5', '1.5'],
+    ['limit-open-files', '2000000', '2000000'],
+    ['limit-file-size', '1T', '"1T"'],
+    ['tenant-memory', 'x', '"x"'],
+    ['tenant-cpu', '-5', '-5'],
+    ['tenant-processes', '[]', '[]'],
+    ['tenant-max-workers', 'all', '"all"'],
+    ['tenant-max-requests', '-1', '-1'],
+    ['server-user', '"www data"', '"www data"'],
   ];
 
   it.each(badValues)('rejects %s: %s, naming file, key and what is allowed', (key, value, got) => {
@@ -1476,7 +1565,7 @@ describe('YAML file', () => {
     ],
     [
       '- name: a\n    match: a/**\n    port: 80',
-      `groups[0] has unknown key "port" (allowed: name, match, processes, threads, python, python-path, env, cwd, preload, venv)`,
+      `groups[0] has unknown key "port" (allowed: name, match, processes, threads, python, python-path, env, cwd, preload, venv, user, group, umask, limit-memory, limit-cpu, limit-processes, limit-open-files, limit-file-size, tenant-memory, tenant-cpu, tenant-processes, tenant-max-workers, tenant-max-requests)`,
       '"port"',
     ],
     ['- name: a\n    match: a/**\n  - name: a\n    match: b/**', 'groups[1].name must be unique', '"a"'],
@@ -1544,7 +1633,7 @@ describe('YAML file', () => {
     ['max_body: 1M', 'max_body', '. Did you mean "max-body"?'],
     ['maxBody: 1M', 'maxBody', '. Did you mean "max-body"?'],
     ['python_path: [lib]', 'python_path', '. Did you mean "python-path"?'],
-    ['group: []', 'group', '. Did you mean "groups"?'],
+    ['gruops: []', 'gruops', '. Did you mean "groups"?'],
     ['Env: {}', 'Env', '. Did you mean "env"?'],
     ['idle_timeout: 5', 'idle_timeout', '. Did you mean "idle-timeout"?'],
     ['timeout: 5', 'timeout', ''],

@@ -30,7 +30,8 @@ function rejected(raw: unknown): InvalidValue {
   throw new Error('expected an InvalidValue');
 }
 
-const KEYS = 'name, match, processes, threads, python, python-path, env, cwd, preload, venv';
+const KEYS =
+  'name, match, processes, threads, python, python-path, env, cwd, preload, venv, user, group, umask, limit-memory, limit-cpu, limit-processes, limit-open-files, limit-file-size, tenant-memory, tenant-cpu, tenant-processes, tenant-max-workers, tenant-max-requests';
 
 describe('parseGroupRules (SETTINGS.groups.parse)', () => {
   it('accepts an empty list', () => {
