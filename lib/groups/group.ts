@@ -17,10 +17,10 @@ import { WakeList } from './wake-list.js';
 export interface GroupContext {
   readonly launcher: Launcher;
   readonly log: Logger;
-  /** Waits for room under the global process cap (evicting idle groups); false if the deadline passed. */
+  /** Waits for room under max-workers and its tenant's cap (./slots.ts); false if the deadline passed. */
   reserve(group: Group, deadline: number): Promise<boolean>;
-  /** Gives back a reservation that did not become a process. */
-  unreserve(): void;
+  /** Its reservation became a process, or will not. */
+  unreserve(group: Group): void;
   /** A worker process of this group ended: its slot is free. */
   released(group: Group, worker: Worker): void;
   /** Scripts of this group to import as soon as a worker starts. */
@@ -160,7 +160,7 @@ export class Group {
       try {
         worker = await this.launch();
       } finally {
-        this.ctx.unreserve();
+        this.ctx.unreserve(this);
       }
       this.adopt(worker);
       return worker;

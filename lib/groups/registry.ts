@@ -1,8 +1,9 @@
 // Which interpreter group runs a script: the groups of every site (two sites
-// never share one), the cap on live Python processes across all of them
-// (max-workers: the least recently used idle group is stopped to make room),
-// and what is known about scripts that are not pages. The only way requests
-// reach a worker. The periodic sweep is ./watchdog.ts.
+// never share one), the caps on live Python processes across all of them and
+// on each tenant's (max-workers, tenant-max-workers: ./slots.ts, which also
+// decides whose turn a freed process is), the cap on a tenant's requests
+// (tenant-max-requests), and what is known about scripts that are not pages.
+// The only way requests reach a worker. The periodic sweep is ./watchdog.ts.
 
 import { statSync } from 'node:fs';
 import type { Site, Sites } from '../site/site.js';
@@ -12,7 +13,9 @@ import type { Launcher } from '../worker/launch/spawn.js';
 import { failed, type Outcome } from '../worker/outcome.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
 import { exitReasonOf, markExit, type GroupObserver } from './observer.js';
+import { Slots } from './slots.js';
 import { groupSpecFor, preloadTargets } from './spec.js';
+import { CapTable, RequestCounts, type TenantCaps } from './tenants.js';
 import { Watchdog } from './watchdog.js';
 
 export interface RegistryOptions {
@@ -38,6 +41,15 @@ export interface GroupStatus {
   idleSeconds: number;
 }
 
+export interface TenantStatus {
+  tenant: string;
+  /** Live worker processes, and those being started. */
+  processes: number;
+  /** Requests running or waiting. */
+  requests: number;
+  caps: TenantCaps;
+}
+
 interface Preload {
   site: Site;
   script: string;
@@ -53,8 +65,9 @@ export class GroupRegistry {
   /** Scripts found not to be pages: their file signature then, and the answer (its reason and hint). */
   private readonly notPages = new Map<string, { signature: string; outcome: Outcome }>();
   private readonly pages = new Set<string>(); // scripts that have answered as pages
-  private reservations = 0;
-  private slotWaiters: (() => void)[] = [];
+  private readonly caps = new CapTable();
+  private readonly requests = new RequestCounts();
+  private readonly slots: Slots;
   private closed = false;
   private readonly watchdog: Watchdog;
   private ctx!: GroupContext;
@@ -63,6 +76,7 @@ export class GroupRegistry {
   private readonly retired = new Set<Group>();
 
   constructor(private opts: RegistryOptions) {
+    this.slots = new Slots(this.slotRules(opts.maxWorkers));
     this.configure(opts);
     this.watchdog = new Watchdog(() => this.allGroups(), opts.log);
   }
@@ -73,14 +87,15 @@ export class GroupRegistry {
     this.ctx = {
       launcher: opts.launcher,
       log: opts.log,
-      reserve: (group, deadline) => this.reserve(group, deadline),
-      unreserve: () => this.unreserve(),
+      reserve: (group, deadline) => this.slots.reserve(group, deadline),
+      unreserve: (group) => this.slots.unreserve(group),
       released: (group, worker) => {
         opts.observer?.workerExited(group, exitReasonOf(worker));
-        this.wakeSlots();
+        this.slots.released();
       },
       preloadFor: (group) => this.preloads.filter((p) => this.groupOf(p.site, p.script) === group).map((p) => p.script),
-      redispatch: (site, job) => this.run(this.sameSite(site), job),
+      // Already counted in its tenant's requests when it first arrived: not counted (nor refused) again.
+      redispatch: (site, job) => this.runIn(this.groupOf(this.sameSite(site), job.script), job, null),
       observer: opts.observer,
     };
   }
@@ -95,7 +110,9 @@ export class GroupRegistry {
     this.specCache.clear();
     this.notPages.clear(); // a new python-path or env may change what a module is
     this.pages.clear();
+    this.caps.clear(); // made anew from the new groups; requests counted stay counted until they end
     this.configure(opts);
+    this.slots.configure(this.slotRules(opts.maxWorkers));
     for (const g of old) this.retired.add(g);
     await this.warmUp();
     await Promise.all(old.map((g) => g.close().finally(() => this.retired.delete(g))));
@@ -110,6 +127,22 @@ export class GroupRegistry {
     const before = known !== undefined || !this.pages.has(job.script) ? fileSignature(job.script) : null;
     if (known !== undefined && before === known.signature) return known.outcome;
     const group = this.groupOf(site, job.script);
+    const { tenant } = group.spec;
+    const cap = this.caps.of(tenant).requests;
+    if (!this.requests.enter(tenant, cap)) {
+      this.opts.observer?.rejected(group);
+      return tenantBusy(tenant, cap);
+    }
+    try {
+      return await this.runIn(group, job, before);
+    } finally {
+      this.requests.leave(tenant); // every way a request ends comes through here: no count leaks
+      this.slots.ended(group);
+    }
+  }
+
+  /** Runs `job` in `group`; `before` is its script's signature if taken on arrival. */
+  private async runIn(group: Group, job: Job, before: string | null): Promise<Outcome> {
     this.opts.observer?.routed(job.res, group);
     const outcome = await group.run(job);
     if (outcome.kind === 'error' && outcome.errorKind === 'busy') this.opts.observer?.rejected(group);
@@ -138,8 +171,10 @@ export class GroupRegistry {
     const key = `${site.name}\0${spec.key}`;
     this.specCache.set(`${site.name}\0${script}`, key);
     let group = this.groups.get(key);
-    if (!group)
+    if (!group) {
       this.groups.set(key, (group = new Group(spec, { ...this.ctx, log: this.opts.logFor?.(site) ?? this.opts.log })));
+      this.caps.note(spec);
+    }
     return group;
   }
 
@@ -164,49 +199,25 @@ export class GroupRegistry {
     return this.allGroups().reduce((n, g) => n + g.workers.length, 0);
   }
 
-  /** Room for one more process under max-workers: evicts the least recently used idle group if needed. */
-  private async reserve(requester: Group, deadline: number): Promise<boolean> {
-    while (this.liveProcesses + this.reservations >= this.opts.maxWorkers) {
-      const victim = this.leastRecentlyUsedIdle(requester);
-      if (victim) {
-        await victim.drain(
-          `stopped to make room for ${requester.spec.label} (max-workers ${this.opts.maxWorkers})`,
-          'evicted',
-        );
-        continue;
-      }
-      if (!(await this.waitForSlot(deadline))) return false;
-    }
-    this.reservations++;
-    return true;
+  private slotRules(maxWorkers: number): ConstructorParameters<typeof Slots>[0] {
+    return {
+      maxWorkers,
+      tenantCap: (tenant) => this.caps.of(tenant).workers,
+      all: () => this.allGroups(),
+      current: () => this.groups.values(),
+    };
   }
 
-  private unreserve(): void {
-    this.reservations--;
-    this.wakeSlots();
-  }
-
-  private leastRecentlyUsedIdle(except: Group): Group | null {
-    let best: Group | null = null;
-    for (const g of this.groups.values()) {
-      if (g === except || !g.idle || g.workers.length === 0 || g.workers.some((w) => w.retiring)) continue;
-      if (!best || g.lastUsed < best.lastUsed) best = g;
-    }
-    return best;
-  }
-
-  private waitForSlot(deadline: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
-      this.slotWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-  }
-
-  private wakeSlots(): void {
-    for (const wake of this.slotWaiters.splice(0)) wake();
+  /** Each tenant with processes or requests: how many, and its caps (0: none). */
+  tenants(): TenantStatus[] {
+    const names = new Set([...this.allGroups()].map((g) => g.spec.tenant));
+    for (const [tenant] of this.requests.all()) names.add(tenant);
+    return [...names].map((tenant) => ({
+      tenant,
+      processes: this.slots.heldBy(tenant),
+      requests: this.requests.of(tenant),
+      caps: this.caps.of(tenant),
+    }));
   }
 
   status(): GroupStatus[] {
@@ -250,6 +261,18 @@ export class GroupRegistry {
     }
     await Promise.all(exits);
   }
+}
+
+/**
+ * A request turned away because its tenant is at tenant-max-requests: 503
+ * with Retry-After, like every busy answer (lib/http/page-error.ts). CloudLinux
+ * answers its entry-process cap 508 (Loop Detected, a WebDAV code that says
+ * nothing of load, and that clients and proxies do not retry); 503 with
+ * Retry-After is the standard HTTP way to say "overloaded, come back", which
+ * caches, crawlers and load balancers already honour.
+ */
+function tenantBusy(tenant: string, cap: number): Outcome {
+  return failed('busy', `tenant ${tenant} is at tenant-max-requests (${cap} running or waiting)`);
 }
 
 /** mtime and size, enough to tell that a file changed; null if it is gone. */

@@ -31,8 +31,11 @@ export interface PageError {
 export function answerPageError(p: PageError, outcome: ErrorOutcome): void {
   const advice = adviceOf(p, outcome);
   logPageError(p, outcome, advice);
-  // A full queue or no free thread in time: the client may try again shortly. After a silent
-  // client (408) the rest of its body may still come: the connection cannot be reused.
+  // A full queue, no free thread in time, or a tenant at tenant-max-requests: the client may try
+  // again shortly. 1 s, the least the header can say: each of these clears as soon as one request
+  // ends, most pages take well under a second, and a longer wait would leave the room idle (503,
+  // not CloudLinux's 508: see tenantBusy in lib/groups/registry.ts). After a silent client (408)
+  // the rest of its body may still come: the connection cannot be reused.
   const headers =
     outcome.status === 503 ? { 'Retry-After': '1' } : outcome.status === 408 ? { Connection: 'close' } : {};
   if (devFor(p.site, p.req.headers)) return writeDevPage(p.req, p.res, devErrorOf(p, outcome, advice), headers);
