@@ -127,3 +127,130 @@ describe.skipIf(!isRoot)('tenants as real users (root only)', () => {
     });
   }
 });
+
+const HOSTILE: Record<string, string> = {
+  'memory.py': `def application(environ, start_response):
+    try:
+        hog = bytearray(1 << 30)
+        result = "allocated %d" % len(hog)
+    except MemoryError:
+        result = "MemoryError"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [result.encode()]
+`,
+  'spin.py': `def application(environ, start_response):
+    while True:
+        pass
+`,
+  'forks.py': `import os, signal, time
+def application(environ, start_response):
+    children, result = [], "no limit met"
+    for _ in range(200):
+        try:
+            pid = os.fork()
+        except OSError as err:
+            result = "%s after %d" % (type(err).__name__, len(children))
+            break
+        if pid == 0:
+            time.sleep(20)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [result.encode()]
+`,
+  'files.py': `def application(environ, start_response):
+    held, result = [], "no limit met"
+    for _ in range(5000):
+        try:
+            held.append(open("/dev/null"))
+        except OSError as err:
+            result = "%s after %d" % (type(err).__name__, len(held))
+            break
+    for f in held:
+        f.close()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [result.encode()]
+`,
+  'bigwrite.py': `import errno, os, tempfile
+def application(environ, start_response):
+    fd, name = tempfile.mkstemp()
+    written, result = 0, "wrote 1 GiB"
+    try:
+        chunk = b"x" * (1 << 20)
+        while written < (1 << 30):
+            try:
+                written += os.write(fd, chunk)
+            except OSError as err:
+                result = "%s after %d" % (errno.errorcode[err.errno], written)
+                break
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [result.encode()]
+`,
+};
+
+describe.skipIf(!isRoot)('per-worker kernel limits hold a hostile tenant, and only it (root only)', () => {
+  let t: TestUsers;
+  let s: RunningServer;
+  const get = (target: string) => hostGet(s, 'localhost', target);
+
+  beforeAll(async () => {
+    t = makeTestUsers(['alice', 'bob']);
+    const root = path.join(t.base, 'www');
+    for (const [who, user] of Object.entries(t.users)) {
+      const dir = path.join(root, who);
+      mkdirSync(dir, { recursive: true });
+      const files = who === 'alice' ? { ...HOSTILE, 'whoami.py': WHOAMI } : { 'whoami.py': WHOAMI };
+      for (const [name, code] of Object.entries(files)) writeFileSync(path.join(dir, name), code);
+      t.own(user, dir, ...Object.keys(files).map((f) => path.join(dir, f)));
+    }
+    const limits = { limitMemory: 512 * 2 ** 20, limitCpu: 2, limitProcesses: 40, limitOpenFiles: 64 };
+    const config = makeConfig({ root, port: 0, threads: 4, ...limits, limitFileSize: 2 ** 20 });
+    s = await startPypages(config, { log: memoryLogger() });
+  });
+  afterAll(async () => {
+    await s?.close();
+    t?.remove();
+  });
+
+  const bobAnswers = async () => expect((await get('/bob/whoami.py')).status).toBe(200);
+
+  it('memory: an allocation past limit-memory fails in the page', async () => {
+    expect((await get('/alice/memory.py')).text).toBe('MemoryError');
+    await bobAnswers();
+  });
+
+  it('processes: a fork loop stops at limit-processes', async () => {
+    const text = (await get('/alice/forks.py')).text;
+    const m = /^BlockingIOError after (\d+)$/.exec(text);
+    expect(m, text).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(40);
+    await bobAnswers();
+  });
+
+  it('open files: opening thousands stops at limit-open-files', async () => {
+    const text = (await get('/alice/files.py')).text;
+    const m = /^OSError after (\d+)$/.exec(text);
+    expect(m, text).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(64);
+  });
+
+  it('file size: a 1 GiB write stops at limit-file-size', async () => {
+    expect((await get('/alice/bigwrite.py')).text).toBe(`EFBIG after ${2 ** 20}`);
+  });
+
+  it('cpu: a spinning page is ended at limit-cpu (502), while the other tenant answers throughout', async () => {
+    const spin = get('/alice/spin.py');
+    const started = Date.now();
+    await bobAnswers();
+    expect((await spin).status).toBe(502);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    await bobAnswers();
+    expect((await get('/alice/whoami.py')).status).toBe(200); // a new worker took its place
+  });
+});
