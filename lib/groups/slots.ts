@@ -5,16 +5,15 @@
 // come first served: a tenant flooding the server has many waiting, another
 // tenant one, and that one is served next all the same.
 //
-// Room is made by stopping a process of another group. An idle one at once
-// (the least recently used, as max-workers always did), unless it is another
-// tenant's that holds no more processes than the waiting one's and was used
-// within TURN_MS: a tenant between two requests keeps its share. A busy one
-// is retired (it takes no new requests and ends once its requests in flight
-// have) when the waiting tenant keeps fewer processes than the holder's, or,
-// within one tenant, the waiting group fewer than the holder group: so the
-// slots are shared evenly and the last one taken in turns, but a busy
-// process keeps its slot TURN_MS at least, so that turns do not cost a
-// process start per request.
+// Room is made by stopping a process of another group: within a tenant, an
+// idle one at once (the least recently used, as max-workers always did);
+// another tenant's, idle for TURN_MS, too. Else a process is retired (it
+// takes no new requests and ends once its requests in flight have) when the
+// waiting tenant keeps fewer processes than the holder's, or, within one
+// tenant, the waiting group fewer than the holder group: so the slots end up
+// shared evenly. A move that the same rule would undo (one tenant with the
+// last slot, another without) waits until the process has had TURN_MS: the
+// last slot goes round in turns, not a process start per request.
 
 import type { Worker } from '../worker/worker.js';
 import type { Group } from './group.js';
@@ -156,10 +155,12 @@ export class Slots {
   private makeRoom(): void {
     let unserved = false;
     const now = Date.now();
+    // Processes that one waiting earlier in turn will have once they have had their turn: not for later ones.
+    const spoken = new Set<Worker>();
     for (const [, w] of this.waiting.inTurn()) {
       if (w.promise) continue;
       const h = this.held();
-      const victim = this.victimFor(w, h, now);
+      const victim = this.victimFor(w, h, now, spoken);
       if (!victim) {
         unserved = true;
         continue;
@@ -167,7 +168,7 @@ export class Slots {
       w.promise = victim.worker;
       victim.group.retire(victim.worker, this.reason(w, h, victim.group.idle), 'evicted');
     }
-    // A share protected for TURN_MS becomes free to take with no event to tell: look again shortly.
+    // A process whose turn ends, or a share kept for TURN_MS, becomes free to take with no event to tell.
     if (unserved && !this.retry)
       this.retry = setTimeout(() => {
         this.retry = null;
@@ -187,39 +188,51 @@ export class Slots {
       : `stops after its requests in flight: ${who} takes its turn, ${why}`;
   }
 
-  /** The process to stop for `w`, if any may be: idle ones first (least recently used), then the busiest tenant's. */
-  private victimFor(w: Waiter, h: Held, now: number): { group: Group; worker: Worker } | null {
+  /**
+   * The process to stop for `w` now, if any may be: idle ones first (least
+   * recently used), then the busiest tenant's. Those it may have only once
+   * they have had their turn are added to `spoken`, so that a later one in
+   * turn does not take them meanwhile (each gap between two requests of the
+   * holder would do).
+   */
+  private victimFor(w: Waiter, h: Held, now: number, spoken: Set<Worker>): { group: Group; worker: Worker } | null {
     const cap = this.rules.tenantCap(w.tenant);
     // Over its own tenant's cap, only a process of its own tenant makes room.
     const ownOnly = cap > 0 && (h.tenant.get(w.tenant) ?? 0) >= cap;
     let best: { group: Group; worker: Worker; rank: number[] } | null = null;
+    const later: Worker[] = [];
     for (const g of this.rules.current()) {
       if (g === w.group || (ownOnly && g.spec.tenant !== w.tenant)) continue;
-      const worker = this.yieldable(g, now);
-      if (!worker || !this.mayTake(w, g, h, now)) continue;
+      const may = this.mayTake(w, g, h, now);
+      if (may === 'no') continue;
+      const worker = yieldable(g, may === 'after-turn' ? now - TURN_MS : now, spoken);
+      if (!worker) later.push(...g.workers.filter((x) => x.alive && !x.retiring && !spoken.has(x)));
+      if (!worker) continue;
       const rank = g.idle ? [0, g.lastUsed] : [1, -(h.keeps.get(g.spec.tenant) ?? 0), worker.startedAt];
       if (!best || before(rank, best.rank)) best = { group: g, worker, rank };
     }
+    if (!best) for (const x of later) spoken.add(x);
     return best;
   }
 
-  /** A process of `g` that may be stopped: any of an idle group; of a busy one, the least loaded that had its turn. */
-  private yieldable(g: Group, now: number): Worker | null {
-    let best: Worker | null = null;
-    for (const x of g.workers) {
-      if (!x.alive || x.retiring) continue;
-      if (!g.idle && now - x.startedAt < TURN_MS) continue;
-      if (!best || x.inflight < best.inflight) best = x;
-    }
-    return best;
-  }
-
-  /** Whether `w` may have a process of `g`: the fair-share rule above. */
-  private mayTake(w: Waiter, g: Group, h: Held, now: number): boolean {
-    if (g.spec.tenant === w.tenant) return g.idle || (h.group.get(w.group) ?? 0) < (h.group.get(g) ?? 0);
-    const fewer = (h.keeps.get(w.tenant) ?? 0) < (h.keeps.get(g.spec.tenant) ?? 0);
-    if (!g.idle) return fewer;
-    return fewer || now - Math.max(g.lastUsed, this.lastEnded.get(g) ?? 0) >= TURN_MS;
+  /**
+   * Whether `w` may have a process of `g`, by the fair-share rule above: no,
+   * yes, or once that process has had its turn. Within a tenant, an idle
+   * group gives way at once (least recently used first, as max-workers always
+   * did). A move that leaves the holder keeping at least as many as the
+   * waiting one then keeps is not undone by the same rule, so it need not
+   * wait for a turn: a tenant with none is let in at once by one with two.
+   */
+  private mayTake(w: Waiter, g: Group, h: Held, now: number): 'no' | 'yes' | 'after-turn' {
+    const same = g.spec.tenant === w.tenant;
+    if (same && g.idle) return 'yes';
+    // Idle for a turn: nobody is using it.
+    if (g.idle && now - Math.max(g.lastUsed, this.lastEnded.get(g) ?? 0) >= TURN_MS) return 'yes';
+    const [mine, theirs] = same
+      ? [h.group.get(w.group) ?? 0, h.group.get(g) ?? 0]
+      : [h.keeps.get(w.tenant) ?? 0, h.keeps.get(g.spec.tenant) ?? 0];
+    if (mine >= theirs) return 'no';
+    return mine + 2 <= theirs ? 'yes' : 'after-turn';
   }
 
   private held(): Held {
@@ -235,6 +248,16 @@ export class Slots {
     for (const [g, n] of this.reserved) add(g, n, n);
     return h;
   }
+}
+
+/** A process of `g` that may be stopped: the least loaded started by `startedBy`, not spoken for. */
+function yieldable(g: Group, startedBy: number, spoken: Set<Worker>): Worker | null {
+  let best: Worker | null = null;
+  for (const x of g.workers) {
+    if (!x.alive || x.retiring || x.startedAt > startedBy || spoken.has(x)) continue;
+    if (!best || x.inflight < best.inflight) best = x;
+  }
+  return best;
 }
 
 /** Lexical order of two ranks: lower first. */

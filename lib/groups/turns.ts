@@ -1,20 +1,25 @@
 // Things waiting their turn, by tenant: each tenant's own in the order they
-// came, the tenants in a ring. Whoever is served sends its tenant to the back
-// of the ring, so the next one served is another tenant's whenever another
-// tenant waits: round robin by tenant, not first come first served over
-// everything (a tenant with a hundred waiting does not push a tenant with
-// one to the back). Pure: lib/groups/slots.ts decides who may be served.
+// came, and the tenants in order of their last turn, the one served longest
+// ago first (one never served before any that has been, in the order they
+// came). Round robin by tenant, not first come first served over everything:
+// a tenant with a hundred waiting does not push a tenant with one to the
+// back, and a tenant that stops waiting for a moment (its next request is on
+// its way) keeps its place in the round. Pure: lib/groups/slots.ts decides
+// who may be served.
 
 export class TurnQueue<T> {
-  /** Tenant → its waiting, oldest first; the Map's order is the ring's (the front's turn first). */
+  /** Tenant → its waiting, oldest first; the Map's order is that of arrival. */
   private readonly lines = new Map<string, T[]>();
+  /** Tenant → when it was last served (a count of turns): the least first. Kept while it is away. */
+  private readonly lastTurn = new Map<string, number>();
+  private turns = 0;
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  /** `item` of `tenant` waits behind its tenant's others; a tenant new to the ring goes to its back. */
+  /** `item` of `tenant` waits behind its tenant's others. */
   push(tenant: string, item: T): void {
     const line = this.lines.get(tenant);
     if (line) line.push(item);
@@ -22,7 +27,7 @@ export class TurnQueue<T> {
     this.count++;
   }
 
-  /** Takes `item` out without its tenant losing its place (it gave up waiting). False if it was not there. */
+  /** Takes `item` out without it being a turn of its tenant (it gave up waiting). False if it was not there. */
   remove(tenant: string, item: T): boolean {
     const line = this.lines.get(tenant);
     const at = line ? line.indexOf(item) : -1;
@@ -33,18 +38,16 @@ export class TurnQueue<T> {
     return true;
   }
 
-  /** Takes `item` out: it is served, and its tenant, if it has more waiting, goes to the back of the ring. */
+  /** Takes `item` out: it is served, and that was its tenant's turn. */
   serve(tenant: string, item: T): void {
-    if (!this.remove(tenant, item)) return;
-    const line = this.lines.get(tenant);
-    if (!line) return;
-    this.lines.delete(tenant);
-    this.lines.set(tenant, line);
+    if (this.remove(tenant, item)) this.lastTurn.set(tenant, ++this.turns);
   }
 
-  /** Everything waiting, in turn order: tenant by tenant round the ring, each tenant's oldest first. */
+  /** Everything waiting, in turn order: tenant by tenant, the one served longest ago first, each tenant's oldest first. */
   *inTurn(): IterableIterator<[tenant: string, item: T]> {
-    for (const [tenant, line] of [...this.lines]) for (const item of [...line]) yield [tenant, item];
+    const turn = (tenant: string) => this.lastTurn.get(tenant) ?? 0;
+    const tenants = [...this.lines].sort(([a], [b]) => turn(a) - turn(b)); // stable: ties in order of arrival
+    for (const [tenant, line] of tenants) for (const item of [...line]) yield [tenant, item];
   }
 
   /** The first waiting, in turn order, for which `ok` holds: the one to serve next among those that can be. */

@@ -24,16 +24,18 @@ describe('TurnQueue', () => {
     expect(q.size).toBe(0);
   });
 
-  it('sends a served tenant to the back, behind a tenant that came meanwhile', () => {
+  it('serves the tenant served longest ago first, even one that came after', () => {
     const q = new TurnQueue<string>();
     q.push('A', 'a1');
     q.push('A', 'a2');
     q.serve('A', 'a1');
     q.push('B', 'b1');
-    expect(q.next(() => true)).toEqual(['A', 'a2']); // A was at the front and still had one waiting: ring A, B
+    expect(q.next(() => true)).toEqual(['B', 'b1']); // never served: before A, served once
+    q.serve('B', 'b1');
     q.serve('A', 'a2');
-    q.push('A', 'a3'); // A had emptied: it comes back at the back
-    expect(drain(q)).toEqual(['b1', 'a3']);
+    q.push('A', 'a3');
+    q.push('B', 'b2'); // B was away a moment (its next request on its way): its turn came before A's last
+    expect(drain(q)).toEqual(['b2', 'a3']);
   });
 
   it('skips those that may not be served now, keeping their place', () => {
