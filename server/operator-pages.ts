@@ -3,7 +3,7 @@
 // in status-allow).
 
 import type { Context, Next } from 'koa';
-import type { GroupStatus } from '../lib/groups/registry.js';
+import type { GroupStatus, TenantStatus } from '../lib/groups/registry.js';
 import { trustListOf, type ClientView } from '../lib/http/proxy.js';
 import type { Metrics } from '../lib/metrics/metrics.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -41,6 +41,8 @@ interface StatusReport {
   server: { pid: number; uptimeSeconds: number; accepting: boolean; requestsInFlight: number };
   totals: { groups: number; processes: number; inflight: number; queued: number; served: number; rssBytes: number };
   groups: GroupStatus[];
+  /** Each tenant's processes and requests, and its caps (tenant-max-workers, tenant-max-requests; 0: none). */
+  tenants: TenantStatus[];
 }
 
 function report(runtime: Runtime, lifecycle: Lifecycle): StatusReport {
@@ -63,6 +65,7 @@ function report(runtime: Runtime, lifecycle: Lifecycle): StatusReport {
       rssBytes: sum((p) => p.rssBytes),
     },
     groups,
+    tenants: runtime.groups.tenants(),
   };
 }
 

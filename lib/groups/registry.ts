@@ -33,6 +33,8 @@ export interface RegistryOptions {
 export interface GroupStatus {
   /** The name of the group's site. */
   site: string;
+  /** Its tenant: user:NAME when its workers run as a user, else site:NAME. */
+  tenant: string;
   key: string;
   label: string;
   python: string;
@@ -226,6 +228,7 @@ export class GroupRegistry {
       .filter((g) => g.workers.length > 0 || g.queueDepth > 0)
       .map((g) => ({
         site: g.spec.site.name,
+        tenant: g.spec.tenant,
         key: g.spec.key,
         label: g.spec.label,
         python: g.spec.python,
