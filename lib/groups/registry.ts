@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import type { Site, Sites } from '../site/site.js';
 import type { Logger } from '../util/log.js';
 import type { Job } from '../worker/exchange.js';
+import { withRunAs } from '../worker/job.js';
 import type { Launcher } from '../worker/launch/spawn.js';
 import { failed, type Outcome } from '../worker/outcome.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
@@ -111,7 +112,7 @@ export class GroupRegistry {
     if (known !== undefined && before === known.signature) return known.outcome;
     const group = this.groupOf(site, job.script);
     this.opts.observer?.routed(job.res, group);
-    const outcome = await group.run(job);
+    const outcome = await group.run(withRunAs(job, group.spec.identity));
     if (outcome.kind === 'error' && outcome.errorKind === 'busy') this.opts.observer?.rejected(group);
     if (outcome.kind === 'done') this.pages.add(job.script);
     if (outcome.kind === 'error' && outcome.errorKind === 'not-page') {

@@ -20,6 +20,7 @@ import { InvalidValue, SETTINGS, type SettingValues } from '../config/settings.j
 import { denyRules, type FolderRules } from '../http/deny.js';
 import { statOrNull } from '../http/fs-probe.js';
 import type { ResolveOptions, Target } from '../http/resolve.js';
+import { ownerMatchOf } from '../tenant/symlinks.js';
 import { perSite, type Site } from './site.js';
 
 export const OVERRIDE_FILE = '.pypages.yaml';
@@ -138,7 +139,8 @@ const foldersOf = perSite((site) => new SiteFolders(site));
 
 /** How lib/http/resolve.ts resolves in `site`: its index and deny, and its folders' .pypages.yaml when allow-override lets them. */
 export function resolveOptions(site: Site): ResolveOptions {
-  return { index: site.index, deny: site.deny, folder: site.allowOverride.length ? foldersOf(site).rules : undefined };
+  const folder = site.allowOverride.length ? foldersOf(site).rules : undefined;
+  return { index: site.index, deny: site.deny, folder, ownerMatch: ownerMatchOf(site) };
 }
 
 /** The site as the folder of `target` sees it (its .pypages.yaml files), or a misconfigured target when they are broken. */
