@@ -53,12 +53,17 @@ export function classBits(who: Reader, inode: Inode): number {
   return inode.mode & 7;
 }
 
-/** The folders from `top` down to `dir` (both included); empty when `dir` is not `top` or below it. */
+/**
+ * The folders from `top` down to `dir` (both included, both normalized
+ * absolute paths); empty when `dir` is not `top` or below it. String work
+ * only: it runs on every static request as root.
+ */
 export function foldersDown(top: string, dir: string): string[] {
-  const rel = path.relative(top, dir);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return [];
-  const out = [top];
-  for (const part of rel === '' ? [] : rel.split(path.sep)) out.push(path.join(out[out.length - 1], part));
+  const base = top.length > 1 && top.endsWith('/') ? top.slice(0, -1) : top;
+  if (dir !== base && !dir.startsWith(base === '/' ? '/' : `${base}/`)) return [];
+  const out = [base];
+  for (let at = dir.indexOf('/', base.length + 1); at !== -1; at = dir.indexOf('/', at + 1)) out.push(dir.slice(0, at));
+  if (dir !== base) out.push(dir.endsWith('/') ? dir.slice(0, -1) : dir);
   return out;
 }
 

@@ -13,8 +13,13 @@
 //
 // Not started as root: nothing is checked here; the kernel holds Node to the
 // server's own user, as it always did.
+//
+// Cost: the file is stat'ed on every request, so a chmod of it holds at the
+// next one; the folders' owners and modes are remembered for a second (a
+// stat each was a quarter of resolve's time per static request), so a chmod
+// of a folder holds within a second, as a path's answer in ../resolve-cache.ts.
 import { statSync } from 'node:fs';
-import { OTHERS, unreadableBy } from '../../tenant/access.js';
+import { type Inode, OTHERS, unreadableBy } from '../../tenant/access.js';
 import { startedAsRoot } from '../../tenant/identity.js';
 
 /**
@@ -26,7 +31,23 @@ export function staticRefusal(root: string, file: string, asRoot = startedAsRoot
   if (!asRoot) return null;
   const st = statSync(file, { throwIfNoEntry: false });
   if (st === undefined) return null;
-  const why = unreadableBy(OTHERS, file, st, root);
+  const why = unreadableBy(OTHERS, file, st, root, folderInode);
   if (why === null) return null;
   return `${why} by others: started as root, pypages sends only what a web server without privileges could read (chmod o+r the file, o+x its folders)`;
+}
+
+const FOLDER_MS = 1000;
+const MAX_FOLDERS = 10_000; // folders of files that exist and were asked for: few, but bounded all the same
+const folders = new Map<string, { inode: Inode | null; until: number }>();
+
+/** A folder's owner, group and mode, as they were less than a second ago. */
+function folderInode(dir: string): Inode | null {
+  const now = Date.now();
+  const known = folders.get(dir);
+  if (known && known.until > now) return known.inode;
+  if (folders.size >= MAX_FOLDERS) folders.clear();
+  const s = statSync(dir, { throwIfNoEntry: false });
+  const inode = s ? { uid: s.uid, gid: s.gid, mode: s.mode } : null;
+  folders.set(dir, { inode, until: now + FOLDER_MS });
+  return inode;
 }

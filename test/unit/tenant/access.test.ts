@@ -98,6 +98,9 @@ describe('foldersDown and unreadableBy', () => {
     expect(foldersDown('/srv/www', '/srv/www/x/y')).toEqual(['/srv/www', '/srv/www/x', '/srv/www/x/y']);
     expect(foldersDown('/srv/www', '/srv/other')).toEqual([]);
     expect(foldersDown('/srv/www', '/srv/www2')).toEqual([]);
+    expect(foldersDown('/srv/www/', '/srv/www/x')).toEqual(['/srv/www', '/srv/www/x']);
+    expect(foldersDown('/', '/')).toEqual(['/']);
+    expect(foldersDown('/srv/www', '/srv')).toEqual([]);
   });
 
   const tree: Record<string, ReturnType<typeof dir>> = {
@@ -128,8 +131,8 @@ describe('foldersDown and unreadableBy', () => {
     expect(unreadableBy(other, '/home/x', file(0o644), '/', asFile)).toMatch(/folder \/home is gone or not a folder/);
   });
   it('starts at the top it is given: folders above it are not looked at', () => {
-    expect(unreadableBy(OTHERS, '/home/bob/x', file(0o644), '/home/bob/x/..', stat)).not.toBeNull();
-    const inside = { ...tree, '/home/bob/www': dir(0o755, 2002, 2002) };
+    expect(unreadableBy(OTHERS, '/home/bob/x', file(0o644), '/', stat)).not.toBeNull();
+    const inside: Record<string, ReturnType<typeof dir>> = { ...tree, '/home/bob/www': dir(0o755, 2002, 2002) };
     expect(unreadableBy(OTHERS, '/home/bob/www/x', file(0o644), '/home/bob/www', (p) => inside[p] ?? null)).toBeNull();
   });
 });

@@ -47,11 +47,29 @@ describe('staticRefusal', () => {
     expect(refusal('listable-only/public.txt')).toMatch(/folder .*\/listable-only \(mode 0754/);
   });
   it('counts the site root itself', () => {
-    chmodSync(root, 0o700);
+    const closed = tempDir('pypages-readable-root-');
     try {
-      expect(refusal('public.txt')).toMatch(/folder .* \(mode 0700, .*\) may not be passed through/);
+      writeFileSync(path.join(closed, 'public.txt'), 'x');
+      chmodSync(closed, 0o700);
+      expect(staticRefusal(closed, path.join(closed, 'public.txt'), true)).toMatch(
+        /folder .* \(mode 0700, .*\) may not be passed through/,
+      );
     } finally {
-      chmodSync(root, 0o755);
+      removeDir(closed);
+    }
+  });
+  it("sees a file's chmod at once, a folder's within a second", async () => {
+    writeFileSync(path.join(root, 'open', 'later.txt'), 'x');
+    expect(refusal('open/later.txt')).toBeNull();
+    chmodSync(path.join(root, 'open', 'later.txt'), 0o600);
+    expect(refusal('open/later.txt')).toMatch(/mode 0600/);
+    chmodSync(path.join(root, 'open', 'later.txt'), 0o644);
+    chmodSync(path.join(root, 'open'), 0o750);
+    try {
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(refusal('open/later.txt')).toMatch(/folder .*\/open \(mode 0750/);
+    } finally {
+      chmodSync(path.join(root, 'open'), 0o755);
     }
   });
   it('checks nothing when not started as root, and leaves a file gone since to the sender (404)', () => {
