@@ -74,6 +74,23 @@ function populate(root: string, users: TestUsers): void {
   }
 }
 
+/** alice's public_html: her file, bob's file put there, root's file. */
+function populateUserFolder(users: TestUsers): void {
+  const { alice, bob } = users.users;
+  const dir = path.join(alice.home, 'public_html');
+  mkdirSync(dir, { mode: 0o755 });
+  users.own(alice, dir);
+  for (const [name, owner] of [
+    ['mine.txt', alice],
+    ['bobs.txt', bob],
+    ['roots.txt', { uid: 0, gid: 0 }],
+  ] as const) {
+    writeFileSync(path.join(dir, name), name);
+    chmodSync(path.join(dir, name), 0o644);
+    lchownSync(path.join(dir, name), owner.uid, owner.gid);
+  }
+}
+
 /** The request id an error page names. */
 const requestIdOf = (body: string) => /Request id: (\S+)/.exec(body)?.[1] ?? '(none)';
 
@@ -83,7 +100,8 @@ describe.skipIf(!isRoot)('files confined to their owner (real system users; skip
   let follow: TestServer;
   beforeAll(async () => {
     users = makeTestUsers(['alice', 'bob']);
-    s = await serveTempRoot((root) => populate(root, users));
+    populateUserFolder(users);
+    s = await serveTempRoot((root) => populate(root, users), { userdir: 'public_html', userdirMinUid: 1 });
     follow = await serveTempRoot((root) => populate(root, users), { symlinks: 'follow' });
   });
   afterAll(async () => {
@@ -153,6 +171,21 @@ describe.skipIf(!isRoot)('files confined to their owner (real system users; skip
         expect.stringMatching(/site default: 403: .* \(mode 0600, .*\) may not be read by others: started as root/),
       ]);
     }
+  });
+
+  it("a user folder serves only its user's files and root's: bob's file in alice's folder is a 404, logged", async () => {
+    const { alice, bob } = users.users;
+    expect(await (await s.get(`/~${alice.name}/mine.txt`)).text()).toBe('mine.txt');
+    expect(await (await s.get(`/~${alice.name}/roots.txt`)).text()).toBe('roots.txt');
+    const got = await get(s, `/~${alice.name}/bobs.txt`);
+    expect(got.status).toBe(404);
+    expect(got.logged).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `site ~${alice.name}: 404: .*/public_html/bobs\\.txt is owned by uid ${bob.uid} \\(${bob.name}\\), not by the site's user uid ${alice.uid}`,
+        ),
+      ),
+    ]);
   });
 
   describe('FILE frames of a page running as alice', () => {
