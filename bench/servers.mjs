@@ -55,6 +55,7 @@ export const SERVERS = {
           String(ctx.port),
           '--python',
           PYTHON,
+          ...rootPagesArgs(ctx.pypagesDir ?? REPO_DIR),
           ...ctx.pypagesArgs,
         ],
         {
@@ -328,4 +329,14 @@ DocumentRoot "${ctx.docroot}"
   const file = join(ctx.dir, 'apache.conf');
   writeFileSync(file, conf);
   return launch(ctx, 'apache', '/usr/sbin/apache2', ['-f', file, '-DFOREGROUND']);
+}
+
+/**
+ * The bench's docroot belongs to whoever runs it, often root: a pypages that
+ * refuses root-owned pages (allow-root-pages, issue 13) is told to serve them
+ * as before, so figures stay comparable; an older checkout has no such flag.
+ */
+function rootPagesArgs(dir) {
+  const settings = join(dir, 'dist/lib/config/tenant-settings.js');
+  return process.getuid?.() === 0 && existsSync(settings) ? ['--allow-root-pages'] : [];
 }

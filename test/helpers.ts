@@ -26,6 +26,15 @@ export function blobBytes(): Buffer {
 }
 
 /** A new, empty folder in the OS temp dir (its real path). The caller removes it with removeDir. */
+/**
+ * Test fixtures belong to whoever runs the tests: root in CI, where a page
+ * owned by root is refused unless allowed. The suites that are not about
+ * tenants serve as a single-user server would, so they allow it (it changes
+ * nothing when not root); test/integration/tenants.test.ts is about tenants.
+ */
+export const AS_RUNNER = { allowRootPages: true } as const;
+export const AS_RUNNER_ARGS: readonly string[] = ['--allow-root-pages'];
+
 export function tempDir(prefix: string): string {
   return realpathSync(mkdtempSync(join(tmpdir(), prefix)));
 }
@@ -84,7 +93,7 @@ export async function serveTempRoot(
     populate(root);
     // Development mode is on by default on loopback; suites that test it turn it on themselves
     // (test/integration/dev-mode.test.ts), the others see the pages and logs of a public server.
-    running = await startPypages(makeConfig({ port: 0, dev: false, ...overrides, root }), { log });
+    running = await startPypages(makeConfig({ port: 0, dev: false, ...AS_RUNNER, ...overrides, root }), { log });
   } catch (err) {
     removeDir(root);
     throw err;

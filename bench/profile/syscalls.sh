@@ -17,7 +17,7 @@ URLPATH=${2:-/hello.py}
 PORT=${PORT:-18599}
 WORK=$(mktemp -d /tmp/pypages-syscalls-XXXXXX)
 cp -r "$BENCH/docroot" "$WORK/docroot"
-setsid node "$PYPAGES/dist/server/cli.js" "$WORK/docroot" --port "$PORT" --python /usr/bin/python3 \
+setsid node "$PYPAGES/dist/server/cli.js" "$WORK/docroot" --port "$PORT" --python /usr/bin/python3 --allow-root-pages \
   >"$WORK/access.log" 2>"$WORK/error.log" &
 NODE=$!
 cleanup() { kill -TERM "$NODE" 2>/dev/null || true; sleep 1; kill -KILL -- "-$NODE" 2>/dev/null || true; rm -rf "$WORK"; }

@@ -12,6 +12,7 @@ import type { Logger } from '../util/log.js';
 import { Worker, type WatchedFile } from '../worker/worker.js';
 import type { Launcher } from '../worker/launch/spawn.js';
 import { WakeList } from './wake-list.js';
+import { launchOptions } from '../tenant/launch-options.js';
 
 /** What a group needs from the registry; its limits are its site's (spec.site.limits). */
 export interface GroupContext {
@@ -176,18 +177,7 @@ export class Group {
 
   private async launch(): Promise<Worker> {
     const { spec, ctx } = this;
-    const proc = await ctx.launcher({
-      python: spec.python,
-      root: spec.site.root,
-      cwd: spec.cwd,
-      threads: spec.threads,
-      processes: spec.processes,
-      env: spec.env,
-      pythonPath: spec.pythonPath,
-      preload: ctx.preloadFor(this),
-      tag: spec.label,
-      log: ctx.log,
-    });
+    const proc = await ctx.launcher(launchOptions(spec, ctx.preloadFor(this), ctx.log));
     return Worker.start(proc, { tag: spec.label, log: ctx.log });
   }
 

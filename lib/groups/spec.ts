@@ -9,7 +9,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import type { GroupSettingName, SettingValues } from '../config/settings.js';
 import { folderEnvKey, type Site } from '../site/site.js';
 import { machineAccounts, type Accounts } from '../tenant/accounts.js';
-import { identityFor, tenantOf, type Identity } from '../tenant/identity.js';
+import { identityFor, startedAsRoot, tenantOf, type Identity } from '../tenant/identity.js';
 import { nearestVenv, pythonOfSpec } from './venv.js';
 
 export interface GroupSpec {
@@ -42,7 +42,7 @@ type TenancyName = (typeof TENANCY_NAMES)[number];
 type Overridable = Pick<SettingValues, Exclude<GroupSettingName, 'python' | 'preload'>>;
 
 /** The group of `script`, an absolute path inside `site.root`. A group's own `python` (a command or venv folder) is used as given. */
-export function groupSpecFor(script: string, site: Site, accounts: Accounts = machineAccounts()): GroupSpec {
+export function groupSpecFor(script: string, site: Site, machine: Machine = thisMachine()): GroupSpec {
   const rel = toUrlPath(relative(site.root, script));
   const rule = site.groupRules.find((r) => r.test(rel));
   const { preload: _preload, python: ownPython, ...overrides } = rule?.overrides ?? {};
@@ -51,11 +51,7 @@ export function groupSpecFor(script: string, site: Site, accounts: Accounts = ma
   const [base, label, anchor] = rule ? [`name:${rule.name}`, rule.name, site.root] : baseKey(script, rel, site);
   const own = typeof ownPython === 'string' && ownPython ? ownPython : null;
   const python = pythonFor(own, settings.venv, rule ? dirname(script) : anchor, site);
-  const { user, group } = settings;
-  const identity = identityFor(
-    { user, group, allowRootPages: site.allowRootPages, script, siteUser: site.user },
-    accounts,
-  );
+  const identity = identityOf(script, site, settings, machine);
   return {
     site,
     // Scripts of different owners, or of folders whose .pypages.yaml sets env, never share a process.
@@ -75,9 +71,24 @@ export function groupSpecFor(script: string, site: Site, accounts: Accounts = ma
   };
 }
 
+/** The accounts to find users in, and whether users are switched at all (started as root). */
+export interface Machine {
+  readonly accounts: Accounts;
+  readonly asRoot: boolean;
+}
+
+function thisMachine(): Machine {
+  return { accounts: machineAccounts(), asRoot: startedAsRoot() };
+}
+
+function identityOf(script: string, site: Site, settings: Overridable, machine: Machine): Identity {
+  const { user, group } = settings;
+  const request = { user, group, allowRootPages: site.allowRootPages, script, siteUser: site.user };
+  return identityFor(request, machine.accounts, machine.asRoot);
+}
+
 function identityKey(identity: Identity): string {
-  if (identity.kind === 'user') return `${identity.runAs.uid}:${identity.runAs.gid}`;
-  return identity.kind === 'refused' ? `refused:${identity.reason}` : 'server';
+  return identity.kind === 'user' ? `${identity.runAs.uid}:${identity.runAs.gid}` : identity.kind;
 }
 
 /** [key, label, anchor folder] from the grouping mode. */

@@ -49,11 +49,16 @@ export function buildSite(
     groupRules: v.groups,
     groupDefaults: pick(v, GROUP_DEFAULT_NAMES) as GroupDefaults,
     limits: pick(v, SITE_LIMIT_NAMES) as SiteLimits,
-    allowRootPages: v.allowRootPages,
-    symlinks: v.symlinks === 'auto' ? (startedAsRoot() ? 'owner-match' : 'follow') : v.symlinks,
+    ...tenancyOf(v),
     allowOverride: v.allowOverride,
     logs: logsOf(v, identity),
   });
+}
+
+/** symlinks auto: links must match their target's owner where tenants exist (started as root). */
+function tenancyOf(v: SettingValues): Pick<Site, 'allowRootPages' | 'symlinks'> {
+  const symlinks = v.symlinks !== 'auto' ? v.symlinks : startedAsRoot() ? 'owner-match' : 'follow';
+  return { allowRootPages: v.allowRootPages, symlinks };
 }
 
 /** `own` over `config`'s values; deny and env add to the server's. */

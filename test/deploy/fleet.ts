@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stopChild, waitFor } from '../helpers.js';
+import { AS_RUNNER_ARGS, stopChild, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 const MAX_LAUNCHES = 10; // an instance that keeps exiting is not started forever
@@ -56,7 +56,16 @@ export class Fleet {
 
   private launch(instance: Instance): void {
     const log = openSync(join(this.dir, `${instance.name}.log`), 'a');
-    const argv = [CLI, this.root, '--host', '127.0.0.1', '--port', String(instance.port), ...this.args];
+    const argv = [
+      CLI,
+      this.root,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(instance.port),
+      ...AS_RUNNER_ARGS,
+      ...this.args,
+    ];
     const child = spawn(process.execPath, argv, {
       stdio: ['ignore', log, log],
       env: { ...process.env, PYPAGES_TEST_INSTANCE: instance.name },

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { AS_RUNNER_ARGS, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 import { FIXTURES, freePort, render } from './harness.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
@@ -59,9 +59,13 @@ describe('the logrotate snippet with pypages writing its log files', () => {
     copyFileSync(join(FIXTURES, 'instance.py'), join(root, 'instance.py'));
     const port = await freePort();
     const logArgs = ['--access-log', join(logs, 'access.log'), '--error-log', join(logs, 'error.log')];
-    proc = spawn(process.execPath, [CLI, root, '--host', '127.0.0.1', '--port', String(port), ...logArgs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    proc = spawn(
+      process.execPath,
+      [CLI, root, '--host', '127.0.0.1', '--port', String(port), ...AS_RUNNER_ARGS, ...logArgs],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     proc.stdout!.on('data', (d) => (output += d));
     proc.stderr!.on('data', (d) => (output += d));
     const get = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;

@@ -116,7 +116,10 @@ describe("the unit's signals, played out on pypages without systemd", () => {
     // The instance's port (%i) wins over the one in pypages.yaml, as every instance shares that file.
     const [yamlPort, instancePort] = [await freePort(), await freePort()];
     port = instancePort;
-    writeFileSync(join(dir, 'pypages.yaml'), `root: .\nhost: 127.0.0.1\nport: ${yamlPort}\nstatus-path: /status\n`);
+    writeFileSync(
+      join(dir, 'pypages.yaml'),
+      `root: .\nhost: 127.0.0.1\nport: ${yamlPort}\nstatus-path: /status\nallow-root-pages: true\n`,
+    );
     // The template's ExecStart arguments, with the test's config file in place of /etc/pypages/pypages.yaml.
     const args = one('pypages@.service', 'ExecStart').split(' ').slice(1);
     const argv = args.map((a) =>

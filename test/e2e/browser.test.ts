@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { makeConfig } from '../../lib/config/config.js';
 import { startPypages } from '../../server/app.js';
+import { AS_RUNNER } from '../helpers.js';
 
 // CI installs Debian's chromium (see .ci/run); PYPAGES_CHROMIUM may point elsewhere.
 const CHROMIUM = process.env.PYPAGES_CHROMIUM ?? '/usr/bin/chromium';
@@ -42,7 +43,7 @@ describe('the demo site in a browser', () => {
           '(apt-get install -y chromium; .ci/run installs it), or PYPAGES_CHROMIUM set to a Chromium binary.',
       );
     }
-    server = await startPypages(makeConfig({ root: WWW, port: 0 }));
+    server = await startPypages(makeConfig({ root: WWW, port: 0, ...AS_RUNNER }));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../lib/config/config.js';
 import { memoryLogger } from '../../lib/util/log.js';
 import { type RunningServer, startPypages } from '../../server/app.js';
-import { removeDir, tempDir } from '../helpers.js';
+import { AS_RUNNER, removeDir, tempDir } from '../helpers.js';
 
 const CHROMIUM = process.env.PYPAGES_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -85,7 +85,7 @@ describe('development mode in a browser', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium was not found at ${CHROMIUM} (see ./browser.test.ts)`);
     root = tempDir('pypages-live-');
     populate(root);
-    server = await startPypages(makeConfig({ root, port: 0, dev: true }), { log: memoryLogger() });
+    server = await startPypages(makeConfig({ root, port: 0, dev: true, ...AS_RUNNER }), { log: memoryLogger() });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await (await browser.newContext({ viewport: { width: 1000, height: 720 } })).newPage();
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, removeDir, stopChild, tempDir } from '../helpers.js';
+import { AS_RUNNER_ARGS, FIXTURES, removeDir, stopChild, tempDir } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -100,7 +100,9 @@ describe('pypages CLI', () => {
   });
 
   it('serves a folder, prints its URL, and exits 0 on SIGTERM', async () => {
-    const cli = spawn(process.execPath, [CLI, FIXTURES, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [CLI, FIXTURES, '--port', '0', ...AS_RUNNER_ARGS], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = cli;
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {

@@ -4,7 +4,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopChild, waitFor } from '../helpers.js';
+import { AS_RUNNER_ARGS, stopChild, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 const DEV = new URL('../fixtures/dev/', import.meta.url).pathname;
@@ -25,7 +25,9 @@ describe('pypages in development mode', () => {
   });
 
   it('names the Python, the config and the pages, and says what Ctrl-C waits for', async () => {
-    const cli = spawn(process.execPath, [CLI, DEV, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [CLI, DEV, '--port', '0', ...AS_RUNNER_ARGS], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = cli;
     let [out, err] = ['', ''];
     cli.stdout.on('data', (d) => (out += d));

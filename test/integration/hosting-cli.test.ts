@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hostGet } from '../hosting-helpers.js';
-import { FIXTURES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { AS_RUNNER_ARGS, FIXTURES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -49,7 +49,7 @@ async function exitOf(args: string[], cwd: string): Promise<{ code: number; stdo
 
 /** Starts the command in `cwd` (its pypages.yaml); resolves once it says where it serves. */
 async function start(cwd: string) {
-  child = spawn(process.execPath, [CLI, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+  child = spawn(process.execPath, [CLI, '--port', '0', ...AS_RUNNER_ARGS], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let [out, err] = ['', ''];
   child.stderr!.on('data', (d) => (err += d));
   child.stdout!.on('data', (d) => (out += d));

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { AS_RUNNER_ARGS, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 
 const run = promisify(execFile);
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -47,7 +47,9 @@ describe('npm pack, then npm install -g of the tarball', () => {
       join(site, 'hello.py'),
       'def application(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [b"served from the tarball"]\n',
     );
-    child = spawn(join(prefix, 'bin', 'pypages'), [site, '--port', '0', '--host', '127.0.0.1'], { cwd: dir });
+    child = spawn(join(prefix, 'bin', 'pypages'), [site, '--port', '0', '--host', '127.0.0.1', ...AS_RUNNER_ARGS], {
+      cwd: dir,
+    });
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));

@@ -5,7 +5,16 @@ import { connect } from 'node:net';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectionRefused, FIXTURES, rawRequest, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import {
+  AS_RUNNER_ARGS,
+  connectionRefused,
+  FIXTURES,
+  rawRequest,
+  removeDir,
+  stopChild,
+  tempDir,
+  waitFor,
+} from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 let child: ChildProcess | null = null;
@@ -27,7 +36,10 @@ async function startCli(
   const dir = tempDir('pypages-life-');
   root = dir;
   cpSync(FIXTURES, dir, { recursive: true });
-  child = spawn(process.execPath, [CLI, dir, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  child = spawn(process.execPath, [CLI, dir, '--port', '0', ...AS_RUNNER_ARGS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));

@@ -12,7 +12,7 @@ import { MAX_CLIENTS } from '../../lib/http/live/hub.js';
 import { makeConfig } from '../../lib/config/config.js';
 import { memoryLogger } from '../../lib/util/log.js';
 import { startPypages } from '../../server/app.js';
-import { rawRequest, removeDir, serveTempRoot, type TestServer, tempDir, waitFor } from '../helpers.js';
+import { AS_RUNNER, rawRequest, removeDir, serveTempRoot, tempDir, type TestServer, waitFor } from '../helpers.js';
 
 const HTML_PAGE = (body: string, headers = '') => `import helper
 def application(environ, start_response):
@@ -218,7 +218,7 @@ describe('live reload: shutdown', () => {
   it('counts no stream as work in flight, and ends them at once, so a graceful stop does not wait', async () => {
     const root = tempDir('pypages-test-');
     populate(root);
-    const running = await startPypages(makeConfig({ root, port: 0, dev: true, shutdownGrace: 30 }), {
+    const running = await startPypages(makeConfig({ root, port: 0, dev: true, shutdownGrace: 30, ...AS_RUNNER }), {
       log: memoryLogger(),
     });
     try {

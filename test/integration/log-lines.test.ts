@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { AS_RUNNER_ARGS, FIXTURES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 const OWN_FIXTURES = new URL('../fixtures/logs/', import.meta.url).pathname;
@@ -31,7 +31,10 @@ async function start(argv: string[]): Promise<Started> {
   root = tempDir('pypages-logs-');
   cpSync(FIXTURES, root, { recursive: true });
   copyFileSync(join(OWN_FIXTURES, 'user_lookup.py'), join(root, 'user_lookup.py'));
-  proc = spawn(argv[0], [...argv.slice(1), CLI, root, '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'], cwd: root });
+  proc = spawn(argv[0], [...argv.slice(1), CLI, root, '--port', '0', ...AS_RUNNER_ARGS], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: root,
+  });
   let [out, err] = ['', ''];
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (err += d));

@@ -8,7 +8,7 @@ import { makeConfig, type Config } from '../../lib/config/config.js';
 import { memoryLogger } from '../../lib/util/log.js';
 import { startPypages, type RunningServer } from '../../server/app.js';
 import { hostGet as get } from '../hosting-helpers.js';
-import { FIXTURES, removeDir, tempDir } from '../helpers.js';
+import { AS_RUNNER, FIXTURES, removeDir, tempDir } from '../helpers.js';
 
 const ENVIRON = `import json
 import os
@@ -43,6 +43,7 @@ function hostingConfig(roots: Record<string, string>, extra: Record<string, unkn
   return makeConfig({
     root: roots.main,
     port: 0,
+    ...AS_RUNNER,
     deny: ['*.db'],
     env: { SITE_ENV: 'top' },
     sites: [

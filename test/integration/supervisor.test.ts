@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPEAT_MS } from '../../server/signals.js';
-import { FIXTURES, rawRequest, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { AS_RUNNER_ARGS, FIXTURES, rawRequest, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
 const OWN_FIXTURES = new URL('../fixtures/supervisor/', import.meta.url).pathname;
@@ -45,12 +45,16 @@ async function startCli(
   root = tempDir('pypages-sup-');
   cpSync(FIXTURES, root, { recursive: true });
   copyFileSync(join(OWN_FIXTURES, 'detach.py'), join(root, 'detach.py'));
-  const proc = spawn(process.execPath, [...(options.execArgv ?? []), CLI, root, '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: root,
-    env: { ...process.env, ...options.env },
-    detached: options.detached, // a process group of its own, as a shell gives a command it runs
-  });
+  const proc = spawn(
+    process.execPath,
+    [...(options.execArgv ?? []), CLI, root, '--port', '0', ...AS_RUNNER_ARGS, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+      env: { ...process.env, ...options.env },
+      detached: options.detached, // a process group of its own, as a shell gives a command it runs
+    },
+  );
   cli = proc;
   let out = '';
   let err = '';
@@ -290,9 +294,13 @@ describe('supervisor: boot errors', () => {
 
   it('no usable Python: exit 3 from the first child, not restarted', async () => {
     root = tempDir('pypages-sup-');
-    const proc = spawn(process.execPath, [CLI, root, '--port', '0', '--python', '/nonexistent/python3'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [CLI, root, '--port', '0', ...AS_RUNNER_ARGS, '--python', '/nonexistent/python3'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     cli = proc;
     let err = '';
     proc.stderr!.on('data', (d) => (err += d));
@@ -308,7 +316,9 @@ describe('supervisor: boot errors', () => {
       await new Promise((r) => blocker.once('listening', r));
       const port = (blocker.address() as { port: number }).port;
       root = tempDir('pypages-sup-');
-      const proc = spawn(process.execPath, [CLI, root, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [CLI, root, '--port', String(port), ...AS_RUNNER_ARGS], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       cli = proc;
       let err = '';
       proc.stderr!.on('data', (d) => (err += d));

@@ -18,7 +18,7 @@ import socket
 import stat
 import sys
 
-from . import PROTOCOL_VERSION, exits, imports, lifeline, log, signals
+from . import PROTOCOL_VERSION, exits, imports, lifeline, limits, log, signals
 from .errors import describe
 from .protocol import READY, FrameReader, FrameWriter, dump_json
 from .request import find_app
@@ -37,6 +37,9 @@ def build_parser():
     parser.add_argument("--processes", type=int, default=1, help="processes in this worker's group")
     parser.add_argument("--python-path", action="append", default=[], help="extra import path (repeatable)")
     parser.add_argument("--preload", action="append", default=[], help="script to import at start (repeatable)")
+    parser.add_argument("--umask", type=limits.parse_umask, default=None, help="umask, octal")
+    parser.add_argument("--limit", action="append", type=limits.parse_limit, default=[],
+                        help="kernel limit NAME=N: as, cpu, nproc, nofile, fsize (repeatable)")
     return parser
 
 
@@ -60,6 +63,11 @@ def main(argv=None, parser=None, fresh=True):
     """
     set_up_process()
     args = parse_args(argv, parser)
+    try:
+        limits.apply(args.umask, args.limit)  # before any page's code can run
+    except (OSError, ValueError) as err:
+        log("cannot set the worker's limits: %s" % err)
+        return exits.USAGE
     if fresh:
         isolate_sys_path()
     sys.path[0:0] = args.python_path

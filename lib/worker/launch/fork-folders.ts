@@ -47,7 +47,8 @@ export function removeStaleForkFolders(log: Logger, dir = tmpdir()): string[] {
     const path = join(dir, name);
     try {
       const st = lstatSync(path);
-      if (!st.isDirectory() || st.uid !== process.getuid?.()) continue;
+      // As root, a folder handed to a tenant's fork server (forkserver.ts) is ours too.
+      if (!st.isDirectory() || (st.uid !== process.getuid?.() && process.getuid?.() !== 0)) continue;
       const start = Number(owner[2]);
       if (isAlive({ pid: Number(owner[1]), start: start === 0 ? null : start })) continue;
       rmSync(path, { recursive: true, force: true });

@@ -7,7 +7,8 @@
 // again. One that lived RESET_AFTER_MS is forgotten as a failure.
 
 import type { Logger } from '../../util/log.js';
-import { ForkServer } from './forkserver.js';
+import type { RunAs } from '../../tenant/identity.js';
+import { ForkServer, type ForkServerOptions } from './forkserver.js';
 import { spawnWorkerProcess, type Launcher } from './spawn.js';
 
 const MAX_DELAY_MS = 30_000;
@@ -35,14 +36,15 @@ export interface ForkingLauncher {
 export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: Logger }): ForkingLauncher {
   const slots = new Map<string, Slot>();
   let closed = false;
-  const slotFor = (python: string): Slot => {
-    let slot = slots.get(python);
-    if (!slot) slots.set(python, (slot = new Slot(python, opts.sharedPreload, opts.log)));
+  const slotFor = (python: string, runAs: RunAs | null): Slot => {
+    const key = runAs ? `${python}\0${runAs.uid}:${runAs.gid}:${runAs.groups.join(',')}` : python;
+    let slot = slots.get(key);
+    if (!slot) slots.set(key, (slot = new Slot({ python, runAs, sharedPreload: opts.sharedPreload, log: opts.log })));
     return slot;
   };
   const launch: Launcher = async (o) => {
     if (closed || process.platform === 'win32' || needsFreshInterpreter(o.env)) return spawnWorkerProcess(o);
-    const server = await slotFor(o.python).server();
+    const server = await slotFor(o.python, o.runAs ?? null).server();
     if (!server?.alive) return spawnWorkerProcess(o);
     try {
       return await server.launch(o);
@@ -53,7 +55,7 @@ export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: L
   };
   return {
     launch,
-    warm: async (python) => void (process.platform !== 'win32' && !closed && (await slotFor(python).server())),
+    warm: async (python) => void (process.platform !== 'win32' && !closed && (await slotFor(python, null).server())),
     async close() {
       closed = true;
       await Promise.all([...slots.values()].map((s) => s.close()));
@@ -61,7 +63,7 @@ export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: L
   };
 }
 
-/** The fork server of one interpreter path, restarted with backoff whenever it dies. */
+/** The fork server of one interpreter path and user, restarted with backoff whenever it dies. */
 class Slot {
   private current: ForkServer | null = null;
   private first: Promise<ForkServer | null>;
@@ -72,11 +74,12 @@ class Slot {
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(
-    private readonly python: string,
-    private readonly sharedPreload: readonly string[],
-    private readonly log: Logger,
-  ) {
+  private readonly python: string;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ForkServerOptions) {
+    this.python = opts.python + (opts.runAs ? ` as ${opts.runAs.user}` : '');
+    this.log = opts.log;
     this.first = this.start();
   }
 
@@ -96,7 +99,7 @@ class Slot {
 
   private start(): Promise<ForkServer | null> {
     this.starts++;
-    const started = ForkServer.start({ python: this.python, sharedPreload: this.sharedPreload, log: this.log }).then(
+    const started = ForkServer.start(this.opts).then(
       (server) => this.adopt(server),
       (err: Error) => this.failed(err),
     );

@@ -29,7 +29,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
+import { chownSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { onByteLines } from '../../util/lines.js';
@@ -40,6 +40,8 @@ import { MARK_PLACEHOLDER, WORKER_VARIABLE } from './page-leftovers.js';
 import { ForkLaunches } from './fork-launches.js';
 import type { ForkedProcess } from './forked-process.js';
 import { pipeLines, workerArgs, workerEnv, type Launcher } from './spawn.js';
+import type { RunAs } from '../../tenant/identity.js';
+import { asUser } from '../../tenant/launch-line.js';
 
 const START_TIMEOUT_MS = 30_000; // the zygote imports the shared-preload modules (a big framework on a cold disk)
 const OUTPUT_LINGER_MS = 20; // as spawnWorkerProcess: the last printed lines arrive before 'exit'
@@ -53,6 +55,7 @@ export interface ForkServerOptions {
   python: string; // interpreter path: the zygote and all its children run it
   sharedPreload: readonly string[]; // modules the zygote imports once, shared by every child
   log: Logger;
+  runAs?: RunAs | null; // the user the zygote and its children run as; null: the server's own
 }
 
 /**
@@ -93,15 +96,18 @@ export class ForkServer extends EventEmitter {
     try {
       await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
       listener.on('error', (err) => opts.log.error(`fork server socket ${socketPath}: ${err.message}`));
+      if (opts.runAs) handFolderTo(dir, socketPath, opts.runAs);
     } catch (err) {
+      listener.close();
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`cannot listen on ${socketPath}: ${(err as Error).message}`);
     }
     const args = ['-u', '-m', 'pypages_worker.forkserver', '--socket', socketPath];
     for (const m of opts.sharedPreload) args.push('--preload', m);
-    const zygote = spawn(opts.python, args, {
+    const line = asUser(opts.python, args, opts.runAs ?? null);
+    const zygote = spawn(line.command, line.args, {
       cwd: dir,
-      env: workerEnv({ [WORKER_VARIABLE]: MARK_PLACEHOLDER }),
+      env: workerEnv({ [WORKER_VARIABLE]: MARK_PLACEHOLDER }, opts.runAs ?? null),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     const server = new ForkServer(zygote, listener, dir, opts);
@@ -122,8 +128,8 @@ export class ForkServer extends EventEmitter {
   /** Forks a worker: same LaunchOptions semantics as spawnWorkerProcess. Rejects if the fork or its connections fail. */
   readonly launch: Launcher = async (opts) => {
     if (!this.running) throw new Error(`the fork server for ${this.opts.python} is not running`);
-    if (opts.python !== this.opts.python)
-      throw new Error(`this fork server runs ${this.opts.python}, not ${opts.python}`);
+    if (opts.python !== this.opts.python || opts.runAs?.uid !== this.opts.runAs?.uid)
+      throw new Error(`this fork server runs ${this.opts.python} as another user`);
     const { token, child } = this.launches.begin(opts);
     try {
       this.send({ cmd: 'fork', token, cwd: opts.cwd, env: opts.env, argv: workerArgs(opts) });
@@ -275,4 +281,10 @@ export class ForkServer extends EventEmitter {
     if (this.listener.listening) this.listener.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The socket's folder (0700) becomes the user's: its workers can connect, no other tenant can reach it. */
+function handFolderTo(dir: string, socketPath: string, runAs: RunAs): void {
+  chownSync(dir, runAs.uid, runAs.gid);
+  chownSync(socketPath, runAs.uid, runAs.gid);
 }

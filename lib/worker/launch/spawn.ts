@@ -10,6 +10,9 @@ import { onLines } from '../../util/lines.js';
 import { pageOutput } from '../../util/page-output.js';
 import type { Logger } from '../../util/log.js';
 import { pythonPackageDir } from '../../util/paths.js';
+import type { RunAs } from '../../tenant/identity.js';
+import { asUser, baseEnvironment } from '../../tenant/launch-line.js';
+import { tenantPackageDir } from '../../tenant/worker-package.js';
 
 export interface LaunchOptions {
   python: string; // interpreter path
@@ -22,6 +25,9 @@ export interface LaunchOptions {
   preload: readonly string[]; // scripts to import at start
   tag: string; // how its output is labelled in the error log
   log: Logger;
+  runAs?: RunAs | null; // the user it runs as (started as root); none: the server's own
+  umask?: number; // none: the server's
+  limits?: readonly string[]; // kernel limits as NAME=N (lib/python/pypages_worker/limits.py)
 }
 
 /** One worker process, however it was started. Emits 'exit' (code, signal) once. */
@@ -41,19 +47,23 @@ export function workerArgs(opts: LaunchOptions): string[] {
   const args = ['--root', opts.root, '--threads', String(opts.threads), '--processes', String(opts.processes)];
   for (const p of opts.pythonPath) args.push('--python-path', p);
   for (const p of opts.preload) args.push('--preload', p);
+  if (opts.umask !== undefined) args.push('--umask', opts.umask.toString(8).padStart(3, '0'));
+  for (const l of opts.limits ?? []) args.push('--limit', l);
   return args;
 }
 
-export function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const existing = process.env.PYTHONPATH;
+export function workerEnv(extra: Record<string, string>, runAs: RunAs | null = null): NodeJS.ProcessEnv {
+  const base = baseEnvironment(runAs);
+  const existing = base.PYTHONPATH;
+  const ours = runAs ? tenantPackageDir() : pythonPackageDir;
   return {
     // glibc gives each of a worker's request threads an arena of its own, and request bodies read in
     // 64-256 KiB pieces fragment them: a worker's RSS crept up 7 MB per 24k uploads and kept 13 MB
     // more than with two arenas, which stay flat (Python's small objects come from its own allocator).
     MALLOC_ARENA_MAX: '2',
-    ...process.env,
+    ...base,
     ...extra,
-    PYTHONPATH: existing ? `${pythonPackageDir}:${existing}` : pythonPackageDir,
+    PYTHONPATH: existing ? `${ours}:${existing}` : ours,
     PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ litter in users' folders, no stale .pyc after an edit
     PYTHONUNBUFFERED: '1',
   };
@@ -61,9 +71,10 @@ export function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Starts a fresh interpreter with the frame pipes on fds 3 and 4. */
 export const spawnWorkerProcess: Launcher = async (opts) => {
-  const child = spawn(opts.python, ['-u', '-m', 'pypages_worker', ...workerArgs(opts)], {
+  const line = asUser(opts.python, ['-u', '-m', 'pypages_worker', ...workerArgs(opts)], opts.runAs ?? null);
+  const child = spawn(line.command, line.args, {
     cwd: opts.cwd,
-    env: workerEnv(opts.env),
+    env: workerEnv(opts.env, opts.runAs ?? null),
     stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
   });
   const proc = Object.assign(new EventEmitter(), {

@@ -4,7 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig, type Config } from '../../../lib/config/config.js';
-import { groupSpecFor, preloadTargets } from '../../../lib/groups/spec.js';
+import { groupSpecFor as specFor, preloadTargets } from '../../../lib/groups/spec.js';
+import { systemAccounts } from '../../../lib/tenant/accounts.js';
 import { sitesOf, type Site } from '../../../lib/site/site.js';
 import { removeDir, tempDir } from '../../helpers.js';
 
@@ -18,6 +19,8 @@ const PY = '/usr/bin/python3';
 const siteWith = (values: Partial<Omit<Config, 'root' | 'configFile'>>): Site =>
   sitesOf(makeConfig({ root, ...values }), PY).fallback;
 const script = (...parts: string[]) => join(root, ...parts);
+// As a server not started as root: every group runs as the server (identity and tenant: test/unit/tenant).
+const groupSpecFor = (file: string, site: Site) => specFor(file, site, { accounts: systemAccounts(), asRoot: false });
 
 describe('groupSpecFor', () => {
   it('per-script (the default): each script its own group, in its own folder', () => {
@@ -25,7 +28,7 @@ describe('groupSpecFor', () => {
     const spec = groupSpecFor(script('blog', 'index.py'), site);
     expect(spec).toMatchObject({
       site,
-      key: `script:${script('blog', 'index.py')}|${PY}`,
+      key: `script:${script('blog', 'index.py')}|${PY}|server`,
       label: 'blog/index.py',
       python: PY,
       cwd: join(root, 'blog'),
@@ -39,7 +42,7 @@ describe('groupSpecFor', () => {
     expect(groupSpecFor(script('blog', 'a.py'), folder).label).toBe('blog/');
     const global = siteWith({ grouping: 'global' });
     expect(groupSpecFor(script('blog', 'a.py'), global)).toMatchObject({
-      key: `global|${PY}`,
+      key: `global|${PY}|server`,
       label: '(global)',
       cwd: join(root, 'blog'),
     });
@@ -51,7 +54,7 @@ describe('groupSpecFor', () => {
       groups: [{ name: 'alice', match: ['users/alice/**'], threads: 2, env: { MODE: 'demo' } }] as never,
     });
     expect(groupSpecFor(script('users', 'alice', 'app.py'), site)).toMatchObject({
-      key: `name:alice|${PY}`,
+      key: `name:alice|${PY}|server`,
       label: 'alice',
       threads: 2,
       env: { MODE: 'demo' },
@@ -72,7 +75,7 @@ describe('groupSpecFor', () => {
     expect(spec.python).toBe(PY); // global groups are anchored at the root, above blog/.venv
     expect(groupSpecFor(script('blog', 'a.py'), siteWith({})).python).toBe(venvPython);
     expect(groupSpecFor(script('blog', 'a.py'), siteWith({})).key).toBe(
-      `script:${script('blog', 'a.py')}|${venvPython}`,
+      `script:${script('blog', 'a.py')}|${venvPython}|server`,
     );
     expect(groupSpecFor(script('blog', 'a.py'), siteWith({ venv: 'off' })).python).toBe(PY);
   });
