@@ -16,12 +16,15 @@
 //
 // What a folder may not take from its operator:
 // - env adds variables and never replaces one the operator set: the
-//   server's own environment and pypages.yaml's env (server, site, named
-//   group) keep their values, the folder's value for that name is dropped.
-//   Names that change how the interpreter or the loader starts (LD_*,
-//   PYTHON*, MALLOC_*) and pypages' own (PYPAGES_*) are refused: they would
-//   run code before the page's identity is settled, and force a fresh
-//   interpreter per worker. A folder with env gets groups of its own
+//   server's own environment, pypages.yaml's env (server, site, named
+//   group) and what a worker's launch sets for its user (PATH, HOME, USER,
+//   LOGNAME, SHELL) keep their values; the folder's value for such a name is
+//   dropped. Refused outright (500, named): names read by the loader or the
+//   interpreter before the page's code, LD_*, MALLOC_*, PYTHON*, pypages'
+//   own PYPAGES_*, and glibc's list of variables unsafe for a privileged
+//   process (GCONV_PATH, LOCPATH, TMPDIR, ...): started as root, a worker's
+//   environment is already in place when setpriv (root) runs, before it
+//   switches to the page's user. A folder with env gets groups of its own
 //   (lib/groups/spec.ts keys them by it), so no other folder's page sees it.
 // - dev can only go down: `dev: false` turns development mode off for the
 //   folder and below; `true` (or auto) gives back the site's own setting
@@ -43,7 +46,13 @@ export const OVERRIDE_FILE = '.pypages.yaml';
 type Values = Partial<Pick<SettingValues, 'index' | 'deny' | 'debug' | 'maxBody' | 'env' | 'dev'>>;
 
 /** Environment variables a folder may not set (see above). */
-const REFUSED_ENV = /^(LD_|PYTHON|MALLOC_|PYPAGES)/i;
+// biome-ignore format: a list read as a list
+const REFUSED_ENV = new RegExp(`^(LD_|MALLOC_|PYTHON|PYPAGES|(${[
+  'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH',
+  'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', // glibc's unsecvars.h
+].join('|')})$)`, 'i');
+/** Set for a worker's user by its launch (lib/tenant/launch-line.ts): never a folder's to change. */
+const LAUNCH_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL'];
 type Merged = Record<string, unknown> & { deny: string[]; env: Record<string, string>; dev: Site['dev'] };
 interface Parsed {
   readonly stamp: string;
@@ -118,7 +127,9 @@ export class SiteFolders {
   /** `folderEnv` for a view: the folder's variables the operator did not set, sorted (a group key); none: nothing. */
   private folderEnv(env: Record<string, string>): Pick<Site, 'folderEnv'> {
     const operator = this.site.groupDefaults.env;
-    const names = Object.keys(env).filter((n) => !(n in operator) && process.env[n] === undefined);
+    const names = Object.keys(env).filter(
+      (n) => !(n in operator) && process.env[n] === undefined && !LAUNCH_ENV.includes(n),
+    );
     if (names.length === 0) return {};
     return { folderEnv: Object.freeze(Object.fromEntries(names.sort().map((n) => [n, env[n]]))) };
   }
@@ -189,7 +200,7 @@ function overrideValue(
   }
   const refused = name === 'env' ? Object.keys(value as object).filter((n) => REFUSED_ENV.test(n)) : [];
   if (refused.length > 0)
-    return `env: ${refused.join(', ')}: a folder may not set LD_*, PYTHON*, MALLOC_* or PYPAGES_* variables (they change how the interpreter starts)`;
+    return `env: ${refused.join(', ')}: a folder may not set variables read before the page runs (LD_*, MALLOC_*, PYTHON*, PYPAGES_*, GCONV_PATH, LOCPATH, TMPDIR and the rest of glibc's unsafe list)`;
   values[name] = value;
   return null;
 }
