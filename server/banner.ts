@@ -9,8 +9,10 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { userInfo } from 'node:os';
 import type { Config } from '../lib/config/config.js';
 import { browsableUrls } from '../lib/config/dev-mode.js';
+import { startedAsRoot } from '../lib/tenant/identity.js';
 import type { RunningServer } from './app.js';
 import { shutdownGrace } from './lifecycle.js';
 
@@ -79,10 +81,12 @@ export function bannerLines(o: {
   configFile: string | null;
   dev: boolean | 'local';
   found: Found;
+  tenancy: string;
 }): string[] {
   const urls = browsableUrls(o.host, o.port, o.scheme);
   const lines = [`pypages: serving ${o.root} at ${urls.join(' , ')}`];
   lines.push(`pypages: Python ${o.version} (${o.python}); config: ${o.configFile ?? 'none (defaults and flags)'}`);
+  lines.push(`pypages: ${o.tenancy}`);
   if (o.dev) lines.push('pypages: development mode: error pages show your code and variables (this machine only)');
   const shown = o.found.pages.slice(0, MAX_SHOWN).map((p) => `${urls[0].replace(/\/$/, '')}${encodeURI(p)}`);
   if (shown.length) {
@@ -130,6 +134,7 @@ export function announce(running: RunningServer, config: Config): void {
     configFile: config.configFile,
     dev: site.dev,
     found,
+    tenancy: tenancyLine(running.runtime.cgroups.describe),
   });
   process.stdout.write(`${first}\n`);
   process.stderr.write(`${rest.join('\n')}\n`);
@@ -144,4 +149,11 @@ export function stoppingNote(inflight: number, config: Config): string {
   if (inflight === 0) return 'no requests in flight; stopping';
   const n = `${inflight} request${inflight === 1 ? '' : 's'}`;
   return `finishing ${n} (up to ${shutdownGrace(config)} s); press Ctrl-C again to stop now`;
+}
+
+/** Who pages run as, said once at start (README "Security model"). */
+export function tenancyLine(cgroups: string, asRoot = startedAsRoot(), user = userInfo().username): string {
+  if (!asRoot)
+    return `pages run as ${user}, the server's own user: they can read and signal what it can (start as root for one user per tenant)`;
+  return `pages run as their owners (the user setting), never as root unless allow-root-pages; cgroups: ${cgroups}`;
 }

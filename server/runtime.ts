@@ -12,6 +12,7 @@ import { LogFiles } from '../lib/util/log-files.js';
 import { forkingLauncher } from '../lib/worker/launch/fork-launcher.js';
 import { killingLeftovers } from '../lib/worker/launch/page-leftovers.js';
 import { spawnWorkerProcess, type Launcher } from '../lib/worker/launch/spawn.js';
+import { TenantCgroups } from '../lib/tenant/cgroup-launcher.js';
 
 interface LauncherHandle {
   launch: Launcher;
@@ -20,11 +21,11 @@ interface LauncherHandle {
 }
 
 /** A fork server unless launch is "spawn"; either way, what a worker's page leaves running dies with the worker. */
-function makeLauncher(config: Config, log: Logger): LauncherHandle {
+function makeLauncher(config: Config, log: Logger, cgroups: TenantCgroups): LauncherHandle {
   if (config.launch === 'spawn')
-    return { launch: killingLeftovers(spawnWorkerProcess), warm: async () => {}, close: async () => {} };
+    return { launch: killingLeftovers(cgroups.wrap(spawnWorkerProcess)), warm: async () => {}, close: async () => {} };
   const forking = forkingLauncher({ sharedPreload: config.sharedPreload, log });
-  return { ...forking, launch: killingLeftovers(forking.launch) };
+  return { ...forking, launch: killingLeftovers(cgroups.wrap(forking.launch)) };
 }
 
 export class Runtime {
@@ -36,6 +37,7 @@ export class Runtime {
     private current: { config: Config; sites: Sites },
     readonly groups: GroupRegistry,
     private launcher: LauncherHandle,
+    readonly cgroups: TenantCgroups,
     private readonly log: Logger,
     logs: LogFiles,
     private readonly observer?: GroupObserver,
@@ -63,7 +65,8 @@ export class Runtime {
    * `interpreter`: the checked default Python; `observer` is told of the groups' workers (metrics).
    */
   static async create(config: Config, interpreter: string, log: Logger, observer?: GroupObserver): Promise<Runtime> {
-    const launcher = makeLauncher(config, log);
+    const cgroups = TenantCgroups.detect(log);
+    const launcher = makeLauncher(config, log, cgroups);
     await launcher.warm(interpreter); // so the first page does not wait for the warm parent to start
     const sites = sitesOf(config, interpreter);
     const logs = new LogFiles(log);
@@ -77,13 +80,13 @@ export class Runtime {
       observer,
     });
     await groups.warmUp();
-    return new Runtime({ config, sites }, groups, launcher, log, logs, observer);
+    return new Runtime({ config, sites }, groups, launcher, cgroups, log, logs, observer);
   }
 
   /** Serves with `config` from now on: new sites, new groups, new workers; old workers finish their requests. */
   async reload(config: Config, interpreter: string): Promise<void> {
     const oldLauncher = this.launcher;
-    this.launcher = makeLauncher(config, this.log);
+    this.launcher = makeLauncher(config, this.log, this.cgroups);
     await this.launcher.warm(interpreter);
     const sites = sitesOf(config, interpreter);
     this.current = { config, sites };
@@ -104,11 +107,13 @@ export class Runtime {
   async drain(): Promise<void> {
     await this.groups.drain();
     await this.launcher.close();
+    this.cgroups.close();
   }
 
   /** Stops every worker now. */
   async close(): Promise<void> {
     await this.groups.close();
     await this.launcher.close();
+    this.cgroups.close();
   }
 }

@@ -4,6 +4,7 @@
 // (a page's setuid programs — su, sudo — cannot gain anything back) before
 // the interpreter starts; nothing of the user's code ever runs as root. The
 // environment is made afresh for the user: nothing of the operator's leaks.
+import { enterCommand } from './cgroup-enter.js';
 import type { RunAs } from './identity.js';
 
 export const SETPRIV = 'setpriv';
@@ -16,12 +17,17 @@ export interface CommandLine {
   readonly args: readonly string[];
 }
 
-/** `command args` as run as `runAs` (unchanged for null: the server's own user). */
-export function asUser(command: string, args: readonly string[], runAs: RunAs | null): CommandLine {
-  if (!runAs) return { command, args };
+/** `command args` as run as `runAs` (unchanged for null: the server's own user), first entering the cgroups whose cgroup.procs are `cgroup`. */
+export function asUser(
+  command: string,
+  args: readonly string[],
+  runAs: RunAs | null,
+  cgroup: readonly string[] = [],
+): CommandLine {
+  if (!runAs) return enterCommand(cgroup, command, args);
   const ids = ['--reuid', String(runAs.uid), '--regid', String(runAs.gid)];
   const groups = runAs.groups.length ? ['--groups', runAs.groups.join(',')] : ['--clear-groups'];
-  return { command: SETPRIV, args: [...ids, ...groups, '--no-new-privs', '--', command, ...args] };
+  return enterCommand(cgroup, SETPRIV, [...ids, ...groups, '--no-new-privs', '--', command, ...args]);
 }
 
 /** The environment a process of `runAs` starts from (the server's own for null). */

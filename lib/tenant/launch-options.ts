@@ -4,6 +4,7 @@
 // those set. CPU seconds round up: the kernel counts whole seconds.
 import type { GroupSpec } from '../groups/spec.js';
 import type { Logger } from '../util/log.js';
+import type { TenantCaps } from './cgroups.js';
 import type { LaunchOptions } from '../worker/launch/spawn.js';
 
 /** How a worker of `spec` is launched; throws for a group refused to run (lib/tenant/identity.ts). */
@@ -23,6 +24,7 @@ export function launchOptions(spec: GroupSpec, preload: string[], log: Logger): 
     runAs: spec.identity.kind === 'user' ? spec.identity.runAs : null,
     umask: spec.tenancy.umask,
     limits: kernelLimits(spec.tenancy),
+    tenant: spec.identity.kind === 'user' ? { name: spec.tenant, caps: tenantCaps(spec.tenancy) } : undefined,
   };
 }
 
@@ -35,4 +37,8 @@ export function kernelLimits(tenancy: GroupSpec['tenancy']): string[] {
     ['fsize', tenancy.limitFileSize],
   ];
   return limits.filter(([, n]) => n > 0).map(([name, n]) => `${name}=${n}`);
+}
+
+function tenantCaps(t: GroupSpec['tenancy']): TenantCaps {
+  return { memory: t.tenantMemory, cpuPercent: t.tenantCpu, pids: t.tenantProcesses };
 }

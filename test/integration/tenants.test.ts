@@ -254,3 +254,66 @@ describe.skipIf(!isRoot)('per-worker kernel limits hold a hostile tenant, and on
     expect((await get('/alice/whoami.py')).status).toBe(200); // a new worker took its place
   });
 });
+
+const HOG = `def application(environ, start_response):
+    hog = []
+    for _ in range(60):
+        hog.append(bytearray(10 << 20))  # touched: 600 MB of pages, past the tenant's memory
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"survived"]
+`;
+
+const CGROUP = `def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [open("/proc/self/cgroup").read().encode()]
+`;
+
+describe.skipIf(!isRoot)("a tenant's cgroups bound the tenant as a whole (root only)", () => {
+  let t: TestUsers;
+  let s: RunningServer;
+  const log = memoryLogger();
+  const get = (target: string) => hostGet(s, 'localhost', target);
+
+  beforeAll(async () => {
+    t = makeTestUsers(['alice', 'bob']);
+    const root = path.join(t.base, 'www');
+    const pages: Record<string, Record<string, string>> = {
+      alice: { 'hog.py': HOG, 'forks.py': HOSTILE['forks.py'], 'cgroup.py': CGROUP },
+      bob: { 'whoami.py': WHOAMI },
+    };
+    for (const [who, user] of Object.entries(t.users)) {
+      const dir = path.join(root, who);
+      mkdirSync(dir, { recursive: true });
+      for (const [name, code] of Object.entries(pages[who])) writeFileSync(path.join(dir, name), code);
+      t.own(user, dir, ...Object.keys(pages[who]).map((f) => path.join(dir, f)));
+    }
+    const caps = { tenantMemory: 128 * 2 ** 20, tenantProcesses: 60, tenantCpu: 50 };
+    s = await startPypages(makeConfig({ root, port: 0, threads: 4, ...caps }), { log });
+  });
+  afterAll(async () => {
+    await s?.close();
+    t?.remove();
+  });
+
+  it("puts a tenant's forked workers in the tenant's own cgroups", async () => {
+    const text = (await get('/alice/cgroup.py')).text;
+    for (const controller of ['memory', 'pids', 'cpu'])
+      expect(text).toMatch(
+        new RegExp(`:[^:\\n]*\\b${controller}\\b[^:\\n]*:/.*/t-user_${t.users.alice.name}-[0-9a-f]+$`, 'm'),
+      );
+  });
+
+  it('tenant-processes stops a fork loop though no per-process limit is set', async () => {
+    const text = (await get('/alice/forks.py')).text;
+    const m = /^BlockingIOError after (\d+)$/.exec(text);
+    expect(m, text).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(60);
+    expect((await get('/bob/whoami.py')).status).toBe(200);
+  });
+
+  it("tenant-memory ends a tenant's worker that outgrows it (502); the other tenant answers", async () => {
+    expect((await get('/alice/hog.py')).status).toBe(502);
+    expect((await get('/bob/whoami.py')).status).toBe(200);
+    expect((await get('/alice/cgroup.py')).status).toBe(200);
+  });
+});

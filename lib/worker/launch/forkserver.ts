@@ -56,6 +56,7 @@ export interface ForkServerOptions {
   sharedPreload: readonly string[]; // modules the zygote imports once, shared by every child
   log: Logger;
   runAs?: RunAs | null; // the user the zygote and its children run as; null: the server's own
+  cgroup?: readonly string[]; // the tenant's cgroup.procs files: the zygote enters them, its children are born in them
 }
 
 /**
@@ -104,7 +105,7 @@ export class ForkServer extends EventEmitter {
     }
     const args = ['-u', '-m', 'pypages_worker.forkserver', '--socket', socketPath];
     for (const m of opts.sharedPreload) args.push('--preload', m);
-    const line = asUser(opts.python, args, opts.runAs ?? null);
+    const line = asUser(opts.python, args, opts.runAs ?? null, opts.cgroup);
     const zygote = spawn(line.command, line.args, {
       cwd: dir,
       env: workerEnv({ [WORKER_VARIABLE]: MARK_PLACEHOLDER }, opts.runAs ?? null),

@@ -11,6 +11,7 @@ import { pageOutput } from '../../util/page-output.js';
 import type { Logger } from '../../util/log.js';
 import { pythonPackageDir } from '../../util/paths.js';
 import type { RunAs } from '../../tenant/identity.js';
+import type { TenantCaps } from '../../tenant/cgroups.js';
 import { asUser, baseEnvironment } from '../../tenant/launch-line.js';
 import { tenantPackageDir } from '../../tenant/worker-package.js';
 
@@ -28,6 +29,8 @@ export interface LaunchOptions {
   runAs?: RunAs | null; // the user it runs as (started as root); none: the server's own
   umask?: number; // none: the server's
   limits?: readonly string[]; // kernel limits as NAME=N (lib/python/pypages_worker/limits.py)
+  tenant?: { name: string; caps: TenantCaps }; // its tenant, whose cgroups it enters (lib/tenant/cgroup-launcher.ts)
+  cgroup?: readonly string[]; // the cgroup.procs files it writes its pid to before it runs
 }
 
 /** One worker process, however it was started. Emits 'exit' (code, signal) once. */
@@ -71,7 +74,7 @@ export function workerEnv(extra: Record<string, string>, runAs: RunAs | null = n
 
 /** Starts a fresh interpreter with the frame pipes on fds 3 and 4. */
 export const spawnWorkerProcess: Launcher = async (opts) => {
-  const line = asUser(opts.python, ['-u', '-m', 'pypages_worker', ...workerArgs(opts)], opts.runAs ?? null);
+  const line = asUser(opts.python, ['-u', '-m', 'pypages_worker', ...workerArgs(opts)], opts.runAs ?? null, opts.cgroup);
   const child = spawn(line.command, line.args, {
     cwd: opts.cwd,
     env: workerEnv(opts.env, opts.runAs ?? null),

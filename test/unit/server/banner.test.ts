@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bannerLines, findPages } from '../../../server/banner.js';
+import { bannerLines, tenancyLine, findPages } from '../../../server/banner.js';
 import { removeDir, tempDir } from '../../helpers.js';
 
 let root: string | undefined;
@@ -32,10 +32,21 @@ describe('banner', () => {
       configFile: '/srv/pypages.yaml',
       dev: false,
       found: { pages: ['/a b.py'], frameworks: [] },
+      tenancy: 'pages run as www',
     });
     expect(lines[0]).toMatch(/^pypages: serving \/srv\/www at http:\/\/127\.0\.0\.1:8000\//);
     expect(lines.join('\n')).not.toContain('0.0.0.0');
     expect(lines[1]).toBe('pypages: Python 3.11.2 (/usr/bin/python3); config: /srv/pypages.yaml');
     expect(lines).toContain('  http://127.0.0.1:8000/a%20b.py');
+    expect(lines[2]).toBe('pypages: pages run as www');
+  });
+
+  it("says who pages run as: the server's own user, or their owners when started as root", () => {
+    expect(tenancyLine('none', false, 'amy')).toBe(
+      "pages run as amy, the server's own user: they can read and signal what it can (start as root for one user per tenant)",
+    );
+    expect(tenancyLine('cgroup v1 (memory, cpu, pids)', true)).toBe(
+      'pages run as their owners (the user setting), never as root unless allow-root-pages; cgroups: cgroup v1 (memory, cpu, pids)',
+    );
   });
 });
