@@ -1028,7 +1028,7 @@ describe('help and version', () => {
     expect(table).toHaveLength(SETTING_LIST.length + 2);
     for (const s of SETTING_LIST) expect(table.some((row) => row.startsWith(`| ${s.name} | \``))).toBe(true);
     expect(table).toContain(
-      `| env | \`(pypages.yaml only)\` | \`env\` | ✓ |  | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
+      `| env | \`(pypages.yaml only)\` | \`env\` | ✓ | ✓ | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
     );
     expect(table.find((row) => row.startsWith('| groups |'))).toMatch(
       /^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| ✓ \| {2}\| none \| /,
