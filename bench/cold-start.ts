@@ -157,7 +157,15 @@ async function serve(
 
 /** The real server with launch: fork|spawn, no idle reaping, room for every group. */
 async function serverTarget(mode: Mode, root: string): Promise<Target> {
-  const config = makeConfig({ root, port: 0, host: '127.0.0.1', launch: mode, idleTimeout: 0, maxWorkers: 10_000, allowRootPages: true });
+  const config = makeConfig({
+    root,
+    port: 0,
+    host: '127.0.0.1',
+    launch: mode,
+    idleTimeout: 0,
+    maxWorkers: 10_000,
+    allowRootPages: true,
+  });
   const running = await startPypages(config, { log: memoryLogger() });
   return { url: running.url, close: () => running.close() };
 }

@@ -18,7 +18,7 @@ import { reportReady, socketFromSupervisor, supervise, type SupervisedSocket } f
 
 async function main(argv: string[]): Promise<number | null> {
   const parsed = parseCli(argv, process.cwd());
-  if (parsed.kind === 'check') return check(parsed.config);
+  if (parsed.kind === 'check') return check(parsed.config, parsed.problems);
   if (parsed.kind !== 'run') {
     process.stdout.write(parsed.text.endsWith('\n') ? parsed.text : `${parsed.text}\n`);
     return 0;
@@ -76,11 +76,11 @@ function reopenLogs(running: RunningServer): void {
   say('SIGUSR1: log files reopened');
 }
 
-/** --check: every problem on stderr and exit 2, or what would be served and exit 0. */
-async function check(config: Config): Promise<number> {
-  const { problems, sites } = await checkConfig(config);
-  for (const problem of problems) process.stderr.write(`pypages: ${problem}\n`);
-  if (problems.length > 0 || !sites) return 2;
+/** --check: every problem (the settings' `found` first) on stderr and exit 2, or what would be served and exit 0. */
+async function check(config: Config | null, found: string[]): Promise<number> {
+  const { problems, sites } = config ? await checkConfig(config) : { problems: [], sites: null };
+  for (const problem of [...found, ...problems]) process.stderr.write(`pypages: ${problem}\n`);
+  if (found.length > 0 || problems.length > 0 || !sites || !config) return 2;
   process.stdout.write(`${describeSites(sites, config).join('\n')}\npypages: configuration OK\n`);
   return 0;
 }

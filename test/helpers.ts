@@ -2,7 +2,7 @@
 // test/fixtures/pages, and the real server on a free port with real Python.
 
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig, type Config } from '../lib/config/config.js';
@@ -25,7 +25,6 @@ export function blobBytes(): Buffer {
   return b;
 }
 
-/** A new, empty folder in the OS temp dir (its real path). The caller removes it with removeDir. */
 /**
  * Test fixtures belong to whoever runs the tests: root in CI, where a page
  * owned by root is refused unless allowed. The suites that are not about
@@ -35,8 +34,16 @@ export function blobBytes(): Buffer {
 export const AS_RUNNER = { allowRootPages: true } as const;
 export const AS_RUNNER_ARGS: readonly string[] = ['--allow-root-pages'];
 
+/**
+ * A new, empty folder in the OS temp dir (its real path), mode 0755: started
+ * as root, pypages sends a static file only if others may pass through every
+ * folder from its site's root (lib/http/static/readable.ts), and mkdtemp makes 0700.
+ * The caller removes it with removeDir.
+ */
 export function tempDir(prefix: string): string {
-  return realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 /** Removes a folder made by tempDir (or mkdtemp) and all it holds; no error if it is already gone. */

@@ -6,11 +6,13 @@
 // Exit codes (the server's business, listed here so there is one place):
 //   2 = usage or config error (ConfigError), 3 = Python missing or too old
 //   (InterpreterError from lib/groups/interpreter.ts).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import YAML from 'yaml';
-import { hostingProblem } from '../site/site-rules.js';
+import { hostingProblems } from '../site/site-rules.js';
+import { closest } from './closest.js';
+import { ConfigError } from './config-error.js';
+import { readYaml } from './yaml-file.js';
 import { devBindProblem } from './dev-mode.js';
 import { helpText, META_FLAGS, versionText } from './help.js';
 import {
@@ -26,89 +28,102 @@ import {
   type ValueContext,
 } from './settings.js';
 
+export { ConfigError };
+
 export interface Config extends Readonly<SettingValues> {
   readonly configFile: string | null;
-}
-
-/** A usage or configuration error; the message names the file (if any), the key or flag, and what is allowed. */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly file: string | null = null,
-    readonly key: string | null = null,
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
 }
 
 export type CliResult =
   | { kind: 'help'; text: string }
   | { kind: 'version'; text: string }
   | { kind: 'run'; config: Config }
-  | { kind: 'check'; config: Config };
+  /** --check: every problem of the settings (config null when the root itself is wrong: nothing to walk). */
+  | { kind: 'check'; config: Config | null; problems: string[] };
 
 type Values = { -readonly [K in keyof SettingValues]?: SettingValues[K] };
 
-/** Validates one raw value; turns InvalidValue into a ConfigError prefixed with `where` ("pypages.yaml: port"). */
-function check<T>(s: Setting<T>, raw: unknown, ctx: ValueContext, where: string, file: string | null, key: string): T {
+/** Where --check lists the problems it finds; null: the first one is thrown. */
+type Sink = ConfigError[] | null;
+
+/**
+ * Validates one raw value; turns InvalidValue into a ConfigError prefixed with `where` ("pypages.yaml: port").
+ * With a sink, a list setting (sites:) lists each bad entry there and keeps the good ones.
+ */
+function check<T>(
+  s: Setting<T>,
+  raw: unknown,
+  ctx: ValueContext,
+  at: [where: string, file: string | null, key: string],
+  sink: Sink = null,
+): T {
+  const [where, file, key] = at;
+  const error = (err: InvalidValue) => {
+    const hint = ctx.from === 'default' ? ', the default; give the folder to serve: pypages DIR' : '';
+    return new ConfigError(`${where}: must be ${err.allowed} (got ${describe(err.got)}${hint})`, file, key);
+  };
   try {
-    return s.parse(raw, ctx);
+    // A listed entry's words follow the list's own description ("…; sites[0].max-body must be …"): those alone.
+    const entry = (err: InvalidValue) =>
+      `${where}: ${err.allowed.split('; ').slice(1).join('; ')} (got ${describe(err.got)})`;
+    return s.parse(raw, sink ? { ...ctx, report: (err) => sink.push(new ConfigError(entry(err), file, key)) } : ctx);
   } catch (err) {
     if (!(err instanceof InvalidValue)) throw err;
-    const hint = ctx.from === 'default' ? ', the default; give the folder to serve: pypages DIR' : '';
-    throw new ConfigError(`${where}: must be ${err.allowed} (got ${describe(err.got)}${hint})`, file, key);
+    throw error(err);
   }
 }
 
-/** Closest candidate within two edits, for "did you mean" hints. */
-function closest(word: string, candidates: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = 3;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance && d < c.length) [best, bestDistance] = [c, d];
+/** Runs `step`; with a sink (--check) a ConfigError it throws is listed there and false returned. */
+function listed(sink: Sink, step: () => void): boolean {
+  try {
+    step();
+    return true;
+  } catch (err) {
+    if (sink === null || !(err instanceof ConfigError)) throw err;
+    sink.push(err);
+    return false;
   }
-  return best;
 }
 
-/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment). */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
+/** Builds the frozen Config: given values over defaults; the default root resolves against `cwd`. Null: a sink got a bad root. */
+function finish(values: Values, cwd: string, configFile: string | null, sink: Sink = null): Config | null {
+  let root = values.root;
+  if (root === undefined) {
+    // Under --check, a root already listed as wrong is not tried again as the default.
+    if (sink?.some((e) => e.key === 'root' || e.key === POSITIONAL.flag)) return null;
+    const at: [string, null, string] = ['root', null, 'root'];
+    const ok = listed(
+      sink,
+      () => (root = check(SETTINGS.root, SETTINGS.root.default, { from: 'default', base: cwd }, at)),
+    );
+    if (!ok) return null;
   }
-  return d[a.length][b.length];
-}
-
-/** Builds the frozen Config: given values over defaults; the default root resolves against `cwd`. */
-function finish(values: Values, cwd: string, configFile: string | null): Config {
-  const root =
-    values.root ?? check(SETTINGS.root, SETTINGS.root.default, { from: 'default', base: cwd }, 'root', null, 'root');
   const config: Record<string, unknown> = { configFile };
   for (const name of VALUE_NAMES) config[name] = values[name] ?? SETTINGS[name].default;
   config.root = root;
   config.index = Object.freeze([...(config.index as string[])]);
-  if (Boolean(config.cert) !== Boolean(config.key)) {
-    const missing = config.cert ? 'key' : 'cert';
-    throw new ConfigError(
-      `${missing}: cert and key go together for HTTPS: give both (--cert FILE --key FILE, or cert: and key: in ${configFile ? shown(configFile, cwd) : DEFAULT_CONFIG_FILE}) or neither`,
-      configFile,
-      missing,
-    );
-  }
-  const problem = hostingProblem(config as unknown as SettingValues);
-  if (problem) throw new ConfigError(problem.message, configFile, problem.key);
-  const exposed = devBindProblem(config as unknown as Config);
-  if (exposed) throw new ConfigError(exposed.message, configFile, exposed.key);
+  listed(sink, () => pairedCertAndKey(config, configFile, cwd));
+  const problems = [
+    ...hostingProblems(config as unknown as SettingValues),
+    devBindProblem(config as unknown as Config),
+  ];
+  for (const problem of problems)
+    if (problem)
+      listed(sink, () => {
+        throw new ConfigError(problem.message, configFile, problem.key);
+      });
   return Object.freeze(config) as unknown as Config;
+}
+
+/** cert and key go together. */
+function pairedCertAndKey(config: Record<string, unknown>, configFile: string | null, cwd: string): void {
+  if (Boolean(config.cert) === Boolean(config.key)) return;
+  const missing = config.cert ? 'key' : 'cert';
+  throw new ConfigError(
+    `${missing}: cert and key go together for HTTPS: give both (--cert FILE --key FILE, or cert: and key: in ${configFile ? shown(configFile, cwd) : DEFAULT_CONFIG_FILE}) or neither`,
+    configFile,
+    missing,
+  );
 }
 
 /** Defaults + validation for tests and embedding; relative paths resolve against process.cwd(). Throws ConfigError. */
@@ -121,9 +136,9 @@ export function makeConfig(values: Partial<Omit<Config, 'configFile'>> & { root:
     }
     if (raw === undefined) continue;
     const s = SETTINGS[name as keyof SettingValues] as Setting<unknown>;
-    (out as Record<string, unknown>)[name] = check(s, raw, { from: 'api', base: cwd }, name, null, name);
+    (out as Record<string, unknown>)[name] = check(s, raw, { from: 'api', base: cwd }, [name, null, name]);
   }
-  return finish(out, cwd, null);
+  return finish(out, cwd, null) as Config;
 }
 
 /** Path as shown in messages: relative to cwd when inside it, else absolute. */
@@ -132,61 +147,34 @@ function shown(file: string, cwd: string): string {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
-function yamlError(file: string, name: string, message: string, pos?: { line: number; col: number }): ConfigError {
-  const where = pos ? `${name}, line ${pos.line}, column ${pos.col}` : name;
-  const short = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  return new ConfigError(`${where}: invalid YAML: ${short}`, file, null);
-}
-
-/** Reads a YAML file into a plain object; null for an empty file. */
-function readYaml(file: string, name: string): Record<string, unknown> | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${name}: cannot read: ${(err as Error).message}`, file, null);
-  }
-  const doc = YAML.parseDocument(text, { prettyErrors: true });
-  const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) throw yamlError(file, name, problem.message, problem.linePos?.[0]);
-  let data: unknown;
-  try {
-    data = doc.toJS();
-  } catch (err) {
-    throw yamlError(file, name, (err as Error).message);
-  }
-  if (data === null || data === undefined) return null;
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    const kind = Array.isArray(data) ? 'a list' : `the ${typeof data} ${JSON.stringify(data)}`;
-    throw new ConfigError(
-      `${name}: must be a mapping of settings (key: value), got ${kind}; allowed keys: ${[...YAML_SETTINGS.keys()].join(', ')}`,
-      file,
-      null,
-    );
-  }
-  return data as Record<string, unknown>;
-}
-
-/** Validates every key of a YAML file; relative paths resolve against the file's folder. */
-function loadYaml(file: string, cwd: string): Values {
+/** Validates every key of a YAML file; relative paths resolve against the file's folder. With a sink, every bad key is listed. */
+function loadYaml(file: string, cwd: string, sink: Sink): Values {
   const name = shown(file, cwd);
   const data = readYaml(file, name) ?? {};
-  const allowed = [...YAML_SETTINGS.keys()];
   const out: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(data)) {
-    const s = YAML_SETTINGS.get(key);
-    if (!s) {
-      const guess = closest(key, allowed);
-      const hint = guess ? `. Did you mean "${guess}"?` : '';
-      throw new ConfigError(
-        `${name}: unknown key ${JSON.stringify(key)}; allowed keys: ${allowed.join(', ')}${hint}`,
-        file,
-        key,
-      );
-    }
-    out[s.name] = check(s, raw, { from: 'yaml', base: path.dirname(file) }, `${name}: ${key}`, file, key);
-  }
+  for (const [key, raw] of Object.entries(data)) listed(sink, () => yamlValue(out, [name, file, key], raw, sink));
   return out as Values;
+}
+
+/** One key of a YAML file into `out`. */
+function yamlValue(
+  out: Record<string, unknown>,
+  [name, file, key]: [string, string, string],
+  raw: unknown,
+  sink: Sink,
+) {
+  const s = YAML_SETTINGS.get(key);
+  if (!s) {
+    const allowed = [...YAML_SETTINGS.keys()];
+    const guess = closest(key, allowed);
+    const hint = guess ? `. Did you mean "${guess}"?` : '';
+    throw new ConfigError(
+      `${name}: unknown key ${JSON.stringify(key)}; allowed keys: ${allowed.join(', ')}${hint}`,
+      file,
+      key,
+    );
+  }
+  out[s.name] = check(s, raw, { from: 'yaml', base: path.dirname(file) }, [`${name}: ${key}`, file, key], sink);
 }
 
 type CliSetting = Setting<unknown> & { readonly flag: string };
@@ -265,7 +253,8 @@ function unknownOption(rawName: string): ConfigError {
 
 /** The config file to read: an explicit --config (must exist), else pypages.yaml in cwd if present. */
 function configPath(explicit: { raw: unknown } | undefined, cwd: string): string | null {
-  if (explicit) return check(SETTINGS.config, explicit.raw, { from: 'cli', base: cwd }, CONFIG_FLAG, null, CONFIG_FLAG);
+  if (explicit)
+    return check(SETTINGS.config, explicit.raw, { from: 'cli', base: cwd }, [CONFIG_FLAG, null, CONFIG_FLAG]);
   const fallback = path.join(cwd, DEFAULT_CONFIG_FILE);
   return existsSync(fallback) && statSync(fallback).isFile() ? fallback : null;
 }
@@ -284,11 +273,14 @@ export function parseCli(argv: string[], cwd: string): CliResult {
   const meta = (t: Token) => t.kind === 'option' && ['help', 'version', 'check'].includes(t.name);
   const flags = rawFlags(tokens.filter((t) => !meta(t)));
   const file = configPath(flags.get(SETTINGS.config.name), cwd);
-  const values: Record<string, unknown> = file ? { ...loadYaml(file, cwd) } : {};
+  // --check lists every bad setting (each key of the file, each flag, each site) instead of stopping at the first.
+  const sink: Sink = tokens.some((t) => t.kind === 'option' && t.name === 'check') ? [] : null;
+  const values: Record<string, unknown> = file ? { ...loadYaml(file, cwd, sink) } : {};
   for (const [name, { setting, raw, key }] of flags) {
     if (name === SETTINGS.config.name) continue;
-    values[name] = check(setting, raw, { from: 'cli', base: cwd }, key, null, key);
+    listed(sink, () => (values[name] = check(setting, raw, { from: 'cli', base: cwd }, [key, null, key])));
   }
-  const checking = tokens.some((t) => t.kind === 'option' && t.name === 'check');
-  return { kind: checking ? 'check' : 'run', config: finish(values as Values, cwd, file) };
+  const config = finish(values as Values, cwd, file, sink);
+  if (sink) return { kind: 'check', config, problems: sink.map((e) => e.message) };
+  return { kind: 'run', config: config as Config };
 }

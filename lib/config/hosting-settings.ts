@@ -26,14 +26,15 @@ export interface HostingValues {
 /** Settings a site of `sites:` may set for itself (a user folder's site inherits them). */
 // biome-ignore format: a list read as a list
 export const SITE_SETTING_NAMES = [
-  'index', 'deny', 'debug', 'grouping', 'groups', 'python', 'pythonPath', 'env', 'cwd', 'preload', 'venv',
+  'index', 'deny', 'debug', 'dev', 'grouping', 'groups', 'python', 'pythonPath', 'env', 'cwd', 'preload', 'venv',
   'processes', 'threads', 'idleTimeout', 'queueLimit', 'queueTimeout', 'requestTimeout', 'maxRequests',
   'maxRequestsJitter', 'maxMemory', 'heartbeatTimeout', 'maxBody', 'allowOverride', 'accessLog', 'accessLogFormat',
   'errorLog', ...TENANT_SITE_SETTING_NAMES,
 ] as const;
 
 /** Settings a .pypages.yaml may set for its folder and below, when the site's allow-override lists them. */
-export const FOLDER_SETTING_NAMES = ['index', 'deny', 'debug', 'maxBody'] as const;
+// env adds variables and dev can only turn development mode off (lib/site/overrides.ts says why).
+export const FOLDER_SETTING_NAMES = ['index', 'deny', 'debug', 'dev', 'env', 'maxBody'] as const;
 
 const USERS = 'a list of user names';
 const LOG = 'a file path (may hold {site} and {user}), or "-" for the standard stream';
@@ -117,7 +118,7 @@ export const HOSTING_ENTRIES: HostingEntries = {
   allowOverride: {
     metavar: 'KEYS', default: Object.freeze([]), defaultText: 'none (.pypages.yaml files are ignored)',
     allowed: OVERRIDES, parse: overrideKeys,
-    help: 'Keys a .pypages.yaml may set for its folder and below (as Apache\'s AllowOverride). A file with any other key answers 500 for its folder, with the reason in the error log.',
+    help: 'Keys a .pypages.yaml may set for its folder and below (as Apache\'s AllowOverride). A file with any other key answers 500 for its folder, with the reason in the error log. A folder\'s env adds variables but never replaces the operator\'s; its dev can turn development mode off, never on where the site has it off.',
   },
   accessLog: {
     metavar: 'FILE', default: '-', defaultText: '- (stdout)',

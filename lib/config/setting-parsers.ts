@@ -8,6 +8,11 @@ import path from 'node:path';
 export interface ValueContext {
   readonly from: 'cli' | 'yaml' | 'api' | 'default';
   readonly base: string;
+  /**
+   * pypages --check: a list of entries (sites:) reports each bad entry or key
+   * here and keeps checking the rest, instead of throwing at the first.
+   */
+  readonly report?: (problem: InvalidValue) => void;
 }
 
 /** Thrown by a setting's `parse`; the caller adds the file and key. */

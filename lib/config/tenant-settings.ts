@@ -23,7 +23,6 @@ export interface TenantValues {
   tenantProcesses: number;
   tenantMaxWorkers: number;
   tenantMaxRequests: number;
-  serverUser: string;
 }
 
 /** The tenant settings a named group may set, besides its site (sites inherit all of them). */
@@ -140,10 +139,5 @@ export const TENANT_ENTRIES: { readonly [K in keyof TenantValues]: Entry<TenantV
     metavar: 'N', default: 0, defaultText: NONE,
     allowed: 'an integer from 0 to 1000000', parse: integer(0, 1_000_000),
     help: 'Requests of one tenant running or waiting at once; past it 503 with Retry-After, logged with the tenant.',
-  },
-  serverUser: {
-    metavar: 'USER', default: '', defaultText: 'none (the server keeps the user it was started as)',
-    allowed: 'a user name or uid, or ""', parse: account('a user name or uid, or ""', false),
-    help: 'Started as root: the user the HTTP side runs as once its ports are bound (e.g. www-data). Worker launches stay with a small root launcher.',
   },
 };

@@ -6,9 +6,10 @@
 // The only way requests reach a worker. The periodic sweep is ./watchdog.ts.
 
 import { statSync } from 'node:fs';
-import type { Site, Sites } from '../site/site.js';
+import { folderEnvKey, type Site, type Sites } from '../site/site.js';
 import type { Logger } from '../util/log.js';
 import type { Job } from '../worker/exchange.js';
+import { withRunAs } from '../worker/job.js';
 import type { Launcher } from '../worker/launch/spawn.js';
 import { failed, type Outcome } from '../worker/outcome.js';
 import { Group, type GroupContext, type ProcessStatus } from './group.js';
@@ -146,7 +147,7 @@ export class GroupRegistry {
   /** Runs `job` in `group`; `before` is its script's signature if taken on arrival. */
   private async runIn(group: Group, job: Job, before: string | null): Promise<Outcome> {
     this.opts.observer?.routed(job.res, group);
-    const outcome = await group.run(job);
+    const outcome = await group.run(withRunAs(job, group.spec.identity));
     if (outcome.kind === 'error' && outcome.errorKind === 'busy') this.opts.observer?.rejected(group);
     if (outcome.kind === 'done') this.pages.add(job.script);
     if (outcome.kind === 'error' && outcome.errorKind === 'not-page') {
@@ -167,11 +168,11 @@ export class GroupRegistry {
   }
 
   private groupOf(site: Site, script: string): Group {
-    const cached = this.specCache.get(`${site.name}\0${script}`);
+    const cached = this.specCache.get(`${site.name}\0${script}${folderEnvKey(site)}`);
     if (cached !== undefined) return this.groups.get(cached)!;
     const spec = groupSpecFor(script, site);
     const key = `${site.name}\0${spec.key}`;
-    this.specCache.set(`${site.name}\0${script}`, key);
+    this.specCache.set(`${site.name}\0${script}${folderEnvKey(site)}`, key);
     let group = this.groups.get(key);
     if (!group) {
       this.groups.set(key, (group = new Group(spec, { ...this.ctx, log: this.opts.logFor?.(site) ?? this.opts.log })));
@@ -182,7 +183,7 @@ export class GroupRegistry {
 
   /** The files the workers running `script` of `site` imported (their WATCH lists); none when no worker runs it. */
   watchedBy(site: Site, script: string): string[] {
-    const key = this.specCache.get(`${site.name}\0${script}`);
+    const key = this.specCache.get(`${site.name}\0${script}${folderEnvKey(site)}`);
     const group = key === undefined ? undefined : this.groups.get(key);
     return group ? group.workers.flatMap((w) => w.watched.map((f) => f.path)) : [];
   }

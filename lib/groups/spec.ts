@@ -7,7 +7,7 @@
 
 import { dirname, join, relative, sep } from 'node:path';
 import type { GroupSettingName, SettingValues } from '../config/settings.js';
-import type { Site } from '../site/site.js';
+import { folderEnvKey, type Site } from '../site/site.js';
 import { machineAccounts, type Accounts } from '../tenant/accounts.js';
 import { identityFor, startedAsRoot, tenantOf, type Identity } from '../tenant/identity.js';
 import { nearestVenv, pythonOfSpec } from './venv.js';
@@ -54,14 +54,14 @@ export function groupSpecFor(script: string, site: Site, machine: Machine = this
   const identity = identityOf(script, site, settings, machine);
   return {
     site,
-    // Scripts of different owners never share a process: the identity is part of the key.
-    key: `${base}|${python}|${identityKey(identity)}`,
+    // Scripts of different owners, or of folders whose .pypages.yaml sets env, never share a process.
+    key: `${base}|${python}|${identityKey(identity)}${folderEnvKey(site)}`,
     label,
     python,
     processes: settings.processes,
     threads: settings.threads,
     pythonPath: settings.pythonPath,
-    env: settings.env,
+    env: { ...site.folderEnv, ...settings.env }, // the operator's variables win over a folder's
     // A shared group's processes start in the folder of the script that started the group (one cwd
     // per process: threads share it), so open("data.txt") works for it and for its folder's siblings.
     cwd: settings.cwd || dirname(script),

@@ -52,7 +52,7 @@ export function devPageHtml(e: DevError): string {
     ...e.notes.map((n) => `<p class="note">${esc(n)}</p>`),
     syntaxBlock(e),
     framesBlock(e),
-    requestBlock(e.request),
+    requestBlock(e.request, e.details?.form),
     `<footer><p class="request-id">Request id: <code>${esc(e.requestId)}</code>. ${terminalNote(e.status)} This page is shown in development mode only.</p></footer>`,
   ];
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${esc(head)}: ${esc(e.title)}</title><style>${DEV_PAGE_STYLE}</style></head>\n<body>\n${body.filter(Boolean).join('\n')}\n</body></html>\n`;
@@ -132,10 +132,11 @@ function localsHtml(locals: Record<string, string>): string {
     : '';
 }
 
-function requestBlock(r: DevRequest): string {
+function requestBlock(r: DevRequest, form: [string, string][] = []): string {
   const query = r.url.includes('?') ? new URLSearchParams(r.url.slice(r.url.indexOf('?') + 1)) : null;
   const tables = [
     table('Query string', query ? [...query.entries()] : []),
+    table('Form fields the page read', form),
     table('Headers', r.headers),
     table(
       'Environ',

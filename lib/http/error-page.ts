@@ -4,6 +4,7 @@ import { isHttp2 } from './h2.js';
 
 const EXPLANATIONS: Record<number, string> = {
   400: 'The request could not be understood by the server.',
+  403: 'The web server is not allowed to read the requested file.',
   404: 'The requested URL was not found on this server.',
   405: 'This method is not allowed for the requested URL.',
   408: 'The client sent nothing for too long while the server waited for the request.',

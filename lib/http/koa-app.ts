@@ -15,6 +15,7 @@ import { ScriptSurvey } from './listing/survey.js';
 import { addLiveReload } from './live/live.js';
 import { type Routed, routed, type Serving } from './listener.js';
 import { runScript } from './page-request.js';
+import { staticRefusal } from './static/readable.js';
 import { staticSender } from './static/send.js';
 
 /** The app: `middleware` (the operator pages) runs before the URL's target is served. It reads `serving()` per request. */
@@ -50,6 +51,7 @@ function serveTargets(serving: () => Serving, log: Logger) {
         return runPage(ctx, { info, target, site }, serving(), siteLog);
       case 'static':
         if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, site.debug);
+        if (refused(ctx, site, siteLog, staticRefusal(site.root, target.file))) return;
         return senderFor(site)(ctx, target.urlPath, target.file);
       case 'redirect':
         ctx.status = 301;
@@ -81,9 +83,19 @@ async function notFound(
   listing: Parameters<typeof sendListing>[2],
 ): Promise<void> {
   const { site, log } = listing;
+  // A refusal of symlinks: owner-match is a tenant reaching for another's file: an error, in any mode.
+  if (target.confined) log.error(`request ${ctx.state.requestId}: site ${site.name}: 404: ${target.reason}`);
   if (site.dev && (await sendListing(ctx, target, listing))) return;
   if (devNotFound(ctx, site, target.reason, log)) return;
   sendErrorPage(ctx, 404, target.reason, site.debug);
+}
+
+/** 403 and its log line when `why` is a reason (lib/http/static/readable.ts); false when it is null. */
+function refused(ctx: Context, site: Routed['site'], log: Logger, why: string | null): boolean {
+  if (why === null) return false;
+  log.error(`request ${ctx.state.requestId}: site ${site.name}: 403: ${why}`);
+  sendErrorPage(ctx, 403, why, site.debug);
+  return true;
 }
 
 function methodNotAllowed(ctx: Context, debug: boolean): void {

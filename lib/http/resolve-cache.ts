@@ -14,10 +14,16 @@
 // Node itself opens, it is used again only while it is still a real path
 // (realpath of it is itself, 5 µs): a folder on the way swapped for a symlink
 // since would otherwise lead the read out of the root. For a page this is not
-// checked: a page runs arbitrary code as the server's user, so a symlink rule
-// is no boundary for it. What can be seen for up to a second: a link on the
-// URL path swapped to another approved file still serves the old one, and a
-// folder that just became a package still serves its files.
+// checked when pages run as the server's user (symlinks: follow): a page runs
+// arbitrary code as that user, so a symlink rule is no boundary for it. Under
+// symlinks: owner-match it is (a page then runs as its owner, and a link to
+// another's script must not run it), so a page is checked as a file is: the
+// real path resolve approved, links and owners included, is used only while
+// it is still itself, so no link put in its place since is followed. What
+// can be seen for up to a second: a link on the URL path swapped to another
+// approved file still serves the old one, a folder that just became a
+// package still serves its files, and an owner changed by root (chown) is
+// seen at the next resolve. Refusals (not-found) are never remembered.
 
 import { realpathSync } from 'node:fs';
 import { resolve, type ResolveOptions, type Target } from './resolve.js';
@@ -45,11 +51,16 @@ export class ResolveCache {
     if (this.opts.folder) return resolve(this.root, rawPath, rawQuery, this.opts);
     const now = Date.now();
     const hit = this.entries.get(rawPath);
-    if (hit && hit.expires > now && (hit.target.kind !== 'static' || stillReal(hit.target.file))) return hit.target;
+    if (hit && hit.expires > now && (!this.recheck(hit.target) || stillReal(hit.target.file))) return hit.target;
     const target = resolve(this.root, rawPath, rawQuery, this.opts);
     if ((target.kind === 'script' || target.kind === 'static') && rawPath.length <= MAX_KEY)
       this.remember(rawPath, target, now);
     return target;
+  }
+
+  /** Whether a remembered target must still be its real path to be used (Node opens it, or owner-match holds). */
+  private recheck(target: Target): target is Extract<Target, { file: string }> {
+    return target.kind === 'static' || (target.kind === 'script' && this.opts.ownerMatch !== undefined);
   }
 
   private remember(rawPath: string, target: Target, now: number): void {

@@ -1,7 +1,9 @@
 // URL path → what to serve. Every URL-to-file rule and every deny rule of
 // pypages lives in this file and nowhere else, so it can be tested without a
-// server (the decoding of a path's bytes, and its 400s, are ./url-path.ts).
-// Nothing here opens or runs a file; it only looks at names and stats.
+// server (the decoding of a path's bytes, and its 400s, are ./url-path.ts;
+// the names never served, ./resolve-names.ts; whose symlinks count under
+// symlinks: owner-match, lib/tenant/symlinks.ts). Nothing here opens or runs
+// a file; it only looks at names and stats.
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import {
@@ -15,14 +17,17 @@ import {
   toSegment,
   type Segment,
 } from './url-path.js';
+import { linksFollowed, ownerMismatch, type OwnerMatch } from '../tenant/symlinks.js';
 import { deniedPath, NO_DENY_RULES, type DenyRules, type FolderRules } from './deny.js';
 import { realpathOrNull, relativeInside, statOrNull } from './fs-probe.js';
+import { deniedAnywhere, deniedName, isScriptName } from './resolve-names.js';
 
 export type Target =
   | { kind: 'script'; file: string; scriptName: string; pathInfo: string }
   | { kind: 'static'; file: string; urlPath: string }
   | { kind: 'redirect'; location: string }
-  | { kind: 'not-found'; reason: string; folder?: string } // folder: a folder with no index, real path
+  // folder: a folder with no index, real path. confined: refused by symlinks: owner-match, logged as an error.
+  | { kind: 'not-found'; reason: string; folder?: string; confined?: true }
   | { kind: 'misconfigured'; reason: string }
   | { kind: 'bad-request'; reason: string };
 
@@ -33,6 +38,8 @@ export interface ResolveOptions {
   deny?: DenyRules;
   /** A folder's own index and deny from there down (its .pypages.yaml), or why they are broken (500). */
   folder?: (realDir: string) => FolderRules | string | undefined;
+  /** symlinks: owner-match (lib/tenant/symlinks.ts); absent: any link inside the root is followed. */
+  ownerMatch?: OwnerMatch;
 }
 
 /** The names that serve a folder URL unless the site says otherwise (the index setting's default). */
@@ -50,6 +57,7 @@ interface Lookup {
   index: readonly string[];
   deny: DenyRules;
   folder: ResolveOptions['folder'];
+  ownerMatch: OwnerMatch | undefined;
   /** Folder real path → "is an unindexed package" / "is a virtualenv", so each is stat'ed once per call. */
   packages: Map<string, boolean>;
   venvs: Map<string, boolean>;
@@ -61,12 +69,8 @@ interface Entry {
   stats: Stats;
 }
 
-// Compiled Python and other artefacts that are never a page and never static.
-// The .so patterns are CPython/PyPy extension modules (the Linux .pyd).
-const PY_ARTEFACT = /\.(?:py[cowidz]|pyx|pxd|pxi)$|\.(?:cpython-[^.]*|abi3|pypy[^.]*)\.so$/i;
-// Editor and patch leftovers of a script would send its source as a static file.
-const PY_BACKUP = /\.py(?:~|\.(?:bak|backup|old|orig|save|swp|swo|tmp|rej|\d+))$/i;
-const EMACS_AUTOSAVE = /^#.*#$/;
+/** Refused by owner-match: a not-found that is logged as an error. */
+type Confined = { confined: string };
 
 /**
  * Maps a request path under `root` to what to serve. Owns every URL→file and
@@ -92,6 +96,7 @@ export function resolve(
       index: opts.index,
       deny,
       folder: opts.folder,
+      ownerMatch: opts.ownerMatch,
       packages: new Map(),
       venvs: new Map(),
     };
@@ -123,36 +128,6 @@ function parsePath(rawPath: string): ParsedPath | Target {
   return { segs, trailing: segs.length > 0 && rawPath.endsWith('/') };
 }
 
-/** Rules that hold for every segment, including those that become PATH_INFO. */
-function deniedAnywhere(seg: Segment): string | null {
-  // Apache AllowEncodedSlashes Off; '\' is a separator on Windows.
-  if (seg.bytes.includes(0x2f) || seg.bytes.includes(0x5c)) return 'encoded slash or backslash';
-  if (seg.latin1 === '.' || seg.latin1 === '..') return 'dot segment';
-  return null;
-}
-
-/** Why a file or folder name may never be served or run, or null if it may. */
-function deniedName(name: string): string | null {
-  if (name === '') return 'empty name';
-  if (name.includes('/') || name.includes('\\')) return 'encoded slash or backslash';
-  if (name.startsWith('.')) return 'dotfile';
-  // Windows and some filesystems drop these, so 'hello.py.' could open hello.py.
-  if (/[.\s]$/u.test(name)) return 'trailing dot or space';
-  const lower = name.toLowerCase();
-  if (lower === '__pycache__') return 'bytecode cache';
-  if (lower === '__init__.py') return 'package marker';
-  if (lower === 'pypages.yaml') return 'configuration file';
-  // On a case-insensitive disk HELLO.PY is hello.py; it must never be static.
-  if (lower.endsWith('.py') && !name.endsWith('.py')) return 'python name in another case';
-  if (PY_ARTEFACT.test(name)) return 'python artefact';
-  if (PY_BACKUP.test(name) || EMACS_AUTOSAVE.test(name)) return 'editor backup';
-  return null;
-}
-
-function isScriptName(name: string): boolean {
-  return name.endsWith('.py');
-}
-
 // ---------------------------------------------------------------- lookup
 
 /** Descends folder by folder until a file is hit or the segments run out. */
@@ -168,6 +143,7 @@ function walk(lookup: Lookup, parsed: ParsedPath, rawQuery: string): Target {
     if (why) return notFound(`${why}: ${JSON.stringify(name)}`);
     const entry = enter(lookup, dir, name);
     if (typeof entry === 'string') return notFound(`${entry}: ${JSON.stringify(name)}`);
+    if ('confined' in entry) return confined(entry);
     if (entry.stats.isDirectory()) {
       dir = entry.real;
       const broken = enterFolder(lookup, dir);
@@ -189,7 +165,7 @@ function enterFolder(lookup: Lookup, dir: string): Target | null {
 }
 
 /** Looks up `name` in the real folder `dir`; an Entry, or why it is refused. */
-function enter(lookup: Lookup, dir: string, name: string): Entry | string {
+function enter(lookup: Lookup, dir: string, name: string): Entry | Confined | string {
   const real = realpathOrNull(path.join(dir, name));
   if (real === null) return 'missing';
   // Decided before stat, so nothing outside the root is ever looked at.
@@ -203,7 +179,18 @@ function enter(lookup: Lookup, dir: string, name: string): Entry | string {
   if (stats.isFile() && isScriptName(name) !== isScriptName(path.basename(real))) {
     return 'symlink changes file kind';
   }
-  return { real, stats };
+  return ownerRefusal(lookup, dir, name, { real, stats }) ?? { real, stats };
+}
+
+/** Under owner-match, why `entry` (`name` in the real folder `dir`) is refused: a link on the way, or its owner. */
+function ownerRefusal(lookup: Lookup, dir: string, name: string, entry: Entry): Confined | null {
+  if (!lookup.ownerMatch) return null;
+  // No link was followed when the real path is the joined one: only the owner of a file counts.
+  const hops = entry.real === path.join(dir, name) ? [] : linksFollowed(dir, name);
+  if (hops === null) return { confined: `the links to ${entry.real} changed while they were checked` };
+  const { uid } = entry.stats;
+  const why = ownerMismatch(hops, { real: entry.real, uid, isFile: entry.stats.isFile() }, lookup.ownerMatch);
+  return why === null ? null : { confined: why };
 }
 
 /**
@@ -235,7 +222,9 @@ function deniedReal(lookup: Lookup, real: string, isDir: boolean, checkPackages 
 function isClosedPackage(lookup: Lookup, folder: string): boolean {
   let known = lookup.packages.get(folder);
   if (known === undefined) {
-    known = statOrNull(path.join(folder, '__init__.py')) !== null && findIndex(lookup, folder, false) === null;
+    const init = statOrNull(path.join(folder, '__init__.py')) !== null;
+    const index = init ? findIndex(lookup, folder, false) : null;
+    known = init && (index === null || 'confined' in index); // an index refused by owner-match opens nothing
     lookup.packages.set(folder, known);
   }
   return known;
@@ -244,9 +233,10 @@ function isClosedPackage(lookup: Lookup, folder: string): boolean {
 /**
  * The first usable entry of the index list in the real folder `dir`.
  * `checkPackages` is off only while deciding whether `dir` is a package,
- * which is what the index itself settles.
+ * which is what the index itself settles. One refused by owner-match ends
+ * the search: the folder's answer is that refusal.
  */
-function findIndex(lookup: Lookup, dir: string, checkPackages: boolean): { name: string; real: string } | null {
+function findIndex(lookup: Lookup, dir: string, checkPackages: boolean): Index | Confined | null {
   for (const name of lookup.index) {
     if (deniedName(name) !== null) continue;
     const real = realpathOrNull(path.join(dir, name));
@@ -255,10 +245,12 @@ function findIndex(lookup: Lookup, dir: string, checkPackages: boolean): { name:
     if (stats === null || !stats.isFile()) continue;
     if (isScriptName(name) !== isScriptName(path.basename(real))) continue;
     if (deniedReal(lookup, real, false, checkPackages) !== null) continue;
-    return { name, real };
+    return ownerRefusal(lookup, dir, name, { real, stats }) ?? { name, real };
   }
   return null;
 }
+
+type Index = { name: string; real: string };
 
 // ---------------------------------------------------------------- targets
 
@@ -279,6 +271,7 @@ function folderIndex(lookup: Lookup, dir: string, segs: Segment[]): Target {
   const found = findIndex(lookup, dir, true);
   if (found === null)
     return { kind: 'not-found', reason: `no index in folder ${JSON.stringify(joinNames(segs) || '/')}`, folder: dir };
+  if ('confined' in found) return confined(found);
   const prefix = segs.length === 0 ? '' : joinLatin1(segs);
   if (isScriptName(found.name)) {
     const scriptName = `${prefix}/${Buffer.from(found.name, 'utf8').toString('latin1')}`;
@@ -300,6 +293,10 @@ function redirect(segs: Segment[], rawQuery: string): Target {
 
 function notFound(reason: string): Target {
   return { kind: 'not-found', reason };
+}
+
+function confined(refused: Confined): Target {
+  return { kind: 'not-found', reason: refused.confined, confined: true };
 }
 
 function badRequest(reason: string): Target {

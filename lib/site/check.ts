@@ -1,30 +1,47 @@
 // pypages --check (as nginx -t, apachectl configtest): what a valid config
 // may still get wrong, found without serving. The settings themselves were
-// validated by lib/config/config.ts already; here: every Python a site or a
-// named group would run, every log file's folder, every .pypages.yaml under
-// the roots, host names that two sites both claim. Every problem is listed,
-// not only the first.
-import { accessSync, constants, type Dirent, readdirSync, statSync } from 'node:fs';
+// validated by lib/config/config.ts already (each bad one listed, and left
+// out of the config checked here); here: every Python a site or a named
+// group would run, every log file's folder, every .pypages.yaml under the
+// roots (user folders' too) with every bad key of each, host names that two
+// sites both claim. Every problem is listed, not only the first.
+import { accessSync, constants, type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { findInterpreter } from '../groups/interpreter.js';
-import { OVERRIDE_FILE, parseOverrides } from './overrides.js';
+import { OVERRIDE_FILE, readOverrides } from './overrides.js';
 import { sitesOf, type Site, type Sites } from './site.js';
+import { parsePasswd, userSites } from './userdir.js';
 
 /** Every problem of `config` (empty: it is fine), and its sites when its Python is usable. */
 export async function checkConfig(config: Config): Promise<{ problems: string[]; sites: Sites | null }> {
   const problems: string[] = [];
-  let python: string;
+  let python: string | null = null;
   try {
     python = (await findInterpreter(config.python)).path;
   } catch (err) {
-    return { problems: [`python: ${(err as Error).message}`], sites: null };
+    problems.push(`python: ${(err as Error).message}`);
   }
-  const sites = sitesOf(config, python);
-  for (const site of sites.all)
-    problems.push(...(await sitePythons(site, python)), ...logFolders(site), ...folderFiles(site));
+  // Without a usable Python the rest is still checked, with the setting's own text in its place.
+  const server = python ?? (config.python || 'python3');
+  const sites = sitesOf(config, server);
+  for (const site of [...sites.all, ...userFolders(config, server)])
+    problems.push(...(await sitePythons(site, server)), ...logFolders(site), ...folderFiles(site));
   problems.push(...sharedHosts(sites));
-  return { problems, sites };
+  return { problems, sites: python === null ? null : sites };
+}
+
+/** The user folders' sites (userdir), one per user of /etc/passwd who has one. */
+function userFolders(config: Config, python: string): Site[] {
+  if (!config.userdir) return [];
+  let passwd: string;
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return [];
+  }
+  const siteOf = userSites(config, python);
+  return [...parsePasswd(passwd).keys()].flatMap((user) => siteOf(`/~${user}/`) ?? []);
 }
 
 async function sitePythons(site: Site, server: string): Promise<string[]> {
@@ -81,8 +98,8 @@ function folderFiles(site: Site): string[] {
     for (const e of entries) {
       if (e.isDirectory() && !e.name.startsWith('.')) folders.push(path.join(folder, e.name));
       if (e.isFile() && e.name === OVERRIDE_FILE) {
-        const parsed = parseOverrides(path.join(folder, e.name), site.allowOverride);
-        if (typeof parsed === 'string') problems.push(`site ${site.name}: ${parsed}`);
+        const { problems: found } = readOverrides(path.join(folder, e.name), site.allowOverride);
+        problems.push(...found.map((problem) => `site ${site.name}: ${problem}`));
       }
     }
   }

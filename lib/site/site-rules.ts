@@ -13,6 +13,8 @@ import { InvalidValue, type ValueContext } from '../config/setting-parsers.js';
 import type { GroupKeys } from '../config/group-rules.js';
 import { directory } from '../config/setting-parsers.js';
 import { hostPattern } from './hosts.js';
+import { devBindProblem } from '../config/dev-mode.js';
+import type { SettingValues } from '../config/settings.js';
 
 export interface SiteRule {
   readonly name: string;
@@ -29,22 +31,34 @@ export const SITES_ALLOWED =
 /** Site names pypages uses itself: the top-level root's site, default-site's refusal, user folders' "~user". */
 export const RESERVED_SITE_NAMES = ['default', 'reject'];
 
-/** Parses `sites:`; the error names the site and key that are wrong. */
+/** Parses `sites:`; the error names the site and key that are wrong (under --check, every one: ctx.report). */
 export function parseSiteRules(raw: unknown, ctx: ValueContext, keys: GroupKeys): readonly SiteRule[] {
   if (!Array.isArray(raw)) throw new InvalidValue(SITES_ALLOWED, raw);
   const seen = new Set<string>(RESERVED_SITE_NAMES);
-  return Object.freeze(
-    raw.map((entry, i) => {
+  const rules: SiteRule[] = [];
+  raw.forEach((entry, i) => {
+    reported(ctx, () => {
       const rule = parseSite(entry, `sites[${i}]`, ctx, keys);
       if (seen.has(rule.name))
         throw new InvalidValue(
-          `${SITES_ALLOWED}; ${`sites[${i}]`}.name must be unique and not default or reject`,
+          `${SITES_ALLOWED}; sites[${i}].name must be unique and not default or reject`,
           rule.name,
         );
       seen.add(rule.name);
-      return rule;
-    }),
-  );
+      rules.push(rule);
+    });
+  });
+  return Object.freeze(rules);
+}
+
+/** Runs `parse`; under --check (ctx.report) its InvalidValue is reported and the rest of the list still checked. */
+function reported(ctx: ValueContext, parse: () => void): void {
+  try {
+    parse();
+  } catch (err) {
+    if (!ctx.report || !(err instanceof InvalidValue)) throw err;
+    ctx.report(err);
+  }
 }
 
 function parseSite(entry: unknown, where: string, ctx: ValueContext, keys: GroupKeys): SiteRule {
@@ -58,11 +72,12 @@ function parseSite(entry: unknown, where: string, ctx: ValueContext, keys: Group
   const list = typeof hosts === 'string' ? [hosts] : hosts;
   if (!Array.isArray(list) || list.length === 0) fail('.hosts must be a host name or a list of them', hosts);
   const patterns = (list as unknown[]).map((h) => hostPattern(h) ?? fail('.hosts has an invalid host name', h));
+  const values = Object.freeze(siteValues(rest, where, ctx, keys)); // first: --check lists them even if root is wrong
   return Object.freeze({
     name: name as string,
     hosts: Object.freeze(patterns),
     root: checked(() => directory(root, ctx), `${where}.root`),
-    values: Object.freeze(siteValues(rest, where, ctx, keys)),
+    values,
   });
 }
 
@@ -70,12 +85,16 @@ function siteValues(rest: Record<string, unknown>, where: string, ctx: ValueCont
   const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rest)) {
     const setting = keys.get(key);
-    if (!setting)
-      throw new InvalidValue(
-        `${SITES_ALLOWED}; ${where} has unknown key "${key}" (allowed: name, hosts, root, ${[...keys.keys()].join(', ')})`,
-        key,
-      );
-    values[setting.name] = checked(() => setting.parse(value, ctx), `${where}.${key}`);
+    if (!setting) {
+      const allowed = `name, hosts, root, ${[...keys.keys()].join(', ')}`;
+      reported(ctx, () => {
+        throw new InvalidValue(`${SITES_ALLOWED}; ${where} has unknown key "${key}" (allowed: ${allowed})`, key);
+      });
+      continue;
+    }
+    reported(ctx, () => {
+      values[setting.name] = checked(() => setting.parse(value, ctx), `${where}.${key}`);
+    });
   }
   return values;
 }
@@ -90,16 +109,27 @@ function checked<T>(parse: () => T, where: string): T {
   }
 }
 
-/** What is wrong between hosting settings that are each valid alone (a default-site naming no site), or null. */
-export function hostingProblem(values: {
-  readonly sites: readonly SiteRule[];
-  readonly defaultSite: string;
-}): { key: string; message: string } | null {
+/**
+ * What is wrong between hosting settings that are each valid alone: a
+ * default-site naming no site, a site with dev or debug mode on a public
+ * address without allow-remote-dev (the rule of lib/config/dev-mode.ts, per site).
+ */
+export function hostingProblems(
+  values: Pick<SettingValues, 'sites' | 'defaultSite' | 'host' | 'dev' | 'debug' | 'trustProxy' | 'allowRemoteDev'>,
+): { key: string; message: string }[] {
+  const problems: { key: string; message: string }[] = [];
   const names = ['default', 'reject', ...values.sites.map((s) => s.name)];
   if (!names.includes(values.defaultSite))
-    return {
+    problems.push({
       key: 'default-site',
       message: `default-site: must be "default", "reject" or the name of a site of sites: (${names.slice(2).join(', ') || 'none'}) (got ${JSON.stringify(values.defaultSite)})`,
-    };
-  return null;
+    });
+  for (const site of values.sites) {
+    const own = site.values as Partial<SettingValues>;
+    const exposed = devBindProblem({ ...values, dev: own.dev ?? values.dev, debug: own.debug ?? values.debug });
+    // Only what the site sets itself: the top level's own exposure is the top level's problem.
+    if (exposed && own[exposed.key as 'dev' | 'debug'] !== undefined)
+      problems.push({ key: 'sites', message: `sites: ${site.name}: ${exposed.message}` });
+  }
+  return problems;
 }

@@ -74,6 +74,13 @@ export interface Site {
   readonly allowOverride: readonly string[];
   /** Its log files ("-": the server's stdout/stderr), placeholders expanded, and the access-log format. */
   readonly logs: { readonly access: string; readonly error: string; readonly format: SettingValues['accessLogFormat'] };
+  /** Seen from a folder whose .pypages.yaml sets env: the variables it adds (none the operator set), sorted. */
+  readonly folderEnv?: Readonly<Record<string, string>>;
+}
+
+/** What sets a folder's groups apart from its site's for the same script: its .pypages.yaml env ("" when none). */
+export function folderEnvKey(site: Site): string {
+  return site.folderEnv ? `|env:${JSON.stringify(site.folderEnv)}` : '';
 }
 
 /** Every site of a config, and which one a request is for. */

@@ -29,6 +29,8 @@ export interface ErrorDetails {
   missing?: { module: string; python: string; pip: boolean; local: string[] };
   /** Why a script is not a page, for its author. */
   hint?: string;
+  /** The urlencoded form fields the page had read: name and value repr (development mode). */
+  form?: [string, string][];
 }
 
 type Json = Record<string, unknown>;
@@ -38,12 +40,16 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const int = (v: unknown): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : 0);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s) => typeof s === 'string') : []);
 
+const isPair = (v: unknown): v is [string, string] =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string';
+
 /** ERROR's `details`, checked field by field; undefined when absent or not an object. */
 export function checkedDetails(raw: unknown): ErrorDetails | undefined {
   if (!isObject(raw)) return undefined;
   const out: ErrorDetails = {};
   if (typeof raw.type === 'string') out.type = raw.type;
   if (typeof raw.hint === 'string' && raw.hint) out.hint = raw.hint;
+  if (Array.isArray(raw.form)) out.form = raw.form.filter(isPair).slice(0, 100);
   if (Array.isArray(raw.frames)) out.frames = raw.frames.filter(isObject).map(frameOf);
   if (isObject(raw.syntax)) out.syntax = syntaxOf(raw.syntax);
   if (isObject(raw.missing) && typeof raw.missing.module === 'string') out.missing = missingOf(raw.missing);

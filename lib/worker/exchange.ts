@@ -265,7 +265,8 @@ export class Exchange {
       into: this.out,
       aborted: this.aborted,
       counted: (bytes) => (this.bytes += bytes),
-      failed: (err) => this.log.error(`request ${this.job.requestId}: sending file failed: ${err.message}`),
+      runAs: this.job.runAs,
+      log: (problem) => this.log.error(`request ${this.job.requestId} (${this.job.script}): ${problem}`),
     });
   }
 

@@ -8,13 +8,16 @@
 // whose ETag or Last-Modified matches gets 304, as for static files
 // (lib/http/ranges.ts). For that, ./exchange.ts holds back the head of a 200
 // to such a GET until it sees whether the body is a file (see holdsHead).
+// Which file Node may open for the page: ./page-file-open.ts.
 
+import type { FileHandle } from 'node:fs/promises';
+import type { RunAs } from '../tenant/identity.js';
 import { writeHead as writeHeadOn } from '../http/h2.js';
-import { open, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { finished, type Readable, type Writable } from 'node:stream';
 import { planMultipart, multipartStream, type MultipartPlan } from '../http/multipart.js';
 import { contentRange, decide, unsatisfiedRange, type Decision } from '../http/ranges.js';
+import { openPageFile, Refused } from './page-file-open.js';
 
 /** What a FILE frame names: `length` bytes from `offset` (null: to the end). */
 export interface PageFile {
@@ -59,19 +62,13 @@ export async function servePageFile(
   answer: (opened: { ok: boolean; error?: string }) => void,
   how: FileSending,
 ): Promise<void> {
-  const handle = await openPageFile(file);
-  if (handle instanceof Error) return answer({ ok: false, error: handle.message });
+  const handle = await openPageFile(file, how.runAs ?? null);
+  if (handle instanceof Error) {
+    if (handle instanceof Refused) how.log(`FILE ${JSON.stringify(file.path)} not sent: ${handle.why}`);
+    return answer({ ok: false, error: handle.message });
+  }
   answer({ ok: true });
   await sendPageFile(handle, file, res, how);
-}
-
-/** Opens the file a page names: its handle, or the error to tell the page (FILE_OPENED). */
-export async function openPageFile(file: PageFile): Promise<FileHandle | Error> {
-  try {
-    return await open(file.path, 'r');
-  } catch (err) {
-    return err as Error;
-  }
 }
 
 /**
@@ -102,8 +99,10 @@ export interface FileSending {
   into?: Writable | null;
   /** Bytes of the file as they go to the client. */
   counted(bytes: number): void;
-  /** Reading failed midway: the response is destroyed (the client sees it cut short). */
-  failed(err: Error): void;
+  /** The user the page runs as (null or absent: none is switched): only a file it could read is sent. */
+  runAs?: RunAs | null;
+  /** A line for the error log: a file refused, or reading failed midway (the response is then destroyed). */
+  log(problem: string): void;
 }
 
 /**
@@ -166,7 +165,7 @@ function pipeInto(
     finished(stream, (err) => {
       res.off('close', stop);
       if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
-        how.failed(err);
+        how.log(`sending file failed: ${err.message}`);
         res.destroy();
       }
       void handle

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Encoding } from '../http/compression.js';
+import type { Identity, RunAs } from '../tenant/identity.js';
 
 export interface Job {
   script: string;
@@ -22,6 +23,14 @@ export interface Job {
   details?: boolean;
   /** Kept current for lib/http/client-timeouts.ts: whether the page waits on its client, and how to end it if so. */
   watch?: ClientWatch;
+  /** The user its page runs as (set by its group): a file its page names (FILE) is sent only if that user could read it. */
+  runAs?: RunAs | null;
+}
+
+/** `job`, marked with the user of the group that runs it (a group's identity; null: no user is switched). */
+export function withRunAs(job: Job, identity: Identity): Job {
+  job.runAs = identity.kind === 'user' ? identity.runAs : null;
+  return job;
 }
 
 /** Whose turn it is on a page request: the page's, or its client's. */

@@ -9,7 +9,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,7 @@ export function copyFixtures(root) {
 export async function startChildServer(config = {}, populate = copyFixtures) {
   assertBuilt();
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'pypages-child-')));
+  chmodSync(root, 0o755); // as root, static files are sent only below folders others may pass (lib/http/static/readable.ts)
   try {
     populate(root);
     const server = new ChildServer(root, { statusPath: STATUS_PATH, ...config });

@@ -30,6 +30,10 @@ function serveDev(overrides = {}): Promise<TestServer> {
     (root) => {
       cpSync(FIXTURES, root, { recursive: true });
       writeFileSync(join(root, 'compiled.pyc'), 'not served');
+      writeFileSync(
+        join(root, 'form_boom.py'),
+        'def application(environ, start_response):\n    body = environ["wsgi.input"].read()\n    raise ValueError("bad form")\n',
+      );
     },
     { dev: true, ...overrides },
   );
@@ -56,6 +60,18 @@ describe('development mode: error pages', () => {
     expect(html).not.toContain('pypages_worker');
     expect(html).toContain('<tr><th>start_response</th><td><code>&lt;start_response, given by pypages&gt;</code>');
     expect(s.log.errors.join('\n')).toContain('ZeroDivisionError: division by zero');
+  });
+
+  it('shows the form fields the page read from a POST, escaped', async () => {
+    const form = 'name=Ada+Lovelace&note=%3Cscript%3Ealert(3)%3C%2Fscript%3E&blank=';
+    const headers = `Accept: text/html\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n`;
+    const res = await rawRequest(s.port, 'POST', '/form_boom.py', headers, form);
+    const html = res.body.toString();
+    expect(res.status).toBe(500);
+    expect(html).toContain('<summary>Form fields the page read (3)</summary>');
+    expect(html).toContain('<tr><th>name</th><td>&#39;Ada Lovelace&#39;</td></tr>');
+    expect(html).toContain('<tr><th>note</th><td>&#39;&lt;script&gt;alert(3)&lt;/script&gt;&#39;</td></tr>');
+    expect(html).not.toMatch(/<script>alert/);
   });
 
   it('escapes hostile values from the query string, a header and a local variable', async () => {

@@ -16,6 +16,7 @@ import reprlib
 import site
 import sys
 import sysconfig
+import urllib.parse
 
 from .errors import is_internal, shown_traceback
 
@@ -27,14 +28,23 @@ MAX_LOCAL_FILES = 5
 MAX_SCAN = 5000  # files looked at when searching the root for a module of that name
 _SKIP_DIRS = frozenset([".git", ".venv", "venv", "node_modules", "__pycache__"])
 
+FORM_KEEP = 64 * 1024  # bytes of a request body kept for the development error page's form fields
+MAX_FIELDS = 100
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = MAX_REPR
 _has_pip = None
 
 
-def details(err, root, frames=False):
-    """Return ERROR's `details` for `err`; with frames=True also its frames and syntax-error place."""
+def details(err, root, frames=False, body=None):
+    """Return ERROR's `details` for `err`; with frames=True also its frames, syntax-error place and form fields.
+
+    body: (the request's InputStream, its CGI environ), for the form fields the page had read.
+    """
     out = {"type": type(err).__name__}
+    if frames and body is not None:
+        fields = form_fields(bytes(body[0].kept), body[1].get("CONTENT_TYPE", ""))
+        if fields:
+            out["form"] = fields
     missing = missing_module(err, root)
     if missing:
         out["missing"] = missing
@@ -43,6 +53,15 @@ def details(err, root, frames=False):
         if isinstance(err, SyntaxError) and err.filename:
             out["syntax"] = syntax_place(err)
     return out
+
+
+def form_fields(data, content_type):
+    """[[name, value repr], ...] of a urlencoded body the page read (at most FORM_KEEP bytes of it)."""
+    if not data or content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        return []
+    text = data.decode("ascii", "replace")  # urlencoded: ASCII, with UTF-8 in its escapes
+    pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, errors="replace")[:MAX_FIELDS]
+    return [[name[:MAX_REPR], _repr.repr(value)] for name, value in pairs]
 
 
 def library_dirs():

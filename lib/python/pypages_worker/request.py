@@ -6,6 +6,7 @@ import traceback
 
 from . import errors, explain, loader, log, page_source
 from .protocol import ProtocolError, load_json
+from .streams import InputStream
 from .wsgi import run_wsgi
 
 
@@ -74,7 +75,9 @@ def _article(value):
 
 def handle_request(channel, request, root, multithread, reporter, multiprocess=False):
     """Serve one parsed REQUEST on `channel`; always ends it with one END or ERROR."""
-    channel.explain = functools.partial(explain.details, root=root, frames=request.get("details", False))
+    frames = request.get("details", False)
+    body = InputStream(channel.read_body, keep=explain.FORM_KEEP if frames else 0)
+    channel.explain = functools.partial(explain.details, root=root, frames=frames, body=(body, request["environ"]))
     try:
         try:
             app = find_app(request["script"], root)
@@ -86,7 +89,7 @@ def handle_request(channel, request, root, multithread, reporter, multiprocess=F
         reporter.report()
         if channel.aborted:  # the client left while the request waited for a thread
             return channel.end(False)
-        run_wsgi(app, channel, request["environ"], multithread=multithread, multiprocess=multiprocess)
+        run_wsgi(app, channel, request["environ"], multithread=multithread, multiprocess=multiprocess, stream=body)
     except BaseException as err:  # the pipe to Node failing, or a bug in this package
         log("request %d: %s" % (channel.id, traceback.format_exc().rstrip()))
         if not channel.finished:

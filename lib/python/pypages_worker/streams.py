@@ -20,10 +20,13 @@ class InputStream:
     pull raises OSError (ClientAborted) once the client has gone away.
     """
 
-    def __init__(self, pull):
+    def __init__(self, pull, keep=0):
         self._pull = pull
         self._buf = bytearray()
         self._eof = False
+        #: The first `keep` bytes the page read, for the development error page's form fields.
+        self.kept = bytearray()
+        self._keep = keep
 
     def _fill(self, wanted):
         # Add one pulled chunk to the buffer; False at the end of the body.
@@ -39,6 +42,11 @@ class InputStream:
     def _take(self, n):
         data = bytes(self._buf[:n])
         del self._buf[:n]
+        return self._note(data)
+
+    def _note(self, data):
+        if len(self.kept) < self._keep:
+            self.kept += data[:self._keep - len(self.kept)]
         return data
 
     def read(self, size=-1):
@@ -51,7 +59,7 @@ class InputStream:
             # Nothing buffered: a pulled chunk of exactly `size` bytes goes out as it is, uncopied.
             data = self._pull(min(max(size, READ_SIZE), MAX_READ))
             if len(data) == size:
-                return data
+                return self._note(data)
             if not data:
                 self._eof = True
             self._buf += data

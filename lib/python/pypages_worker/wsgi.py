@@ -52,9 +52,9 @@ def build_environ(cgi, stream, multithread, multiprocess=False):
     return environ
 
 
-def run_wsgi(app, channel, cgi, multithread=False, multiprocess=False):
+def run_wsgi(app, channel, cgi, multithread=False, multiprocess=False, stream=None):
     """Run one request of `app` on `channel`; always sends exactly one END or ERROR."""
-    environ = build_environ(cgi, InputStream(channel.read_body), multithread, multiprocess)
+    environ = build_environ(cgi, stream or InputStream(channel.read_body), multithread, multiprocess)
     WSGIRequest(app, channel, environ).run()
 
 

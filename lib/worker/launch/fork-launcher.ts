@@ -39,7 +39,8 @@ export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: L
   const slotFor = (python: string, runAs: RunAs | null, cgroup?: readonly string[]): Slot => {
     const key = runAs ? `${python}\0${runAs.uid}:${runAs.gid}:${runAs.groups.join(',')}` : python;
     let slot = slots.get(key);
-    if (!slot) slots.set(key, (slot = new Slot({ python, runAs, cgroup, sharedPreload: opts.sharedPreload, log: opts.log })));
+    if (!slot)
+      slots.set(key, (slot = new Slot({ python, runAs, cgroup, sharedPreload: opts.sharedPreload, log: opts.log })));
     return slot;
   };
   const launch: Launcher = async (o) => {

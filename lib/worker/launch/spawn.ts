@@ -3,7 +3,7 @@
 // starts a fresh interpreter; a fork server (lib/worker/launch/forkserver.ts) can hand out
 // the same shape from a warm parent.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { onLines } from '../../util/lines.js';
@@ -74,12 +74,7 @@ export function workerEnv(extra: Record<string, string>, runAs: RunAs | null = n
 
 /** Starts a fresh interpreter with the frame pipes on fds 3 and 4. */
 export const spawnWorkerProcess: Launcher = async (opts) => {
-  const line = asUser(opts.python, ['-u', '-m', 'pypages_worker', ...workerArgs(opts)], opts.runAs ?? null, opts.cgroup);
-  const child = spawn(line.command, line.args, {
-    cwd: opts.cwd,
-    env: workerEnv(opts.env, opts.runAs ?? null),
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-  });
+  const child = spawnInterpreter(opts);
   const proc = Object.assign(new EventEmitter(), {
     pid: child.pid ?? -1,
     input: child.stdio[3] as Writable,
@@ -102,6 +97,17 @@ export const spawnWorkerProcess: Launcher = async (opts) => {
   child.once('exit', (code, signal) => setTimeout(() => proc.emit('exit', code, signal), 20));
   return proc;
 };
+
+/** The interpreter process, as its user and in its cgroups where it has them, with fds 3 and 4 piped. */
+function spawnInterpreter(opts: LaunchOptions): ChildProcess {
+  const args = ['-u', '-m', 'pypages_worker', ...workerArgs(opts)];
+  const line = asUser(opts.python, args, opts.runAs ?? null, opts.cgroup);
+  return spawn(line.command, line.args, {
+    cwd: opts.cwd,
+    env: workerEnv(opts.env, opts.runAs ?? null),
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+  });
+}
 
 /** How long a line without its newline (an input() prompt, print(end="")) waits before it is shown as it is. */
 export const PARTIAL_LINE_MS = 250;

@@ -387,7 +387,6 @@ const TABLE: {
     ['tenantProcesses', 'N', 0, '0 (none)'],
     ['tenantMaxWorkers', 'N', 0, '0 (only max-workers)'],
     ['tenantMaxRequests', 'N', 0, '0 (none)'],
-    ['serverUser', 'USER', '', 'none (the server keeps the user it was started as)'],
   ] as const).map(([name, metavar, value, defaultText]) => {
     const yaml = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     return { name, flag: `--${yaml}`, metavar, yaml, default: value, defaultText };
@@ -486,7 +485,6 @@ const DEFAULTS = {
   tenantProcesses: 0,
   tenantMaxWorkers: 0,
   tenantMaxRequests: 0,
-  serverUser: '',
   configFile: null,
 };
 
@@ -646,7 +644,6 @@ describe('command-line flags', () => {
       '--acme-ca': '',
       '--user': '',
       '--group': '',
-      '--server-user': '',
     };
     const flags = SETTING_LIST.filter((x) => x.metavar !== null && !x.positional);
     for (const flag of Object.keys(meaningful)) expect(flags.map((f) => f.flag)).toContain(flag);
@@ -1011,7 +1008,6 @@ describe('help and version', () => {
       tenantProcesses: '--tenant-processes N',
       tenantMaxWorkers: '--tenant-max-workers N',
       tenantMaxRequests: '--tenant-max-requests N',
-      serverUser: '--server-user USER',
       config: '--config FILE',
     };
     expect(Object.keys(usage)).toEqual(SETTING_LIST.map((s) => s.name));
@@ -1032,7 +1028,7 @@ describe('help and version', () => {
     expect(table).toHaveLength(SETTING_LIST.length + 2);
     for (const s of SETTING_LIST) expect(table.some((row) => row.startsWith(`| ${s.name} | \``))).toBe(true);
     expect(table).toContain(
-      `| env | \`(pypages.yaml only)\` | \`env\` | ✓ |  | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
+      `| env | \`(pypages.yaml only)\` | \`env\` | ✓ | ✓ | none | ${SETTINGS.env.allowed} | ${SETTINGS.env.help} |`,
     );
     expect(table.find((row) => row.startsWith('| groups |'))).toMatch(
       /^\| groups \| `\(pypages\.yaml only\)` \| `groups` \| ✓ \| {2}\| none \| /,
@@ -1243,7 +1239,6 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
     tenantProcesses: { yaml: '64', fromYaml: 64, argv: ['--tenant-processes', '32'], fromCli: 32 },
     tenantMaxWorkers: { yaml: '4', fromYaml: 4, argv: ['--tenant-max-workers', '8'], fromCli: 8 },
     tenantMaxRequests: { yaml: '100', fromYaml: 100, argv: ['--tenant-max-requests', '50'], fromCli: 50 },
-    serverUser: { yaml: 'www-data', fromYaml: 'www-data', argv: ['--server-user', 'nobody'], fromCli: 'nobody' },
   };
 
 /** Writes conf/p.yaml with every sample (and the folders and files they name); returns its path. */
@@ -1540,7 +1535,6 @@ describe('YAML file', () => {
     ['tenant-processes', '[]', '[]'],
     ['tenant-max-workers', 'all', '"all"'],
     ['tenant-max-requests', '-1', '-1'],
-    ['server-user', '"www data"', '"www data"'],
   ];
 
   it.each(badValues)('rejects %s: %s, naming file, key and what is allowed', (key, value, got) => {
