@@ -19,7 +19,7 @@ import type { Worker } from '../worker/worker.js';
 import type { Group } from './group.js';
 import { TurnQueue } from './turns.js';
 
-/** The least time a process keeps its slot (busy: since it started; idle: since its group's last request). */
+/** A turn: the least time a process keeps its slot from one who would have to give it back, and another tenant's idle one after its last request. */
 export const TURN_MS = 1000;
 
 export interface SlotRules {
@@ -107,12 +107,6 @@ export class Slots {
   /** Processes of `tenant`, reservations included. */
   heldBy(tenant: string): number {
     return this.held().tenant.get(tenant) ?? 0;
-  }
-
-  get reservations(): number {
-    let n = 0;
-    for (const r of this.reserved.values()) n += r;
-    return n;
   }
 
   /**
