@@ -252,7 +252,9 @@ export class ForkServer extends EventEmitter {
   }
 
   private onForked(token: string, pid: number, start: number | null): void {
-    const proc = this.launches.forked(token, { pid, start });
+    // The zygote runs as the tenant, whose page can write events in its name: the pid is trusted only as the tenant's.
+    const uid = this.opts.runAs?.uid;
+    const proc = this.launches.forked(token, uid === undefined ? { pid, start } : { pid, start, uid });
     if (proc) this.children.set(pid, proc);
   }
 
