@@ -42,6 +42,10 @@ def application(environ, start_response):
         result = attempt(lambda: open("/proc/%s/environ" % target, "rb").read())
     elif kind == "signal":
         result = attempt(lambda: os.kill(int(target), 0))
+    elif kind == "forkdir":
+        args = open("/proc/%d/cmdline" % os.getppid()).read().split("\\0")
+        folder = os.path.dirname(args[args.index("--socket") + 1])
+        result = attempt(lambda: os.mkdir(os.path.join(folder, target)))
     else:
         result = "unknown probe"
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -159,6 +163,13 @@ describe.skipIf(!isRoot)('tenants as real users (root only)', () => {
           }
         },
       );
+
+      // Root removes the fork server's folder recursively when the zygote ends (which the tenant can
+      // bring about): were the folder the tenant's, it could swap a subfolder for a link meanwhile and
+      // have root delete files anywhere (review/rimraf-race.mjs).
+      it.runIf(launch === 'fork')("gives the tenant nothing to write in its fork server's folder", async () => {
+        expect((await get('/alice/probe.py?forkdir=planted')).text).toBe('denied');
+      });
 
       it('refuses a page owned by root with 500 and says why in the log', async () => {
         const res = await get('/rootpage.py');

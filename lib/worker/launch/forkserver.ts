@@ -29,7 +29,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { chownSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { onByteLines } from '../../util/lines.js';
@@ -286,8 +286,16 @@ export class ForkServer extends EventEmitter {
   }
 }
 
-/** The socket's folder (0700) becomes the user's: its workers can connect, no other tenant can reach it. */
+/**
+ * The socket becomes the user's, mode 0600: its workers can connect, no other
+ * tenant can. Its folder stays root's (0711: passed through, not listed nor
+ * written): a folder of the tenant's own would let it put there what root
+ * later removes recursively (shutDown), and swap a subfolder for a link in
+ * the middle of that removal, making root delete files anywhere (and the
+ * removal throw, ending the server).
+ */
 function handFolderTo(dir: string, socketPath: string, runAs: RunAs): void {
-  chownSync(dir, runAs.uid, runAs.gid);
+  chmodSync(dir, 0o711);
   chownSync(socketPath, runAs.uid, runAs.gid);
+  chmodSync(socketPath, 0o600);
 }
