@@ -54,7 +54,7 @@ export function isAlive(id: ProcessId): boolean {
 function runsOnlyAs(pid: number, uid: number): boolean {
   try {
     const line = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-    return line !== null && line.slice(1).every((u) => Number(u) === uid);
+    return line?.slice(1).every((u) => Number(u) === uid) ?? false;
   } catch {
     return false; // gone meanwhile
   }
