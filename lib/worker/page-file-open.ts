@@ -62,9 +62,10 @@ async function refusalOf(handle: FileHandle, runAs: RunAs | null): Promise<strin
   if (!st.isFile()) return 'not a regular file';
   if (runAs === null) return null;
   const real = LINUX ? await readlink(`/proc/self/fd/${handle.fd}`) : '';
-  const why = path.isAbsolute(real)
-    ? ((await notPlainFile(real, st)) ?? unreadableBy(runAs, real, st))
-    : `its true path is unknown (${real})`;
+  if (!path.isAbsolute(real)) return `its true path is unknown (${real})`;
+  const odd = await notPlainFile(real, st);
+  if (odd) return odd;
+  const why = unreadableBy(runAs, real, st);
   return (
     why &&
     `${why} by ${runAs.user} (uid ${runAs.uid}, gid ${runAs.gid}, groups ${runAs.groups.join(',')}), the user the page runs as`
