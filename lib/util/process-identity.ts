@@ -10,6 +10,14 @@ import { existsSync, readFileSync } from 'node:fs';
 export interface ProcessId {
   readonly pid: number;
   readonly start: number | null;
+  /**
+   * The uid it runs as, when someone else told Node its pid: a tenant's fork
+   * server (a page can write to its zygote's event channel through
+   * pidfd_getfd) must not make Node, as root, signal a process of another
+   * user. A process whose real, effective or saved uid is not this one is
+   * not the process named: it is never signalled, and counts as gone.
+   */
+  readonly uid?: number;
 }
 
 const POLL_MS = 250;
@@ -38,7 +46,18 @@ export function identify(pid: number): ProcessId | null {
 export function isAlive(id: ProcessId): boolean {
   if (!hasProc) return exists(id.pid);
   const stat = readStat(id.pid);
-  return stat !== null && (id.start === null || stat.start === id.start) && !isDead(stat.state);
+  if (stat === null || (id.start !== null && stat.start !== id.start) || isDead(stat.state)) return false;
+  return id.uid === undefined || runsOnlyAs(id.pid, id.uid);
+}
+
+/** Whether the real, effective and saved uids of `pid` are all `uid` (the "Uid:" line of /proc/PID/status). */
+function runsOnlyAs(pid: number, uid: number): boolean {
+  try {
+    const line = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return line?.slice(1).every((u) => Number(u) === uid) ?? false;
+  } catch {
+    return false; // gone meanwhile
+  }
 }
 
 /**

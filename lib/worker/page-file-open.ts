@@ -9,7 +9,7 @@
 // the page then sends the file as BODY itself, as its own user, and the
 // kernel decides. Only regular files are sent, whoever the page runs as.
 import { constants } from 'node:fs';
-import { open, readlink, type FileHandle } from 'node:fs/promises';
+import { open, readlink, stat, statfs, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { unreadableBy } from '../tenant/access.js';
 import type { RunAs } from '../tenant/identity.js';
@@ -62,9 +62,36 @@ async function refusalOf(handle: FileHandle, runAs: RunAs | null): Promise<strin
   if (!st.isFile()) return 'not a regular file';
   if (runAs === null) return null;
   const real = LINUX ? await readlink(`/proc/self/fd/${handle.fd}`) : '';
-  const why = path.isAbsolute(real) ? unreadableBy(runAs, real, st) : `its true path is unknown (${real})`;
+  if (!path.isAbsolute(real)) return `its true path is unknown (${real})`;
+  const odd = await notPlainFile(real, st);
+  if (odd) return odd;
+  const why = unreadableBy(runAs, real, st);
   return (
     why &&
     `${why} by ${runAs.user} (uid ${runAs.uid}, gid ${runAs.gid}, groups ${runAs.groups.join(',')}), the user the page runs as`
   );
+}
+
+/**
+ * Filesystems whose mode bits do not say who may read (the kernel decides at
+ * open: /proc/PID/maps is 0444 yet only its owner's to open); Node, as root,
+ * passes those checks. proc, sysfs, debugfs, tracefs, securityfs, cgroup v1
+ * and v2, configfs, bpf, efivarfs.
+ */
+const PSEUDO = new Set([
+  0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x27e0eb, 0x63677270, 0x62656570, 0xcafe4a11, 0xde5e81e4,
+]);
+
+/**
+ * Why the opened file (`st`, its true path `real`) is not a plain file a
+ * page may have Node send: on a pseudo-filesystem, or not what its path
+ * names (deleted, a memfd, another process's file through /proc/PID/fd:
+ * the path its mode would be judged along is not its own). Null if plain.
+ */
+async function notPlainFile(real: string, st: { dev: number; ino: number }): Promise<string | null> {
+  const there = await stat(real).catch(() => null);
+  if (!there || there.dev !== st.dev || there.ino !== st.ino) return `${real} is not the file its path names now`;
+  const fs = await statfs(real).catch(() => null);
+  if (!fs || PSEUDO.has(fs.type)) return `${real} is on a pseudo-filesystem (its mode bits do not say who may read it)`;
+  return null;
 }

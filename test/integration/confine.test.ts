@@ -223,5 +223,14 @@ describe.skipIf(!isRoot)('files confined to their owner (real system users; skip
         );
       });
     }
+
+    // /proc/PID/maps is mode 0444, yet the kernel lets only its owner (ptrace access) open it: mode bits
+    // on /proc do not say who may read, and Node opening as root passes the kernel's check.
+    it("does not send a /proc file alice could not open herself (root's memory map), and logs why", async () => {
+      const got = await fileAnswer(`/proc/${process.pid}/maps`);
+      expect([got.status, got.body]).toEqual([200, 'alice-own']);
+      const line = await waitFor(() => got.lines().find((l) => l.includes('not sent')), 'the refusal line');
+      expect(line).toMatch(/FILE "\/proc\/\d+\/maps" not sent: .*pseudo-filesystem/);
+    });
   });
 });

@@ -3,6 +3,7 @@
 // own groups and umask, and cannot touch another tenant's files, worker
 // memory or processes; a page that would run as root is refused. Spawned
 // and forked workers alike. Skipped, saying why, when not root.
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,8 +42,34 @@ def application(environ, start_response):
         result = attempt(lambda: open("/proc/%s/environ" % target, "rb").read())
     elif kind == "signal":
         result = attempt(lambda: os.kill(int(target), 0))
+    elif kind == "forkdir":
+        args = open("/proc/%d/cmdline" % os.getppid()).read().split("\\0")
+        folder = os.path.dirname(args[args.index("--socket") + 1])
+        result = attempt(lambda: os.mkdir(os.path.join(folder, target)))
     else:
         result = "unknown probe"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [result.encode()]
+`;
+
+// Writes a forged "forked" event (a token no launch has) naming process PID into the page's own
+// fork server's event channel, fd 4 of its zygote (its parent), taken with pidfd_getfd: the zygote
+// runs as the page's user, so the kernel allows it. Node answers an unknown token by killing the pid.
+const FORGE = `import ctypes, json, os
+def start_of(pid):
+    stat = open("/proc/%d/stat" % pid).read()
+    return int(stat[stat.rindex(")") + 2:].split()[19])
+def application(environ, start_response):
+    pid = int(environ["QUERY_STRING"])
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = libc.syscall(434, os.getppid(), 0)  # pidfd_open
+    fd = libc.syscall(438, pidfd, 4, 0) if pidfd >= 0 else -1  # pidfd_getfd
+    if fd < 0:
+        result = "cannot: " + os.strerror(ctypes.get_errno())
+    else:
+        event = {"event": "forked", "token": "a" * 32, "pid": pid, "start": start_of(pid)}
+        os.write(fd, (json.dumps(event, separators=(",", ":")) + "\\n").encode())
+        result = "written"
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [result.encode()]
 `;
@@ -75,9 +102,10 @@ describe.skipIf(!isRoot)('tenants as real users (root only)', () => {
           mkdirSync(dir, { recursive: true });
           writeFileSync(path.join(dir, 'whoami.py'), WHOAMI);
           writeFileSync(path.join(dir, 'probe.py'), PROBE);
+          writeFileSync(path.join(dir, 'forge.py'), FORGE);
           writeFileSync(path.join(dir, 'secret.txt'), `${who}'s secret`);
           chmodSync(path.join(dir, 'secret.txt'), 0o600);
-          t.own(user, dir, ...['whoami.py', 'probe.py', 'secret.txt'].map((f) => path.join(dir, f)));
+          t.own(user, dir, ...['whoami.py', 'probe.py', 'forge.py', 'secret.txt'].map((f) => path.join(dir, f)));
         }
         writeFileSync(path.join(root, 'rootpage.py'), WHOAMI); // owned by root
         process.env.PYPAGES_OPERATOR_SECRET = 'hunter2';
@@ -115,6 +143,32 @@ describe.skipIf(!isRoot)('tenants as real users (root only)', () => {
         expect(await probe(`environ=${bobPid}`)).toBe('denied');
         expect(await probe(`signal=${bobPid}`)).toBe('denied');
         expect(await probe(`signal=${process.pid}`)).toBe('denied');
+      });
+
+      it.runIf(launch === 'fork')(
+        "does not signal, as root, another user's process that a tenant's fork server names",
+        async () => {
+          const bobPid = (await facts('/bob/whoami.py')).pid;
+          const rootChild = spawn('sleep', ['30'], { stdio: 'ignore' });
+          try {
+            for (const victim of [bobPid, rootChild.pid as number]) {
+              expect((await get(`/alice/forge.py?${victim}`)).text).toBe('written');
+              await new Promise((r) => setTimeout(r, 300));
+              expect(() => process.kill(victim, 0), `pid ${victim} was killed`).not.toThrow();
+            }
+            expect(rootChild.exitCode ?? rootChild.signalCode).toBeNull();
+            expect((await facts('/bob/whoami.py')).pid).toBe(bobPid); // bob's worker still serves
+          } finally {
+            rootChild.kill('SIGKILL');
+          }
+        },
+      );
+
+      // Root removes the fork server's folder recursively when the zygote ends (which the tenant can
+      // bring about): were the folder the tenant's, it could swap a subfolder for a link meanwhile and
+      // have root delete files anywhere (review/rimraf-race.mjs).
+      it.runIf(launch === 'fork')("gives the tenant nothing to write in its fork server's folder", async () => {
+        expect((await get('/alice/probe.py?forkdir=planted')).text).toBe('denied');
       });
 
       it('refuses a page owned by root with 500 and says why in the log', async () => {

@@ -47,8 +47,9 @@ export function removeStaleForkFolders(log: Logger, dir = tmpdir()): string[] {
     const path = join(dir, name);
     try {
       const st = lstatSync(path);
-      // As root, a folder handed to a tenant's fork server (forkserver.ts) is ours too.
-      if (!st.isDirectory() || (st.uid !== process.getuid?.() && process.getuid?.() !== 0)) continue;
+      // Only our own: removing another user's folder recursively, as root, would let that user swap a
+      // subfolder for a link meanwhile and have root delete what the link leads to.
+      if (!st.isDirectory() || st.uid !== process.getuid?.()) continue;
       const start = Number(owner[2]);
       if (isAlive({ pid: Number(owner[1]), start: start === 0 ? null : start })) continue;
       rmSync(path, { recursive: true, force: true });

@@ -29,7 +29,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { chownSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { onByteLines } from '../../util/lines.js';
@@ -252,7 +252,9 @@ export class ForkServer extends EventEmitter {
   }
 
   private onForked(token: string, pid: number, start: number | null): void {
-    const proc = this.launches.forked(token, { pid, start });
+    // The zygote runs as the tenant, whose page can write events in its name: the pid is trusted only as the tenant's.
+    const uid = this.opts.runAs?.uid;
+    const proc = this.launches.forked(token, uid === undefined ? { pid, start } : { pid, start, uid });
     if (proc) this.children.set(pid, proc);
   }
 
@@ -284,8 +286,16 @@ export class ForkServer extends EventEmitter {
   }
 }
 
-/** The socket's folder (0700) becomes the user's: its workers can connect, no other tenant can reach it. */
+/**
+ * The socket becomes the user's, mode 0600: its workers can connect, no other
+ * tenant can. Its folder stays root's (0711: passed through, not listed nor
+ * written): a folder of the tenant's own would let it put there what root
+ * later removes recursively (shutDown), and swap a subfolder for a link in
+ * the middle of that removal, making root delete files anywhere (and the
+ * removal throw, ending the server).
+ */
 function handFolderTo(dir: string, socketPath: string, runAs: RunAs): void {
-  chownSync(dir, runAs.uid, runAs.gid);
+  chmodSync(dir, 0o711);
   chownSync(socketPath, runAs.uid, runAs.gid);
+  chmodSync(socketPath, 0o600);
 }
