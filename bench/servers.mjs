@@ -43,26 +43,9 @@ export const SERVERS = {
     peer: false,
     requires: [[join(REPO_DIR, 'dist/server/cli.js'), 'npm run build']],
     start: (ctx) =>
-      launch(
-        ctx,
-        'pypages',
-        process.execPath,
-        [
-          ...(ctx.nodeArgs ?? []),
-          join(ctx.pypagesDir ?? REPO_DIR, 'dist/server/cli.js'),
-          ctx.docroot,
-          '--port',
-          String(ctx.port),
-          '--python',
-          PYTHON,
-          ...rootPagesArgs(ctx.pypagesDir ?? REPO_DIR),
-          ...productionConfig(ctx),
-          ...ctx.pypagesArgs,
-        ],
-        {
-          stdoutFile: 'access.log', // the access log goes to stdout
-        },
-      ),
+      launch(ctx, 'pypages', process.execPath, [...(ctx.nodeArgs ?? []), ...pypagesArgv(ctx)], {
+        stdoutFile: 'access.log', // the access log goes to stdout
+      }),
   },
   'apache-embedded': {
     label: 'Apache 2.4 mpm_event + mod_wsgi embedded mode (AddHandler wsgi-script .py)',
@@ -182,6 +165,22 @@ export const SERVERS = {
       ]),
   },
 };
+
+/** pypages' command line after `node`: the build's cli.js, the run's root and port, the settings every measurement uses. */
+export function pypagesArgv(ctx) {
+  const dir = ctx.pypagesDir ?? REPO_DIR;
+  return [
+    join(dir, 'dist/server/cli.js'),
+    ctx.docroot,
+    '--port',
+    String(ctx.port),
+    '--python',
+    PYTHON,
+    ...rootPagesArgs(dir),
+    ...productionConfig(ctx),
+    ...ctx.pypagesArgs,
+  ];
+}
 
 /**
  * `--config FILE` turning development mode off, for a build that has it. Its
