@@ -95,7 +95,7 @@ try {
   const load = await runWrk({ ...wrkArgs, duration: Number(values.duration) });
   const tree = sampler.stop();
   signalPython(); // dump
-  if (values.alloc) process.kill(handle.pid, 'SIGUSR2'); // write node.heapprofile
+  if (values.alloc) process.kill(handle.pid, 'SIGUSR2'); // write node-PID.heapprofile
   await sleep(1500);
   const stopping = Date.now();
   await handle.stop(30_000); // SIGTERM: pypages exits, node writes its .cpuprofile
@@ -111,9 +111,9 @@ try {
   console.log(
     `CPU per request in the measured window (profilers included): ${tree.cpu.map((c) => `${c.comm} ${((c.seconds / load.requests) * 1e6).toFixed(0)} µs`).join(', ')}`,
   );
-  const cpuprofile = readdirSync(out).find((f) => f.endsWith('.cpuprofile'));
+  const cpuprofile = busiest(out, '.cpuprofile', nonIdleTime);
   if (values.alloc) {
-    const heap = JSON.parse(readFileSync(join(out, 'node.heapprofile'), 'utf8'));
+    const heap = JSON.parse(readFileSync(join(out, busiest(out, '.heapprofile', allocatedBytes)), 'utf8'));
     console.log(`\n== Node allocations (measured window, ${load.requests} requests; sampled every 512 bytes)\n`);
     console.log(summariseHeap(heap, { top: Number(values.top), requests: load.requests }));
   } else if (cpuprofile) {
@@ -141,4 +141,27 @@ try {
   await handle.stop();
   killAllChildren();
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The file of `out` ending in `ext` with the most `weight`: the server's.
+ * pypages runs under its supervisor (server/supervisor.ts), a second Node
+ * process started with the same flags, so it writes a profile too, nearly
+ * idle; readdir's order would often pick that one.
+ */
+function busiest(out, ext, weight) {
+  const files = readdirSync(out).filter((f) => f.endsWith(ext));
+  const weighed = files.map((f) => [weight(JSON.parse(readFileSync(join(out, f), 'utf8'))), f]);
+  return weighed.sort((a, b) => b[0] - a[0])[0]?.[1];
+}
+
+/** µs of a .cpuprofile's samples not spent idle. */
+function nonIdleTime(profile) {
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  return profile.samples.reduce((sum, id, i) => (idle.has(id) ? sum : sum + (profile.timeDeltas[i] ?? 0)), 0);
+}
+
+/** Bytes a .heapprofile's samples stand for. */
+function allocatedBytes(profile) {
+  return (profile.samples ?? []).reduce((sum, s) => sum + s.size, 0);
 }

@@ -39,29 +39,13 @@ const PEER_THREADS = 16;
  */
 export const SERVERS = {
   pypages: {
-    label: 'pypages (default settings unless --pypages-args)',
+    label: 'pypages (default settings but dev: false, unless --pypages-args)',
     peer: false,
     requires: [[join(REPO_DIR, 'dist/server/cli.js'), 'npm run build']],
     start: (ctx) =>
-      launch(
-        ctx,
-        'pypages',
-        process.execPath,
-        [
-          ...(ctx.nodeArgs ?? []),
-          join(ctx.pypagesDir ?? REPO_DIR, 'dist/server/cli.js'),
-          ctx.docroot,
-          '--port',
-          String(ctx.port),
-          '--python',
-          PYTHON,
-          ...rootPagesArgs(ctx.pypagesDir ?? REPO_DIR),
-          ...ctx.pypagesArgs,
-        ],
-        {
-          stdoutFile: 'access.log', // the access log goes to stdout
-        },
-      ),
+      launch(ctx, 'pypages', process.execPath, [...(ctx.nodeArgs ?? []), ...pypagesArgv(ctx)], {
+        stdoutFile: 'access.log', // the access log goes to stdout
+      }),
   },
   'apache-embedded': {
     label: 'Apache 2.4 mpm_event + mod_wsgi embedded mode (AddHandler wsgi-script .py)',
@@ -181,6 +165,39 @@ export const SERVERS = {
       ]),
   },
 };
+
+/** pypages' command line after `node`: the build's cli.js, the run's root and port, the settings every measurement uses. */
+export function pypagesArgv(ctx) {
+  const dir = ctx.pypagesDir ?? REPO_DIR;
+  return [
+    join(dir, 'dist/server/cli.js'),
+    ctx.docroot,
+    '--port',
+    String(ctx.port),
+    '--python',
+    PYTHON,
+    ...rootPagesArgs(dir),
+    ...productionConfig(ctx),
+    ...ctx.pypagesArgs,
+  ];
+}
+
+/**
+ * `--config FILE` turning development mode off, for a build that has it. Its
+ * default (dev: auto) is on when pypages listens on loopback, as it does
+ * here: live reload is then set up for every static file and page, and each
+ * request gets a terminal line, which took Node's instructions per static
+ * request from 179k to 311k (valgrind, commit 549d0c1). The peers run as
+ * production servers, and the figures in bench/README.md predate dev mode.
+ * An older checkout has no such setting (and refuses the key); a --config
+ * in --pypages-args comes later and wins.
+ */
+function productionConfig(ctx) {
+  if (!existsSync(join(ctx.pypagesDir ?? REPO_DIR, 'dist/lib/config/dev-mode.js'))) return [];
+  const file = join(ctx.dir, 'pypages-bench.yaml');
+  writeFileSync(file, 'dev: false\n');
+  return ['--config', file];
+}
 
 /** A world-readable temporary folder (Apache's children run as www-data) with a copy of bench/docroot. */
 export function makeRunDir() {

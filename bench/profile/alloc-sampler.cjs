@@ -2,7 +2,8 @@
 // every allocation, including objects a scavenge already freed, which is what
 // costs GC time on a request path (`node --heap-prof` keeps only survivors).
 // The first SIGUSR2 starts sampling, the second writes
-// $PYPAGES_BENCH_ALLOC/node.heapprofile and stops.
+// $PYPAGES_BENCH_ALLOC/node-PID.heapprofile and stops (the supervisor, preloaded
+// too, gets the signal first and writes its own).
 'use strict';
 const inspector = require('node:inspector');
 const { writeFileSync } = require('node:fs');
@@ -23,7 +24,7 @@ process.on('SIGUSR2', () => {
   }
   session.post('HeapProfiler.stopSampling', (err, result) => {
     sampling = false;
-    const file = join(process.env.PYPAGES_BENCH_ALLOC, 'node.heapprofile');
+    const file = join(process.env.PYPAGES_BENCH_ALLOC, `node-${process.pid}.heapprofile`);
     writeFileSync(file, JSON.stringify(err ? { error: String(err) } : result.profile));
   });
 });
