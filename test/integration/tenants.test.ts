@@ -166,7 +166,7 @@ describe.skipIf(!isRoot)('tenants as real users (root only)', () => {
 
       // Root removes the fork server's folder recursively when the zygote ends (which the tenant can
       // bring about): were the folder the tenant's, it could swap a subfolder for a link meanwhile and
-      // have root delete files anywhere (review/rimraf-race.mjs).
+      // have root delete files anywhere (docs/review13/rimraf-race.mjs).
       it.runIf(launch === 'fork')("gives the tenant nothing to write in its fork server's folder", async () => {
         expect((await get('/alice/probe.py?forkdir=planted')).text).toBe('denied');
       });

@@ -51,7 +51,7 @@ describe('fork-server folders', () => {
   });
 
   // As root, removing another user's folder recursively lets that user swap a subfolder for a link
-  // meanwhile and have root delete what it leads to (review/rimraf-race.mjs): another user's is left.
+  // meanwhile and have root delete what it leads to (docs/review13/rimraf-race.mjs): another user's is left.
   it.runIf(process.getuid?.() === 0)("leaves a dead owner's folder alone when another user owns it (root)", () => {
     dir = tempDir('pypages-folders-');
     const planted = join(dir, 'pypages-fork-999999999-0-planted');
