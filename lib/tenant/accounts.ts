@@ -1,5 +1,5 @@
 // The system's users and groups, from /etc/passwd and /etc/group, read again
-// when either file changes (checked at most once a second). Read, not asked
+// when either file changes. Read, not asked
 // of `getent`: a lookup must not start a process, and users known only to
 // NSS (LDAP, sssd) are therefore not seen (README "Security model").
 import { readFileSync, statSync } from 'node:fs';
@@ -72,14 +72,17 @@ function indexBy<T>(items: T[], keys: (item: T) => string[]): Map<string, T> {
   return index;
 }
 
-/** `parse(file's text)`, parsed again when the file's stamp changes, looked at most once a second. */
+/**
+ * `parse(file's text)`, parsed again when the file's stamp changes. Stat'ed at
+ * every lookup (lookups happen when a group's spec is made, not per request):
+ * a user removed and another added in the same second may reuse a uid, and a
+ * stale name for it would run a page as the wrong account's name and home.
+ */
 function cachedFile<T>(file: string, parse: (text: string) => T): () => T {
-  let [value, stamp, checked] = [parse(''), '', 0];
+  let [value, stamp] = [parse(''), ''];
   return () => {
-    if (Date.now() - checked < 1000) return value;
-    checked = Date.now();
     const s = statSync(file, { throwIfNoEntry: false });
-    const now = s ? `${s.mtimeMs}:${s.size}:${s.ino}` : '';
+    const now = s ? `${s.mtimeMs}:${s.ctimeMs}:${s.size}:${s.ino}` : '';
     if (now !== stamp) [value, stamp] = [parse(s ? readFileSync(file, 'utf8') : ''), now];
     return value;
   };
