@@ -7,10 +7,11 @@
 // the first request.
 
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Config } from '../lib/config/config.js';
+import type { Site } from '../lib/site/site.js';
 import { browsableUrls } from '../lib/config/dev-mode.js';
 import { startedAsRoot } from '../lib/tenant/identity.js';
 import type { RunningServer } from './app.js';
@@ -81,12 +82,12 @@ export function bannerLines(o: {
   configFile: string | null;
   dev: boolean | 'local';
   found: Found;
-  tenancy: string;
+  tenancy: readonly string[];
 }): string[] {
   const urls = browsableUrls(o.host, o.port, o.scheme);
   const lines = [`pypages: serving ${o.root} at ${urls.join(' , ')}`];
   lines.push(`pypages: Python ${o.version} (${o.python}); config: ${o.configFile ?? 'none (defaults and flags)'}`);
-  lines.push(`pypages: ${o.tenancy}`);
+  lines.push(...o.tenancy.map((line) => `pypages: ${line}`));
   if (o.dev) lines.push('pypages: development mode: error pages show your code and variables (this machine only)');
   const shown = o.found.pages.slice(0, MAX_SHOWN).map((p) => `${urls[0].replace(/\/$/, '')}${encodeURI(p)}`);
   if (shown.length) {
@@ -134,7 +135,7 @@ export function announce(running: RunningServer, config: Config): void {
     configFile: config.configFile,
     dev: site.dev,
     found,
-    tenancy: tenancyLine(running.runtime.cgroups.describe),
+    tenancy: [tenancyLine(running.runtime.cgroups.describe), ...rootPagesNote(site, found.pages)],
   });
   process.stdout.write(`${first}\n`);
   process.stderr.write(`${rest.join('\n')}\n`);
@@ -156,4 +157,18 @@ export function tenancyLine(cgroups: string, asRoot = startedAsRoot(), user = us
   if (!asRoot)
     return `pages run as ${user}, the server's own user: they can read and signal what it can (start as root for one user per tenant)`;
   return `pages run as their owners (the user setting), never as root unless allow-root-pages; cgroups: ${cgroups}`;
+}
+
+/**
+ * Started as root, pages owned by root answer 500 unless allow-root-pages
+ * (lib/tenant/identity.ts): said at start, so the first 500 is no surprise.
+ */
+export function rootPagesNote(site: Site, pages: readonly string[], asRoot = startedAsRoot()): string[] {
+  if (!asRoot || site.allowRootPages) return [];
+  const owned = pages.filter((p) => statSync(join(site.root, p), { throwIfNoEntry: false })?.uid === 0);
+  if (!owned.length) return [];
+  return [
+    `${owned.length} page(s) here are owned by root and will answer 500: chown them to the user they should run as, ` +
+      'or give their site a user (user:), or start with --allow-root-pages to run them as root',
+  ];
 }

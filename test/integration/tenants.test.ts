@@ -5,6 +5,7 @@
 // and forked workers alike. Skipped, saying why, when not root.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../lib/config/config.js';
@@ -73,6 +74,19 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [result.encode()]
 `;
+
+/** A GET, then the client's half of the connection closed (shutdown SHUT_WR): what comes back before the end. */
+function halfClosed(port: number, target: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(`GET ${target} HTTP/1.1\r\nHost: localhost\r\n\r\n`));
+    let data = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (data += d));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+  });
+}
 
 interface Facts {
   uid: number;
@@ -177,6 +191,12 @@ describe.skipIf(!isRoot)('tenants as real users (root only)', () => {
         expect(log.errors.join('\n')).toMatch(
           /rootpage\.py.*refused to run: it would run as root \(the script is owned by root\)/,
         );
+      });
+
+      it('answers that refusal to a request followed by a half-close, and serves on', async () => {
+        const answer = await halfClosed(s.port, '/rootpage.py');
+        expect(answer).toMatch(/^HTTP\/1\.1 500 /);
+        expect((await get('/alice/whoami.py')).status).toBe(200);
       });
     });
   }

@@ -2,7 +2,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bannerLines, tenancyLine, findPages } from '../../../server/banner.js';
+import { chownSync } from 'node:fs';
+import type { Site } from '../../../lib/site/site.js';
+import { bannerLines, findPages, rootPagesNote, tenancyLine } from '../../../server/banner.js';
 import { removeDir, tempDir } from '../../helpers.js';
 
 let root: string | undefined;
@@ -32,7 +34,7 @@ describe('banner', () => {
       configFile: '/srv/pypages.yaml',
       dev: false,
       found: { pages: ['/a b.py'], frameworks: [] },
-      tenancy: 'pages run as www',
+      tenancy: ['pages run as www'],
     });
     expect(lines[0]).toMatch(/^pypages: serving \/srv\/www at http:\/\/127\.0\.0\.1:8000\//);
     expect(lines.join('\n')).not.toContain('0.0.0.0');
@@ -48,5 +50,21 @@ describe('banner', () => {
     expect(tenancyLine('cgroup v1 (memory, cpu, pids)', true)).toBe(
       'pages run as their owners (the user setting), never as root unless allow-root-pages; cgroups: cgroup v1 (memory, cpu, pids)',
     );
+  });
+
+  it('warns at start, as root, of pages owned by root (they answer 500), unless root pages are allowed', () => {
+    root = tempDir('pypages-banner-');
+    writeFileSync(join(root, 'mine.py'), 'def application(e, s):\n    return []\n');
+    writeFileSync(join(root, 'theirs.py'), 'def application(e, s):\n    return []\n');
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chownSync(join(root, 'theirs.py'), 65534, 65534);
+    const site = { root, allowRootPages: false } as Site;
+    const pages = ['/mine.py', '/theirs.py'];
+    const note = rootPagesNote(site, pages, true);
+    if (asRoot)
+      expect(note).toEqual([expect.stringMatching(/^1 page\(s\) here are owned by root and will answer 500: /)]);
+    else expect(note).toEqual([]); // nothing here is root's
+    expect(rootPagesNote({ ...site, allowRootPages: true }, pages, true)).toEqual([]);
+    expect(rootPagesNote(site, pages, false)).toEqual([]);
   });
 });
