@@ -176,7 +176,7 @@ const ENTRIES: Entries = {
   maxWorkers: {
     metavar: 'N', default: 64, defaultText: '64',
     allowed: 'an integer from 1 to 10000', parse: integer(1, 10000),
-    help: 'Cap on live Python worker processes. At the cap, the least recently used idle group is stopped to make room; a group with requests in flight never is.',
+    help: 'Cap on live Python worker processes. At the cap, the least recently used idle group is stopped to make room; when none is idle, a busy process gives up its slot after its requests in flight, in turns between tenants and between a tenant\'s groups.',
   },
   queueLimit: {
     metavar: 'N', default: 1000, defaultText: '1000',

@@ -11,7 +11,8 @@ import type { Config } from '../config/config.js';
 import { findInterpreter } from '../groups/interpreter.js';
 import { OVERRIDE_FILE, readOverrides } from './overrides.js';
 import { sitesOf, type Site, type Sites } from './site.js';
-import { parsePasswd, userSites } from './userdir.js';
+import { parsePasswd } from '../tenant/accounts.js';
+import { userSites } from './userdir.js';
 
 /** Every problem of `config` (empty: it is fine), and its sites when its Python is usable. */
 export async function checkConfig(config: Config): Promise<{ problems: string[]; sites: Sites | null }> {
@@ -41,7 +42,8 @@ function userFolders(config: Config, python: string): Site[] {
     return [];
   }
   const siteOf = userSites(config, python);
-  return [...parsePasswd(passwd).keys()].flatMap((user) => siteOf(`/~${user}/`) ?? []);
+  const names = new Set(parsePasswd(passwd).map((account) => account.name));
+  return [...names].flatMap((user) => siteOf(`/~${user}/`) ?? []);
 }
 
 async function sitePythons(site: Site, server: string): Promise<string[]> {

@@ -8,15 +8,15 @@
 // inherits the server's top-level settings, not the host's site: the same
 // user is the same site under every host.
 //
-// /etc/passwd is read, not `getent`: a lookup per unknown name must not
-// start a process (a client can ask for /~a, /~b, ... at will). Users known
-// only to NSS (LDAP, sssd) are therefore not seen.
-import { readFileSync, statSync } from 'node:fs';
+// /etc/passwd is read (lib/tenant/accounts.ts), not `getent`: a lookup per
+// unknown name must not start a process (a client can ask for /~a, /~b, ...
+// at will). Users known only to NSS (LDAP, sssd) are therefore not seen.
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { realpathOrNull, relativeInside, statOrNull } from '../http/fs-probe.js';
 import type { Target } from '../http/resolve.js';
 import { encodeText, SAFE_QUERY } from '../http/url-path.js';
+import { machineAccounts } from '../tenant/accounts.js';
 import { buildSite } from './build.js';
 import type { Site } from './site.js';
 
@@ -56,30 +56,9 @@ function userSite(user: string, config: Config, python: string, entry: PasswdEnt
   return buildSite(identity, config, {}, python);
 }
 
-/** The users of /etc/passwd by name, read again when the file changes (checked at most once a second). */
-export function passwdReader(file = '/etc/passwd'): (user: string) => PasswdEntry | undefined {
-  let users = new Map<string, PasswdEntry>();
-  let [stamp, checked] = ['', 0];
-  return (user) => {
-    if (Date.now() - checked >= 1000) {
-      checked = Date.now();
-      const s = statSync(file, { throwIfNoEntry: false });
-      const now = s ? `${s.mtimeMs}:${s.size}:${s.ino}` : '';
-      if (now !== stamp) [users, stamp] = [parsePasswd(s ? readFileSync(file, 'utf8') : ''), now];
-    }
-    return users.get(user);
-  };
-}
-
-/** name:x:uid:gid:gecos:home:shell lines → name → { uid, home }. */
-export function parsePasswd(text: string): Map<string, PasswdEntry> {
-  const users = new Map<string, PasswdEntry>();
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length < 7 || !/^\d+$/.test(f[2]) || !path.isAbsolute(f[5])) continue;
-    if (!users.has(f[0])) users.set(f[0], { uid: Number(f[2]), home: f[5] });
-  }
-  return users;
+/** A user's entry in the machine's accounts (lib/tenant/accounts.ts). */
+export function passwdReader(): (user: string) => PasswdEntry | undefined {
+  return (user) => machineAccounts().user(user);
 }
 
 /** The raw path below `site`'s prefix ("/~alice/x" → "/x"; "" when it is the prefix alone). */

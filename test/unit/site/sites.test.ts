@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig, type Config } from '../../../lib/config/config.js';
 import { siteHostNames, sitesOf } from '../../../lib/site/site.js';
-import { parsePasswd, pathInSite, prefixRedirect, targetInSite, userSites } from '../../../lib/site/userdir.js';
+import { parsePasswd } from '../../../lib/tenant/accounts.js';
+import { pathInSite, prefixRedirect, targetInSite, userSites } from '../../../lib/site/userdir.js';
 import { removeDir, tempDir } from '../../helpers.js';
 
 const base = tempDir('pypages-sites-');
@@ -71,15 +72,17 @@ describe('sitesOf with sites:', () => {
 });
 
 describe('user folders', () => {
-  const passwd = parsePasswd(
-    [
-      `root:x:0:0:root:${base}/home/root:/bin/sh`,
-      `alice:x:1001:1001::${base}/home/alice:/bin/sh`,
-      `bob:x:1002:1002::${base}/home/bob:/bin/sh`,
-      `sys:x:999:999::${base}/home/alice:/bin/sh`,
-      `eve:x:1003:1003::${base}/home/eve:/bin/sh`,
-      'broken line',
-    ].join('\n'),
+  const passwd = new Map(
+    parsePasswd(
+      [
+        `root:x:0:0:root:${base}/home/root:/bin/sh`,
+        `alice:x:1001:1001::${base}/home/alice:/bin/sh`,
+        `bob:x:1002:1002::${base}/home/bob:/bin/sh`,
+        `sys:x:999:999::${base}/home/alice:/bin/sh`,
+        `eve:x:1003:1003::${base}/home/eve:/bin/sh`,
+        'broken line',
+      ].join('\n'),
+    ).map((a) => [a.name, a]),
   );
   const users = (extra: Partial<Omit<Config, 'root' | 'configFile'>> = {}) =>
     userSites(makeConfig({ root: path.join(base, 'main'), userdir: 'public_html', ...extra }), 'python3', (u) =>
@@ -126,7 +129,7 @@ describe('user folders', () => {
   });
 
   it('parses /etc/passwd lines, skipping malformed ones', () => {
-    expect(passwd.get('alice')).toEqual({ uid: 1001, home: `${base}/home/alice` });
+    expect(passwd.get('alice')).toEqual({ name: 'alice', uid: 1001, gid: 1001, home: `${base}/home/alice` });
     expect(passwd.has('broken line')).toBe(false);
   });
 });
