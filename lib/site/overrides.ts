@@ -50,7 +50,7 @@ type Values = Partial<Pick<SettingValues, 'index' | 'deny' | 'debug' | 'maxBody'
 // biome-ignore format: a list read as a list
 const REFUSED_ENV = new RegExp(`^(LD_|MALLOC_|PYTHON|PYPAGES|(${[
   'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH',
-  'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', // glibc's unsecvars.h
+  'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', 'GLIBC_TUNABLES', // glibc's unsecvars.h, and its tunables (read by setpriv as root)
 ].join('|')})$)`, 'i');
 /** Set for a worker's user by its launch (lib/tenant/launch-line.ts): never a folder's to change. */
 const LAUNCH_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL'];

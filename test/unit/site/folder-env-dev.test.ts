@@ -35,7 +35,7 @@ describe('env and dev in .pypages.yaml: parsing', () => {
     expect(parseOverrides(file, ALL)).toEqual({ env: { APP_MODE: 'test', N: '3' }, dev: false });
   });
 
-  it.each(['LD_PRELOAD', 'PYTHONPATH', 'PYTHONSTARTUP', 'MALLOC_CONF', 'PYPAGES_WORKER', 'GCONV_PATH', 'TMPDIR'])(
+  it.each(['LD_PRELOAD', 'PYTHONPATH', 'PYTHONSTARTUP', 'MALLOC_CONF', 'PYPAGES_WORKER', 'GCONV_PATH', 'TMPDIR', 'GLIBC_TUNABLES'])(
     'refuses %s: read before the page runs (by setpriv as root, the loader or the interpreter)',
     (name) => {
       const file = write('r/.pypages.yaml', `env: {OK: "1", ${name}: /home/x/evil}\n`);
