@@ -35,15 +35,21 @@ describe('env and dev in .pypages.yaml: parsing', () => {
     expect(parseOverrides(file, ALL)).toEqual({ env: { APP_MODE: 'test', N: '3' }, dev: false });
   });
 
-  it.each(['LD_PRELOAD', 'PYTHONPATH', 'PYTHONSTARTUP', 'MALLOC_CONF', 'PYPAGES_WORKER', 'GCONV_PATH', 'TMPDIR', 'GLIBC_TUNABLES'])(
-    'refuses %s: read before the page runs (by setpriv as root, the loader or the interpreter)',
-    (name) => {
-      const file = write('r/.pypages.yaml', `env: {OK: "1", ${name}: /home/x/evil}\n`);
-      expect(parseOverrides(file, ALL)).toBe(
-        `${file}: env: ${name}: a folder may not set variables read before the page runs (LD_*, MALLOC_*, PYTHON*, PYPAGES_*, GCONV_PATH, LOCPATH, TMPDIR and the rest of glibc's unsafe list)`,
-      );
-    },
-  );
+  it.each([
+    'LD_PRELOAD',
+    'PYTHONPATH',
+    'PYTHONSTARTUP',
+    'MALLOC_CONF',
+    'PYPAGES_WORKER',
+    'GCONV_PATH',
+    'TMPDIR',
+    'GLIBC_TUNABLES',
+  ])('refuses %s: read before the page runs (by setpriv as root, the loader or the interpreter)', (name) => {
+    const file = write('r/.pypages.yaml', `env: {OK: "1", ${name}: /home/x/evil}\n`);
+    expect(parseOverrides(file, ALL)).toBe(
+      `${file}: env: ${name}: a folder may not set variables read before the page runs (LD_*, MALLOC_*, PYTHON*, PYPAGES_*, GCONV_PATH, LOCPATH, TMPDIR and the rest of glibc's unsafe list)`,
+    );
+  });
 
   it('lists every problem of a file (pypages --check), the first being the one a request reports', () => {
     const file = write('m/.pypages.yaml', 'dev: sure\nport: 80\nenv: {LD_AUDIT: x}\nindex: [ok.html]\n');
