@@ -164,8 +164,8 @@ function checked(data: Record<string, unknown>, field: string, t: FieldType, wha
   return value;
 }
 
-/** What a forked child's connection carries: F its frames, O its stdout and stderr. */
-export type ConnectionKind = 'F' | 'O';
+/** What a forked child's connection carries: F its frames, O its stdout, E its stderr. */
+export type ConnectionKind = 'F' | 'O' | 'E';
 
 /** Bytes a forked child writes first on each connection: its token, then one letter. */
 export const CONNECTION_HEADER_BYTES = TOKEN_LENGTH + 1;
@@ -175,5 +175,5 @@ export function readConnectionHeader(head: Buffer): { token: string; kind: Conne
   if (head.length !== CONNECTION_HEADER_BYTES) return null;
   const token = head.toString('latin1', 0, TOKEN_LENGTH);
   const kind = head.toString('latin1', TOKEN_LENGTH);
-  return TOKEN.accepts(token) && (kind === 'F' || kind === 'O') ? { token, kind } : null;
+  return TOKEN.accepts(token) && (kind === 'F' || kind === 'O' || kind === 'E') ? { token, kind } : null;
 }

@@ -1,8 +1,8 @@
 // The launches a fork server has under way, from its "fork" command until
-// the child has made both its connections (./forkserver-protocol.md, "A
-// forked child's connections"): the token that names each launch, the child
-// the zygote reports for it, and its two sockets, F (frames) and O (output).
-// A launch settles once all three are there, or fails with the reason.
+// the child has made its connections (./forkserver-protocol.md, "A forked
+// child's connections"): the token that names each launch, the child the
+// zygote reports for it, and its three sockets, F (frames), O (stdout) and
+// E (stderr). A launch settles once all four are there, or fails with the reason.
 
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -11,7 +11,7 @@ import { CONNECTION_HEADER_BYTES, readConnectionHeader, TOKEN_LENGTH } from './c
 import { ForkedProcess } from './forked-process.js';
 import type { LaunchOptions } from './spawn.js';
 
-/** From "fork" to both connections of the child. */
+/** From "fork" to every connection of the child. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** A child that exited at once may still have connected: its output explains why. */
 const EXIT_GRACE_MS = 200;
@@ -21,6 +21,7 @@ interface Launch {
   proc?: ForkedProcess;
   frames?: Socket;
   output?: Socket;
+  errors?: Socket;
   settle(err: Error | null, proc?: ForkedProcess): void;
 }
 
@@ -84,6 +85,7 @@ export class ForkLaunches {
       const launch = header ? this.launches.get(header.token) : undefined;
       if (launch && header?.kind === 'F' && !launch.frames) launch.frames = socket;
       else if (launch && header?.kind === 'O' && !launch.output) launch.output = socket;
+      else if (launch && header?.kind === 'E' && !launch.errors) launch.errors = socket;
       else return void socket.destroy(); // not one of ours, or a second connection of one kind
       this.complete(launch);
     };
@@ -96,6 +98,7 @@ export class ForkLaunches {
     if (!launch) return;
     launch.frames?.destroy();
     launch.output?.destroy();
+    launch.errors?.destroy();
     if (launch.proc) {
       launch.proc.kill('SIGKILL');
       reason += launch.proc.tail.length ? `:\n${launch.proc.tail.join('\n')}` : '';
@@ -109,8 +112,8 @@ export class ForkLaunches {
   }
 
   private complete(launch: Launch): void {
-    if (!launch.proc || !launch.frames || !launch.output) return;
-    launch.proc.attach(launch.frames, launch.output);
+    if (!launch.proc || !launch.frames || !launch.output || !launch.errors) return;
+    launch.proc.attach(launch.frames, launch.output, launch.errors);
     launch.settle(null, launch.proc);
   }
 }

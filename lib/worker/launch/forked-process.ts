@@ -1,5 +1,5 @@
 // One worker forked by a fork server (lib/worker/launch/forkserver.ts), seen from Node: its
-// frames and output come over the two sockets it opened, and its end is told
+// frames, stdout and stderr come over the three sockets it opened, and its end is told
 // by whoever can tell it.
 //
 // Exits. While its zygote lives, the zygote reaps it and reports its real
@@ -29,7 +29,7 @@ export class ForkedProcess extends EventEmitter implements WorkerProcess {
   output!: Socket;
   private status: Status | null = null;
   private framesClosed = false;
-  private outputClosed = false;
+  private outputOpen = 2; // stdout and stderr
   private orphan = false;
   private unwatch: (() => void) | null = null;
   private done = false;
@@ -46,22 +46,26 @@ export class ForkedProcess extends EventEmitter implements WorkerProcess {
     return this.id.pid;
   }
 
-  /** Its two connections, once both have come. */
-  attach(frames: Socket, output: Socket): void {
+  /** Its three connections, once all have come. */
+  attach(frames: Socket, stdout: Socket, stderr: Socket): void {
     this.input = this.output = frames;
     frames.on('error', () => {}); // EPIPE/ECONNRESET when the worker dies: reported by 'exit'
-    output.on('error', () => {});
     frames.once('close', () => {
       this.framesClosed = true;
       this.check();
     });
-    output.once('close', () => {
-      this.outputClosed = true;
+    this.printed(stdout, 'out');
+    this.printed(stderr, 'err');
+  }
+
+  /** A stream of its output, logged line by line with its label, as a spawned worker's. */
+  private printed(stream: Socket, label: 'out' | 'err'): void {
+    stream.on('error', () => {});
+    stream.once('close', () => {
+      this.outputOpen--;
       this.check();
     });
-    // One connection carries stdout and stderr: the lines are labelled [out] (a separate stderr
-    // connection, tried, made cold starts under aborted chunked uploads hang: see the h14 report).
-    pipeLines(output, this.tail, (line) => pageOutput(this.log, 'out', `[${this.tag} pid ${this.pid}] ${line}`));
+    pipeLines(stream, this.tail, (line) => pageOutput(this.log, label, `[${this.tag} pid ${this.pid}] ${line}`));
   }
 
   /** The zygote reaped it. */
@@ -89,7 +93,7 @@ export class ForkedProcess extends EventEmitter implements WorkerProcess {
   private check(): void {
     if (this.done) return;
     if (this.status) {
-      if (this.outputClosed) this.finish(this.status);
+      if (this.outputOpen === 0) this.finish(this.status);
       else this.finishSoon(this.status);
     } else if (this.orphan && (this.framesClosed || !isAlive(this.id))) {
       // Its frame channel closed: it cannot serve any more, even if it still runs.

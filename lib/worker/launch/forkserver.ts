@@ -8,9 +8,9 @@
 // 3/4, one JSON object per line: "fork" and "ping" commands in; "ready",
 // "forked", "fork-failed", "pong" and "exit" events out. Node listens on a
 // Unix socket in a private 0700 temp folder (./fork-folders.ts); each forked
-// child connects to it twice, first writing a one-time token and a letter:
-// F = its frame stream (fds 3 and 4; a socket carries both directions), O =
-// its stdout+stderr. The token says which launch a connection belongs to;
+// child connects to it three times, first writing a one-time token and a
+// letter: F = its frame stream (fds 3 and 4; a socket carries both
+// directions), O = its stdout, E = its stderr. The token says which launch a connection belongs to;
 // the folder's mode says who may connect at all.
 //
 // Liveness. Node pings the zygote every PING_MS; one that has said nothing

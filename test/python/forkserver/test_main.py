@@ -26,6 +26,8 @@ PAGE = """
 import os, sys
 def application(environ, start_response):
     print("printed by the page")
+    sys.stdout.flush()
+    sys.stderr.write("reported by the page\\n")
     start_response("200 OK", [("Content-Type", "application/json")])
     import json
     return [json.dumps({"cwd": os.getcwd(), "env": os.environ.get("PYPAGES_FS_TEST"), "ppid": os.getppid(),
@@ -106,14 +108,14 @@ class Zygote(unittest.TestCase):
         return decode_event(line)  # every event the zygote writes must be one of the spec
 
     def fork(self, **overrides):
-        """Send a fork command; return (pid, frames socket, output socket)."""
+        """Send a fork command; return (pid, frames socket, stdout socket, stderr socket)."""
         os.write(self.control, command(**overrides) + b"\n")
         forked = self.event()
         self.assertEqual((forked["event"], forked["token"]), ("forked", TOKEN))
         self.assertEqual(forked["start"], zygote.start_time(forked["pid"]))  # names this very process
         self.assertIsInstance(forked["start"], int)
         conns = {}
-        for _ in range(2):
+        for _ in range(3):
             wait_readable(self.listener.fileno(), "a forked child")
             conn, _ = self.listener.accept()
             self.addCleanup(conn.close)
@@ -123,7 +125,7 @@ class Zygote(unittest.TestCase):
                 head += conn.recv(33 - len(head))
             self.assertEqual(head[:32].decode(), TOKEN)
             conns[head[32:]] = conn
-        return forked["pid"], conns[b"F"], conns[b"O"]
+        return forked["pid"], conns[b"F"], conns[b"O"], conns[b"E"]
 
     def test_ready_fork_request_exit(self):
         self.start("xml.dom.minidom", "no_such_module_pypages")
@@ -133,8 +135,8 @@ class Zygote(unittest.TestCase):
         page = os.path.join(self.root, "page.py")
         with open(page, "w") as f:
             f.write(textwrap.dedent(PAGE))
-        pid, frames, output = self.fork(cwd=self.root, env={"PYPAGES_FS_TEST": "yes"},
-                                        argv=["--root", self.root, "--threads", "1"])
+        pid, frames, output, errors = self.fork(cwd=self.root, env={"PYPAGES_FS_TEST": "yes"},
+                                                argv=["--root", self.root, "--threads", "1"])
         reader = FrameReader(frames.makefile("rb"))
         hello = reader.read()
         self.assertEqual((hello.type, protocol.load_json(hello.payload)["pid"]), (protocol.READY, pid))
@@ -149,7 +151,8 @@ class Zygote(unittest.TestCase):
         self.assertEqual((seen["cwd"], seen["env"], seen["ppid"], seen["preloaded"]),
                          (self.root, "yes", self.zygote.pid, True))
         self.assertTrue(seen["argv0"].endswith(os.path.join("pypages_worker", "__main__.py")))
-        self.assertIn(b"printed by the page", output.recv(4096))
+        self.assertEqual(output.recv(4096), b"printed by the page\n")  # stdout and stderr apart
+        self.assertEqual(errors.recv(4096), b"reported by the page\n")
         frames.shutdown(socket.SHUT_WR)  # end of fd 3: the worker exits 0
         self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": 0, "signal": None})
 
@@ -160,7 +163,7 @@ class Zygote(unittest.TestCase):
         page = os.path.join(self.root, "naps.py")
         with open(page, "w") as f:
             f.write(NAPS)
-        pid, frames, _ = self.fork(cwd=self.root, argv=["--root", self.root])
+        pid, frames, _, _ = self.fork(cwd=self.root, argv=["--root", self.root])
         reader = FrameReader(frames.makefile("rb"))
         self.assertEqual(reader.read().type, protocol.READY)
         frames.sendall(encode(protocol.REQUEST, 1, protocol.dump_json(
@@ -180,13 +183,13 @@ class Zygote(unittest.TestCase):
     def test_kill_bad_command_bad_cwd_and_end_of_control(self):
         self.start()
         self.assertEqual(self.event()["event"], "ready")
-        pid, _, _ = self.fork(argv=["--root", self.root])
+        pid, _, _, _ = self.fork(argv=["--root", self.root])
         os.kill(pid, signal.SIGKILL)
         self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": None, "signal": "SIGKILL"})
         os.write(self.control, b'{"cmd": "fork"}\n')  # ignored, logged
-        pid, _, output = self.fork(cwd=os.path.join(self.dir, "missing"))
+        pid, _, _, errors = self.fork(cwd=os.path.join(self.dir, "missing"))
         self.assertEqual(self.event(), {"event": "exit", "pid": pid, "code": exits.CHILD_SETUP, "signal": None})
-        self.assertIn(b"cannot change to the working directory", output.recv(4096))
+        self.assertIn(b"cannot change to the working directory", errors.recv(4096))
         os.close(self.control)
         self.assertEqual(self.zygote.wait(TIMEOUT), 0)
         self.assertIn(b"bad command from Node", self.zygote.stderr.read())

@@ -1,9 +1,10 @@
 """A freshly forked child becomes a worker: it connects to Node, takes on its
 launch's cwd and environment, and runs the worker's main().
 
-It connects twice to Node's Unix socket, each time first writing its token
-and one letter (control.connection_header): FRAMES, dup2'd onto fds 3 and 4
-(a Unix socket carries both directions), then OUTPUT, dup2'd onto fds 1 and 2.
+It connects three times to Node's Unix socket, each time first writing its
+token and one letter (control.connection_header): FRAMES, dup2'd onto fds 3
+and 4 (a Unix socket carries both directions), OUTPUT onto fd 1 and ERRORS
+onto fd 2, so that Node labels what a page prints and what it reports apart.
 
 Until the worker runs, a failure ends the process at once (lifeline.exit_now):
 Node may be gone, and with it the pipe any logging would write to.
@@ -16,7 +17,7 @@ import sys
 from .. import exits, lifeline
 from .. import main as worker_main
 from . import env_mark
-from .control import FRAMES, OUTPUT, connection_header
+from .control import ERRORS, FRAMES, OUTPUT, connection_header
 
 WORKER_MARK = "PYPAGES_WORKER"  # lib/worker/launch/page-leftovers.ts's WORKER_VARIABLE
 
@@ -41,7 +42,8 @@ def run_child(cmd, socket_path, parser):
     """In a forked child: connect to Node, take on the launch's cwd and env, run the worker; returns its exit code."""
     try:
         connect(socket_path, cmd["token"], FRAMES, (worker_main.FD_IN, worker_main.FD_OUT))
-        connect(socket_path, cmd["token"], OUTPUT, (1, 2))
+        connect(socket_path, cmd["token"], OUTPUT, (1,))
+        connect(socket_path, cmd["token"], ERRORS, (2,))
     except BaseException as err:  # stderr is still the zygote's: Node logs it under the fork server
         why = "forked worker %d cannot connect to %s: %s" % (os.getpid(), socket_path, err)
         lifeline.exit_now(exits.CHILD_SETUP, why)

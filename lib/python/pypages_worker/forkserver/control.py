@@ -13,7 +13,8 @@ MAX_COMMAND_LINE = 16 * 1024 * 1024  # Node -> zygote; a longer line is a broken
 MAX_EVENT_LINE = 1024 * 1024  # zygote -> Node
 MAX_INTEGER = 2 ** 53 - 1  # the largest integer a JavaScript number holds exactly
 TOKEN_LENGTH = 32
-FRAMES, OUTPUT = b"F", b"O"  # what a forked child's connection carries: its frames, or its stdout and stderr
+# What a forked child's connection carries: its frames, its stdout, or its stderr.
+FRAMES, OUTPUT, ERRORS = b"F", b"O", b"E"
 
 _TOKEN = re.compile(r"[A-Za-z0-9]{%d}\Z" % TOKEN_LENGTH)
 _SIGNAL = re.compile(r"SIG[A-Z0-9]+\Z")
@@ -111,9 +112,9 @@ def encode_event(event):
 
 
 def connection_header(token, kind):
-    """The first bytes a forked child writes on each connection: its launch's token and FRAMES or OUTPUT."""
-    if not isinstance(token, str) or not _TOKEN.match(token) or kind not in (FRAMES, OUTPUT):
-        raise ControlError("a connection header needs a token of %s and F or O" % TOKEN.description)
+    """The first bytes a forked child writes on each connection: its launch's token and FRAMES, OUTPUT or ERRORS."""
+    if not isinstance(token, str) or not _TOKEN.match(token) or kind not in (FRAMES, OUTPUT, ERRORS):
+        raise ControlError("a connection header needs a token of %s and F, O or E" % TOKEN.description)
     return token.encode("ascii") + kind
 
 

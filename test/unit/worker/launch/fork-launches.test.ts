@@ -22,7 +22,7 @@ function connect(launches: ForkLaunches, header: string): PassThrough {
 const turn = () => new Promise((r) => setImmediate(r));
 
 describe('ForkLaunches', () => {
-  it('settles a launch once its child is forked and has made both connections', async () => {
+  it('settles a launch once its child is forked and has made all three connections', async () => {
     const launches = new ForkLaunches();
     const { token, child } = launches.begin(opts);
     expect(token).toMatch(/^[0-9a-f]{32}$/);
@@ -33,6 +33,9 @@ describe('ForkLaunches', () => {
     await turn();
     expect(settled).toBe(false);
     connect(launches, `${token}O`);
+    await turn();
+    expect(settled).toBe(false);
+    connect(launches, `${token}E`);
     const proc = await child;
     expect(proc.pid).toBe(process.pid);
     expect(proc.input).toBe(frames);
@@ -44,14 +47,12 @@ describe('ForkLaunches', () => {
     const stranger = connect(launches, `${'0'.repeat(32)}F`);
     const first = connect(launches, `${token}O`);
     const second = connect(launches, `${token}O`);
+    const firstErrors = connect(launches, `${token}E`);
+    const secondErrors = connect(launches, `${token}E`);
     const badKind = connect(launches, `${token}X`);
     await turn();
-    expect([stranger.destroyed, first.destroyed, second.destroyed, badKind.destroyed]).toEqual([
-      true,
-      false,
-      true,
-      true,
-    ]);
+    const closed = [stranger, first, second, firstErrors, secondErrors, badKind].map((s) => s.destroyed);
+    expect(closed).toEqual([true, false, true, false, true, true]);
     launches.failAll('done');
     await expect(child).rejects.toThrow('done');
   });
