@@ -74,6 +74,24 @@ describe('development mode: error pages', () => {
     expect(html).not.toMatch(/<script>alert/);
   });
 
+  it('shows the multipart fields the page read, and an uploaded file only by its name and size', async () => {
+    const part = (disposition: string, value: string) =>
+      `--B0undary\r\nContent-Disposition: form-data; ${disposition}\r\n\r\n${value}\r\n`;
+    const form = `${part('name="who"', '<b>Ada</b>')}${part('name="cv"; filename="cv.txt"', 'private words')}--B0undary--\r\n`;
+    const headers = `Accept: text/html\r\nContent-Type: multipart/form-data; boundary=B0undary\r\nContent-Length: ${form.length}\r\n`;
+    const res = await rawRequest(s.port, 'POST', '/form_boom.py', headers, form);
+    const html = res.body.toString();
+    expect(res.status).toBe(500);
+    expect(html).toContain('<summary>Form fields the page read (2)</summary>');
+    expect(html).toContain('<tr><th>who</th><td>&#39;&lt;b&gt;Ada&lt;/b&gt;&#39;</td></tr>');
+    expect(html).toContain('<tr><th>cv</th><td>&lt;file &#39;cv.txt&#39;, 13 bytes&gt;</td></tr>');
+    const formSection = html.slice(
+      html.indexOf('<summary>Form fields'),
+      html.indexOf('</table>', html.indexOf('<summary>Form fields')),
+    );
+    expect(formSection).not.toContain('private words'); // (the page's own local `body` holds them, and shows them)
+  });
+
   it('escapes hostile values from the query string, a header and a local variable', async () => {
     const res = await rawRequest(
       s.port,

@@ -95,35 +95,3 @@ class NotPageHints(TempRoot):
     def test_a_helper_module_gets_no_hint(self):
         self.assertEqual(not_page_hint("def helper():\n    print(1)\n"), "")
         self.assertEqual(not_page_hint("def broken(:\n"), "")
-
-
-class FormFields(TempRoot):
-    """The urlencoded fields the page had read, for the development page; nothing else is parsed."""
-
-    def test_urlencoded_fields_in_order_with_reprs_and_blank_values(self):
-        data = b"name=Ada+L&age=36&empty=&snow=%E2%98%83&name=again"
-        fields = explain.form_fields(data, "application/x-www-form-urlencoded; charset=utf-8")
-        self.assertEqual(fields, [["name", "'Ada L'"], ["age", "'36'"], ["empty", "''"], ["snow", "'\u2603'"],
-                                  ["name", "'again'"]])
-
-    def test_other_types_and_empty_bodies_give_nothing(self):
-        self.assertEqual(explain.form_fields(b'{"a": 1}', "application/json"), [])
-        self.assertEqual(explain.form_fields(b"", "application/x-www-form-urlencoded"), [])
-        self.assertEqual(explain.form_fields(b"a=1", "multipart/form-data; boundary=x"), [])
-
-    def test_bounded_in_fields_and_value_length(self):
-        data = b"&".join(b"f%d=%s" % (i, b"x" * 500) for i in range(150))
-        fields = explain.form_fields(data, "application/x-www-form-urlencoded")
-        self.assertEqual(len(fields), explain.MAX_FIELDS)
-        self.assertLessEqual(len(fields[0][1]), explain.MAX_REPR + 2)  # its quotes
-
-    def test_the_stream_keeps_only_what_the_page_read_up_to_its_bound(self):
-        from pypages_worker.streams import InputStream
-        chunks = [b"a=1&b=2", b"&c=3"]
-        stream = InputStream(lambda n: chunks.pop(0) if chunks else b"", keep=9)
-        self.assertEqual(stream.read(3), b"a=1")
-        self.assertEqual(bytes(stream.kept), b"a=1")
-        stream.read()
-        self.assertEqual(bytes(stream.kept), b"a=1&b=2&c")
-        unkept = InputStream(lambda n: b"", keep=0)
-        self.assertEqual(bytes(unkept.kept), b"")

@@ -16,9 +16,9 @@ import reprlib
 import site
 import sys
 import sysconfig
-import urllib.parse
 
 from .errors import is_internal, shown_traceback
+from .forms import form_fields
 
 CONTEXT = 5  # source lines shown each side of a frame's line
 MAX_FRAMES = 30
@@ -28,8 +28,6 @@ MAX_LOCAL_FILES = 5
 MAX_SCAN = 5000  # files looked at when searching the root for a module of that name
 _SKIP_DIRS = frozenset([".git", ".venv", "venv", "node_modules", "__pycache__"])
 
-FORM_KEEP = 64 * 1024  # bytes of a request body kept for the development error page's form fields
-MAX_FIELDS = 100
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = MAX_REPR
 _has_pip = None
@@ -53,15 +51,6 @@ def details(err, root, frames=False, body=None):
         if isinstance(err, SyntaxError) and err.filename:
             out["syntax"] = syntax_place(err)
     return out
-
-
-def form_fields(data, content_type):
-    """[[name, value repr], ...] of a urlencoded body the page read (at most FORM_KEEP bytes of it)."""
-    if not data or content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-        return []
-    text = data.decode("ascii", "replace")  # urlencoded: ASCII, with UTF-8 in its escapes
-    pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, errors="replace")[:MAX_FIELDS]
-    return [[name[:MAX_REPR], _repr.repr(value)] for name, value in pairs]
 
 
 def library_dirs():

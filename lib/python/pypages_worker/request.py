@@ -4,7 +4,7 @@ import functools
 import os
 import traceback
 
-from . import errors, explain, loader, log, page_source
+from . import errors, explain, forms, loader, log, page_source
 from .protocol import ProtocolError, load_json
 from .streams import InputStream
 from .wsgi import run_wsgi
@@ -76,7 +76,7 @@ def _article(value):
 def handle_request(channel, request, root, multithread, reporter, multiprocess=False):
     """Serve one parsed REQUEST on `channel`; always ends it with one END or ERROR."""
     frames = request.get("details", False)
-    body = InputStream(channel.read_body, keep=explain.FORM_KEEP if frames else 0)
+    body = InputStream(channel.read_body, keep=forms.FORM_KEEP if frames else 0)
     channel.explain = functools.partial(explain.details, root=root, frames=frames, body=(body, request["environ"]))
     try:
         try:
