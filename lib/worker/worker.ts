@@ -63,7 +63,14 @@ export class Worker extends EventEmitter {
     private readonly opts: WorkerOptions,
   ) {
     super();
-    this.pid = ready.pid;
+    // The process as Node started (or its fork server reported) it, never the pid READY states: a page's
+    // own code runs before READY (a sitecustomize in its virtualenv) and could name a small process to
+    // escape max-memory's check of this one.
+    this.pid = proc.pid;
+    if (ready.pid !== proc.pid)
+      opts.log.error(
+        `[${opts.tag} pid ${proc.pid}] the worker said its pid was ${ready.pid}; pid ${proc.pid} is watched`,
+      );
   }
 
   /** Resolves once the process has said READY; rejects with the reason (and its last output) otherwise. */

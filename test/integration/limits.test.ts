@@ -4,10 +4,32 @@
 // the slowest test of the suite (minutes on a loaded machine) runs under the
 // default (fork) only, as the cap it checks is kept by the group registry
 // whatever starts the workers.
-import { copyFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupLoad, LAUNCHES, pythonDescendants, startTestServer, waitFor, type TestServer } from '../helpers.js';
+import {
+  FIXTURES,
+  groupLoad,
+  LAUNCHES,
+  pythonDescendants,
+  serveTempRoot,
+  startTestServer,
+  waitFor,
+  type TestServer,
+} from '../helpers.js';
+
+const PYTHON = '/usr/bin/python3';
+/** hog.py's allocation, answering which call of its worker this is. */
+const CALLS_PAGE = `import os
+from urllib.parse import parse_qs
+held = []
+def application(environ, start_response):
+    mb = int(parse_qs(environ["QUERY_STRING"]).get("mb", ["0"])[0])
+    held.append(bytearray(os.urandom(1024)) * (mb * 1024))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"pid %d, call %d" % (os.getpid(), len(held))]
+`;
 
 interface Who {
   pid: number;
@@ -94,6 +116,27 @@ describe.each(LAUNCHES)('launch %s', (launch) => {
         const first = await (await s.get('/hog.py?mb=100')).text();
         await waitFor(async () => (await (await s.get('/hog.py?mb=0')).text()) !== first, 'a new worker', 8000);
         expect(s.log.errors.some((l) => l.includes('over max-memory'))).toBe(false); // recycling is info, not an error
+      } finally {
+        await s.stop();
+      }
+    });
+
+    it('watches the memory of the process it started, whatever pid the worker claims', async () => {
+      // A page's own code runs before READY: a .pth file in its virtualenv makes os.getpid() lie.
+      const s = await serveTempRoot(
+        (root) => {
+          writeFileSync(join(root, 'calls.py'), CALLS_PAGE);
+          const venv = join(root, '.venv');
+          spawnSync(PYTHON, ['-m', 'venv', '--without-pip', venv], { stdio: 'ignore' });
+          const [site] = readdirSync(join(venv, 'lib')).map((v) => join(venv, 'lib', v, 'site-packages'));
+          writeFileSync(join(site, 'lie.pth'), 'import os; os.getpid = lambda: 1\n'); // site runs a .pth's imports
+        },
+        { launch, maxMemory: '80M' as unknown as number },
+      );
+      try {
+        expect(await (await s.get('/calls.py?mb=100')).text()).toBe('pid 1, call 1'); // the lie took
+        await waitFor(async () => (await (await s.get('/calls.py')).text()) === 'pid 1, call 1', 'a new worker', 8000);
+        expect(s.log.errors.join('\n')).toMatch(/the worker said its pid was 1; pid \d+ is watched/);
       } finally {
         await s.stop();
       }
