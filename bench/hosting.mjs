@@ -34,6 +34,7 @@ const HELP = `Usage: node bench/hosting.mjs [options]   (as root)
   --connections N      wrk connections (default 32); --threads N wrk threads (default 2)
   --servers LIST       of ${ALL.join(', ')} (default all)
   --probe-scripts LIST scripts the prober asks idle users for (default hello.py)
+  --probe-spread S     an idle user is probed 1 to S seconds after its idle timeout has passed (default 10)
   --once-users N, --once-scripts N   the many-scripts run: N users × N copies of hello.py (default 50 × 20)
   --once-concurrency N requests at a time in it (default 4)
   --once-servers LIST  servers for it (default pypages,apache-daemon; "none" to skip)
@@ -47,7 +48,7 @@ function options(argv) {
   const spec = {
     users: '30', scripts: '6', 'idle-users': '6', seconds: '60', 'idle-timeout': '5', zipf: '1', connections: '32',
     threads: '2', servers: ALL.join(','), 'probe-scripts': 'hello.py', 'once-users': '50', 'once-scripts': '20',
-    'once-concurrency': '4', 'once-servers': 'pypages,apache-daemon', 'sample-ms': '1000', pypages: REPO_DIR,
+    'once-concurrency': '4', 'probe-spread': '10', 'once-servers': 'pypages,apache-daemon', 'sample-ms': '1000', pypages: REPO_DIR,
     out: join(BENCH_DIR, 'results'),
   };
   const parsed = parseArgs({
@@ -77,7 +78,7 @@ function options(argv) {
     idleUsers: num('idle-users', 0, users),
     seconds: num('seconds', 1, 3600),
     idleTimeout: num('idle-timeout', 1, 3600),
-    idleMarginMs: 3000, // pypages sweeps every second and mod_wsgi checks about as often
+    probeSpread: num('probe-spread', 2, 3600),
     zipf: num('zipf', 0, 10),
     connections: num('connections', 1, 10000),
     threads: num('threads', 1, 64),
@@ -194,6 +195,7 @@ function metaOf(opts) {
     connections: opts.connections,
     threads: opts.threads,
     probeScripts: opts.probeScripts,
+    probeSpread: opts.probeSpread,
     onceUsers: opts.onceUsers,
     onceScripts: opts.onceScripts,
     onceConcurrency: opts.onceConcurrency,

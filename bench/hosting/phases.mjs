@@ -58,7 +58,7 @@ export function measureMix(server, run, opts) {
     const wrong = checks.find((c) => c.error);
     if (wrong) throw new Error(`wrong answer to ${wrong.path}: ${wrong.error}`);
     const sampler = samplePss(handle.pid, opts.sampleMs);
-    const prober = idle.length ? startProber(url, idle, { files: opts.probeScripts, idleMs: opts.idleTimeout * 1000 + opts.idleMarginMs }) : null;
+    const prober = idle.length ? startProber(url, idle, { files: opts.probeScripts, idleMs: opts.idleTimeout * 1000, spreadMs: opts.probeSpread * 1000 }) : null;
     const script = writeLua(dir, zipfMix(hot, opts.zipf));
     const load = hot.length
       ? await runWrk({ url, duration: opts.seconds, connections: opts.connections, threads: opts.threads, script, timeoutSeconds: 30 })
@@ -77,7 +77,7 @@ export function measureMix(server, run, opts) {
       checkMs: summarize(checks.map((c) => c.ms)),
       cold: { ...summarize(probes.filter((p) => !p.error).map((p) => p.ms)), errors: probes.filter((p) => p.error).length, probes },
       pss,
-      reaped: server.startsWith('pypages') ? countReaped(dir) : null,
+      reaped: countReaped(dir),
     };
   });
 }
@@ -112,13 +112,20 @@ export function summarize(list) {
   return { n: sorted.length, p50: pct(50), p99: pct(99), max: sorted.at(-1) ?? null };
 }
 
-/** Groups pypages stopped for idleness, from its error log (stderr here). Apache's log does not say at LogLevel warn. */
+/**
+ * Idle reaps during the run: groups pypages stopped (its error log, stderr
+ * here), daemons mod_wsgi stopped (Apache's error log, wsgi at LogLevel
+ * info: process starts and stops, not requests). Embedded Apache has none.
+ */
 function countReaped(dir) {
-  try {
-    return readFileSync(join(dir, 'stderr.log'), 'utf8').match(/: idle for \d+ s; stopping its processes/g)?.length ?? 0;
-  } catch {
-    return null;
-  }
+  const count = (file, re) => {
+    try {
+      return readFileSync(join(dir, file), 'utf8').match(re)?.length ?? 0;
+    } catch {
+      return 0;
+    }
+  };
+  return count('stderr.log', /: idle for \d+ s; stopping its processes/g) + count('error.log', /idle inactivity timer expired/g);
 }
 
 function logTail(dir) {

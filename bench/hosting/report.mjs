@@ -9,7 +9,7 @@ export function formatReport(meta, mix, once) {
   const lines = [
     `## Shared hosting: ${meta.users} users × ${meta.scriptsPerUser} scripts (${meta.hotUsers} hot, Zipf s=${meta.zipf}; ${meta.idleUsers} idle, probed), ${meta.seconds} s per server`,
     '',
-    `${meta.date}, ${meta.cpus} × ${meta.cpuModel}, load before ${meta.loadBefore}; idle timeout ${meta.idleTimeout} s on both sides; wrk -t${meta.threads} -c${meta.connections}; probes: ${meta.probeScripts.join(', ')}; pypages ${meta.pypages}.`,
+    `${meta.date}, ${meta.cpus} × ${meta.cpuModel}, load before ${meta.loadBefore}; idle timeout ${meta.idleTimeout} s on both sides; wrk -t${meta.threads} -c${meta.connections}; probes: ${meta.probeScripts.join(", ")} to idle users 1–${meta.probeSpread} s after their idle timeout; pypages ${meta.pypages}.`,
     '',
     '| server | req/s | p50 ms | p99 ms | errors | cold p50 ms | cold p99 ms (n) | PSS peak MiB | PSS mean MiB | processes seen | groups reaped |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',

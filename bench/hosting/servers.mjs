@@ -82,7 +82,7 @@ KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 5
 ErrorLog "${join(ctx.dir, 'error.log')}"
-LogLevel warn
+LogLevel warn wsgi:info
 LogFormat "%h %l %u %t \\"%r\\" %>s %O \\"%{Referer}i\\" \\"%{User-Agent}i\\"" combined
 CustomLog "${join(ctx.dir, 'access.log')}" combined
 WSGISocketPrefix "${join(run, 'wsgi')}"

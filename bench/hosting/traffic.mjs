@@ -119,28 +119,32 @@ end
 }
 
 /**
- * Times first requests to idle users until stop(): every tick, the idle user
- * whose last request is oldest, if that is more than `idleMs` ago, gets one
- * request (to its next script of `files`, in turn). One probe at a time.
+ * Times first requests to idle users until stop(). Each idle user is asked
+ * again once it has had no request for `idleMs` plus a random 1–`spreadMs`
+ * more (seeded): a real visitor arrives at any time after the reap, not on
+ * its heels (mod_wsgi's daemon, for one, is down for up to its
+ * shutdown-timeout, 5 s, after an inactivity stop). One probe at a time,
+ * to the user's next script of `files` in turn.
  */
-export function startProber(base, users, { files, idleMs, tickMs = 200 }) {
-  const last = new Map(users.map((u) => [u.name, Date.now()]));
-  const turn = new Map(users.map((u) => [u.name, 0]));
+export function startProber(base, users, { files, idleMs, spreadMs = 10_000, seed = 7 }) {
+  const random = mulberry32(seed);
+  const nextGap = () => idleMs + 1000 + random() * (spreadMs - 1000);
+  const state = users.map((user) => ({ user, last: Date.now(), due: Date.now() + nextGap(), turn: 0 }));
   const results = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      const user = [...users].sort((a, b) => last.get(a.name) - last.get(b.name))[0];
-      if (Date.now() - last.get(user.name) <= idleMs) {
-        await sleep(tickMs);
+      const s = state.reduce((a, b) => (b.due < a.due ? b : a));
+      if (s.due > Date.now()) {
+        await sleep(Math.min(200, s.due - Date.now()));
         continue;
       }
-      const file = files[turn.get(user.name) % files.length];
-      turn.set(user.name, turn.get(user.name) + 1);
-      const idleFor = Date.now() - last.get(user.name);
-      const r = await ask(base, target(user, file));
-      last.set(user.name, Date.now());
-      results.push({ user: user.name, file, idleMs: idleFor, ms: r.ms, error: r.error });
+      const file = files[s.turn++ % files.length];
+      const idleFor = Date.now() - s.last;
+      const r = await ask(base, target(s.user, file));
+      s.last = Date.now();
+      s.due = s.last + nextGap();
+      results.push({ user: s.user.name, file, idleMs: idleFor, ms: r.ms, error: r.error });
     }
   })();
   return {
