@@ -46,9 +46,23 @@ const HELP = `Usage: node bench/hosting.mjs [options]   (as root)
 
 function options(argv) {
   const spec = {
-    users: '30', scripts: '6', 'idle-users': '6', seconds: '60', 'idle-timeout': '5', zipf: '1', connections: '32',
-    threads: '2', servers: ALL.join(','), 'probe-scripts': 'hello.py', 'once-users': '50', 'once-scripts': '20',
-    'once-concurrency': '4', 'probe-spread': '10', 'once-servers': 'pypages,apache-daemon', 'sample-ms': '1000', pypages: REPO_DIR,
+    users: '30',
+    scripts: '6',
+    'idle-users': '6',
+    seconds: '60',
+    'idle-timeout': '5',
+    zipf: '1',
+    connections: '32',
+    threads: '2',
+    servers: ALL.join(','),
+    'probe-scripts': 'hello.py',
+    'once-users': '50',
+    'once-scripts': '20',
+    'once-concurrency': '4',
+    'probe-spread': '10',
+    'once-servers': 'pypages,apache-daemon',
+    'sample-ms': '1000',
+    pypages: REPO_DIR,
     out: join(BENCH_DIR, 'results'),
   };
   const parsed = parseArgs({
@@ -67,8 +81,15 @@ function options(argv) {
     return n;
   };
   const list = (name, known) => {
-    const items = parsed[name] === 'none' ? [] : parsed[name].split(',').map((s) => s.trim()).filter(Boolean);
-    for (const s of items) if (!known.includes(s)) exit(2, `bench:hosting: unknown "${s}" in --${name}; known: ${known.join(', ')}`);
+    const items =
+      parsed[name] === 'none'
+        ? []
+        : parsed[name]
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+    for (const s of items)
+      if (!known.includes(s)) exit(2, `bench:hosting: unknown "${s}" in --${name}; known: ${known.join(', ')}`);
     return items;
   };
   const users = num('users', 1, 1000);
@@ -102,7 +123,8 @@ function exit(code, text) {
 }
 
 function checkRequirements(opts) {
-  if (process.getuid?.() !== 0) exit(2, 'bench:hosting: run it as root: it creates system users and runs their pages as them');
+  if (process.getuid?.() !== 0)
+    exit(2, 'bench:hosting: run it as root: it creates system users and runs their pages as them');
   const missing = missingRequirements([...opts.servers, ...opts.onceServers]);
   if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) missing.push('wrk');
   if (spawnSync('/usr/bin/python3', ['-c', 'import flask']).status !== 0) missing.push('python3-flask');
@@ -137,7 +159,8 @@ async function phase(run, { count, scripts, copies }, servers, measure, opts) {
 function progress(r) {
   if (r.failed) return `FAILED: ${r.failed}${r.logTail ? `\n  ${r.logTail}` : ''}`;
   const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-  if (r.scripts) return `${r.scripts} scripts in ${r.seconds.toFixed(1)} s, p99 ${r.p99?.toFixed(1)} ms, ${r.errors} errors, PSS ${mib(r.pss.last)}`;
+  if (r.scripts)
+    return `${r.scripts} scripts in ${r.seconds.toFixed(1)} s, p99 ${r.p99?.toFixed(1)} ms, ${r.errors} errors, PSS ${mib(r.pss.last)}`;
   return `${r.rps?.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.errors} errors, cold p99 ${r.cold.p99?.toFixed(1)} ms (${r.cold.n}), PSS peak ${mib(r.pss.peak)}`;
 }
 
@@ -169,7 +192,13 @@ async function main() {
     const mix = await phase(run, { count: opts.users, scripts: six }, opts.servers, measureMix, opts);
     const hello = scriptSources(['hello.py']);
     const once = opts.onceServers.length
-      ? await phase(run, { count: opts.onceUsers, scripts: hello, copies: opts.onceScripts }, opts.onceServers, measureOnce, opts)
+      ? await phase(
+          run,
+          { count: opts.onceUsers, scripts: hello, copies: opts.onceScripts },
+          opts.onceServers,
+          measureOnce,
+          opts,
+        )
       : [];
     meta.loadAfter = loadAverage();
     write(meta, mix, once, opts);

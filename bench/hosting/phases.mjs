@@ -52,16 +52,40 @@ async function askAll(url, targets, concurrency) {
 export function measureMix(server, run, opts) {
   const hot = run.users.slice(0, run.users.length - opts.idleUsers);
   const idle = run.users.slice(hot.length);
-  const setup = { server, base: run.base, users: run.users, idleTimeout: opts.idleTimeout, pypagesDir: opts.pypagesDir, tag: 'mix' };
+  const setup = {
+    server,
+    base: run.base,
+    users: run.users,
+    idleTimeout: opts.idleTimeout,
+    pypagesDir: opts.pypagesDir,
+    tag: 'mix',
+  };
   return withServer(setup, async (handle, url, dir) => {
-    const checks = await askAll(url, run.users.flatMap((u) => u.scripts.map((f) => target(u, f))), 6);
+    const checks = await askAll(
+      url,
+      run.users.flatMap((u) => u.scripts.map((f) => target(u, f))),
+      6,
+    );
     const wrong = checks.find((c) => c.error);
     if (wrong) throw new Error(`wrong answer to ${wrong.path}: ${wrong.error}`);
     const sampler = samplePss(handle.pid, opts.sampleMs);
-    const prober = idle.length ? startProber(url, idle, { files: opts.probeScripts, idleMs: opts.idleTimeout * 1000, spreadMs: opts.probeSpread * 1000 }) : null;
+    const prober = idle.length
+      ? startProber(url, idle, {
+          files: opts.probeScripts,
+          idleMs: opts.idleTimeout * 1000,
+          spreadMs: opts.probeSpread * 1000,
+        })
+      : null;
     const script = writeLua(dir, zipfMix(hot, opts.zipf));
     const load = hot.length
-      ? await runWrk({ url, duration: opts.seconds, connections: opts.connections, threads: opts.threads, script, timeoutSeconds: 30 })
+      ? await runWrk({
+          url,
+          duration: opts.seconds,
+          connections: opts.connections,
+          threads: opts.threads,
+          script,
+          timeoutSeconds: 30,
+        })
       : await sleep(opts.seconds * 1000).then(() => ({ requests: 0, rps: 0, errors: 0 }));
     const probes = (await prober?.stop()) ?? [];
     const pss = sampler.stop();
@@ -75,7 +99,11 @@ export function measureMix(server, run, opts) {
       errors: load.errors,
       errorDetail: load.errors ? `${load.non2xx} non-2xx; socket errors: ${load.socketErrorDetail}` : '',
       checkMs: summarize(checks.map((c) => c.ms)),
-      cold: { ...summarize(probes.filter((p) => !p.error).map((p) => p.ms)), errors: probes.filter((p) => p.error).length, probes },
+      cold: {
+        ...summarize(probes.filter((p) => !p.error).map((p) => p.ms)),
+        errors: probes.filter((p) => p.error).length,
+        probes,
+      },
       pss,
       reaped: countReaped(dir),
     };
@@ -125,7 +153,10 @@ function countReaped(dir) {
       return 0;
     }
   };
-  return count('stderr.log', /: idle for \d+ s; stopping its processes/g) + count('error.log', /idle inactivity timer expired/g);
+  return (
+    count('stderr.log', /: idle for \d+ s; stopping its processes/g) +
+    count('error.log', /idle inactivity timer expired/g)
+  );
 }
 
 function logTail(dir) {

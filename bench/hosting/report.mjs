@@ -9,7 +9,7 @@ export function formatReport(meta, mix, once) {
   const lines = [
     `## Shared hosting: ${meta.users} users × ${meta.scriptsPerUser} scripts (${meta.hotUsers} hot, Zipf s=${meta.zipf}; ${meta.idleUsers} idle, probed), ${meta.seconds} s per server`,
     '',
-    `${meta.date}, ${meta.cpus} × ${meta.cpuModel}, load before ${meta.loadBefore}; idle timeout ${meta.idleTimeout} s on both sides; wrk -t${meta.threads} -c${meta.connections}; probes: ${meta.probeScripts.join(", ")} to idle users 1–${meta.probeSpread} s after their idle timeout; pypages ${meta.pypages}.`,
+    `${meta.date}, ${meta.cpus} × ${meta.cpuModel}, load before ${meta.loadBefore}; idle timeout ${meta.idleTimeout} s on both sides; wrk -t${meta.threads} -c${meta.connections}; probes: ${meta.probeScripts.join(', ')} to idle users 1–${meta.probeSpread} s after their idle timeout; pypages ${meta.pypages}.`,
     '',
     '| server | req/s | p50 ms | p99 ms | errors | cold p50 ms | cold p99 ms (n) | PSS peak MiB | PSS mean MiB | processes seen | groups reaped |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -70,7 +70,7 @@ export function targets(mix, once) {
 
 function notes() {
   return [
-    'req/s, p50, p99: wrk over the hot users\' Zipf mix (all six scripts, uploads included). errors: non-2xx and socket errors of wrk, plus failed probes.',
+    "req/s, p50, p99: wrk over the hot users' Zipf mix (all six scripts, uploads included). errors: non-2xx and socket errors of wrk, plus failed probes.",
     'cold: first requests to idle users (no request for longer than the idle timeout plus a margin), one at a time, during the load; embedded Apache has no idle timeout, so its "cold" answers come from a warm interpreter.',
     'PSS: the whole process tree (each shared page divided among its sharers), sampled through the run. processes seen: distinct pids in the tree over the samples (starts, roughly).',
   ];

@@ -40,7 +40,17 @@ export function makeUsers(base, { count, scripts, copies = 1 }) {
       const name = `pph${tag}u${i}`.slice(0, 31);
       const home = join(base, 'home', name);
       mkdirSync(home);
-      execFileSync('useradd', ['--home-dir', home, '--no-create-home', '--user-group', '--shell', '/usr/sbin/nologin', '--comment', MARK, name]);
+      execFileSync('useradd', [
+        '--home-dir',
+        home,
+        '--no-create-home',
+        '--user-group',
+        '--shell',
+        '/usr/sbin/nologin',
+        '--comment',
+        MARK,
+        name,
+      ]);
       const [uid, gid] = ['-u', '-g'].map((f) => Number(execFileSync('id', [f, name], { encoding: 'utf8' }).trim()));
       const user = { name, uid, gid, home, folder: join(home, 'public_html'), scripts: [] };
       users.push(user);
