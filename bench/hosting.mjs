@@ -32,7 +32,7 @@ const HELP = `Usage: node bench/hosting.mjs [options]   (as root)
   --idle-timeout S     pypages idle-timeout and mod_wsgi inactivity-timeout (default 5)
   --zipf S             Zipf exponent over users and over each user's scripts (default 1)
   --connections N      wrk connections (default 32); --threads N wrk threads (default 2)
-  --servers LIST       of ${ALL.join(', ')} (default all)
+  --servers LIST       of ${ALL.join(', ')} (default all; "none" to skip)
   --probe-scripts LIST scripts the prober asks idle users for (default hello.py)
   --probe-spread S     an idle user is probed 1 to S seconds after its idle timeout has passed (default 10)
   --once-users N, --once-scripts N   the many-scripts run: N users × N copies of hello.py (default 50 × 20)
@@ -189,7 +189,9 @@ async function main() {
   console.error(`bench:hosting: run folder ${run.base}; load average ${meta.loadBefore}`);
   try {
     const six = scriptSources(Object.keys(SCRIPTS).slice(0, opts.scripts));
-    const mix = await phase(run, { count: opts.users, scripts: six }, opts.servers, measureMix, opts);
+    const mix = opts.servers.length
+      ? await phase(run, { count: opts.users, scripts: six }, opts.servers, measureMix, opts)
+      : [];
     const hello = scriptSources(['hello.py']);
     const once = opts.onceServers.length
       ? await phase(

@@ -71,7 +71,8 @@ export function targets(mix, once) {
 function notes() {
   return [
     "req/s, p50, p99: wrk over the hot users' Zipf mix (all six scripts, uploads included). errors: non-2xx and socket errors of wrk, plus failed probes.",
-    'cold: first requests to idle users (no request for longer than the idle timeout plus a margin), one at a time, during the load; embedded Apache has no idle timeout, so its "cold" answers come from a warm interpreter.',
+    'cold: first requests of idle users (no request for the idle timeout plus 1 s to the probe spread), one at a time, during the load. Embedded Apache reaps nothing: its "cold" answers come from a live interpreter, unless the request lands in an Apache child that never loaded the script.',
+    "groups reaped: idle stops during the run, from the servers' logs (pypages: groups; mod_wsgi: daemon processes).",
     'PSS: the whole process tree (each shared page divided among its sharers), sampled through the run. processes seen: distinct pids in the tree over the samples (starts, roughly).',
   ];
 }
