@@ -29,6 +29,7 @@ const HELP = `Usage: node bench/hosting.mjs [options]   (as root)
   --scripts N          scripts per user, the first N of ${Object.keys(SCRIPTS).join(', ')} (default 6)
   --idle-users N       idle users, probed once each after the idle timeout (default 6)
   --seconds S          seconds of load per server (default 60)
+  --warmup S           seconds of the same load first, not measured (default 5)
   --idle-timeout S     pypages idle-timeout and mod_wsgi inactivity-timeout (default 5)
   --zipf S             Zipf exponent over users and over each user's scripts (default 1)
   --connections N      wrk connections (default 32); --threads N wrk threads (default 2)
@@ -60,6 +61,7 @@ function options(argv) {
     'once-scripts': '20',
     'once-concurrency': '4',
     'probe-spread': '10',
+    warmup: '5',
     'once-servers': 'pypages,apache-daemon',
     'sample-ms': '1000',
     pypages: REPO_DIR,
@@ -98,6 +100,7 @@ function options(argv) {
     scripts: num('scripts', 1, 6),
     idleUsers: num('idle-users', 0, users),
     seconds: num('seconds', 1, 3600),
+    warmup: num('warmup', 0, 600),
     idleTimeout: num('idle-timeout', 1, 3600),
     probeSpread: num('probe-spread', 2, 3600),
     zipf: num('zipf', 0, 10),
@@ -221,6 +224,7 @@ function metaOf(opts) {
     hotUsers: opts.users - opts.idleUsers,
     idleUsers: opts.idleUsers,
     seconds: opts.seconds,
+    warmup: opts.warmup,
     idleTimeout: opts.idleTimeout,
     zipf: opts.zipf,
     connections: opts.connections,

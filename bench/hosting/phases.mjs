@@ -48,18 +48,11 @@ async function askAll(url, targets, concurrency) {
   return out;
 }
 
-/** The Zipf mix for one server: { rps, p50, p99, errors, cold: {...}, pss: {...}, ... } or { failed }. */
+/** The Zipf mix for one server: { rps, p50, p99, errors, cold: {...}, pss: {...}, reaped } or { failed }. */
 export function measureMix(server, run, opts) {
   const hot = run.users.slice(0, run.users.length - opts.idleUsers);
   const idle = run.users.slice(hot.length);
-  const setup = {
-    server,
-    base: run.base,
-    users: run.users,
-    idleTimeout: opts.idleTimeout,
-    pypagesDir: opts.pypagesDir,
-    tag: 'mix',
-  };
+  const setup = { ...serverSetup(server, run, opts), idleTimeout: opts.idleTimeout, tag: 'mix' };
   return withServer(setup, async (handle, url, dir) => {
     const checks = await askAll(
       url,
@@ -68,51 +61,47 @@ export function measureMix(server, run, opts) {
     );
     const wrong = checks.find((c) => c.error);
     if (wrong) throw new Error(`wrong answer to ${wrong.path}: ${wrong.error}`);
-    const sampler = samplePss(handle.pid, opts.sampleMs);
-    const prober = idle.length
-      ? startProber(url, idle, {
-          files: opts.probeScripts,
-          idleMs: opts.idleTimeout * 1000,
-          spreadMs: opts.probeSpread * 1000,
-        })
-      : null;
+    const wrk = (duration) =>
+      hot.length
+        ? runWrk({ url, duration, connections: opts.connections, threads: opts.threads, script, timeoutSeconds: 30 })
+        : sleep(duration * 1000).then(() => ({ requests: 0, rps: 0, errors: 0 }));
     const script = writeLua(dir, zipfMix(hot, opts.zipf));
-    const load = hot.length
-      ? await runWrk({
-          url,
-          duration: opts.seconds,
-          connections: opts.connections,
-          threads: opts.threads,
-          script,
-          timeoutSeconds: 30,
-        })
-      : await sleep(opts.seconds * 1000).then(() => ({ requests: 0, rps: 0, errors: 0 }));
+    if (opts.warmup) await wrk(opts.warmup); // the hot set up again: the check's first scripts are reaped by now
+    const sampler = samplePss(handle.pid, opts.sampleMs);
+    const probing = { files: opts.probeScripts, idleMs: opts.idleTimeout * 1000, spreadMs: opts.probeSpread * 1000 };
+    const prober = idle.length ? startProber(url, idle, probing) : null;
+    const load = await wrk(opts.seconds);
     const probes = (await prober?.stop()) ?? [];
     const pss = sampler.stop();
     if (load.error) throw new Error(load.error);
     if (!handle.alive()) throw new Error('the server exited during the load');
-    return {
-      rps: load.rps,
-      p50: load.p50,
-      p99: load.p99,
-      requests: load.requests,
-      errors: load.errors,
-      errorDetail: load.errors ? `${load.non2xx} non-2xx; socket errors: ${load.socketErrorDetail}` : '',
-      checkMs: summarize(checks.map((c) => c.ms)),
-      cold: {
-        ...summarize(probes.filter((p) => !p.error).map((p) => p.ms)),
-        errors: probes.filter((p) => p.error).length,
-        probes,
-      },
-      pss,
-      reaped: countReaped(dir),
-    };
+    return mixResult(load, checks, probes, pss, dir);
   });
+}
+
+function serverSetup(server, run, opts) {
+  return { server, base: run.base, users: run.users, pypagesDir: opts.pypagesDir };
+}
+
+function mixResult(load, checks, probes, pss, dir) {
+  const answered = probes.filter((p) => !p.error);
+  return {
+    rps: load.rps,
+    p50: load.p50,
+    p99: load.p99,
+    requests: load.requests,
+    errors: load.errors,
+    errorDetail: load.errors ? `${load.non2xx} non-2xx; socket errors: ${load.socketErrorDetail}` : '',
+    checkMs: summarize(checks.map((c) => c.ms)),
+    cold: { ...summarize(answered.map((p) => p.ms)), errors: probes.length - answered.length, probes },
+    pss,
+    reaped: countReaped(dir),
+  };
 }
 
 /** The many-scripts run for one server: { scripts, seconds, p50, p99, errors, pss } or { failed }. */
 export function measureOnce(server, run, opts) {
-  const setup = { server, base: run.base, users: run.users, idleTimeout: 0, pypagesDir: opts.pypagesDir, tag: 'once' };
+  const setup = { ...serverSetup(server, run, opts), idleTimeout: 0, tag: 'once' };
   return withServer(setup, async (handle, url) => {
     const targets = run.users.flatMap((u) => u.scripts.map((f) => target(u, f)));
     const sampler = samplePss(handle.pid, opts.sampleMs);

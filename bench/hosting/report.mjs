@@ -7,7 +7,7 @@ const mib = (bytes) => (bytes ? (bytes / MIB).toFixed(0) : '–');
 
 export function formatReport(meta, mix, once) {
   const lines = [
-    `## Shared hosting: ${meta.users} users × ${meta.scriptsPerUser} scripts (${meta.hotUsers} hot, Zipf s=${meta.zipf}; ${meta.idleUsers} idle, probed), ${meta.seconds} s per server`,
+    `## Shared hosting: ${meta.users} users × ${meta.scriptsPerUser} scripts (${meta.hotUsers} hot, Zipf s=${meta.zipf}; ${meta.idleUsers} idle, probed), ${meta.seconds} s per server after ${meta.warmup} s of warm-up`,
     '',
     `${meta.date}, ${meta.cpus} × ${meta.cpuModel}, load before ${meta.loadBefore}; idle timeout ${meta.idleTimeout} s on both sides; wrk -t${meta.threads} -c${meta.connections}; probes: ${meta.probeScripts.join(', ')} to idle users 1–${meta.probeSpread} s after their idle timeout; pypages ${meta.pypages}.`,
     '',

@@ -20,7 +20,20 @@ describe.skipIf(!isRoot || !hasWrk || !built)('bench:hosting smoke run (root, wr
   afterAll(() => removeDir(out));
 
   it('serves 2 users × 2 scripts under Zipf load with no error, and a probed idle user gets a cold start', () => {
-    const args = ['--users', '2', '--idle-users', '1', '--scripts', '2', '--seconds', '4', '--idle-timeout', '1'];
+    const args = [
+      '--users',
+      '2',
+      '--idle-users',
+      '1',
+      '--scripts',
+      '2',
+      '--seconds',
+      '4',
+      '--warmup',
+      '1',
+      '--idle-timeout',
+      '1',
+    ];
     const more = ['--probe-spread', '2', '--servers', 'pypages', '--once-servers', 'none', '--connections', '4'];
     const run = spawnSync(process.execPath, ['bench/hosting.mjs', ...args, ...more, '--out', out], {
       cwd: REPO,
