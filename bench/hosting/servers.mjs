@@ -92,6 +92,7 @@ DocumentRoot "${ctx.root}"
     Require all denied
 </Directory>
 UserDir public_html
+UserDir disabled root
 <Directory "${join(ctx.base, 'home')}/*/public_html">
     Options +ExecCGI
     AddHandler wsgi-script .py
