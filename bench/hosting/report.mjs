@@ -10,7 +10,15 @@ export function formatReport(meta, mix, once) {
     `## Shared hosting: ${meta.users} users × ${meta.scriptsPerUser} scripts (${meta.hotUsers} hot, Zipf s=${meta.zipf}; ${meta.idleUsers} idle, probed), ${meta.seconds} s per server after ${meta.warmup} s of warm-up`,
     '',
     `${meta.date}, ${meta.cpus} × ${meta.cpuModel}, load before ${meta.loadBefore}; idle timeout ${meta.idleTimeout} s on both sides; wrk -t${meta.threads} -c${meta.connections}; probes: ${meta.probeScripts.join(', ')} to idle users 1–${meta.probeSpread} s after their idle timeout; pypages ${meta.pypages}.`,
-    '',
+  ];
+  if (mix.length) lines.push('', ...mixTable(mix));
+  if (once.length) lines.push('', ...onceTable(meta, once));
+  lines.push('', ...targets(mix, once), '', ...notes());
+  return lines.join('\n');
+}
+
+function mixTable(mix) {
+  const lines = [
     '| server | req/s | p50 ms | p99 ms | errors | cold p50 ms | cold p99 ms (n) | PSS peak MiB | PSS mean MiB | processes seen | groups reaped |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
@@ -24,9 +32,7 @@ export function formatReport(meta, mix, once) {
       `| ${r.server} | ${f(r.rps, 0)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${errors} | ${f(r.cold.p50)} | ${f(r.cold.p99)} (${r.cold.n}) | ${mib(r.pss.peak)} | ${mib(r.pss.mean)} | ${r.pss.pidsSeen} | ${r.reaped ?? '–'} |`,
     );
   }
-  if (once.length) lines.push('', ...onceTable(meta, once));
-  lines.push('', ...targets(mix, once), '', ...notes());
-  return lines.join('\n');
+  return lines;
 }
 
 function onceTable(meta, once) {
