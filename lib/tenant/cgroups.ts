@@ -129,7 +129,9 @@ export class Cgroups {
     const reasons: string[] = [];
     for (const { layout } of layouts) {
       try {
-        return new Cgroups(layout.version, setUp(layout, opts.name), opts.log);
+        const cgroups = new Cgroups(layout.version, setUp(layout, opts.name), opts.log);
+        cgroups.sweepStale();
+        return cgroups;
       } catch (err) {
         reasons.push(`cgroup v${layout.version} at ${layout.hierarchies[0].dir}: ${message(err)}`);
       }
@@ -177,6 +179,23 @@ export class Cgroups {
     return [...pids].sort((a, b) => a - b);
   }
 
+  /**
+   * Removes the folders of servers that are gone (a crash, a kill -9: close() never ran), killing what
+   * their pages left in them. A folder is a server's by its name, `pypages-PID-N`, and gone when no
+   * process has that pid; one whose pid is alive, even if reused by another program, is left alone.
+   */
+  sweepStale(): void {
+    for (const u of this.used) {
+      const siblings = subfolders(path.dirname(u.folder)).filter((f) => f !== u.folder);
+      const stale = siblings.filter((f) => deadServerFolder(path.basename(f)));
+      if (!stale.length) continue;
+      const all = [...stale.flatMap(subfolders), ...stale];
+      this.killAll(all);
+      for (const folder of all) this.remove(folder);
+      this.log.info(`cgroups: removed ${stale.join(', ')}, left by servers that are gone`);
+    }
+  }
+
   /** Kills what is left in the tenants' cgroups and removes the server's folders; never throws. */
   close(): void {
     if (this.closed) return;
@@ -221,6 +240,18 @@ export class Cgroups {
         sleepSync(25);
       }
     }
+  }
+}
+
+/** Whether `name` is a server's folder (`pypages-PID-N`, lib/tenant/cgroup-launcher.ts) whose process is gone. */
+function deadServerFolder(name: string): boolean {
+  const pid = /^pypages-(\d+)-\d+$/.exec(name)?.[1];
+  if (!pid || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return errorCode(err) === 'ESRCH';
   }
 }
 

@@ -5,7 +5,7 @@
 // untouched, a CPU cap stretches a busy loop's wall time; close() leaves no
 // folder. Needs root (the cgroup folders are root's); every process started
 // here is killed by pid, and every folder removed, even when a test fails.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +184,26 @@ describe.skipIf(!isRoot)('tenant cgroups on the real cgroup filesystem (needs ro
     );
     expect(cappedWall).toBeGreaterThan(3); // 1 s at 20% is 5 s; a generous bound for a busy machine
     expect(throttled).toBeGreaterThan(10); // the kernel, not a busy machine, made it slow
+  });
+
+  it('a new server removes the folders of one that is gone, killing what its pages left there, and only those', async () => {
+    const gone = spawnSync('/bin/true').pid!; // a pid no process has any more
+    const living = Cgroups.detect({ log, name: `pypages-${process.pid}-77` });
+    const crashed = Cgroups.detect({ log, name: `pypages-${gone}-0` }); // (a server does not sweep itself)
+    if (!crashed || !living) throw new Error('no usable cgroups');
+    const files = crashed.enter('user:left', { memory: 0, cpuPercent: 0, pids: 0 });
+    expect(files.length).toBeGreaterThan(0);
+    const run = launch(files, '/bin/sh', ['-c', 'sleep 30 & echo ready; wait']);
+    await waitFor(() => run.out.includes('ready'), 'the leftover to start', 10_000);
+    const sweepLog = memoryLogger();
+    const next = Cgroups.detect({ log: sweepLog, name: `${name}-next` });
+    expect((await run.done).signal).toBe('SIGKILL');
+    const crashedFolders = files.map((f) => path.dirname(path.dirname(f)));
+    expect(crashedFolders.filter((f) => existsSync(f))).toEqual([]);
+    expect(living.pids('user:none')).toEqual([]);
+    expect(existsSync(path.join(path.dirname(crashedFolders[0]), `pypages-${process.pid}-77`))).toBe(true);
+    next?.close();
+    living.close();
   });
 
   it('close() kills what is left in the cgroups and leaves no folder', async () => {
