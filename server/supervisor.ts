@@ -13,12 +13,22 @@
 // silent for HANG_MS is stuck (a loop that never yields) and is killed and
 // replaced like a crashed one. When the IPC channel closes (the supervisor is
 // gone, even by SIGKILL) the child stops gracefully.
+//
+// Started as root, the child runs as server-user with no privileges
+// (lib/tenant/server-user.ts) and this process keeps a launcher for it
+// (server/launcher.ts): the 'listen' answer then says so ({ launcher:
+// { serverUser, cgroups } }), and the child's requests for root's work come
+// over the same channel (lib/worker/launch/root-client.ts).
 
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Config } from '../lib/config/config.js';
+import { useRootSide } from '../lib/tenant/root-side.js';
 import { nonBlockingTerminal } from '../lib/util/terminal.js';
+import { RootClient } from '../lib/worker/launch/root-client.js';
 import { killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
+import { type Privileges, privilegesFor } from './privileges.js';
 import { ROLE_VARIABLE, type Running, startServerChild } from './server-child.js';
 import { dieOf, onStopSignals } from './signals.js';
 
@@ -39,6 +49,9 @@ export interface SupervisorOptions {
   /** Host and port as configured, for the child's URL and its reload check. */
   host: string;
   port: number;
+  /** The config the supervisor read, and its command line (read again on SIGHUP): the launcher's policy. */
+  config: Config;
+  argv: readonly string[];
 }
 
 /**
@@ -49,7 +62,13 @@ export interface SupervisorOptions {
  * signal, as a process without handlers would.
  */
 export function supervise(options: SupervisorOptions): Promise<number> {
-  return new Supervisor(options).run();
+  const privileges = privilegesFor(options.config);
+  if (typeof privileges === 'string') {
+    say(privileges);
+    options.socket.handle.close();
+    return Promise.resolve(2);
+  }
+  return new Supervisor(options, privileges).run();
 }
 
 class Supervisor {
@@ -65,13 +84,17 @@ class Supervisor {
   private socketOpen = true;
   private finish: (code: number) => void = () => {};
 
-  constructor(private readonly options: SupervisorOptions) {}
+  constructor(
+    private readonly options: SupervisorOptions,
+    private readonly privileges: Privileges | null,
+  ) {}
 
   run(): Promise<number> {
     process.stderr.on('error', () => {}); // a closed log reader must not take the supervisor down
     nonBlockingTerminal(process.stderr); // nor a terminal that stops reading stop the heartbeat
     onStopSignals({ stop: (signal) => this.stop(signal), force: (signal) => this.force(signal) });
     for (const signal of FORWARDED) process.on(signal, () => this.forward(signal));
+    this.privileges?.prepare();
     this.start();
     return new Promise((resolve) => (this.finish = resolve));
   }
@@ -80,7 +103,8 @@ class Supervisor {
     this.restartTimer = null;
     const instance = `${process.pid}-${++this.generation}-${randomBytes(4).toString('hex')}`;
     try {
-      this.current = startServerChild(instance);
+      this.current = startServerChild(instance, this.privileges?.serverUser ?? null);
+      if (this.privileges) this.current.launcher = this.privileges.launcherFor(this.current, this.generation);
     } catch (err) {
       say(`cannot start the server: ${(err as Error).message}`);
       return this.crashed(Date.now(), null);
@@ -97,7 +121,9 @@ class Supervisor {
       ended = true;
       void this.exited(running, code, signal);
     };
-    child.on('message', (message: { pypages?: string }) => this.onMessage(running, message));
+    child.on('message', (message: { pypages?: string }) => {
+      if (!running.launcher?.handle(message)) this.onMessage(running, message);
+    });
     child.on('error', (err) => {
       tail.push(`cannot start the server: ${err.message}`);
       if (child.pid === undefined) end(null, null); // never started: no 'exit' will come
@@ -123,7 +149,11 @@ class Supervisor {
   private onMessage(running: Running, message: { pypages?: string }): void {
     if (message?.pypages === 'socket' && this.socketOpen) {
       const { socket, host, port } = this.options;
-      running.child.send({ pypages: 'listen', host, port }, socket.handle as never);
+      const launcher = running.launcher && {
+        serverUser: this.privileges!.serverUser.user,
+        cgroups: running.launcher.describeCgroups,
+      };
+      running.child.send({ pypages: 'listen', host, port, launcher }, socket.handle as never);
     } else if (message?.pypages === 'pong') {
       running.lastPong = Date.now();
     } else if (message?.pypages === 'ready') {
@@ -135,6 +165,7 @@ class Supervisor {
   private async exited(running: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.current = null;
     const pid = running.child.pid;
+    running.launcher?.end();
     const left = pid ? await killLeftovers(pid, running.instance) : { killed: [], survivors: [] };
     if (left.survivors.length) say(`could not kill pids ${left.survivors.join(' ')} (left by the server, pid ${pid})`);
     if (this.stopping) return this.done();
@@ -189,6 +220,8 @@ class Supervisor {
 
   /** Only to a child that has said "ready": before that, its handlers are not in place and the signal would kill it. */
   private forward(signal: NodeJS.Signals): void {
+    if (signal === 'SIGHUP') this.privileges?.reread(this.options.argv);
+    if (signal !== 'SIGUSR2') this.privileges?.prepare(); // log files logrotate made anew become the server-user's
     if (this.current?.ready) this.current.child.kill(signal);
     else say(`${signal} not passed on: the server is starting (and reads the configuration as it does)`);
   }
@@ -236,9 +269,12 @@ export function socketFromSupervisor(): Promise<SupervisedSocket> | null {
   if (process.env[ROLE_VARIABLE] !== '1' || !process.send) return null;
   delete process.env[ROLE_VARIABLE]; // not for the Python workers, nor a pypages a page might start
   return new Promise((resolve, reject) => {
-    const onMessage = (message: { pypages?: string; host: string; port: number }, handle: unknown) => {
+    type Listen = { pypages?: string; host: string; port: number; launcher?: { serverUser: string; cgroups: string } };
+    const onMessage = (message: Listen, handle: unknown) => {
       if (message?.pypages !== 'listen' || !handle) return;
       process.off('message', onMessage).off('disconnect', onGone);
+      const { launcher } = message;
+      if (launcher) useRootSide(new RootClient(String(launcher.serverUser), String(launcher.cgroups)));
       resolve({ handle: handle as object, host: message.host, port: message.port });
     };
     const onGone = () => reject(new Error('the supervisor went away before handing over the listening socket'));

@@ -36,16 +36,16 @@ export interface ForkingLauncher {
 export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: Logger }): ForkingLauncher {
   const slots = new Map<string, Slot>();
   let closed = false;
-  const slotFor = (python: string, runAs: RunAs | null, cgroup?: readonly string[]): Slot => {
+  const slotFor = (python: string, runAs: RunAs | null, where: Pick<ForkServerOptions, 'cgroup' | 'tenant'> = {}) => {
     const key = runAs ? `${python}\0${runAs.uid}:${runAs.gid}:${runAs.groups.join(',')}` : python;
     let slot = slots.get(key);
     if (!slot)
-      slots.set(key, (slot = new Slot({ python, runAs, cgroup, sharedPreload: opts.sharedPreload, log: opts.log })));
+      slots.set(key, (slot = new Slot({ python, runAs, ...where, sharedPreload: opts.sharedPreload, log: opts.log })));
     return slot;
   };
   const launch: Launcher = async (o) => {
     if (closed || process.platform === 'win32' || needsFreshInterpreter(o.env)) return spawnWorkerProcess(o);
-    const server = await slotFor(o.python, o.runAs ?? null, o.cgroup).server();
+    const server = await slotFor(o.python, o.runAs ?? null, { cgroup: o.cgroup, tenant: o.tenant }).server();
     if (!server?.alive) return spawnWorkerProcess(o);
     try {
       return await server.launch(o);
