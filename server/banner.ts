@@ -162,8 +162,7 @@ export function tenancyLine(cgroups: string, asRoot = startedAsRoot(), user = us
 
 /** Who serves HTTP, when pypages was started as root (README "Security model"): server-user, or a warning. */
 export function httpUserLine(side: RootSide | null = rootSide(), uid = process.getuid?.()): string[] {
-  if (side)
-    return [`HTTP is served as ${side.serverUser}, without privileges; the supervisor keeps root to start workers`];
+  if (side) return [`HTTP is served as ${side.serverUser}, without privileges; a root launcher starts the workers`];
   if (uid !== 0) return [];
   const why = process.connected ? 'server-user: root' : 'no supervisor (PYPAGES_NO_SUPERVISOR=1)';
   return [`warning: HTTP is served as root (${why}): a flaw in request handling would be root's; set server-user`];

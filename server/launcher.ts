@@ -1,16 +1,15 @@
-// The privileged launcher: the supervisor's part that stays root so that the
-// server child need not (README "Security model"). One per server child,
-// serving that child's IPC requests (lib/worker/launch/root-client.ts has
-// the protocol) and nobody else's. Each request is checked as if the child
-// were compromised (lib/tenant/launch-policy.ts): a refusal is logged with
-// the child's pid and answered, never carried out, and no request can make
-// this process throw. A process it starts is its child, in a session of its
-// own (a terminal's Ctrl-C is the supervisor's to pass on) with the child's
-// instance mark (server/leftovers.ts finds it); its pipes are handed to the
-// server child and closed here, so no frame ever passes through root. When
-// the server child ends, end() kills what it started, its tenants' cgroups
-// and its fork servers' folders.
-import type { ChildProcess } from 'node:child_process';
+// The privileged launcher: the small process that stays root so that the
+// server child need not (README "Security model"; it runs in
+// ./launcher-main.ts). It serves the IPC requests of one server child, its
+// parent (lib/worker/launch/root-client.ts has the protocol), and nobody
+// else's. Each request is checked as if the child were compromised
+// (lib/tenant/launch-policy.ts): a refusal is logged with the child's pid and
+// answered, never carried out, and no request can make this process throw.
+// A process it starts is its child, in the server child's session (so
+// server/leftovers.ts finds it there), marked with its instance; its pipes
+// are handed to the server child and closed here, so no frame ever passes
+// through root. When the server child ends, end() kills what it started,
+// its tenants' cgroups and its fork servers' folders.
 import { constants } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Accounts } from '../lib/tenant/accounts.js';
@@ -27,8 +26,15 @@ import { checkedStart, type StartMessage } from './launcher-messages.js';
 
 type Message = { pypages?: unknown; [key: string]: unknown };
 
+/** The server child, as the launcher reaches it (its parent's IPC channel). */
+export interface Peer {
+  readonly pid: number;
+  readonly connected: boolean;
+  send(message: object, handle?: unknown): void;
+}
+
 export interface LauncherOptions {
-  readonly child: ChildProcess;
+  readonly child: Peer;
   readonly instance: string;
   /** The policy now (re-read with the config on SIGHUP). */
   readonly policy: () => LaunchPolicy;
@@ -92,7 +98,7 @@ export class Launcher {
     const cgroup = m.tenant && user.runAs ? this.cgroupOf(m.tenant) : [];
     const started = startHere(
       { ...m, runAs: user.runAs, cgroup },
-      { env: { [INSTANCE_VARIABLE]: this.o.instance }, detached: true, bound: true },
+      { env: { [INSTANCE_VARIABLE]: this.o.instance }, bound: true },
     );
     this.handOver(m, started);
   }
@@ -163,7 +169,7 @@ export class Launcher {
   private reply(message: object, handle?: unknown): void {
     if (!this.o.child.connected) return;
     try {
-      this.o.child.send(message, handle as never);
+      this.o.child.send(message, handle);
     } catch {} // the channel closed meanwhile: the child's exit ends everything
   }
 }

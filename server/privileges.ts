@@ -1,29 +1,23 @@
 // What the supervisor does with root, when it has it: it decides the
 // server-user and checks that the server can run as it (its files, its TLS
-// keys and state folder), prepares what the server child writes
-// (./handover.ts), and gives each server child its launcher
-// (./launcher.ts) with the policy read from the config
-// (lib/tenant/launch-policy.ts), read again on SIGHUP. Not root, or
-// server-user: root: none of this, and the server child is root as before.
+// keys and state folder) before any child starts, and prepares what the
+// server child writes (./handover.ts). Not root, or server-user: root: none
+// of this, and the server child is root as before.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, parseCli } from '../lib/config/config.js';
 import { unreadableBy } from '../lib/tenant/access.js';
-import { machineAccounts, type Accounts } from '../lib/tenant/accounts.js';
+import { machineAccounts } from '../lib/tenant/accounts.js';
 import type { RunAs } from '../lib/tenant/identity.js';
-import { type LaunchPolicy, policyOf } from '../lib/tenant/launch-policy.js';
 import { cannotRun, serverUserFor } from '../lib/tenant/server-user.js';
 import { handLogFile, handStateFolder, logFiles } from './handover.js';
-import { Launcher } from './launcher.js';
-import type { Running } from './server-child.js';
 
 export interface Privileges {
   readonly serverUser: RunAs;
   /** Before a start, SIGUSR1 and SIGHUP: the log files and the state folder made the server-user's. */
   prepare(): void;
-  /** SIGHUP: the config read again for the policy and the log files (a config that does not parse keeps the old). */
+  /** SIGHUP: the config read again for its log files (a config that does not parse keeps the old). */
   reread(argv: readonly string[]): void;
-  launcherFor(running: Running, generation: number): Launcher;
 }
 
 /** The supervisor's privileges for `config`: null when it keeps none (not root, or server-user: root), or why it cannot start. */
@@ -33,7 +27,7 @@ export function privilegesFor(config: Config, accounts = machineAccounts()): Pri
   if (user === null || typeof user === 'string') return user;
   const why = cannotRun(user, [process.execPath, process.argv[1]]) ?? tlsRefusal(config, user);
   if (why) return `cannot serve as the server-user ${user.user}: ${why}`;
-  return new RootPrivileges(config, user, accounts);
+  return new RootPrivileges(config, user);
 }
 
 /** Key files the server child must read, and the state folder's parents it must pass (both opened by it, as server-user). */
@@ -53,15 +47,10 @@ function tlsRefusal(config: Config, user: RunAs): string | null {
 }
 
 class RootPrivileges implements Privileges {
-  private policy: LaunchPolicy;
-
   constructor(
     private config: Config,
     readonly serverUser: RunAs,
-    private readonly accounts: Accounts,
-  ) {
-    this.policy = policyOf(config, serverUser, accounts);
-  }
+  ) {}
 
   prepare(): void {
     const problems = logFiles(this.config).map((file) => handLogFile(file, this.serverUser));
@@ -74,21 +63,7 @@ class RootPrivileges implements Privileges {
       const parsed = parseCli([...argv], process.cwd());
       if (parsed.kind !== 'run') return;
       this.config = parsed.config;
-      this.policy = policyOf(parsed.config, this.serverUser, this.accounts);
-    } catch (err) {
-      say(`SIGHUP: the launcher keeps its policy: ${(err as Error).message}`);
-    }
-  }
-
-  launcherFor(running: Running, generation: number): Launcher {
-    return new Launcher({
-      child: running.child,
-      instance: running.instance,
-      policy: () => this.policy,
-      accounts: this.accounts,
-      say,
-      cgroupName: `pypages-${process.pid}-${generation}`,
-    });
+    } catch {} // the server child reports a config that does not read
   }
 }
 

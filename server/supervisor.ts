@@ -14,18 +14,17 @@
 // replaced like a crashed one. When the IPC channel closes (the supervisor is
 // gone, even by SIGKILL) the child stops gracefully.
 //
-// Started as root, the child runs as server-user with no privileges
-// (lib/tenant/server-user.ts) and this process keeps a launcher for it
-// (server/launcher.ts): the 'listen' answer then says so ({ launcher:
-// { serverUser, cgroups } }), and the child's requests for root's work come
-// over the same channel (lib/worker/launch/root-client.ts).
+// Started as root, the supervisor names the server-user to its child
+// (server/privileges.ts), which starts its root launcher and drops to that
+// user before it serves (server/drop.ts); before each start, and before it
+// passes on SIGUSR1 or SIGHUP, the supervisor makes the log files the config
+// names the server-user's (server/handover.ts).
 
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../lib/config/config.js';
-import { useRootSide } from '../lib/tenant/root-side.js';
 import { nonBlockingTerminal } from '../lib/util/terminal.js';
-import { RootClient } from '../lib/worker/launch/root-client.js';
+import { dropRoot } from './drop.js';
 import { killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
 import { type Privileges, privilegesFor } from './privileges.js';
@@ -103,8 +102,7 @@ class Supervisor {
     this.restartTimer = null;
     const instance = `${process.pid}-${++this.generation}-${randomBytes(4).toString('hex')}`;
     try {
-      this.current = startServerChild(instance, this.privileges?.serverUser ?? null);
-      if (this.privileges) this.current.launcher = this.privileges.launcherFor(this.current, this.generation);
+      this.current = startServerChild(instance, this.privileges?.serverUser.user ?? null);
     } catch (err) {
       say(`cannot start the server: ${(err as Error).message}`);
       return this.crashed(Date.now(), null);
@@ -121,9 +119,7 @@ class Supervisor {
       ended = true;
       void this.exited(running, code, signal);
     };
-    child.on('message', (message: { pypages?: string }) => {
-      if (!running.launcher?.handle(message)) this.onMessage(running, message);
-    });
+    child.on('message', (message: { pypages?: string }) => this.onMessage(running, message));
     child.on('error', (err) => {
       tail.push(`cannot start the server: ${err.message}`);
       if (child.pid === undefined) end(null, null); // never started: no 'exit' will come
@@ -149,11 +145,7 @@ class Supervisor {
   private onMessage(running: Running, message: { pypages?: string }): void {
     if (message?.pypages === 'socket' && this.socketOpen) {
       const { socket, host, port } = this.options;
-      const launcher = running.launcher && {
-        serverUser: this.privileges!.serverUser.user,
-        cgroups: running.launcher.describeCgroups,
-      };
-      running.child.send({ pypages: 'listen', host, port, launcher }, socket.handle as never);
+      running.child.send({ pypages: 'listen', host, port }, socket.handle as never);
     } else if (message?.pypages === 'pong') {
       running.lastPong = Date.now();
     } else if (message?.pypages === 'ready') {
@@ -165,7 +157,6 @@ class Supervisor {
   private async exited(running: Running, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.current = null;
     const pid = running.child.pid;
-    running.launcher?.end();
     const left = pid ? await killLeftovers(pid, running.instance) : { killed: [], survivors: [] };
     if (left.survivors.length) say(`could not kill pids ${left.survivors.join(' ')} (left by the server, pid ${pid})`);
     if (this.stopping) return this.done();
@@ -221,7 +212,7 @@ class Supervisor {
   /** Only to a child that has said "ready": before that, its handlers are not in place and the signal would kill it. */
   private forward(signal: NodeJS.Signals): void {
     if (signal === 'SIGHUP') this.privileges?.reread(this.options.argv);
-    if (signal !== 'SIGUSR2') this.privileges?.prepare(); // log files logrotate made anew become the server-user's
+    if (signal !== 'SIGUSR2') this.privileges?.prepare(); // log files logrotate (or a new config) made become the server-user's
     if (this.current?.ready) this.current.child.kill(signal);
     else say(`${signal} not passed on: the server is starting (and reads the configuration as it does)`);
   }
@@ -268,13 +259,14 @@ export interface SupervisedSocket {
 export function socketFromSupervisor(): Promise<SupervisedSocket> | null {
   if (process.env[ROLE_VARIABLE] !== '1' || !process.send) return null;
   delete process.env[ROLE_VARIABLE]; // not for the Python workers, nor a pypages a page might start
+  return dropRoot(process.argv.slice(2)).then(askForSocket);
+}
+
+function askForSocket(): Promise<SupervisedSocket> {
   return new Promise((resolve, reject) => {
-    type Listen = { pypages?: string; host: string; port: number; launcher?: { serverUser: string; cgroups: string } };
-    const onMessage = (message: Listen, handle: unknown) => {
+    const onMessage = (message: { pypages?: string; host: string; port: number }, handle: unknown) => {
       if (message?.pypages !== 'listen' || !handle) return;
       process.off('message', onMessage).off('disconnect', onGone);
-      const { launcher } = message;
-      if (launcher) useRootSide(new RootClient(String(launcher.serverUser), String(launcher.cgroups)));
       resolve({ handle: handle as object, host: message.host, port: message.port });
     };
     const onGone = () => reject(new Error('the supervisor went away before handing over the listening socket'));

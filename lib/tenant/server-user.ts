@@ -1,18 +1,14 @@
 // The user the HTTP side runs as when pypages is started as root
 // (server-user): www-data where the machine has it (Debian's web servers run
-// as it), else nobody, as Apache's parent starts its children as `User`.
-// The server child is started through setpriv as that user, with its groups,
-// no capability left in any set (not even the bounding set: CAP_SETUID
-// alone would be root again) and no_new_privs, so no setuid program gives
-// any of it back. server-user: root keeps today's root server (a banner
-// warning says so).
+// as it), else nobody, as Apache's parent starts its children as `User`
+// (server/drop.ts does the switch). server-user: root keeps today's root
+// server (a banner warning says so).
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { unreadableBy } from './access.js';
 import type { Accounts } from './accounts.js';
 import type { RunAs } from './identity.js';
 
-export const SETPRIV_PATH = '/usr/bin/setpriv';
 const DEFAULTS = ['www-data', 'nobody'];
 
 /** The user `setting` names (its default for ""), null for root (no switch), or why it cannot be used. */
@@ -30,22 +26,6 @@ export function serverUserFor(setting: string, accounts: Accounts): RunAs | null
     gid: account.gid,
     groups: accounts.groupsOf(account),
     home: account.home,
-  };
-}
-
-/** `command args` run as `user` with no privileges at all. */
-export function unprivileged(
-  user: RunAs,
-  command: string,
-  args: readonly string[],
-): { command: string; args: string[] } {
-  const groups = user.groups.length ? ['--groups', user.groups.join(',')] : ['--clear-groups'];
-  return {
-    command: SETPRIV_PATH,
-    args: [
-      ...['--reuid', String(user.uid), '--regid', String(user.gid), ...groups],
-      ...['--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', command, ...args],
-    ],
   };
 }
 

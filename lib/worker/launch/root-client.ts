@@ -1,6 +1,6 @@
 // The server child's side of the launcher (server/launcher.ts), when it runs
-// as server-user: the IPC messages it sends its supervisor for what needs
-// root, and what comes back. Only the start of a process, a signal to a
+// as server-user: the IPC messages it sends its launcher (its own child, still
+// root) for what needs root, and what comes back. Only the start of a process, a signal to a
 // tenant's process and the sweep of a dead worker's leftovers go this way;
 // frames and output never do: a started process's pipes (and a fork server's
 // socket) are passed to this process as handles, and from then on it talks
@@ -13,6 +13,8 @@
 //   → { pypages: 'kill', id, signal }              (a process the launcher started)
 //   → { pypages: 'signal', pid, start, uid, signal } (one a fork server forked)
 //   → { pypages: 'sweep', id, markers }  ← { pypages: 'swept', id, killed: [[marker, pids]] }
+//   → { pypages: 'reread' }  (after a SIGHUP: the launcher reads the config again for its policy)
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { ProcessId } from '../../util/process-identity.js';
@@ -39,17 +41,19 @@ export class RootClient implements RootSide {
   private readonly sweeps = new Map<number, (killed: Map<string, number[]>) => void>();
 
   constructor(
+    private readonly launcher: ChildProcess,
     readonly serverUser: string,
     readonly cgroups: string,
   ) {
-    process.on('message', (message: Message, handle: unknown) => this.onMessage(message, handle));
+    launcher.on('message', (message: Message, handle: unknown) => this.onMessage(message, handle));
+    process.on('SIGHUP', () => this.send({ pypages: 'reread' }));
   }
 
   start(request: StartRequest): Promise<Started> {
     const id = ++this.next;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { request, pipes: new Map(), resolve, reject });
-      if (!this.send({ ...request, pypages: 'start', id })) this.failed(id, 'the supervisor is gone');
+      if (!this.send({ ...request, pypages: 'start', id })) this.failed(id, 'the launcher is gone');
     });
   }
 
@@ -117,9 +121,9 @@ export class RootClient implements RootSide {
   }
 
   private send(message: Message): boolean {
-    if (!process.connected || !process.send) return false;
+    if (!this.launcher.connected) return false;
     try {
-      process.send(message);
+      this.launcher.send(message);
       return true;
     } catch {
       return false; // the channel closed meanwhile: the child is stopping
