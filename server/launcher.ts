@@ -10,11 +10,13 @@
 // are handed to the server child and closed here, so no frame ever passes
 // through root. When the server child ends, end() kills what it started,
 // its tenants' cgroups and its fork servers' folders.
+import { execFile } from 'node:child_process';
 import { constants } from 'node:os';
+import { PROBE_SCRIPT } from '../lib/groups/interpreter.js';
 import { readFileSync } from 'node:fs';
 import type { Accounts } from '../lib/tenant/accounts.js';
 import { Cgroups, type TenantCaps } from '../lib/tenant/cgroups.js';
-import { type LaunchPolicy, refusedEnv, uidRefusal, userFor } from '../lib/tenant/launch-policy.js';
+import { type LaunchPolicy, refusedEnv, rootTrusted, uidRefusal, userFor } from '../lib/tenant/launch-policy.js';
 import type { Started } from '../lib/tenant/root-side.js';
 import type { Logger } from '../lib/util/log.js';
 import { signalIfAlive } from '../lib/util/process-identity.js';
@@ -44,6 +46,7 @@ export interface LauncherOptions {
   readonly cgroupName: string;
 }
 
+const PROBE_MS = 10_000; // as lib/groups/interpreter.ts
 const MAX_TENANTS = 10_000; // cgroups a child may have made, so that a compromised one cannot fill the hierarchy
 
 export class Launcher {
@@ -66,12 +69,13 @@ export class Launcher {
   /** Handles `message` if it is a launcher request (true), never throwing. */
   handle(message: Message): boolean {
     const kind = message?.pypages;
-    if (kind !== 'start' && kind !== 'kill' && kind !== 'signal' && kind !== 'sweep') return false;
+    if (!['start', 'kill', 'signal', 'sweep', 'probe'].includes(String(kind))) return false;
     try {
       if (this.ended) return true;
       if (kind === 'start') this.start(message);
       else if (kind === 'kill') this.kill(message);
       else if (kind === 'signal') this.signal(message);
+      else if (kind === 'probe') this.probe(message);
       else void this.sweep(message);
     } catch (err) {
       this.refuse(`${String(kind)}`, `it could not be carried out: ${(err as Error).message}`);
@@ -158,6 +162,16 @@ export class Launcher {
     if (markers.length === 0 || markers.length > 1000) return this.reply({ pypages: 'swept', id: m.id, killed: [] });
     const killed = await killMarked(new Set(markers), (pid) => this.targetRefusal(pid, uidOf(pid)) === null);
     this.reply({ pypages: 'swept', id: m.id, killed: [...killed] });
+  }
+
+  /** The interpreter probe, as root, of a Python only root can change; for any other file the child probes it itself. */
+  private probe(m: Message): void {
+    const real = typeof m.file === 'string' ? rootTrusted(m.file) : null;
+    if (!real) return this.reply({ pypages: 'probed', id: m.id, result: null });
+    execFile(real, ['-c', PROBE_SCRIPT], { timeout: PROBE_MS }, (err, stdout, stderr) => {
+      const error = err && { message: err.message, code: err.code, killed: err.killed };
+      this.reply({ pypages: 'probed', id: m.id, result: { error, stdout: String(stdout), stderr: String(stderr) } });
+    });
   }
 
   private refuse(what: string, why: string, id?: unknown): void {

@@ -19,7 +19,8 @@
 // - Signals and sweeps. Only to a live process whose uids are all one the
 //   policy allows (root's only with allow-root-pages and this child's
 //   instance mark), never pid 1 nor the supervisor.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Accounts } from './accounts.js';
 import type { RunAs } from './identity.js';
@@ -119,4 +120,25 @@ function loginDefs(file = '/etc/login.defs'): { UID_MIN?: number; GID_MIN?: numb
     return m ? Number(m[1]) : undefined;
   };
   return { UID_MIN: value('UID_MIN'), GID_MIN: value('GID_MIN') };
+}
+
+/**
+ * The real path of `file` if root may run it to probe it: a python* that only
+ * root can change (it, and every folder down to it, owned by root and not
+ * writable by others, a sticky folder like /tmp excepted); else null. Run
+ * by anyone else, the probe is the server child's, as server-user.
+ */
+export function rootTrusted(file: string): string | null {
+  try {
+    const real = realpathSync(file);
+    if (![file, real].some((f) => /^python[\d.]*$/.test(path.basename(f)))) return null;
+    for (let at = real; ; at = path.dirname(at)) {
+      const st = statSync(at);
+      const writable = (st.mode & 0o022) !== 0 && !(st.isDirectory() && (st.mode & 0o1000) !== 0);
+      if (st.uid !== 0 || writable) return null;
+      if (path.dirname(at) === at) return real;
+    }
+  } catch {
+    return null;
+  }
 }

@@ -74,6 +74,12 @@ export interface RootSide {
   start(request: StartRequest): Promise<Started>;
   /** Sends `signal` to the process `id` names (its uid known), if it still lives and the launcher's policy lets it. */
   signal(id: ProcessId, signal: NodeJS.Signals): void;
+  /**
+   * Runs the interpreter probe (`file -c PROBE_SCRIPT`) as root, if `file`
+   * is a python* that only root can change: its outcome, as execFile gives it;
+   * null when the launcher will not (the caller then runs it itself).
+   */
+  probe(file: string): Promise<{ error: Error | null; stdout: string; stderr: string } | null>;
   /** Kills every process carrying one of `markers` (lib/worker/launch/page-leftovers.ts): the pids killed, by marker. */
   killMarked(markers: ReadonlySet<string>): Promise<Map<string, number[]>>;
 }

@@ -13,6 +13,7 @@
 //   → { pypages: 'kill', id, signal }              (a process the launcher started)
 //   → { pypages: 'signal', pid, start, uid, signal } (one a fork server forked)
 //   → { pypages: 'sweep', id, markers }  ← { pypages: 'swept', id, killed: [[marker, pids]] }
+//   → { pypages: 'probe', id, file }  ← { pypages: 'probed', id, result: null | { error, stdout, stderr } }
 //   → { pypages: 'reread' }  (after a SIGHUP: the launcher reads the config again for its policy)
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -33,12 +34,14 @@ interface Pending {
 }
 
 type Message = { pypages?: string; id?: number; [key: string]: unknown };
+type Probed = { error: Error | null; stdout: string; stderr: string };
 
 export class RootClient implements RootSide {
   private next = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly running = new Map<number, RemoteProcess>();
   private readonly sweeps = new Map<number, (killed: Map<string, number[]>) => void>();
+  private readonly probes = new Map<number, (result: Probed | null) => void>();
 
   constructor(
     private readonly launcher: ChildProcess,
@@ -72,12 +75,23 @@ export class RootClient implements RootSide {
     });
   }
 
+  probe(file: string): Promise<Probed | null> {
+    const id = ++this.next;
+    return new Promise((resolve) => {
+      this.probes.set(id, resolve);
+      if (this.send({ pypages: 'probe', id, file })) return;
+      this.probes.delete(id);
+      resolve(null);
+    });
+  }
+
   private onMessage(m: Message, handle: unknown): void {
     const id = Number(m?.id);
     if (m?.pypages === 'started') this.update(id, (p) => ([p.pid, p.socketPath] = [Number(m.pid), String(m.socket)]));
     else if (m?.pypages === 'pipe') this.update(id, (p) => p.pipes.set(String(m.fd), handle));
     else if (m?.pypages === 'start-failed') this.failed(id, String(m.error));
     else if (m?.pypages === 'exited') this.exited(id, m.code as number | null, m.signal as NodeJS.Signals | null);
+    else if (m?.pypages === 'probed') this.probed(id, m.result as Probed | null);
     else if (m?.pypages === 'swept') {
       this.sweeps.get(id)?.(new Map(m.killed as [string, number[]][]));
       this.sweeps.delete(id);
@@ -105,6 +119,13 @@ export class RootClient implements RootSide {
     const handle = p.pipes.get('socket') as object | undefined;
     const socket = handle ? listenable(p.socketPath ?? '', handle) : null;
     p.resolve({ proc, socket });
+  }
+
+  private probed(id: number, result: Probed | null): void {
+    const resolve = this.probes.get(id);
+    this.probes.delete(id);
+    if (!result?.error) return resolve?.(result);
+    resolve?.({ ...result, error: Object.assign(new Error(String(result.error.message)), result.error) });
   }
 
   private failed(id: number, error: string): void {
