@@ -32,6 +32,9 @@ export async function dropRoot(argv: readonly string[]): Promise<void> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const cgroups = await launcherReady(launcher);
+  // Node makes these streams when first used; on a terminal libuv then opens the pty again by name, which
+  // root may and server-user may not (a pty is its owner's): so now (lib/util/terminal.ts needs that file).
+  void [process.stdout.fd, process.stderr.fd];
   process.setgroups!(user.groups.length ? [...user.groups] : [user.gid]);
   process.setgid!(user.gid);
   process.setuid!(user.uid);
