@@ -53,6 +53,8 @@ export class Launcher {
   readonly cgroups: Cgroups | null;
   private readonly started = new Map<number, Started>();
   private readonly tenants = new Set<string>();
+  /** The server child, the supervisor, and on up to init: never signalled. */
+  private readonly ancestors = ancestorsOf(process.pid);
   private ended = false;
 
   constructor(private readonly o: LauncherOptions) {
@@ -150,8 +152,8 @@ export class Launcher {
 
   /** Why a process running as `uid` may not be signalled; null if it may. */
   private targetRefusal(pid: number, uid: number): string | null {
-    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || pid === this.o.child.pid)
-      return 'pid 1, the supervisor and the server are never signalled';
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || this.ancestors.has(pid))
+      return 'pid 1, the supervisor, the server and the launcher are never signalled';
     if (uid !== 0) return uidRefusal(uid, this.o.policy());
     if (!this.o.policy().allowRoot) return 'a root process, without allow-root-pages';
     return marked(pid, `${INSTANCE_VARIABLE}=${this.o.instance}`) ? null : 'a root process pypages did not start';
@@ -205,6 +207,21 @@ function uidOf(pid: number): number {
   } catch {
     return -1;
   }
+}
+
+/** The parent of `pid`, its parent, and so on up to init. */
+function ancestorsOf(pid: number): Set<number> {
+  const found = new Set<number>();
+  for (let at = pid; at > 1 && found.size < 64; ) {
+    try {
+      const stat = readFileSync(`/proc/${at}/stat`, 'latin1');
+      at = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+    found.add(at);
+  }
+  return found;
 }
 
 function marked(pid: number, mark: string): boolean {

@@ -8,6 +8,7 @@
 
 import type { Logger } from '../../util/log.js';
 import type { RunAs } from '../../tenant/identity.js';
+import { rootSide } from '../../tenant/root-side.js';
 import { ForkServer, type ForkServerOptions } from './forkserver.js';
 import { spawnWorkerProcess, type Launcher } from './spawn.js';
 
@@ -56,7 +57,10 @@ export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: L
   };
   return {
     launch,
-    warm: async (python) => void (process.platform !== 'win32' && !closed && (await slotFor(python, null).server())),
+    // The warm one runs as the server's own user: a server that gave up root has none to warm (its root pages, if
+    // allowed, start theirs at the first request).
+    warm: async (python) =>
+      void (process.platform !== 'win32' && !closed && !rootSide() && (await slotFor(python, null).server())),
     async close() {
       closed = true;
       await Promise.all([...slots.values()].map((s) => s.close()));
