@@ -7,35 +7,20 @@
 // group (systemd's KillMode, a stop) are the child's: the launcher ends with
 // its channel, once the child has stopped its workers.
 import { parseCli, type Config } from '../lib/config/config.js';
-import { machineAccounts } from '../lib/tenant/accounts.js';
-import { policyOf } from '../lib/tenant/launch-policy.js';
+import { type Accounts, machineAccounts } from '../lib/tenant/accounts.js';
+import { type LaunchPolicy, policyOf } from '../lib/tenant/launch-policy.js';
 import { serverUserFor } from '../lib/tenant/server-user.js';
-import { Launcher } from './launcher.js';
+import { Launcher, type Peer } from './launcher.js';
 import { INSTANCE_VARIABLE } from './leftovers.js';
 
 const IGNORED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'];
 
 function main(argv: string[]): void {
-  process.stderr.on('error', () => {});
-  if (!process.send) {
-    say('the launcher is started by the server, not by hand');
-    process.exit(2);
-  }
+  if (!process.send) throw new Error('it is started by the server, not by hand');
   const accounts = machineAccounts();
-  const policyFor = (config: Config) => {
-    const user = serverUserFor(config.serverUser, accounts);
-    if (user === null || typeof user === 'string') throw new Error(`no server-user to launch for (${user})`);
-    return policyOf(config, user, accounts);
-  };
-  let policy = policyFor(read(argv));
+  let policy = policyFor(read(argv), accounts);
   const launcher = new Launcher({
-    child: {
-      pid: process.ppid,
-      get connected() {
-        return process.connected;
-      },
-      send: (m, h) => process.send!(m, h as never),
-    },
+    child: parent(),
     instance: process.env[INSTANCE_VARIABLE] ?? String(process.ppid),
     policy: () => policy,
     accounts,
@@ -43,19 +28,36 @@ function main(argv: string[]): void {
     cgroupName: `pypages-${process.ppid}`,
   });
   for (const signal of IGNORED) process.on(signal, () => {});
-  process.on('message', (message: { pypages?: string }) => {
-    if (message?.pypages !== 'reread') return void launcher.handle(message);
+  const reread = () => {
     try {
-      policy = policyFor(read(argv));
+      policy = policyFor(read(argv), accounts);
     } catch (err) {
       say(`launcher: keeping its policy, the config does not read: ${(err as Error).message}`);
     }
-  });
+  };
+  process.on('message', (m: { pypages?: string }) => (m?.pypages === 'reread' ? reread() : launcher.handle(m)));
   process.once('disconnect', () => {
     launcher.end();
     process.exit(0);
   });
-  process.send({ pypages: 'launcher-ready', cgroups: launcher.describeCgroups });
+  process.send!({ pypages: 'launcher-ready', cgroups: launcher.describeCgroups });
+}
+
+function policyFor(config: Config, accounts: Accounts): LaunchPolicy {
+  const user = serverUserFor(config.serverUser, accounts);
+  if (user === null || typeof user === 'string') throw new Error(`no server-user to launch for (${user})`);
+  return policyOf(config, user, accounts);
+}
+
+/** The server child, this process's parent, over its IPC channel. */
+function parent(): Peer {
+  return {
+    pid: process.ppid,
+    get connected() {
+      return process.connected;
+    },
+    send: (message, handle) => process.send!(message, handle as never),
+  };
 }
 
 function read(argv: string[]): Config {
@@ -68,6 +70,7 @@ function say(message: string): void {
   process.stderr.write(`pypages: ${message}\n`);
 }
 
+process.stderr.on('error', () => {});
 try {
   main(process.argv.slice(2));
 } catch (err) {

@@ -10,7 +10,7 @@ import type { Logger } from '../../util/log.js';
 import type { RunAs } from '../../tenant/identity.js';
 import { rootSide } from '../../tenant/root-side.js';
 import { ForkServer, type ForkServerOptions } from './forkserver.js';
-import { spawnWorkerProcess, type Launcher } from './spawn.js';
+import { spawnWorkerProcess, type Launcher, type WorkerProcess } from './spawn.js';
 
 const MAX_DELAY_MS = 30_000;
 const RESET_AFTER_MS = 60_000;
@@ -39,26 +39,18 @@ export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: L
   let closed = false;
   const slotFor = (python: string, runAs: RunAs | null, where: Pick<ForkServerOptions, 'cgroup' | 'tenant'> = {}) => {
     const key = runAs ? `${python}\0${runAs.uid}:${runAs.gid}:${runAs.groups.join(',')}` : python;
-    let slot = slots.get(key);
-    if (!slot)
-      slots.set(key, (slot = new Slot({ python, runAs, ...where, sharedPreload: opts.sharedPreload, log: opts.log })));
-    return slot;
+    const slot =
+      slots.get(key) ?? new Slot({ python, runAs, ...where, sharedPreload: opts.sharedPreload, log: opts.log });
+    return slots.set(key, slot).get(key)!;
   };
   const launch: Launcher = async (o) => {
     if (closed || process.platform === 'win32' || needsFreshInterpreter(o.env)) return spawnWorkerProcess(o);
     const server = await slotFor(o.python, o.runAs ?? null, { cgroup: o.cgroup, tenant: o.tenant }).server();
-    if (!server?.alive) return spawnWorkerProcess(o);
-    try {
-      return await server.launch(o);
-    } catch (err) {
-      if (server.alive) opts.log.error(`${o.tag}: ${(err as Error).message}; spawning the worker instead`);
-      return spawnWorkerProcess(o);
-    }
+    return server?.alive ? forkOrSpawn(server, o, opts.log) : spawnWorkerProcess(o);
   };
   return {
     launch,
-    // The warm one runs as the server's own user: a server that gave up root has none to warm (its root pages, if
-    // allowed, start theirs at the first request).
+    // As the server's own user: a server that gave up root has none to warm (root pages start theirs when asked).
     warm: async (python) =>
       void (process.platform !== 'win32' && !closed && !rootSide() && (await slotFor(python, null).server())),
     async close() {
@@ -66,6 +58,16 @@ export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: L
       await Promise.all([...slots.values()].map((s) => s.close()));
     },
   };
+}
+
+/** Forks the worker, or spawns it if the fork fails. */
+async function forkOrSpawn(server: ForkServer, o: Parameters<Launcher>[0], log: Logger): Promise<WorkerProcess> {
+  try {
+    return await server.launch(o);
+  } catch (err) {
+    if (server.alive) log.error(`${o.tag}: ${(err as Error).message}; spawning the worker instead`);
+    return spawnWorkerProcess(o);
+  }
 }
 
 /** The fork server of one interpreter path and user, restarted with backoff whenever it dies. */
