@@ -40,7 +40,13 @@ export function forkSocket(runAs: RunAs | null, bound: boolean): ForkSocket {
   const rm = () => rmSync(dir, { recursive: true, force: true });
   if (!bound) {
     const listen = async (server: Server) => {
-      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+      await new Promise<void>((resolve, reject) => {
+        const closed = () => reject(new Error('closed before it listened'));
+        server
+          .once('error', reject)
+          .once('close', closed)
+          .listen(path, () => resolve(void server.off('close', closed)));
+      });
       if (runAs) handFolderTo(dir, path, runAs);
     };
     return { path, listen, remove: rm };

@@ -107,15 +107,18 @@ export class ForkServer extends EventEmitter {
     });
     const listener = createServer();
     const server = new ForkServer(zygote, listener, socket!, opts);
+    const booted = server.boot(); // its listeners now: a zygote that cannot start says so at once
+    booted.catch(() => {}); // awaited below; meanwhile its failure is not unhandled
     try {
       await socket!.listen(listener);
       listener.on('error', (err) => opts.log.error(`fork server socket ${socket!.path}: ${err.message}`));
     } catch (err) {
+      if (!server.alive) await booted; // it failed first (the listener was closed with it): its reason
       zygote.kill('SIGKILL');
       server.shutDown();
       throw new Error(`cannot listen on ${socket!.path}: ${(err as Error).message}`);
     }
-    await server.boot();
+    await booted;
     return server;
   }
 
