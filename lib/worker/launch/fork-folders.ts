@@ -40,13 +40,7 @@ export function forkSocket(runAs: RunAs | null, bound: boolean): ForkSocket {
   const rm = () => rmSync(dir, { recursive: true, force: true });
   if (!bound) {
     const listen = async (server: Server) => {
-      await new Promise<void>((resolve, reject) => {
-        const closed = () => reject(new Error('closed before it listened'));
-        server
-          .once('error', reject)
-          .once('close', closed)
-          .listen(path, () => resolve(void server.off('close', closed)));
-      });
+      await listenOn(server, path);
       if (runAs) handFolderTo(dir, path, runAs);
     };
     return { path, listen, remove: rm };
@@ -68,6 +62,15 @@ export function forkSocket(runAs: RunAs | null, bound: boolean): ForkSocket {
     throw new Error(`cannot give ${path} to ${runAs?.user}: ${(err as Error).message}`);
   }
   return { path, handle, remove, listen: () => Promise.reject(new Error('the launcher does not listen')) };
+}
+
+/** server.listen(target), settled by 'listening', 'error', or a close before it listened (the fork server died first). */
+export function listenOn(server: Server, target: string | object): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const closed = () => reject(new Error('closed before it listened'));
+    server.once('error', reject).once('close', closed);
+    server.listen(target, () => resolve(void server.off('close', closed)));
+  });
 }
 
 /**

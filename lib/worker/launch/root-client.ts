@@ -21,6 +21,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { ProcessId } from '../../util/process-identity.js';
 import type { Server } from 'node:net';
 import type { ForkSocket, PythonProcess, RootSide, StartRequest, Started } from '../../tenant/root-side.js';
+import { listenOn } from './fork-folders.js';
 
 const PIPES = ['1', '2', '3', '4'] as const;
 
@@ -159,9 +160,7 @@ export class RootClient implements RootSide {
  * the fd under the listener. The launcher removes the folder.
  */
 function listenable(path: string, handle: object): ForkSocket {
-  const listen = (server: Server) =>
-    new Promise<void>((resolve, reject) => server.once('error', reject).listen(handle, resolve));
-  return { path, listen, remove: () => {} };
+  return { path, listen: (server: Server) => listenOn(server, handle), remove: () => {} };
 }
 
 /** The launcher's child, seen from here: its pipes, its exit as the launcher reports it. */
