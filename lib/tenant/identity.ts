@@ -37,7 +37,7 @@ export interface IdentityRequest {
 
 export const SERVER: Identity = Object.freeze({ kind: 'server' });
 
-/** Root, or a server child that gave root up to its supervisor's launcher (server/launcher.ts): pages run as users either way. */
+/** Root, or a server child that gave root up, keeping a launcher (server/drop.ts): pages run as users either way. */
 export function startedAsRoot(): boolean {
   return process.getuid?.() === 0 || rootSide() !== null;
 }

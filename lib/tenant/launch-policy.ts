@@ -1,11 +1,11 @@
-// What the supervisor's launcher (server/launcher.ts) will do for a server
+// What the root launcher (server/launcher.ts) will do for a server
 // child that gave up root. The child is the part of pypages that parses
 // untrusted bytes, so the launcher treats its every request as possibly a
 // compromised one's, and decides from what root itself read (the config the
-// supervisor parsed, /etc/passwd), never from what the child says:
+// launcher parsed, /etc/passwd), never from what the child says:
 //
 // - Users. A process runs as uid 0 only if allow-root-pages is set in the
-//   supervisor's own config (at the top or for a site); never as the
+//   launcher's own reading of the config (at the top or for a site); never as the
 //   server-user (a page running as it could trace the server child), never
 //   as a system account (uid below UID_MIN of /etc/login.defs, 1000 on
 //   Debian, as suEXEC's AP_UID_MIN) unless the config names it as a `user:`.
@@ -18,7 +18,7 @@
 //   operator's config gives.
 // - Signals and sweeps. Only to a live process whose uids are all one the
 //   policy allows (root's only with allow-root-pages and this child's
-//   instance mark), never pid 1 nor the supervisor.
+//   instance mark), never pid 1, the supervisor, the server nor the launcher.
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
@@ -45,7 +45,7 @@ export interface LaunchPolicy {
   readonly operatorEnv: ReadonlySet<string>;
 }
 
-/** The policy for a server child running as `server`, from the supervisor's config. */
+/** The policy for a server child running as `server`, from the config root read. */
 export function policyOf(config: Config, server: { uid: number; gid: number }, accounts: Accounts): LaunchPolicy {
   const scopes: Readonly<Record<string, unknown>>[] = [
     config as unknown as Readonly<Record<string, unknown>>,

@@ -1,7 +1,8 @@
 // Where root lives when the HTTP side has dropped it. Started as root, the
-// supervisor runs the server child as server-user with no capabilities and
-// keeps a launcher (server/launcher.ts) that does, for that child only and
-// within a policy (./launch-policy.ts), the few things that need root:
+// server child starts a launcher (server/launcher.ts, root, its own child)
+// and becomes server-user with no capabilities (server/drop.ts); the
+// launcher does, for that child only and within a policy
+// (./launch-policy.ts), the few things that need root:
 // start a Python process as a tenant in its cgroups, signal a tenant's
 // process, kill what a dead worker's page left running. The server child
 // reaches it through this interface (lib/worker/launch/root-client.ts speaks
@@ -86,7 +87,7 @@ export interface RootSide {
 
 let current: RootSide | null = null;
 
-/** The server child's launcher, once the supervisor has said there is one (server/supervisor.ts). */
+/** The server child's launcher, once it has dropped root (server/drop.ts). */
 export function useRootSide(side: RootSide | null): void {
   current = side;
 }

@@ -26,7 +26,7 @@ type CreateServerHandle = (path: string, port: -1, addressType: -1) => (object &
 
 /**
  * A fork server's socket in a new folder of its own, for the server that
- * accepts on it. `bound`: bound here and now, for the supervisor's launcher
+ * accepts on it. `bound`: bound here and now, for the root launcher
  * to pass to a server child that is not root (as server/listen-handle.ts
  * passes the TCP socket; Node's internal net._createServerHandle is how the
  * cluster module makes such handles); the launcher keeps its handle until the

@@ -49,6 +49,15 @@ export const PING_MS = 500;
 const STACK_DUMP_MS = 300; // for its stack to reach the log before the kill
 export const MISSED_PINGS = 3; // so a frozen zygote is declared dead 1.5-2 s after it froze
 
+/** The zygote's process, and its socket's folder (bound by the launcher when this server gave up root). */
+function startZygote(opts: ForkServerOptions) {
+  const args = ['-u', '-m', 'pypages_worker.forkserver'];
+  for (const m of opts.sharedPreload) args.push('--preload', m);
+  const { python, runAs = null, cgroup, tenant } = opts;
+  const env = { [WORKER_VARIABLE]: MARK_PLACEHOLDER };
+  return startPython({ python, args, cwd: '/', env, runAs, cgroup, tenant, fork: true });
+}
+
 /** What a fork server is started with. */
 export interface ForkServerOptions {
   python: string; // interpreter path: the zygote and all its children run it
@@ -91,20 +100,7 @@ export class ForkServer extends EventEmitter {
    */
   static async start(opts: ForkServerOptions): Promise<ForkServer> {
     if (!rootSide()) removeStaleForkFoldersOnce(opts.log); // else the launcher's, made and swept by it
-    const args = ['-u', '-m', 'pypages_worker.forkserver'];
-    for (const m of opts.sharedPreload) args.push('--preload', m);
-    const { runAs = null, cgroup, tenant } = opts;
-    const env = { [WORKER_VARIABLE]: MARK_PLACEHOLDER };
-    const { proc: zygote, socket } = await startPython({
-      python: opts.python,
-      args,
-      cwd: '/',
-      env,
-      runAs,
-      cgroup,
-      tenant,
-      fork: true,
-    });
+    const { proc: zygote, socket } = await startZygote(opts);
     const listener = createServer();
     const server = new ForkServer(zygote, listener, socket!, opts);
     const booted = server.boot(); // its listeners now: a zygote that cannot start says so at once

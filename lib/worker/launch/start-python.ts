@@ -1,7 +1,7 @@
 // Starting a Python process (a worker, or a fork server): here, as this
 // process always did (setpriv to the user, in its cgroups: lib/tenant/
 // launch-line.ts), or, in a server child that dropped root, by asking the
-// supervisor's launcher (lib/tenant/root-side.ts), which does the same
+// root launcher (lib/tenant/root-side.ts), which does the same
 // after checking the request against its policy. spawn.ts and forkserver.ts
 // get the same shape either way.
 import { spawn } from 'node:child_process';
