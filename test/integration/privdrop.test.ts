@@ -5,13 +5,14 @@
 // a compromised server child (test/fixtures/privdrop/hostile-child.mjs, code
 // in the child speaking the launcher's protocol) is refused root, the
 // server-user, system accounts, root-read variables, and signals to pid 1,
-// the supervisor and the launcher, each refusal logged. Through the real
+// the supervisor and the launcher, each refusal logged; TLS keys must be
+// readable by the server-user, which then serves HTTPS. Through the real
 // command (the compiled CLI), as real users. Skipped, saying why, when not root.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAUNCHES, stopChild, waitFor } from '../helpers.js';
+import { LAUNCHES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
 import { isRoot, makeTestUsers, type TestUsers } from '../tenant-users.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
@@ -118,7 +119,7 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
       for (const set of ['CapPrm', 'CapEff', 'CapAmb']) expect(BigInt(`0x${s[set]}`), set).toBe(0n);
       const launcher = childrenOf(server).find((p) => cmdline(p).includes('launcher-main.js'))!;
       expect(status(launcher)!.Uid.split(/\s+/)[0]).toBe('0');
-      expect(err).toContain('HTTP is served as www-data, without privileges');
+      await waitFor(() => err.includes('HTTP is served as www-data, without privileges'), 'the banner line');
     });
 
     it('a page runs as its owner, a child of the launcher', async () => {
@@ -165,5 +166,53 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
       expect(cli.exitCode).toBe(null);
       expect((await fetch(new URL('public.txt', url))).status).toBe(200);
     });
+  });
+});
+
+describe.skipIf(!isRoot)('started as root with cert and key (needs root: skipped otherwise)', () => {
+  let dir: string;
+  let cert: string;
+  let key: string;
+  let cli: ChildProcess | null = null;
+  beforeAll(() => {
+    dir = tempDir('pypages-privtls-');
+    [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    writeFileSync(path.join(dir, 'hello.py'), WHOAMI);
+    // biome-ignore format: openssl's arguments, as typed
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+      { stdio: 'pipe' });
+  });
+  afterAll(async () => {
+    await stopChild(cli);
+    removeDir(dir);
+  });
+  const run = () =>
+    spawn(process.execPath, [CLI, dir, '--port', '0', '--cert', cert, '--key', key, '--allow-root-pages'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it('a key only root may read: pypages does not start (exit 2) and says what to do', async () => {
+    chmodSync(key, 0o600);
+    const proc = run();
+    let err = '';
+    proc.stderr!.on('data', (d) => (err += d));
+    expect(await new Promise((r) => proc.once('exit', r))).toBe(2);
+    expect(err).toContain('cannot serve as the server-user www-data');
+    expect(err).toContain(`${key} (mode 0600, owner uid 0, group gid 0) may not be read`);
+    expect(err).toContain('chgrp www-data and chmod g+r it, or set server-user: root');
+  });
+
+  it("a key www-data's group may read: HTTPS is served by the server-user", async () => {
+    chownSync(key, 0, www.gid);
+    chmodSync(key, 0o640);
+    cli = run();
+    let out = '';
+    cli.stdout!.on('data', (d) => (out += d));
+    const url = await waitFor(() => /serving \S+ at (https:\/\/\S+\/)/.exec(out)?.[1], 'the URL', 30_000);
+    const body = execFileSync('curl', ['-sk', new URL('hello.py', url).href], { encoding: 'utf8' });
+    expect(JSON.parse(body).uid).toBe(0); // allow-root-pages: the page as root, through the launcher
+    const [server] = childrenOf(cli.pid!);
+    expect(status(server)!.Uid.split(/\s+/)[0]).toBe(String(www.uid));
   });
 });
