@@ -25,7 +25,7 @@ function main(argv: string[]): void {
     policy: () => policy,
     accounts,
     say,
-    cgroupName: `pypages-${process.ppid}`,
+    cgroupName: `pypages-${process.pid}-0`, // the pypages-PID-N of lib/tenant/cgroup-launcher.ts: swept once this pid is gone
   });
   for (const signal of IGNORED) process.on(signal, () => {});
   const reread = () => {
