@@ -14,6 +14,7 @@ import type { Config } from '../lib/config/config.js';
 import type { Site } from '../lib/site/site.js';
 import { browsableUrls } from '../lib/config/dev-mode.js';
 import { startedAsRoot } from '../lib/tenant/identity.js';
+import { type RootSide, rootSide } from '../lib/tenant/root-side.js';
 import type { RunningServer } from './app.js';
 import { shutdownGrace } from './lifecycle.js';
 
@@ -135,7 +136,7 @@ export function announce(running: RunningServer, config: Config): void {
     configFile: config.configFile,
     dev: site.dev,
     found,
-    tenancy: [tenancyLine(running.runtime.cgroups.describe), ...rootPagesNote(site, found.pages)],
+    tenancy: [tenancyLine(running.runtime.cgroups.describe), ...httpUserLine(), ...rootPagesNote(site, found.pages)],
   });
   process.stdout.write(`${first}\n`);
   process.stderr.write(`${rest.join('\n')}\n`);
@@ -157,6 +158,14 @@ export function tenancyLine(cgroups: string, asRoot = startedAsRoot(), user = us
   if (!asRoot)
     return `pages run as ${user}, the server's own user: they can read and signal what it can (start as root for one user per tenant)`;
   return `pages run as their owners (the user setting), never as root unless allow-root-pages; cgroups: ${cgroups}`;
+}
+
+/** Who serves HTTP, when pypages was started as root (README "Security model"): server-user, or a warning. */
+export function httpUserLine(side: RootSide | null = rootSide(), uid = process.getuid?.()): string[] {
+  if (side) return [`HTTP is served as ${side.serverUser}, without privileges; a root launcher starts the workers`];
+  if (uid !== 0) return [];
+  const why = process.connected ? 'server-user: root' : 'no supervisor (PYPAGES_NO_SUPERVISOR=1)';
+  return [`warning: HTTP is served as root (${why}): a flaw in request handling would be root's; set server-user`];
 }
 
 /**

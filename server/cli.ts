@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number | null> {
   if (supervised) return serve(argv, config, await supervised);
   if (process.env.PYPAGES_NO_SUPERVISOR === '1') return serve(argv, config, null);
   const socket = await bindListenHandle(config.host, config.port);
-  return supervise({ socket, host: config.host, port: config.port });
+  return supervise({ socket, host: config.host, port: config.port, config, argv });
 }
 
 /** The server role: listens on the supervisor's socket (or binds its own), serves, stops on SIGINT/SIGTERM or when the supervisor is gone. */

@@ -1,9 +1,11 @@
 // One server child of the supervisor (server/supervisor.ts): this same
 // script started again in the server role, in a session of its own, and its
 // stderr passed on to ours with its last lines kept for the crash report.
+// Started as root, it is told its server-user, and drops to it (server/drop.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { onLines } from '../lib/util/lines.js';
+import { SERVER_USER_VARIABLE } from './drop.js';
 import { INSTANCE_VARIABLE } from './leftovers.js';
 
 /** Set in the server child's environment: "you are the supervised server". */
@@ -23,17 +25,22 @@ export interface Running {
 
 /**
  * Starts a server child marked `instance` (PYPAGES_INSTANCE, which its
- * processes inherit, so that server/leftovers.ts finds them all). Throws if
- * it cannot be spawned at all.
+ * processes inherit, so that server/leftovers.ts finds them all), to serve
+ * as `serverUser` if one is given. Throws if it cannot be spawned at all.
  */
-export function startServerChild(instance: string): Running {
+export function startServerChild(instance: string, serverUser: string | null = null): Running {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     // A session of its own: its process group is everything it started, and
     // a terminal's Ctrl-C (sent to the foreground group) reaches only the
     // supervisor, which passes it on once (README, "Signals").
     detached: true,
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, [ROLE_VARIABLE]: '1', [INSTANCE_VARIABLE]: instance },
+    env: {
+      ...process.env,
+      [ROLE_VARIABLE]: '1',
+      [INSTANCE_VARIABLE]: instance,
+      ...(serverUser ? { [SERVER_USER_VARIABLE]: serverUser } : {}),
+    },
   });
   const tail: string[] = [];
   return {

@@ -13,12 +13,21 @@
 // silent for HANG_MS is stuck (a loop that never yields) and is killed and
 // replaced like a crashed one. When the IPC channel closes (the supervisor is
 // gone, even by SIGKILL) the child stops gracefully.
+//
+// Started as root, the supervisor names the server-user to its child
+// (server/privileges.ts), which starts its root launcher and drops to that
+// user before it serves (server/drop.ts); before each start, and before it
+// passes on SIGUSR1 or SIGHUP, the supervisor makes the log files the config
+// names the server-user's (server/handover.ts).
 
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Config } from '../lib/config/config.js';
 import { nonBlockingTerminal } from '../lib/util/terminal.js';
+import { dropRoot } from './drop.js';
 import { killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
+import { type Privileges, privilegesFor } from './privileges.js';
 import { ROLE_VARIABLE, type Running, startServerChild } from './server-child.js';
 import { dieOf, onStopSignals } from './signals.js';
 
@@ -39,6 +48,9 @@ export interface SupervisorOptions {
   /** Host and port as configured, for the child's URL and its reload check. */
   host: string;
   port: number;
+  /** The config the supervisor read, and its command line (read again on SIGHUP): the launcher's policy. */
+  config: Config;
+  argv: readonly string[];
 }
 
 /**
@@ -49,7 +61,13 @@ export interface SupervisorOptions {
  * signal, as a process without handlers would.
  */
 export function supervise(options: SupervisorOptions): Promise<number> {
-  return new Supervisor(options).run();
+  const privileges = privilegesFor(options.config);
+  if (typeof privileges === 'string') {
+    say(privileges);
+    options.socket.handle.close();
+    return Promise.resolve(2);
+  }
+  return new Supervisor(options, privileges).run();
 }
 
 class Supervisor {
@@ -65,13 +83,17 @@ class Supervisor {
   private socketOpen = true;
   private finish: (code: number) => void = () => {};
 
-  constructor(private readonly options: SupervisorOptions) {}
+  constructor(
+    private readonly options: SupervisorOptions,
+    private readonly privileges: Privileges | null,
+  ) {}
 
   run(): Promise<number> {
     process.stderr.on('error', () => {}); // a closed log reader must not take the supervisor down
     nonBlockingTerminal(process.stderr); // nor a terminal that stops reading stop the heartbeat
     onStopSignals({ stop: (signal) => this.stop(signal), force: (signal) => this.force(signal) });
     for (const signal of FORWARDED) process.on(signal, () => this.forward(signal));
+    this.privileges?.prepare();
     this.start();
     return new Promise((resolve) => (this.finish = resolve));
   }
@@ -80,7 +102,7 @@ class Supervisor {
     this.restartTimer = null;
     const instance = `${process.pid}-${++this.generation}-${randomBytes(4).toString('hex')}`;
     try {
-      this.current = startServerChild(instance);
+      this.current = startServerChild(instance, this.privileges?.serverUser.user ?? null);
     } catch (err) {
       say(`cannot start the server: ${(err as Error).message}`);
       return this.crashed(Date.now(), null);
@@ -189,6 +211,8 @@ class Supervisor {
 
   /** Only to a child that has said "ready": before that, its handlers are not in place and the signal would kill it. */
   private forward(signal: NodeJS.Signals): void {
+    if (signal === 'SIGHUP') this.privileges?.reread(this.options.argv);
+    if (signal !== 'SIGUSR2') this.privileges?.prepare(); // log files logrotate (or a new config) made become the server-user's
     if (this.current?.ready) this.current.child.kill(signal);
     else say(`${signal} not passed on: the server is starting (and reads the configuration as it does)`);
   }
@@ -235,6 +259,10 @@ export interface SupervisedSocket {
 export function socketFromSupervisor(): Promise<SupervisedSocket> | null {
   if (process.env[ROLE_VARIABLE] !== '1' || !process.send) return null;
   delete process.env[ROLE_VARIABLE]; // not for the Python workers, nor a pypages a page might start
+  return dropRoot(process.argv.slice(2)).then(askForSocket);
+}
+
+function askForSocket(): Promise<SupervisedSocket> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: { pypages?: string; host: string; port: number }, handle: unknown) => {
       if (message?.pypages !== 'listen' || !handle) return;

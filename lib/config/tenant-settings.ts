@@ -8,6 +8,7 @@ import { boolean, InvalidValue, integer, oneOf, seconds, size } from './setting-
 import type { Entry } from './setting.js';
 
 export interface TenantValues {
+  serverUser: string;
   user: string;
   group: string;
   umask: number;
@@ -38,6 +39,7 @@ export const TENANT_SITE_SETTING_NAMES = [...TENANT_GROUP_SETTING_NAMES, 'allowR
 const ACCOUNT = /^(?:[a-z_][\w.-]*\$?|\d+)$/i;
 const USER = '"owner", a user name or a uid, or "" for the default (owner when started as root)';
 const GROUP = 'a group name or a gid, or "" for the user\'s primary group';
+const SERVER_USER = 'a user name or a uid, or "" for the default (www-data, else nobody)';
 
 function account(allowed: string, owner: boolean): (raw: unknown) => string {
   return (raw) => {
@@ -65,6 +67,11 @@ const UMASK = 'an octal umask from 000 to 777 (e.g. "022", "077")';
 
 // biome-ignore format: one setting per entry, its fields on the lines a reader scans
 export const TENANT_ENTRIES: { readonly [K in keyof TenantValues]: Entry<TenantValues[K]> } = {
+  serverUser: {
+    metavar: 'USER', default: '', defaultText: 'www-data if that account exists, else nobody',
+    allowed: SERVER_USER, parse: account(SERVER_USER, false),
+    help: 'Started as root: the user the HTTP side (the server process that parses requests, sends files and talks to the workers) runs as, with no capabilities; a small root launcher in the supervisor starts the workers as their users. root keeps the HTTP side root (a banner warning says so). Not started as root: ignored.',
+  },
   user: {
     metavar: 'USER', default: '', defaultText: 'owner when started as root, else the server\'s own',
     allowed: USER, parse: account(USER, true),

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, lstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { SETTINGS } from '../config/settings.js';
+import { rootSide } from '../tenant/root-side.js';
 import { VENV_PYTHONS, venvPython } from './venv.js';
 
 export interface Interpreter {
@@ -26,7 +27,7 @@ const MIN_TEXT = `${MIN_PYTHON[0]}.${MIN_PYTHON[1]}`;
 const PROBE_TIMEOUT_MS = 10_000;
 const AUTO_COMMANDS = ['python3', 'python'];
 // Valid Python 2 and 3, so a too-old interpreter still reports its version.
-const PROBE_SCRIPT = 'import sys; print("%d.%d.%d" % tuple(sys.version_info[:3])); print(sys.executable)';
+export const PROBE_SCRIPT = 'import sys; print("%d.%d.%d" % tuple(sys.version_info[:3])); print(sys.executable)';
 
 const FIX =
   `Install Python ${MIN_TEXT} or newer, or point pypages at one with ${SETTINGS.python.flag} /path/to/python3 ` +
@@ -34,10 +35,10 @@ const FIX =
 
 type Probe = { ok: true; version: string; executable: string } | { ok: false; reason: string };
 
-/** Runs `file -c PROBE_SCRIPT`; never throws. */
+/** Runs `file -c PROBE_SCRIPT`; never throws. A server that gave up root asks its launcher first (lib/tenant/root-side.ts). */
 function probe(file: string): Promise<Probe> {
   return new Promise((resolve) => {
-    execFile(file, ['-c', PROBE_SCRIPT], { timeout: PROBE_TIMEOUT_MS, windowsHide: true }, (err, stdout, stderr) => {
+    const done = (err: Error | null, stdout: string, stderr: string) => {
       if (err)
         return resolve({
           ok: false,
@@ -51,7 +52,11 @@ function probe(file: string): Promise<Probe> {
         });
       }
       resolve({ ok: true, version: version.trim(), executable: executable.trim() });
-    });
+    };
+    const here = () => execFile(file, ['-c', PROBE_SCRIPT], { timeout: PROBE_TIMEOUT_MS, windowsHide: true }, done);
+    const side = rootSide();
+    if (!side) return void here();
+    void side.probe(file).then((r) => (r ? done(r.error, r.stdout, r.stderr) : here()));
   });
 }
 

@@ -10,32 +10,40 @@ import type { Logger } from '../util/log.js';
 import type { Launcher } from '../worker/launch/spawn.js';
 import { Cgroups, type TenantCaps } from './cgroups.js';
 import { startedAsRoot } from './identity.js';
+import { rootSide } from './root-side.js';
 
 let servers = 0;
 
 export class TenantCgroups {
   private readonly caps = new Map<string, TenantCaps>();
 
-  private constructor(private readonly cgroups: Cgroups | null) {}
+  /** `launcher`: the root launcher's cgroups (it makes and enters them; this one only merges caps), described so. */
+  private constructor(
+    private readonly cgroups: Cgroups | null,
+    private readonly launcher: string | null = null,
+  ) {}
 
-  /** The machine's cgroups when started as root, else none. */
+  /** The machine's cgroups when started as root, else none; the launcher's when this server gave up root. */
   static detect(log: Logger): TenantCgroups {
+    const side = rootSide();
+    if (side) return new TenantCgroups(null, side.cgroups);
     const name = `pypages-${process.pid}-${servers++}`;
     return new TenantCgroups(startedAsRoot() ? Cgroups.detect({ log, name }) : null);
   }
 
   /** For the banner. */
   get describe(): string {
-    return this.cgroups?.describe ?? 'none: tenants are bounded by per-process limits only';
+    return this.launcher ?? this.cgroups?.describe ?? 'none: tenants are bounded by per-process limits only';
   }
 
-  /** `launch`, with each tenant's launches entering its cgroups. */
+  /** `launch`, with each tenant's launches entering its cgroups (here, or by the launcher with the caps merged here). */
   wrap(launch: Launcher): Launcher {
     const { cgroups } = this;
-    if (!cgroups) return launch;
+    if (!cgroups && this.launcher === null) return launch;
     return (opts) => {
       if (!opts.tenant) return launch(opts);
       const caps = this.strictest(opts.tenant.name, opts.tenant.caps);
+      if (!cgroups) return launch({ ...opts, tenant: { name: opts.tenant.name, caps } });
       return launch({ ...opts, cgroup: cgroups.enter(opts.tenant.name, caps) });
     };
   }

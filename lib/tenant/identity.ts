@@ -6,6 +6,7 @@
 // every page runs as the server's own user (README "Security model").
 import { statSync } from 'node:fs';
 import type { Accounts } from './accounts.js';
+import { rootSide } from './root-side.js';
 
 /** A user to run as: what setpriv (lib/tenant/launch-line.ts) and the worker's environment need. */
 export interface RunAs {
@@ -36,8 +37,9 @@ export interface IdentityRequest {
 
 export const SERVER: Identity = Object.freeze({ kind: 'server' });
 
+/** Root, or a server child that gave root up, keeping a launcher (server/drop.ts): pages run as users either way. */
 export function startedAsRoot(): boolean {
-  return process.getuid?.() === 0;
+  return process.getuid?.() === 0 || rootSide() !== null;
 }
 
 /** The identity a group with these settings runs as, when the server runs as root (else SERVER). */

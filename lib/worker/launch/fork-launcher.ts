@@ -8,8 +8,9 @@
 
 import type { Logger } from '../../util/log.js';
 import type { RunAs } from '../../tenant/identity.js';
+import { rootSide } from '../../tenant/root-side.js';
 import { ForkServer, type ForkServerOptions } from './forkserver.js';
-import { spawnWorkerProcess, type Launcher } from './spawn.js';
+import { spawnWorkerProcess, type Launcher, type WorkerProcess } from './spawn.js';
 
 const MAX_DELAY_MS = 30_000;
 const RESET_AFTER_MS = 60_000;
@@ -36,32 +37,37 @@ export interface ForkingLauncher {
 export function forkingLauncher(opts: { sharedPreload: readonly string[]; log: Logger }): ForkingLauncher {
   const slots = new Map<string, Slot>();
   let closed = false;
-  const slotFor = (python: string, runAs: RunAs | null, cgroup?: readonly string[]): Slot => {
+  const slotFor = (python: string, runAs: RunAs | null, where: Pick<ForkServerOptions, 'cgroup' | 'tenant'> = {}) => {
     const key = runAs ? `${python}\0${runAs.uid}:${runAs.gid}:${runAs.groups.join(',')}` : python;
-    let slot = slots.get(key);
-    if (!slot)
-      slots.set(key, (slot = new Slot({ python, runAs, cgroup, sharedPreload: opts.sharedPreload, log: opts.log })));
-    return slot;
+    const slot =
+      slots.get(key) ?? new Slot({ python, runAs, ...where, sharedPreload: opts.sharedPreload, log: opts.log });
+    return slots.set(key, slot).get(key)!;
   };
   const launch: Launcher = async (o) => {
     if (closed || process.platform === 'win32' || needsFreshInterpreter(o.env)) return spawnWorkerProcess(o);
-    const server = await slotFor(o.python, o.runAs ?? null, o.cgroup).server();
-    if (!server?.alive) return spawnWorkerProcess(o);
-    try {
-      return await server.launch(o);
-    } catch (err) {
-      if (server.alive) opts.log.error(`${o.tag}: ${(err as Error).message}; spawning the worker instead`);
-      return spawnWorkerProcess(o);
-    }
+    const server = await slotFor(o.python, o.runAs ?? null, { cgroup: o.cgroup, tenant: o.tenant }).server();
+    return server?.alive ? forkOrSpawn(server, o, opts.log) : spawnWorkerProcess(o);
   };
   return {
     launch,
-    warm: async (python) => void (process.platform !== 'win32' && !closed && (await slotFor(python, null).server())),
+    // As the server's own user: a server that gave up root has none to warm (root pages start theirs when asked).
+    warm: async (python) =>
+      void (process.platform !== 'win32' && !closed && !rootSide() && (await slotFor(python, null).server())),
     async close() {
       closed = true;
       await Promise.all([...slots.values()].map((s) => s.close()));
     },
   };
+}
+
+/** Forks the worker, or spawns it if the fork fails. */
+async function forkOrSpawn(server: ForkServer, o: Parameters<Launcher>[0], log: Logger): Promise<WorkerProcess> {
+  try {
+    return await server.launch(o);
+  } catch (err) {
+    if (server.alive) log.error(`${o.tag}: ${(err as Error).message}; spawning the worker instead`);
+    return spawnWorkerProcess(o);
+  }
 }
 
 /** The fork server of one interpreter path and user, restarted with backoff whenever it dies. */

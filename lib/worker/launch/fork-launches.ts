@@ -6,10 +6,11 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { signalIfAlive, type ProcessId } from '../../util/process-identity.js';
+import type { ProcessId } from '../../util/process-identity.js';
 import { CONNECTION_HEADER_BYTES, readConnectionHeader, TOKEN_LENGTH } from './control.js';
 import { ForkedProcess } from './forked-process.js';
 import type { LaunchOptions } from './spawn.js';
+import { signalProcess } from './start-python.js';
 
 /** From "fork" to every connection of the child. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -53,7 +54,7 @@ export class ForkLaunches {
   forked(token: string, id: ProcessId): ForkedProcess | null {
     const launch = this.launches.get(token);
     if (!launch) {
-      signalIfAlive(id, 'SIGKILL');
+      signalProcess(id, 'SIGKILL');
       return null;
     }
     launch.proc = new ForkedProcess(id, launch.opts.tag, launch.opts.log);

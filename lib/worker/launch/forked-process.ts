@@ -14,7 +14,8 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../util/log.js';
-import { isAlive, signalIfAlive, watchUntilGone, type ProcessId } from '../../util/process-identity.js';
+import { isAlive, watchUntilGone, type ProcessId } from '../../util/process-identity.js';
+import { signalProcess } from './start-python.js';
 import { pageOutput } from '../../util/page-output.js';
 import { pipeLines, type WorkerProcess } from './spawn.js';
 
@@ -87,7 +88,7 @@ export class ForkedProcess extends EventEmitter implements WorkerProcess {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (!this.gone) signalIfAlive(this.id, signal); // its pid may belong to someone else by now
+    if (!this.gone) signalProcess(this.id, signal); // its pid may belong to someone else by now
   }
 
   private check(): void {

@@ -27,21 +27,20 @@
 // real code or signal; once it is gone, its children live on as orphans and
 // their ends are noticed by pid (./forked-process.ts).
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import { onByteLines } from '../../util/lines.js';
 import type { Logger } from '../../util/log.js';
 import { ControlError, decodeEvent, encodeCommand, MAX_EVENT_LINE, type Command } from './control.js';
-import { makeForkFolder, removeStaleForkFoldersOnce } from './fork-folders.js';
+import { removeStaleForkFoldersOnce } from './fork-folders.js';
 import { MARK_PLACEHOLDER, WORKER_VARIABLE } from './page-leftovers.js';
 import { ForkLaunches } from './fork-launches.js';
 import type { ForkedProcess } from './forked-process.js';
-import { pipeLines, workerArgs, workerEnv, type Launcher } from './spawn.js';
+import { pipeLines, workerArgs, type Launcher } from './spawn.js';
 import type { RunAs } from '../../tenant/identity.js';
-import { asUser } from '../../tenant/launch-line.js';
+import type { TenantCaps } from '../../tenant/cgroups.js';
+import { rootSide, type ForkSocket, type PythonProcess } from '../../tenant/root-side.js';
+import { startPython } from './start-python.js';
 
 const START_TIMEOUT_MS = 30_000; // the zygote imports the shared-preload modules (a big framework on a cold disk)
 const OUTPUT_LINGER_MS = 20; // as spawnWorkerProcess: the last printed lines arrive before 'exit'
@@ -50,6 +49,15 @@ export const PING_MS = 500;
 const STACK_DUMP_MS = 300; // for its stack to reach the log before the kill
 export const MISSED_PINGS = 3; // so a frozen zygote is declared dead 1.5-2 s after it froze
 
+/** The zygote's process, and its socket's folder (bound by the launcher when this server gave up root). */
+function startZygote(opts: ForkServerOptions) {
+  const args = ['-u', '-m', 'pypages_worker.forkserver'];
+  for (const m of opts.sharedPreload) args.push('--preload', m);
+  const { python, runAs = null, cgroup, tenant } = opts;
+  const env = { [WORKER_VARIABLE]: MARK_PLACEHOLDER };
+  return startPython({ python, args, cwd: '/', env, runAs, cgroup, tenant, fork: true });
+}
+
 /** What a fork server is started with. */
 export interface ForkServerOptions {
   python: string; // interpreter path: the zygote and all its children run it
@@ -57,6 +65,7 @@ export interface ForkServerOptions {
   log: Logger;
   runAs?: RunAs | null; // the user the zygote and its children run as; null: the server's own
   cgroup?: readonly string[]; // the tenant's cgroup.procs files: the zygote enters them, its children are born in them
+  tenant?: { name: string; caps: TenantCaps }; // its tenant, whose cgroups the root launcher makes (lib/tenant/root-side.ts)
 }
 
 /**
@@ -76,9 +85,9 @@ export class ForkServer extends EventEmitter {
   private unanswered: { id: number; ticks: number } | null = null;
 
   private constructor(
-    private readonly zygote: ChildProcess,
+    private readonly zygote: PythonProcess,
     private readonly listener: Server,
-    private readonly dir: string,
+    private readonly socket: ForkSocket,
     private readonly opts: ForkServerOptions,
   ) {
     super();
@@ -90,29 +99,22 @@ export class ForkServer extends EventEmitter {
    * removes the folders that fork servers of dead pypages left behind.
    */
   static async start(opts: ForkServerOptions): Promise<ForkServer> {
-    removeStaleForkFoldersOnce(opts.log);
-    const dir = makeForkFolder();
-    const socketPath = join(dir, 'workers.sock');
+    if (!rootSide()) removeStaleForkFoldersOnce(opts.log); // else the launcher's, made and swept by it
+    const { proc: zygote, socket } = await startZygote(opts);
     const listener = createServer();
+    const server = new ForkServer(zygote, listener, socket!, opts);
+    const booted = server.boot(); // its listeners now: a zygote that cannot start says so at once
+    booted.catch(() => {}); // awaited below; meanwhile its failure is not unhandled
     try {
-      await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
-      listener.on('error', (err) => opts.log.error(`fork server socket ${socketPath}: ${err.message}`));
-      if (opts.runAs) handFolderTo(dir, socketPath, opts.runAs);
+      await socket!.listen(listener);
+      listener.on('error', (err) => opts.log.error(`fork server socket ${socket!.path}: ${err.message}`));
     } catch (err) {
-      listener.close();
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`cannot listen on ${socketPath}: ${(err as Error).message}`);
+      if (!server.alive) await booted; // it failed first (the listener was closed with it): its reason
+      zygote.kill('SIGKILL');
+      server.shutDown();
+      throw new Error(`cannot listen on ${socket!.path}: ${(err as Error).message}`);
     }
-    const args = ['-u', '-m', 'pypages_worker.forkserver', '--socket', socketPath];
-    for (const m of opts.sharedPreload) args.push('--preload', m);
-    const line = asUser(opts.python, args, opts.runAs ?? null, opts.cgroup);
-    const zygote = spawn(line.command, line.args, {
-      cwd: dir,
-      env: workerEnv({ [WORKER_VARIABLE]: MARK_PLACEHOLDER }, opts.runAs ?? null),
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    const server = new ForkServer(zygote, listener, dir, opts);
-    await server.boot();
+    await booted;
     return server;
   }
 
@@ -145,7 +147,7 @@ export class ForkServer extends EventEmitter {
     this.stopPinging();
     if (this.zygote.exitCode === null && this.zygote.signalCode === null && this.zygote.pid !== undefined) {
       const exited = new Promise((r) => this.zygote.once('exit', r));
-      (this.zygote.stdio[3] as NodeJS.WritableStream).end(); // end of its fd 3: the zygote exits
+      this.zygote.input.end(); // end of its fd 3: the zygote exits
       const timer = setTimeout(() => this.zygote.kill('SIGKILL'), CLOSE_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
@@ -158,16 +160,11 @@ export class ForkServer extends EventEmitter {
     const { zygote } = this;
     const started = this.whenReady();
     const print = (line: string) => this.opts.log.error(`[forkserver ${this.opts.python} pid ${this.pid}] ${line}`);
-    pipeLines(zygote.stdout!, this.tail, print);
-    pipeLines(zygote.stderr!, this.tail, print);
-    (zygote.stdio[3] as NodeJS.WritableStream).on('error', () => {}); // EPIPE once it is gone: 'exit' tells
+    pipeLines(zygote.stdout, this.tail, print);
+    pipeLines(zygote.stderr, this.tail, print);
+    zygote.input.on('error', () => {}); // EPIPE once it is gone: 'exit' tells
     const tooLong = (bytes: number) => this.rejected(`an event line over ${MAX_EVENT_LINE} bytes (${bytes} so far)`);
-    onByteLines(
-      zygote.stdio[4] as NodeJS.ReadableStream,
-      MAX_EVENT_LINE,
-      (line) => line.length > 0 && this.onEvent(line),
-      tooLong,
-    );
+    onByteLines(zygote.output, MAX_EVENT_LINE, (line) => line.length > 0 && this.onEvent(line), tooLong);
     this.listener.on('connection', (socket) => this.launches.connection(socket));
     zygote.once('error', (err) => this.onZygoteExit(`cannot start ${this.opts.python}: ${err.message}`));
     // After a pause: its last output lines and events arrive first.
@@ -201,7 +198,7 @@ export class ForkServer extends EventEmitter {
 
   /** Writes a command to the zygote; throws ControlError (nothing written) for one that breaks the spec. */
   private send(command: Command): void {
-    (this.zygote.stdio[3] as NodeJS.WritableStream).write(encodeCommand(command));
+    this.zygote.input.write(encodeCommand(command));
   }
 
   /** One event line (its bytes); a line that is not an event of the spec is logged and skipped. */
@@ -253,7 +250,8 @@ export class ForkServer extends EventEmitter {
 
   private onForked(token: string, pid: number, start: number | null): void {
     // The zygote runs as the tenant, whose page can write events in its name: the pid is trusted only as the tenant's.
-    const uid = this.opts.runAs?.uid;
+    // A server child that gave up root names the uid too: the launcher signals a process only by its uid.
+    const uid = this.opts.runAs?.uid ?? (rootSide() ? 0 : undefined);
     const proc = this.launches.forked(token, uid === undefined ? { pid, start } : { pid, start, uid });
     if (proc) this.children.set(pid, proc);
   }
@@ -282,20 +280,6 @@ export class ForkServer extends EventEmitter {
     this.running = false;
     this.stopPinging();
     if (this.listener.listening) this.listener.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    this.socket.remove();
   }
-}
-
-/**
- * The socket becomes the user's, mode 0600: its workers can connect, no other
- * tenant can. Its folder stays root's (0711: passed through, not listed nor
- * written): a folder of the tenant's own would let it put there what root
- * later removes recursively (shutDown), and swap a subfolder for a link in
- * the middle of that removal, making root delete files anywhere (and the
- * removal throw, ending the server).
- */
-function handFolderTo(dir: string, socketPath: string, runAs: RunAs): void {
-  chmodSync(dir, 0o711);
-  chownSync(socketPath, runAs.uid, runAs.gid);
-  chmodSync(socketPath, 0o600);
 }

@@ -9,6 +9,7 @@
 // Linux only (/proc); elsewhere nothing is found.
 
 import { readdir, readFile } from 'node:fs/promises';
+import { rootSide } from '../../tenant/root-side.js';
 import type { Launcher } from './spawn.js';
 
 /** The environment variable that names the worker a process descends from. */
@@ -55,7 +56,9 @@ function sweep(marker: string, report: (killed: number[]) => void): void {
   setTimeout(async () => {
     const batch = new Map(due);
     due.clear();
-    const killed = await killMarked(new Set(batch.keys()));
+    const markers = new Set(batch.keys());
+    // A server child without root can neither read a tenant's environment nor signal it: its launcher does both.
+    const killed = await (rootSide()?.killMarked(markers) ?? killMarked(markers));
     for (const [marker, pids] of killed) if (pids.length) batch.get(marker)!(pids);
     sweeping = false;
     if (due.size) sweep(...due.entries().next().value!);
@@ -63,12 +66,16 @@ function sweep(marker: string, report: (killed: number[]) => void): void {
 }
 
 /** SIGKILLs every live process whose environment holds one of `markers`, looking again a few times; the pids killed, by marker. */
-export async function killMarked(markers: Set<string>): Promise<Map<string, number[]>> {
+export async function killMarked(
+  markers: ReadonlySet<string>,
+  may: (pid: number) => boolean = () => true,
+): Promise<Map<string, number[]>> {
   const killed = new Map([...markers].map((m) => [m, [] as number[]]));
   for (let round = 0; round < ROUNDS; round++) {
     const found = await marked(markers);
     if (found.length === 0) break;
     for (const [pid, marker] of found) {
+      if (!may(pid)) continue;
       if (!killed.get(marker)!.includes(pid)) killed.get(marker)!.push(pid);
       try {
         process.kill(pid, 'SIGKILL');
@@ -81,14 +88,14 @@ export async function killMarked(markers: Set<string>): Promise<Map<string, numb
   return killed;
 }
 
-async function marked(markers: Set<string>): Promise<[number, string][]> {
+async function marked(markers: ReadonlySet<string>): Promise<[number, string][]> {
   const entries = await readdir('/proc').catch(() => [] as string[]);
   const pids = entries.map(Number).filter((pid) => Number.isInteger(pid) && pid !== process.pid);
   const holds = await Promise.all(pids.map((pid) => markerOf(pid, markers)));
   return pids.flatMap((pid, i) => (holds[i] ? [[pid, holds[i]] as [number, string]] : []));
 }
 
-async function markerOf(pid: number, markers: Set<string>): Promise<string | null> {
+async function markerOf(pid: number, markers: ReadonlySet<string>): Promise<string | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
     const state = stat[stat.lastIndexOf(')') + 2];

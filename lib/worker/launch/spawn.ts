@@ -3,7 +3,6 @@
 // starts a fresh interpreter; a fork server (lib/worker/launch/forkserver.ts) can hand out
 // the same shape from a warm parent.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { onLines } from '../../util/lines.js';
@@ -12,8 +11,11 @@ import type { Logger } from '../../util/log.js';
 import { pythonPackageDir } from '../../util/paths.js';
 import type { RunAs } from '../../tenant/identity.js';
 import type { TenantCaps } from '../../tenant/cgroups.js';
-import { asUser, baseEnvironment } from '../../tenant/launch-line.js';
+import { baseEnvironment } from '../../tenant/launch-line.js';
+import type { PythonProcess } from '../../tenant/root-side.js';
 import { tenantPackageDir } from '../../tenant/worker-package.js';
+import { failedProcess } from './root-client.js';
+import { startPython } from './start-python.js';
 
 export interface LaunchOptions {
   python: string; // interpreter path
@@ -74,18 +76,18 @@ export function workerEnv(extra: Record<string, string>, runAs: RunAs | null = n
 
 /** Starts a fresh interpreter with the frame pipes on fds 3 and 4. */
 export const spawnWorkerProcess: Launcher = async (opts) => {
-  const child = spawnInterpreter(opts);
+  const child = await spawnInterpreter(opts);
   const proc = Object.assign(new EventEmitter(), {
     pid: child.pid ?? -1,
-    input: child.stdio[3] as Writable,
-    output: child.stdio[4] as Readable,
+    input: child.input,
+    output: child.output,
     tail: [] as string[],
     kill: (signal: NodeJS.Signals = 'SIGKILL') => void child.kill(signal),
   });
   const print = (stream: 'out' | 'err') => (line: string) =>
     pageOutput(opts.log, stream, `[${opts.tag} pid ${proc.pid}] ${line}`);
-  pipeLines(child.stdout!, proc.tail, print('out'));
-  pipeLines(child.stderr!, proc.tail, print('err'));
+  pipeLines(child.stdout, proc.tail, print('out'));
+  pipeLines(child.stderr, proc.tail, print('err'));
   proc.input.on('error', () => {}); // EPIPE when the worker dies: reported by 'exit'
   proc.output.on('error', () => {});
   child.once('error', (err) => {
@@ -99,14 +101,14 @@ export const spawnWorkerProcess: Launcher = async (opts) => {
 };
 
 /** The interpreter process, as its user and in its cgroups where it has them, with fds 3 and 4 piped. */
-function spawnInterpreter(opts: LaunchOptions): ChildProcess {
+async function spawnInterpreter(opts: LaunchOptions): Promise<PythonProcess> {
   const args = ['-u', '-m', 'pypages_worker', ...workerArgs(opts)];
-  const line = asUser(opts.python, args, opts.runAs ?? null, opts.cgroup);
-  return spawn(line.command, line.args, {
-    cwd: opts.cwd,
-    env: workerEnv(opts.env, opts.runAs ?? null),
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-  });
+  const { runAs = null, cgroup, tenant } = opts;
+  const launch = { python: opts.python, args, cwd: opts.cwd, env: opts.env, runAs, cgroup, tenant };
+  return startPython(launch).then(
+    (started) => started.proc,
+    (err: Error) => failedProcess(err.message), // refused by the launcher: as a spawn that failed
+  );
 }
 
 /** How long a line without its newline (an input() prompt, print(end="")) waits before it is shown as it is. */

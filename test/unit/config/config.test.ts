@@ -372,6 +372,7 @@ const TABLE: {
   },
   // biome-ignore format: one row per setting
   ...([
+    ['serverUser', 'USER', '', 'www-data if that account exists, else nobody'],
     ['user', 'USER', '', "owner when started as root, else the server's own"],
     ['group', 'GROUP', '', "the user's primary group"],
     ['umask', 'MASK', 0o022, '022'],
@@ -470,6 +471,7 @@ const DEFAULTS = {
   acmeCa: '',
   acmeRenewBefore: 2592000,
   stateDir: STATE_DIR_DEFAULT,
+  serverUser: '',
   user: '',
   group: '',
   umask: 0o022,
@@ -642,6 +644,7 @@ describe('command-line flags', () => {
       '--allow-override': [],
       '--acme-email': '',
       '--acme-ca': '',
+      '--server-user': '',
       '--user': '',
       '--group': '',
     };
@@ -993,6 +996,7 @@ describe('help and version', () => {
       acmeCa: '--acme-ca FILE',
       acmeRenewBefore: '--acme-renew-before SECONDS',
       stateDir: '--state-dir DIR',
+      serverUser: '--server-user USER',
       user: '--user USER',
       group: '--group GROUP',
       umask: '--umask MASK',
@@ -1224,6 +1228,7 @@ const SAMPLES: { [K in keyof SettingValues]: { yaml: string; fromYaml: unknown; 
       argv: ['--state-dir', '/var/lib/p'],
       fromCli: '/var/lib/p',
     },
+    serverUser: { yaml: 'www-data', fromYaml: 'www-data', argv: ['--server-user', 'nobody'], fromCli: 'nobody' },
     user: { yaml: 'owner', fromYaml: 'owner', argv: ['--user', 'www-data'], fromCli: 'www-data' },
     group: { yaml: 'staff', fromYaml: 'staff', argv: ['--group', '33'], fromCli: '33' },
     umask: { yaml: '"027"', fromYaml: 0o027, argv: ['--umask', '077'], fromCli: 0o077 },
@@ -1520,6 +1525,7 @@ describe('YAML file', () => {
     ['acme-ca', 'missing.pem', '"/CWD/missing.pem"'],
     ['acme-renew-before', '10', '10'],
     ['state-dir', '""', '""'],
+    ['server-user', '"a b"', '"a b"'],
     ['user', '"a b"', '"a b"'],
     ['group', '[staff]', '["staff"]'],
     ['umask', '"8"', '"8"'],

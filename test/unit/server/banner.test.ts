@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chownSync } from 'node:fs';
 import type { Site } from '../../../lib/site/site.js';
-import { bannerLines, findPages, rootPagesNote, tenancyLine } from '../../../server/banner.js';
+import { bannerLines, findPages, httpUserLine, rootPagesNote, tenancyLine } from '../../../server/banner.js';
 import { removeDir, tempDir } from '../../helpers.js';
 
 let root: string | undefined;
@@ -50,6 +50,15 @@ describe('banner', () => {
     expect(tenancyLine('cgroup v1 (memory, cpu, pids)', true)).toBe(
       'pages run as their owners (the user setting), never as root unless allow-root-pages; cgroups: cgroup v1 (memory, cpu, pids)',
     );
+  });
+
+  it('says who serves HTTP when started as root: the server-user, or a warning for root; nothing otherwise', () => {
+    const side = { serverUser: 'www-data' } as Parameters<typeof httpUserLine>[0];
+    expect(httpUserLine(side, 33)).toEqual([
+      'HTTP is served as www-data, without privileges; a root launcher starts the workers',
+    ]);
+    expect(httpUserLine(null, 0)[0]).toMatch(/^warning: HTTP is served as root \(.*\): .*set server-user$/);
+    expect(httpUserLine(null, 1000)).toEqual([]);
   });
 
   it('warns at start, as root, of pages owned by root (they answer 500), unless root pages are allowed', () => {

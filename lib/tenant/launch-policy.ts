@@ -1,0 +1,144 @@
+// What the root launcher (server/launcher.ts) will do for a server
+// child that gave up root. The child is the part of pypages that parses
+// untrusted bytes, so the launcher treats its every request as possibly a
+// compromised one's, and decides from what root itself read (the config the
+// launcher parsed, /etc/passwd), never from what the child says:
+//
+// - Users. A process runs as uid 0 only if allow-root-pages is set in the
+//   launcher's own reading of the config (at the top or for a site); never as the
+//   server-user (a page running as it could trace the server child), never
+//   as a system account (uid below UID_MIN of /etc/login.defs, 1000 on
+//   Debian, as suEXEC's AP_UID_MIN) unless the config names it as a `user:`.
+//   Its groups are the account's own, looked up here; a `group:` other than
+//   the account's primary group must be at least GID_MIN or named in the
+//   config, and never gid 0 nor the server-user's group.
+// - Environment. The child's variables reach setpriv and sh, which run as
+//   root before the switch: those the loader, libc and sh read (LD_*,
+//   GLIBC_TUNABLES, PATH, glibc's unsecvars...) pass only with a value the
+//   operator's config gives.
+// - Signals and sweeps. Only to a live process whose uids are all one the
+//   policy allows (root's only with allow-root-pages and this child's
+//   instance mark), never pid 1, the supervisor, the server nor the launcher.
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/config.js';
+import type { Accounts } from './accounts.js';
+import type { RunAs } from './identity.js';
+
+/** Variables read by the dynamic loader, glibc, setpriv or sh while they run as root (glibc's unsecvars.h and more). */
+// biome-ignore format: a list read as a list
+const ROOT_READ = new RegExp(`^(LD_|MALLOC_|(${[
+  'PATH', 'GLIBC_TUNABLES', 'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH',
+  'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', 'ENV', 'BASH_ENV', 'IFS',
+].join('|')})$)`);
+
+export interface LaunchPolicy {
+  readonly allowRoot: boolean;
+  readonly serverUid: number;
+  readonly serverGid: number;
+  readonly uidMin: number;
+  readonly gidMin: number;
+  /** uids and gids the config names (user:, group:): allowed below the minimum. */
+  readonly namedUids: ReadonlySet<number>;
+  readonly namedGids: ReadonlySet<number>;
+  /** NAME=value of the root-read variables the operator's config sets. */
+  readonly operatorEnv: ReadonlySet<string>;
+}
+
+/** The policy for a server child running as `server`, from the config root read. */
+export function policyOf(config: Config, server: { uid: number; gid: number }, accounts: Accounts): LaunchPolicy {
+  const scopes: Readonly<Record<string, unknown>>[] = [
+    config as unknown as Readonly<Record<string, unknown>>,
+    ...config.sites.map((s) => s.values),
+    ...config.groups.map((g) => g.overrides),
+  ];
+  const named = (key: string, find: (name: string) => number | undefined) =>
+    new Set(scopes.flatMap((s) => (typeof s[key] === 'string' && s[key] ? [find(s[key] as string) ?? -1] : [])));
+  const env = scopes.flatMap((s) => Object.entries((s.env ?? {}) as Record<string, string>));
+  const defs = loginDefs();
+  return {
+    allowRoot: scopes.slice(0, config.sites.length + 1).some((s) => s.allowRootPages === true),
+    serverUid: server.uid,
+    serverGid: server.gid,
+    uidMin: defs.UID_MIN ?? 1000,
+    gidMin: defs.GID_MIN ?? 1000,
+    namedUids: named('user', (n) => accounts.user(n)?.uid),
+    namedGids: named('group', (n) => accounts.group(n)?.gid),
+    operatorEnv: new Set(env.filter(([k]) => ROOT_READ.test(k)).map(([k, v]) => `${k}=${v}`)),
+  };
+}
+
+/** The user to start a process as: null for root (if allowed), or the refusal's reason. */
+export function userFor(
+  user: { uid: number; gid: number } | null,
+  policy: LaunchPolicy,
+  accounts: Accounts,
+): { runAs: RunAs | null } | { refused: string } {
+  if (user === null) return policy.allowRoot ? { runAs: null } : { refused: 'root, without allow-root-pages' };
+  const { uid, gid } = user;
+  const account = accounts.user(uid);
+  const why = uidRefusal(uid, policy) ?? (account ? gidRefusal(gid, account.gid, policy) : `uid ${uid}: no such user`);
+  if (why !== null || !account) return { refused: why ?? '' };
+  return { runAs: { user: account.name, uid, gid, groups: accounts.groupsOf(account), home: account.home } };
+}
+
+/** Why a process may not run as (or be signalled as) `uid`; null if it may. uid 0 is for the caller to judge. */
+export function uidRefusal(uid: number, policy: LaunchPolicy): string | null {
+  if (!Number.isInteger(uid) || uid <= 0) return `uid ${uid}: not a tenant`;
+  if (uid === policy.serverUid) return `uid ${uid}: the server-user's own`;
+  if (uid < policy.uidMin && !policy.namedUids.has(uid))
+    return `uid ${uid}: a system account (below ${policy.uidMin}) that no user: setting names`;
+  return null;
+}
+
+function gidRefusal(gid: number, primary: number, policy: LaunchPolicy): string | null {
+  if (!Number.isInteger(gid) || gid <= 0) return `gid ${gid}: root's group`;
+  if (gid === policy.serverGid) return `gid ${gid}: the server-user's group`;
+  if (gid !== primary && gid < policy.gidMin && !policy.namedGids.has(gid))
+    return `gid ${gid}: a system group (below ${policy.gidMin}) that no group: setting names`;
+  return null;
+}
+
+/** The variables of `env` refused (names), or the empty list. */
+export function refusedEnv(env: Readonly<Record<string, unknown>>, policy: LaunchPolicy): string[] {
+  return Object.entries(env)
+    .filter(([k, v]) => typeof v !== 'string' || /[=\0]/.test(k) || k === '' || v.includes('\0') || rootRead(k, v))
+    .map(([k]) => k);
+  function rootRead(k: string, v: string): boolean {
+    return ROOT_READ.test(k) && !policy.operatorEnv.has(`${k}=${v}`);
+  }
+}
+
+/** UID_MIN and GID_MIN of /etc/login.defs, where it says. */
+function loginDefs(file = '/etc/login.defs'): { UID_MIN?: number; GID_MIN?: number } {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {}
+  const value = (key: string) => {
+    const m = new RegExp(`^\\s*${key}\\s+(\\d+)`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  return { UID_MIN: value('UID_MIN'), GID_MIN: value('GID_MIN') };
+}
+
+/**
+ * The real path of `file` if root may run it to probe it: a python* that only
+ * root can change (it, and every folder down to it, owned by root and not
+ * writable by others, a sticky folder like /tmp excepted); else null. Run
+ * by anyone else, the probe is the server child's, as server-user.
+ */
+export function rootTrusted(file: string): string | null {
+  try {
+    const real = realpathSync(file);
+    if (![file, real].some((f) => /^python[\d.]*$/.test(path.basename(f)))) return null;
+    for (let at = real; ; at = path.dirname(at)) {
+      const st = statSync(at);
+      const writable = (st.mode & 0o022) !== 0 && !(st.isDirectory() && (st.mode & 0o1000) !== 0);
+      if (st.uid !== 0 || writable) return null;
+      if (path.dirname(at) === at) return real;
+    }
+  } catch {
+    return null;
+  }
+}

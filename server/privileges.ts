@@ -1,0 +1,72 @@
+// What the supervisor does with root, when it has it: it decides the
+// server-user and checks that the server can run as it (its files, its TLS
+// keys and state folder) before any child starts, and prepares what the
+// server child writes (./handover.ts). Not root, or server-user: root: none
+// of this, and the server child is root as before.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { type Config, parseCli } from '../lib/config/config.js';
+import { unreadableBy } from '../lib/tenant/access.js';
+import { machineAccounts } from '../lib/tenant/accounts.js';
+import type { RunAs } from '../lib/tenant/identity.js';
+import { cannotRun, serverUserFor } from '../lib/tenant/server-user.js';
+import { handLogFile, handStateFolder, logFiles } from './handover.js';
+
+export interface Privileges {
+  readonly serverUser: RunAs;
+  /** Before a start, SIGUSR1 and SIGHUP: the log files and the state folder made the server-user's. */
+  prepare(): void;
+  /** SIGHUP: the config read again for its log files (a config that does not parse keeps the old). */
+  reread(argv: readonly string[]): void;
+}
+
+/** The supervisor's privileges for `config`: null when it keeps none (not root, or server-user: root), or why it cannot start. */
+export function privilegesFor(config: Config, accounts = machineAccounts()): Privileges | null | string {
+  if (process.getuid?.() !== 0) return null;
+  const user = serverUserFor(config.serverUser, accounts);
+  if (user === null || typeof user === 'string') return user;
+  const why = cannotRun(user, [process.execPath, process.argv[1]]) ?? tlsRefusal(config, user);
+  if (why) return `cannot serve as the server-user ${user.user}: ${why}`;
+  return new RootPrivileges(config, user);
+}
+
+/** Key files the server child must read, and the state folder's parents it must pass (both opened by it, as server-user). */
+function tlsRefusal(config: Config, user: RunAs): string | null {
+  for (const file of [config.cert, config.key].filter(Boolean)) {
+    const st = statSync(file, { throwIfNoEntry: false });
+    const why = st && unreadableBy(user, path.resolve(file), st, '/');
+    if (why) return `${why} (chgrp ${user.user} and chmod g+r it, or set server-user: root)`;
+  }
+  if (config.tls !== 'auto') return null;
+  for (let dir = path.dirname(path.resolve(config.stateDir)); ; dir = path.dirname(dir)) {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    if (st && unreadableBy(user, path.join(dir, 'x'), { uid: user.uid, gid: user.gid, mode: 0o600 }, '/'))
+      return `state-dir ${config.stateDir} is in ${dir}, which it may not pass through (set state-dir, e.g. /var/lib/pypages)`;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+class RootPrivileges implements Privileges {
+  constructor(
+    private config: Config,
+    readonly serverUser: RunAs,
+  ) {}
+
+  prepare(): void {
+    const problems = logFiles(this.config).map((file) => handLogFile(file, this.serverUser));
+    if (this.config.tls === 'auto') problems.push(handStateFolder(this.config.stateDir, this.serverUser));
+    for (const why of problems) if (why) say(why);
+  }
+
+  reread(argv: readonly string[]): void {
+    try {
+      const parsed = parseCli([...argv], process.cwd());
+      if (parsed.kind !== 'run') return;
+      this.config = parsed.config;
+    } catch {} // the server child reports a config that does not read
+  }
+}
+
+function say(message: string): void {
+  process.stderr.write(`pypages: ${message}\n`);
+}

@@ -1,0 +1,218 @@
+// Started as root, the HTTP side drops root (issue 13): the server child runs
+// as server-user (www-data here) with no capability, its launcher stays root
+// and starts each page as its owner, spawned or forked; a root-only file is
+// not sent; the log file it writes, in a root-owned folder, still works; and
+// a compromised server child (test/fixtures/privdrop/hostile-child.mjs, code
+// in the child speaking the launcher's protocol) is refused root, the
+// server-user, system accounts, root-read variables, and signals to pid 1,
+// the supervisor and the launcher, each refusal logged; TLS keys must be
+// readable by the server-user, which then serves HTTPS. Through the real
+// command (the compiled CLI), as real users. Skipped, saying why, when not root.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAUNCHES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { isRoot, makeTestUsers, type TestUsers } from '../tenant-users.js';
+
+const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
+const HOOK = new URL('../fixtures/privdrop/hostile-child.mjs', import.meta.url).pathname;
+const WHOAMI = `import json, os
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid()}).encode()]
+`;
+const www = isRoot ? { uid: id('-u', 'www-data'), gid: id('-g', 'www-data') } : { uid: -1, gid: -1 };
+
+function id(flag: string, user: string): number {
+  return Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
+}
+
+/** /proc/PID/status's fields, or null once it is gone. */
+function status(pid: number): Record<string, string> | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'latin1');
+    return Object.fromEntries(text.split('\n').map((l) => [l.split(':')[0], l.slice(l.indexOf(':') + 1).trim()]));
+  } catch {
+    return null;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((p) => /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${p}/status`, 'latin1'))?.[1] === String(pid));
+}
+
+function cmdline(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ');
+}
+
+describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs root: skipped otherwise)', () => {
+  describe.each(LAUNCHES)('launch: %s', (launch) => {
+    let users: TestUsers;
+    let cli: ChildProcess;
+    let url: string;
+    let logs: string;
+    let out = '';
+    let err = '';
+    const hostile = (alice: { uid: number; gid: number }) => [
+      { pypages: 'start', id: 901, python: '/usr/bin/python3', args: ['-c', 'pass'], cwd: '/', env: {}, user: null },
+      { pypages: 'start', id: 902, python: '/usr/bin/python3', args: [], cwd: '/', env: {}, user: { uid: 0, gid: 0 } },
+      { pypages: 'start', id: 903, python: '/usr/bin/python3', args: [], cwd: '/', env: {}, user: www },
+      { pypages: 'start', id: 904, python: '/usr/bin/python3', args: [], cwd: '/', env: {}, user: { uid: 1, gid: 1 } },
+      {
+        pypages: 'start',
+        id: 905,
+        python: '/usr/bin/python3',
+        args: [],
+        cwd: '/',
+        env: { LD_PRELOAD: '/tmp/x.so' },
+        user: alice,
+      },
+      {
+        pypages: 'start',
+        id: 906,
+        python: '/usr/bin/python3',
+        args: [],
+        cwd: '/',
+        env: {},
+        user: { ...alice, gid: 0 },
+      },
+      { pypages: 'signal', pid: 1, start: null, uid: 0, signal: 'SIGKILL' },
+      { pypages: 'signal', pid: 'SUPERVISOR', start: null, uid: alice.uid, signal: 'SIGKILL' }, // the hook's parent
+    ];
+
+    beforeAll(async () => {
+      users = makeTestUsers(['alice']);
+      const { alice } = users.users;
+      const root = path.join(users.base, 'www');
+      logs = path.join(users.base, 'logs');
+      mkdirSync(path.join(root, 'alice'), { recursive: true });
+      mkdirSync(logs, { mode: 0o755 });
+      writeFileSync(path.join(root, 'alice', 'whoami.py'), WHOAMI);
+      users.own(alice, path.join(root, 'alice'), path.join(root, 'alice', 'whoami.py'));
+      writeFileSync(path.join(root, 'secret.txt'), 'root only\n', { mode: 0o600 });
+      writeFileSync(path.join(root, 'public.txt'), 'for all\n');
+      chmodSync(root, 0o755);
+      const args = ['--import', HOOK, CLI, root, '--port', '0', '--launch', launch, '--python', '/usr/bin/python3'];
+      cli = spawn(process.execPath, [...args, '--access-log', path.join(logs, 'access.log')], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PYPAGES_TEST_HOSTILE: JSON.stringify(hostile(alice)) },
+      });
+      cli.stdout!.on('data', (d) => (out += d));
+      cli.stderr!.on('data', (d) => (err += d));
+      url = await waitFor(() => /serving \S+ at (http:\/\/\S+\/)/.exec(out)?.[1], 'the URL', 30_000);
+    }, 60_000);
+
+    afterAll(async () => {
+      await stopChild(cli);
+      users?.remove();
+    });
+
+    it('the server child runs as www-data with no capability; its launcher, its own child, stays root', async () => {
+      const [server] = childrenOf(cli.pid!);
+      const s = status(server)!;
+      expect(s.Uid.split(/\s+/).map(Number)).toEqual([www.uid, www.uid, www.uid, www.uid]);
+      expect(s.Gid.split(/\s+/).map(Number)).toEqual([www.gid, www.gid, www.gid, www.gid]);
+      for (const set of ['CapPrm', 'CapEff', 'CapAmb']) expect(BigInt(`0x${s[set]}`), set).toBe(0n);
+      const launcher = childrenOf(server).find((p) => cmdline(p).includes('launcher-main.js'))!;
+      expect(status(launcher)!.Uid.split(/\s+/)[0]).toBe('0');
+      await waitFor(() => err.includes('HTTP is served as www-data, without privileges'), 'the banner line');
+    });
+
+    it('a page runs as its owner, a child of the launcher', async () => {
+      const res = await fetch(new URL('alice/whoami.py', url));
+      expect(res.status).toBe(200);
+      const facts = (await res.json()) as { uid: number; gid: number; pid: number };
+      expect([facts.uid, facts.gid]).toEqual([users.users.alice.uid, users.users.alice.gid]);
+      expect(status(facts.pid)!.Uid.split(/\s+/).map(Number)).toEqual(Array(4).fill(users.users.alice.uid));
+    });
+
+    it('a file only root may read is refused (403), a public one sent', async () => {
+      expect((await fetch(new URL('secret.txt', url))).status).toBe(403);
+      expect(await (await fetch(new URL('public.txt', url))).text()).toBe('for all\n');
+    });
+
+    it('the access log in a root-owned folder is written, the file given to www-data', async () => {
+      await fetch(new URL('public.txt?logged', url));
+      const file = path.join(logs, 'access.log');
+      await waitFor(() => readFileSync(file, 'utf8').includes('GET /public.txt?logged'), 'the access line', 10_000);
+      expect(statSync(file).uid).toBe(www.uid);
+      expect(statSync(logs).uid).toBe(0);
+    });
+
+    it('a compromised server child asking for root, other users or signals to pid 1 and the supervisor is refused, and logged', async () => {
+      cli.kill('SIGUSR2'); // passed on to the child, where the hostile hook sends its requests
+      await waitFor(() => err.includes('"sent":8'), 'the hostile requests', 10_000);
+      const answers = () =>
+        [...err.matchAll(/hostile: (\{"pypages":"start-failed".*\})/g)].map((m) => JSON.parse(m[1]));
+      await waitFor(() => answers().length === 6, 'six refusals', 10_000);
+      expect(answers().map((a) => a.id)).toEqual([901, 902, 903, 904, 905, 906]);
+      for (const a of answers()) expect(a.error).toMatch(/^the launcher refused it: /);
+      const why = answers().map((a) => a.error);
+      expect(why[0]).toContain('root, without allow-root-pages');
+      expect(why[2]).toContain("the server-user's own");
+      expect(why[3]).toContain('a system account');
+      expect(why[4]).toContain('LD_PRELOAD');
+      expect(why[5]).toContain("root's group");
+      await waitFor(
+        () => (err.match(/launcher: refused .* asked by the server/g) ?? []).length === 8,
+        `eight log lines:\n${err}`,
+      );
+      expect(err).toMatch(/launcher: refused SIGKILL to pid 1 asked by the server \(pid \d+\): pid 1/);
+      expect(err).toContain(`launcher: refused SIGKILL to pid ${cli.pid} asked by the server`);
+      expect(cli.exitCode).toBe(null);
+      expect((await fetch(new URL('public.txt', url))).status).toBe(200);
+    });
+  });
+});
+
+describe.skipIf(!isRoot)('started as root with cert and key (needs root: skipped otherwise)', () => {
+  let dir: string;
+  let cert: string;
+  let key: string;
+  let cli: ChildProcess | null = null;
+  beforeAll(() => {
+    dir = tempDir('pypages-privtls-');
+    [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    writeFileSync(path.join(dir, 'hello.py'), WHOAMI);
+    // biome-ignore format: openssl's arguments, as typed
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+      { stdio: 'pipe' });
+  });
+  afterAll(async () => {
+    await stopChild(cli);
+    removeDir(dir);
+  });
+  const run = () =>
+    spawn(process.execPath, [CLI, dir, '--port', '0', '--cert', cert, '--key', key, '--allow-root-pages'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it('a key only root may read: pypages does not start (exit 2) and says what to do', async () => {
+    chmodSync(key, 0o600);
+    const proc = run();
+    let err = '';
+    proc.stderr!.on('data', (d) => (err += d));
+    expect(await new Promise((r) => proc.once('exit', r))).toBe(2);
+    expect(err).toContain('cannot serve as the server-user www-data');
+    expect(err).toContain(`${key} (mode 0600, owner uid 0, group gid 0) may not be read`);
+    expect(err).toContain('chgrp www-data and chmod g+r it, or set server-user: root');
+  });
+
+  it("a key www-data's group may read: HTTPS is served by the server-user", async () => {
+    chownSync(key, 0, www.gid);
+    chmodSync(key, 0o640);
+    cli = run();
+    let out = '';
+    cli.stdout!.on('data', (d) => (out += d));
+    const url = await waitFor(() => /serving \S+ at (https:\/\/\S+\/)/.exec(out)?.[1], 'the URL', 30_000);
+    const body = execFileSync('curl', ['-sk', new URL('hello.py', url).href], { encoding: 'utf8' });
+    expect(JSON.parse(body).uid).toBe(0); // allow-root-pages: the page as root, through the launcher
+    const [server] = childrenOf(cli.pid!);
+    expect(status(server)!.Uid.split(/\s+/)[0]).toBe(String(www.uid));
+  });
+});

@@ -1,0 +1,143 @@
+// What the root launcher will do for a server child that gave up root
+// (lib/tenant/launch-policy.ts), on fake accounts files: users and groups
+// allowed and refused, the variables root would read, the server-user, what
+// a start request must look like (server/launcher-messages.ts), when the
+// drop held (server/drop.ts), and which log files are handed over
+// (server/handover.ts).
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeConfig } from '../../../lib/config/config.js';
+import { systemAccounts } from '../../../lib/tenant/accounts.js';
+import { policyOf, refusedEnv, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
+import { serverUserFor } from '../../../lib/tenant/server-user.js';
+import { privilegesLeft } from '../../../server/drop.js';
+import { logFiles } from '../../../server/handover.js';
+import { checkedStart } from '../../../server/launcher-messages.js';
+import { removeDir, tempDir } from '../../helpers.js';
+
+const dir = tempDir('pypages-policy-');
+afterAll(() => removeDir(dir));
+writeFileSync(
+  path.join(dir, 'passwd'),
+  [
+    'root:x:0:0::/root:/bin/sh',
+    'daemon:x:1:1::/:/bin/sh',
+    'www-data:x:33:33::/var/www:/bin/sh',
+    'shop:x:120:130::/srv/shop:/bin/sh',
+    'alice:x:1001:1001::/home/alice:/bin/sh',
+  ].join('\n'),
+);
+writeFileSync(
+  path.join(dir, 'group'),
+  [
+    'root:x:0:',
+    'daemon:x:1:',
+    'www-data:x:33:',
+    'shopg:x:130:',
+    'staff:x:50:alice',
+    'alice:x:1001:',
+    'web:x:2000:',
+  ].join('\n'),
+);
+const accounts = systemAccounts(path.join(dir, 'passwd'), path.join(dir, 'group'));
+const WWW = { uid: 33, gid: 33 };
+const config = (over: Record<string, unknown> = {}) => makeConfig({ root: dir, ...over });
+
+describe('the launch policy', () => {
+  const policy = policyOf(config({ groups: [] }), WWW, accounts);
+
+  it('starts a tenant with its own groups; refuses root, the server-user, system accounts and unknown uids', () => {
+    expect(userFor({ uid: 1001, gid: 1001 }, policy, accounts)).toEqual({
+      runAs: { user: 'alice', uid: 1001, gid: 1001, groups: [50, 1001], home: '/home/alice' },
+    });
+    expect(userFor(null, policy, accounts)).toEqual({ refused: 'root, without allow-root-pages' });
+    expect(userFor({ uid: 0, gid: 0 }, policy, accounts)).toEqual({ refused: 'uid 0: not a tenant' });
+    expect(userFor({ uid: 33, gid: 33 }, policy, accounts)).toEqual({ refused: "uid 33: the server-user's own" });
+    expect(userFor({ uid: 1, gid: 1 }, policy, accounts)).toMatchObject({ refused: expect.stringMatching(/system/) });
+    expect(userFor({ uid: 4242, gid: 4242 }, policy, accounts)).toEqual({ refused: 'uid 4242: no such user' });
+  });
+
+  it('refuses gid 0, the server-user group and a system group the config does not name', () => {
+    expect(userFor({ uid: 1001, gid: 0 }, policy, accounts)).toEqual({ refused: "gid 0: root's group" });
+    expect(userFor({ uid: 1001, gid: 33 }, policy, accounts)).toEqual({ refused: "gid 33: the server-user's group" });
+    expect(userFor({ uid: 1001, gid: 50 }, policy, accounts)).toMatchObject({
+      refused: expect.stringMatching(/system/),
+    });
+    expect(userFor({ uid: 1001, gid: 2000 }, policy, accounts)).toMatchObject({ runAs: { gid: 2000 } });
+  });
+
+  it('allows root with allow-root-pages (top level or a site), and system accounts the config names', () => {
+    expect(userFor(null, policyOf(config({ allowRootPages: true }), WWW, accounts), accounts)).toEqual({ runAs: null });
+    const named = policyOf(config({ user: 'shop', group: 'staff' }), WWW, accounts);
+    expect(userFor({ uid: 120, gid: 130 }, named, accounts)).toMatchObject({ runAs: { user: 'shop' } });
+    expect(userFor({ uid: 1001, gid: 50 }, named, accounts)).toMatchObject({ runAs: { gid: 50 } });
+  });
+
+  it('refuses the variables root would read unless the operator set them so', () => {
+    const operator = policyOf(config({ env: { LD_LIBRARY_PATH: '/opt/oracle/lib' } }), WWW, accounts);
+    expect(refusedEnv({ LD_PRELOAD: '/tmp/x.so', PATH: '/tmp', GLIBC_TUNABLES: 'x', FOO: 'bar' }, operator)).toEqual([
+      'LD_PRELOAD',
+      'PATH',
+      'GLIBC_TUNABLES',
+    ]);
+    expect(refusedEnv({ LD_LIBRARY_PATH: '/opt/oracle/lib', PYTHONHASHSEED: '0' }, operator)).toEqual([]);
+    expect(refusedEnv({ LD_LIBRARY_PATH: '/tmp' }, operator)).toEqual(['LD_LIBRARY_PATH']);
+    expect(refusedEnv({ 'A=B': 'x', C: 'nul\0' }, operator)).toEqual(['A=B', 'C']);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('probes as root only a python* that only root can change', () => {
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'python3'), '#!/bin/sh\n', { mode: 0o755 });
+    writeFileSync(path.join(bin, 'sh'), '#!/bin/sh\n', { mode: 0o755 });
+    expect(rootTrusted(path.join(bin, 'python3'))).toBe(path.join(bin, 'python3'));
+    expect(rootTrusted(path.join(bin, 'sh'))).toBe(null);
+    chmodSync(bin, 0o777);
+    expect(rootTrusted(path.join(bin, 'python3'))).toBe(null);
+  });
+});
+
+describe('the server-user', () => {
+  it('is www-data by default, else nobody; root means none; a missing one is an error', () => {
+    expect(serverUserFor('', accounts)).toMatchObject({ user: 'www-data', uid: 33 });
+    expect(serverUserFor('root', accounts)).toBe(null);
+    expect(serverUserFor('1001', accounts)).toMatchObject({ user: 'alice' });
+    expect(serverUserFor('ghost', accounts)).toBe('server-user: ghost is not in /etc/passwd');
+  });
+
+  it('held only with every uid the user and no capability', () => {
+    const status = (uid: string, eff: string) =>
+      `Uid:\t${uid}\nCapPrm:\t0000000000000000\nCapEff:\t${eff}\nCapAmb:\t0\n`;
+    expect(privilegesLeft(33, status('33\t33\t33\t33', '0000000000000000'))).toBe(null);
+    expect(privilegesLeft(33, status('33\t33\t0\t33', '0000000000000000'))).toBe('uids 33 33 0 33');
+    expect(privilegesLeft(33, status('33\t33\t33\t33', '0000000000000080'))).toBe('CapEff 0000000000000080');
+  });
+});
+
+describe('a start request', () => {
+  const ok = { id: 1, python: '/usr/bin/python3', args: ['-u'], cwd: '/', env: { A: 'b' }, user: { uid: 1, gid: 2 } };
+
+  it('is taken only in its shape', () => {
+    expect(checkedStart(ok)).toMatchObject(ok);
+    expect(checkedStart({ ...ok, id: 'x' })).toBe('no request id');
+    expect(checkedStart({ ...ok, args: [1] })).toBe('args must be a list of text');
+    expect(checkedStart({ ...ok, env: { A: 1 } })).toBe('env must map names to text');
+    expect(checkedStart({ ...ok, user: { uid: '0' } })).toBe('user must be null or { uid, gid }');
+    expect(checkedStart({ ...ok, python: 'a\0b' })).toBe('python and cwd must be text');
+    expect(checkedStart({ ...ok, tenant: { name: 'x', caps: { memory: -1, cpuPercent: 0, pids: 0 } } })).toBe(
+      'tenant must be { name, caps }',
+    );
+  });
+});
+
+describe('the log files handed to the server-user', () => {
+  it('are those the config names, {site} expanded, not {user} nor "-"', () => {
+    const c = config({
+      accessLog: '/var/log/pp/{site}.log',
+      errorLog: '-',
+      sites: [{ name: 'shop', hosts: ['a'], root: dir, 'error-log': '/var/log/pp/{user}.err' }],
+    });
+    expect(logFiles(c)).toEqual(['/var/log/pp/default.log', '/var/log/pp/shop.log']);
+  });
+});
