@@ -9,7 +9,6 @@ import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FIXTURES,
   groupLoad,
   LAUNCHES,
   pythonDescendants,
