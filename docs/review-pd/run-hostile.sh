@@ -15,6 +15,7 @@ cd "${RUN_CWD:-/}"
 REVIEW_REQUESTS=$requests node --import "$here/hostile-hook.mjs" "$repo/dist/server/cli.js" "$root" \
   --port 0 --python /usr/bin/python3 ${EXTRA_ARGS:-} >"$log.out" 2>"$log" &
 cli=$!
+trap 'kill $cli 2>/dev/null; rm -f "$log" "$log.out"; [ -n "${ROOT:-}" ] || rm -rf "$root"' EXIT
 i=0
 until grep -q 'serving' "$log.out" 2>/dev/null; do
   i=$((i + 1)); [ $i -lt 150 ] || { echo "no start"; cat "$log"; kill $cli; exit 1; }; sleep 0.2
@@ -24,4 +25,4 @@ kill -USR2 $cli
 sleep "${WAIT:-4}"
 grep -E 'hostile|launcher' "$log" || true
 kill -TERM $cli; wait $cli || true
-rm -f "$log" "$log.out"
+rm -f "$log" "$log.out"; [ -n "${ROOT:-}" ] || rm -rf "$root"
