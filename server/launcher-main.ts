@@ -8,7 +8,7 @@
 // its channel, once the child has stopped its workers.
 import { parseCli, type Config } from '../lib/config/config.js';
 import { type Accounts, machineAccounts } from '../lib/tenant/accounts.js';
-import { type LaunchPolicy, policyOf } from '../lib/tenant/launch-policy.js';
+import { configRefusal, type LaunchPolicy, policyOf } from '../lib/tenant/launch-policy.js';
 import { serverUserFor } from '../lib/tenant/server-user.js';
 import { Launcher, type Peer } from './launcher.js';
 import { INSTANCE_VARIABLE } from './leftovers.js';
@@ -60,9 +60,12 @@ function parent(): Peer {
   };
 }
 
+/** The config, if only root can change it (else a server child could write its own policy and ask for a re-read). */
 function read(argv: string[]): Config {
   const parsed = parseCli(argv, process.cwd());
   if (parsed.kind !== 'run') throw new Error('not a command line that serves');
+  const why = configRefusal(parsed.config.configFile, process.cwd());
+  if (why) throw new Error(why);
   return parsed.config;
 }
 

@@ -170,7 +170,8 @@ export class Launcher {
   private probe(m: Message): void {
     const real = typeof m.file === 'string' ? rootTrusted(m.file) : null;
     if (!real) return this.reply({ pypages: 'probed', id: m.id, result: null });
-    execFile(real, ['-c', PROBE_SCRIPT], { timeout: PROBE_MS }, (err, stdout, stderr) => {
+    // In /: nothing of the working folder (a file a server child put there) is root's to read.
+    execFile(real, ['-c', PROBE_SCRIPT], { timeout: PROBE_MS, cwd: '/' }, (err, stdout, stderr) => {
       const error = err && { message: err.message, code: err.code, killed: err.killed };
       this.reply({ pypages: 'probed', id: m.id, result: { error, stdout: String(stdout), stderr: String(stderr) } });
     });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { type Config, parseCli } from '../lib/config/config.js';
 import { unreadableBy } from '../lib/tenant/access.js';
 import { machineAccounts } from '../lib/tenant/accounts.js';
+import { configRefusal } from '../lib/tenant/launch-policy.js';
 import type { RunAs } from '../lib/tenant/identity.js';
 import { cannotRun, serverUserFor } from '../lib/tenant/server-user.js';
 import { handLogFile, handStateFolder, logFiles } from './handover.js';
@@ -25,7 +26,10 @@ export function privilegesFor(config: Config, accounts = machineAccounts()): Pri
   if (process.getuid?.() !== 0) return null;
   const user = serverUserFor(config.serverUser, accounts);
   if (user === null || typeof user === 'string') return user;
-  const why = cannotRun(user, [process.execPath, process.argv[1]]) ?? tlsRefusal(config, user);
+  const why =
+    configRefusal(config.configFile, process.cwd()) ??
+    cannotRun(user, [process.execPath, process.argv[1]]) ??
+    tlsRefusal(config, user);
   if (why) return `cannot serve as the server-user ${user.user}: ${why}`;
   return new RootPrivileges(config, user);
 }
@@ -62,6 +66,8 @@ class RootPrivileges implements Privileges {
     try {
       const parsed = parseCli([...argv], process.cwd());
       if (parsed.kind !== 'run') return;
+      const why = configRefusal(parsed.config.configFile, process.cwd()); // else its log files could be any file
+      if (why) return say(`keeping the log files of the config read before: ${why}`);
       this.config = parsed.config;
     } catch {} // the server child reports a config that does not read
   }

@@ -19,9 +19,10 @@
 // - Signals and sweeps. Only to a live process whose uids are all one the
 //   policy allows (root's only with allow-root-pages and this child's
 //   instance mark), never pid 1, the supervisor, the server nor the launcher.
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
+import { DEFAULT_CONFIG_FILE } from '../config/settings.js';
 import type { Accounts } from './accounts.js';
 import type { RunAs } from './identity.js';
 
@@ -125,20 +126,60 @@ function loginDefs(file = '/etc/login.defs'): { UID_MIN?: number; GID_MIN?: numb
 /**
  * The real path of `file` if root may run it to probe it: a python* that only
  * root can change (it, and every folder down to it, owned by root and not
- * writable by others, a sticky folder like /tmp excepted); else null. Run
- * by anyone else, the probe is the server child's, as server-user.
+ * writable by others, a sticky folder like /tmp excepted); else null. The
+ * name that counts is the real file's: a link named python3 to perl (or od)
+ * would have root run `perl -c PROBE_SCRIPT`, which runs the BEGIN blocks of
+ * a file of that name in the working folder. Run by anyone else, the probe
+ * is the server child's, as server-user.
  */
 export function rootTrusted(file: string): string | null {
   try {
     const real = realpathSync(file);
-    if (![file, real].some((f) => /^python[\d.]*$/.test(path.basename(f)))) return null;
-    for (let at = real; ; at = path.dirname(at)) {
-      const st = statSync(at);
-      const writable = (st.mode & 0o022) !== 0 && !(st.isDirectory() && (st.mode & 0o1000) !== 0);
-      if (st.uid !== 0 || writable) return null;
-      if (path.dirname(at) === at) return real;
-    }
+    return /^python[\d.]*$/.test(path.basename(real)) && rootOnly(real) ? real : null;
   } catch {
     return null;
   }
+}
+
+/** Whether only root can change `real` (a real path): it and every folder down to it root's, not writable by others (sticky folders excepted). */
+function rootOnly(real: string): boolean {
+  for (let at = real; ; at = path.dirname(at)) {
+    const st = statSync(at);
+    const writable = (st.mode & 0o022) !== 0 && !(st.isDirectory() && (st.mode & 0o1000) !== 0);
+    if (st.uid !== 0 || writable) return false;
+    if (path.dirname(at) === at) return true;
+  }
+}
+
+/**
+ * Why root must not take its policy from the config `configFile` (null: none,
+ * pypages.yaml is then looked for in `cwd`), or null: the file, or the folder
+ * it is looked for in, can be changed by someone other than root. A server
+ * child (or tenant) that can write there could give itself allow-root-pages,
+ * or have the supervisor hand it any file as a log file, by the next read (a
+ * SIGHUP, a restart of the child, or the child's own 'reread').
+ */
+export function configRefusal(configFile: string | null, cwd: string): string | null {
+  const file = path.resolve(cwd, configFile ?? DEFAULT_CONFIG_FILE);
+  const lexical = [file, ...ancestors(file)].filter((at) => lstatSync(at, { throwIfNoEntry: false }));
+  const real = lexical.map((at) => realpathSync(at));
+  const bad = [...lexical.filter((at) => !rootOwnedLink(at)), ...real.filter((at) => !rootOnly(at))];
+  return bad.length
+    ? `the config ${file} (or a folder it is looked for in, ${bad[0]}) can be changed by another user than root: ` +
+        "make them root's and not writable by others, or start pypages elsewhere (cd /) with --config"
+    : null;
+}
+
+function ancestors(file: string): string[] {
+  const up: string[] = [];
+  for (let at = path.dirname(file); ; at = path.dirname(at)) {
+    up.push(at);
+    if (path.dirname(at) === at) return up;
+  }
+}
+
+/** A component that is not a link, or a link root made (only root may then replace it, its folder being checked too). */
+function rootOwnedLink(at: string): boolean {
+  const st = lstatSync(at);
+  return !st.isSymbolicLink() || st.uid === 0;
 }

@@ -4,12 +4,12 @@
 // a start request must look like (server/launcher-messages.ts), when the
 // drop held (server/drop.ts), and which log files are handed over
 // (server/handover.ts).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../../lib/config/config.js';
 import { systemAccounts } from '../../../lib/tenant/accounts.js';
-import { policyOf, refusedEnv, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
+import { configRefusal, policyOf, refusedEnv, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
 import { serverUserFor } from '../../../lib/tenant/server-user.js';
 import { privilegesLeft } from '../../../server/drop.js';
 import { logFiles } from '../../../server/handover.js';
@@ -96,6 +96,37 @@ describe('the launch policy', () => {
     chmodSync(bin, 0o777);
     expect(rootTrusted(path.join(bin, 'python3'))).toBe(null);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'a link named python* counts by what it leads to: not a root-owned perl or od',
+    () => {
+      const bin = path.join(dir, 'bin2');
+      const links = path.join(dir, 'links');
+      mkdirSync(bin);
+      mkdirSync(links);
+      writeFileSync(path.join(bin, 'perl'), '#!/bin/sh\n', { mode: 0o755 });
+      symlinkSync(path.join(bin, 'perl'), path.join(links, 'python3'));
+      expect(rootTrusted(path.join(links, 'python3'))).toBe(null);
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "the config root reads its policy from must be root's alone, and its folder",
+    () => {
+      const etc = path.join(dir, 'etc');
+      mkdirSync(etc, { mode: 0o755 });
+      expect(configRefusal(null, etc)).toBe(null); // no pypages.yaml in a root-only folder
+      writeFileSync(path.join(etc, 'pypages.yaml'), 'port: 8000\n', { mode: 0o644 });
+      expect(configRefusal(null, etc)).toBe(null);
+      expect(configRefusal('pypages.yaml', etc)).toBe(null);
+      chownSync(path.join(etc, 'pypages.yaml'), 33, 33);
+      expect(configRefusal(null, etc)).toContain('can be changed by another user than root');
+      chownSync(path.join(etc, 'pypages.yaml'), 0, 0);
+      chmodSync(etc, 0o777); // anyone may put a pypages.yaml there, or swap it
+      expect(configRefusal(null, etc)).toContain(`a folder it is looked for in, ${etc}`);
+      expect(configRefusal(path.join(etc, 'pypages.yaml'), '/')).toContain(etc);
+    },
+  );
 });
 
 describe('the server-user', () => {
