@@ -16,7 +16,8 @@ import { PROBE_SCRIPT } from '../lib/groups/interpreter.js';
 import { readFileSync } from 'node:fs';
 import type { Accounts } from '../lib/tenant/accounts.js';
 import { Cgroups, type TenantCaps } from '../lib/tenant/cgroups.js';
-import { type LaunchPolicy, refusedEnv, rootTrusted, uidRefusal, userFor } from '../lib/tenant/launch-policy.js';
+import { type LaunchPolicy, OWNER_VARIABLE, ownerRule, programRefusal } from '../lib/tenant/launch-policy.js';
+import { refusedEnv, rootTrusted, uidRefusal, userFor } from '../lib/tenant/launch-policy.js';
 import type { Started } from '../lib/tenant/root-side.js';
 import type { Logger } from '../lib/util/log.js';
 import { signalIfAlive } from '../lib/util/process-identity.js';
@@ -100,13 +101,18 @@ export class Launcher {
     const user = userFor(m.user, this.o.policy(), this.o.accounts);
     if ('refused' in user) return this.refuse(`a process as ${describeUser(m)}`, user.refused, m.id);
     const env = refusedEnv(m.env, this.o.policy());
-    if (env.length) return this.refuse('a process', `variables root would read: ${env.join(', ')}`, m.id);
+    if (env.length) return this.refuse('a process', `variables root or Python would read: ${env.join(', ')}`, m.id);
+    const program = programRefusal(m.python, m.args, user.runAs?.uid ?? 0);
+    if (program) return this.refuse('a process', program, m.id);
     const cgroup = m.tenant && user.runAs ? this.cgroupOf(m.tenant) : [];
-    const started = startHere(
-      { ...m, runAs: user.runAs, cgroup },
-      { env: { [INSTANCE_VARIABLE]: this.o.instance }, bound: true },
-    );
+    const started = startHere({ ...m, runAs: user.runAs, cgroup }, { env: this.envOf(user.runAs), bound: true });
     this.handOver(m, started);
+  }
+
+  /** What the launcher adds last, past the child's reach: its instance mark, and whose files a tenant may import. */
+  private envOf(runAs: { uid: number } | null): Record<string, string> {
+    const owner = runAs && ownerRule(runAs.uid, this.o.policy());
+    return { [INSTANCE_VARIABLE]: this.o.instance, ...(owner ? { [OWNER_VARIABLE]: owner } : {}) };
   }
 
   /** Sends the server child the new process's pid and pipes (closed here once sent), then its exit. */

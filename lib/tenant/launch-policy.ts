@@ -7,15 +7,27 @@
 // - Users. A process runs as uid 0 only if allow-root-pages is set in the
 //   launcher's own reading of the config (at the top or for a site); never as the
 //   server-user (a page running as it could trace the server child), never
-//   as a system account (uid below UID_MIN of /etc/login.defs, 1000 on
-//   Debian, as suEXEC's AP_UID_MIN) unless the config names it as a `user:`.
-//   Its groups are the account's own, looked up here; a `group:` other than
-//   the account's primary group must be at least GID_MIN or named in the
-//   config, and never gid 0 nor the server-user's group.
+//   as a system account (uid outside UID_MIN..UID_MAX of /etc/login.defs,
+//   1000..60000 on Debian, as suEXEC's AP_UID_MIN; nobody is 65534) unless
+//   the config names it as a `user:`. Its groups are the account's own,
+//   looked up here, less the system groups (below GID_MIN or above GID_MAX:
+//   shadow, adm, docker, sudo...) the config does not name: a compromised
+//   child must not reach /etc/shadow through a tenant that happens to be in
+//   group shadow. A `group:` other than the account's primary group must be
+//   in range or named, and never gid 0 nor the server-user's group.
+// - Code. A tenant process (uid not named by the config) is told, in a
+//   variable the child cannot override, to import only files and folders
+//   its own user or root owns and nobody else may write
+//   (lib/python/pypages_worker/owner.py), as suEXEC runs only a script its
+//   target owns: else a compromised child could have any tenant run a file
+//   it wrote. Its working folder is entered after the switch
+//   (lib/tenant/launch-line.ts), so it is one the tenant may reach.
 // - Environment. The child's variables reach setpriv and sh, which run as
 //   root before the switch: those the loader, libc and sh read (LD_*,
-//   GLIBC_TUNABLES, PATH, glibc's unsecvars...) pass only with a value the
-//   operator's config gives.
+//   GLIBC_TUNABLES, PATH, glibc's unsecvars...) and those Python reads at
+//   start (PYTHON*: PYTHONHOME, PYTHONSTARTUP... would run code of the
+//   child's choice as the tenant) pass only with a value the operator's
+//   config gives.
 // - Signals and sweeps. Only to a live process whose uids are all one the
 //   policy allows (root's only with allow-root-pages and this child's
 //   instance mark), never pid 1, the supervisor, the server nor the launcher.
@@ -30,7 +42,7 @@ import type { RunAs } from './identity.js';
 // biome-ignore format: a list read as a list
 const ROOT_READ = new RegExp(`^(LD_|MALLOC_|(${[
   'PATH', 'GLIBC_TUNABLES', 'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH',
-  'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', 'ENV', 'BASH_ENV', 'IFS',
+  'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', 'ENV', 'BASH_ENV', 'IFS', 'PYTHON\\w*',
 ].join('|')})$)`);
 
 export interface LaunchPolicy {
@@ -38,7 +50,9 @@ export interface LaunchPolicy {
   readonly serverUid: number;
   readonly serverGid: number;
   readonly uidMin: number;
+  readonly uidMax: number;
   readonly gidMin: number;
+  readonly gidMax: number;
   /** uids and gids the config names (user:, group:): allowed below the minimum. */
   readonly namedUids: ReadonlySet<number>;
   readonly namedGids: ReadonlySet<number>;
@@ -62,7 +76,9 @@ export function policyOf(config: Config, server: { uid: number; gid: number }, a
     serverUid: server.uid,
     serverGid: server.gid,
     uidMin: defs.UID_MIN ?? 1000,
+    uidMax: defs.UID_MAX ?? 60000,
     gidMin: defs.GID_MIN ?? 1000,
+    gidMax: defs.GID_MAX ?? 60000,
     namedUids: named('user', (n) => accounts.user(n)?.uid),
     namedGids: named('group', (n) => accounts.group(n)?.gid),
     operatorEnv: new Set(env.filter(([k]) => ROOT_READ.test(k)).map(([k, v]) => `${k}=${v}`)),
@@ -80,23 +96,32 @@ export function userFor(
   const account = accounts.user(uid);
   const why = uidRefusal(uid, policy) ?? (account ? gidRefusal(gid, account.gid, policy) : `uid ${uid}: no such user`);
   if (why !== null || !account) return { refused: why ?? '' };
-  return { runAs: { user: account.name, uid, gid, groups: accounts.groupsOf(account), home: account.home } };
+  const groups = accounts.groupsOf(account).filter((g) => g === gid || !gidRefusal(g, gid, policy));
+  return { runAs: { user: account.name, uid, gid, groups, home: account.home } };
+}
+
+/** Read once by lib/python/pypages_worker/owner.py at a worker's (or fork server's) start. */
+export const OWNER_VARIABLE = 'PYPAGES_OWNER_ONLY';
+
+/** The value of OWNER_VARIABLE for a process as `uid`: whose files it may import (lib/python/pypages_worker/owner.py); null when the config names the user. */
+export function ownerRule(uid: number, policy: LaunchPolicy): string | null {
+  return policy.namedUids.has(uid) ? null : `${uid} ${policy.serverGid}`;
 }
 
 /** Why a process may not run as (or be signalled as) `uid`; null if it may. uid 0 is for the caller to judge. */
 export function uidRefusal(uid: number, policy: LaunchPolicy): string | null {
   if (!Number.isInteger(uid) || uid <= 0) return `uid ${uid}: not a tenant`;
   if (uid === policy.serverUid) return `uid ${uid}: the server-user's own`;
-  if (uid < policy.uidMin && !policy.namedUids.has(uid))
-    return `uid ${uid}: a system account (below ${policy.uidMin}) that no user: setting names`;
+  if ((uid < policy.uidMin || uid > policy.uidMax) && !policy.namedUids.has(uid))
+    return `uid ${uid}: a system account (outside ${policy.uidMin}..${policy.uidMax}) that no user: setting names`;
   return null;
 }
 
 function gidRefusal(gid: number, primary: number, policy: LaunchPolicy): string | null {
   if (!Number.isInteger(gid) || gid <= 0) return `gid ${gid}: root's group`;
   if (gid === policy.serverGid) return `gid ${gid}: the server-user's group`;
-  if (gid !== primary && gid < policy.gidMin && !policy.namedGids.has(gid))
-    return `gid ${gid}: a system group (below ${policy.gidMin}) that no group: setting names`;
+  if (gid !== primary && (gid < policy.gidMin || gid > policy.gidMax) && !policy.namedGids.has(gid))
+    return `gid ${gid}: a system group (outside ${policy.gidMin}..${policy.gidMax}) that no group: setting names`;
   return null;
 }
 
@@ -110,8 +135,10 @@ export function refusedEnv(env: Readonly<Record<string, unknown>>, policy: Launc
   }
 }
 
-/** UID_MIN and GID_MIN of /etc/login.defs, where it says. */
-function loginDefs(file = '/etc/login.defs'): { UID_MIN?: number; GID_MIN?: number } {
+type LoginDefs = { UID_MIN?: number; UID_MAX?: number; GID_MIN?: number; GID_MAX?: number };
+
+/** The ranges of /etc/login.defs, where it says. */
+function loginDefs(file = '/etc/login.defs'): LoginDefs {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
@@ -120,7 +147,7 @@ function loginDefs(file = '/etc/login.defs'): { UID_MIN?: number; GID_MIN?: numb
     const m = new RegExp(`^\\s*${key}\\s+(\\d+)`, 'm').exec(text);
     return m ? Number(m[1]) : undefined;
   };
-  return { UID_MIN: value('UID_MIN'), GID_MIN: value('GID_MIN') };
+  return { UID_MIN: value('UID_MIN'), UID_MAX: value('UID_MAX'), GID_MIN: value('GID_MIN'), GID_MAX: value('GID_MAX') };
 }
 
 /**
@@ -141,14 +168,36 @@ export function rootTrusted(file: string): string | null {
   }
 }
 
-/** Whether only root can change `real` (a real path): it and every folder down to it root's, not writable by others (sticky folders excepted). */
-function rootOnly(real: string): boolean {
+/** Whether only root (or `uid`) can change `real` (a real path): it and every folder down to it theirs, not writable by others (sticky folders excepted). */
+function rootOnly(real: string, uid = 0): boolean {
   for (let at = real; ; at = path.dirname(at)) {
     const st = statSync(at);
     const writable = (st.mode & 0o022) !== 0 && !(st.isDirectory() && (st.mode & 0o1000) !== 0);
-    if (st.uid !== 0 || writable) return false;
+    if ((st.uid !== 0 && st.uid !== uid) || writable) return false;
     if (path.dirname(at) === at) return true;
   }
+}
+
+/** The only command lines the launcher starts: a worker or a fork server, by pypages' own module, with no option before it. */
+const ENTRIES = [
+  ['-u', '-m', 'pypages_worker'],
+  ['-u', '-m', 'pypages_worker.forkserver'],
+];
+
+/**
+ * Why the launcher may not run `python args` as `uid` (0: root), or null: the
+ * program must be a Python (by its real name) that only root or that user can
+ * change (a tenant's own venv), and the line one of ENTRIES: anything else
+ * (`-c`, another module, /bin/sh) would run the child's code as the tenant.
+ */
+export function programRefusal(python: string, args: readonly string[], uid: number): string | null {
+  if (!ENTRIES.some((e) => e.every((a, i) => args[i] === a)))
+    return `not a pypages worker's command line: ${args.slice(0, 3).join(' ')}`;
+  try {
+    const real = realpathSync(python);
+    if (/^python[\d.]*$/.test(path.basename(real)) && rootOnly(real, uid)) return null;
+  } catch {}
+  return `${python}: not a Python that only root or uid ${uid} can change`;
 }
 
 /**

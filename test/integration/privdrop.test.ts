@@ -20,12 +20,27 @@ const HOOK = new URL('../fixtures/privdrop/hostile-child.mjs', import.meta.url).
 const WHOAMI = `import json, os
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json")])
-    return [json.dumps({"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid()}).encode()]
+    facts = {"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid(), "groups": sorted(os.getgroups())}
+    return [json.dumps(facts).encode()]
 `;
+const WORKER = ['-u', '-m', 'pypages_worker', '--root', '/', '--threads', '1', '--processes', '1'];
+const NOBODY = { uid: 65534, gid: 65534 };
+const PY_HOME = { PYTHONHOME: '/tmp/planted' };
 const www = isRoot ? { uid: id('-u', 'www-data'), gid: id('-g', 'www-data') } : { uid: -1, gid: -1 };
 
 function id(flag: string, user: string): number {
   return Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
+}
+
+/** A system group (below GID_MIN) and an ordinary one, both made now with `user` in them. */
+function joinGroups(user: string): { system: number; normal: number; names: string[] } {
+  const tag = user.slice(2, 12);
+  const names = [`ppsys${tag}`, `ppgrp${tag}`];
+  execFileSync('groupadd', ['--system', names[0]]);
+  execFileSync('groupadd', [names[1]]);
+  for (const name of names) execFileSync('usermod', ['-aG', name, user]);
+  const gid = (name: string) => Number(execFileSync('getent', ['group', name], { encoding: 'utf8' }).split(':')[2]);
+  return { system: gid(names[0]), normal: gid(names[1]), names };
 }
 
 /** /proc/PID/status's fields, or null once it is gone. */
@@ -57,7 +72,8 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
     let logs: string;
     let out = '';
     let err = '';
-    const hostile = (alice: { uid: number; gid: number }) => [
+    let groups: { system: number; normal: number; names: string[] };
+    const hostile = (alice: { uid: number; gid: number }, hidden: string) => [
       { pypages: 'start', id: 901, python: '/usr/bin/python3', args: ['-c', 'pass'], cwd: '/', env: {}, user: null },
       { pypages: 'start', id: 902, python: '/usr/bin/python3', args: [], cwd: '/', env: {}, user: { uid: 0, gid: 0 } },
       { pypages: 'start', id: 903, python: '/usr/bin/python3', args: [], cwd: '/', env: {}, user: www },
@@ -80,6 +96,11 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
         env: {},
         user: { ...alice, gid: 0 },
       },
+      { pypages: 'start', id: 907, python: '/bin/sh', args: WORKER, cwd: '/', env: {}, user: alice },
+      { pypages: 'start', id: 908, python: '/usr/bin/python3', args: ['-c', 'pass'], cwd: '/', env: {}, user: alice },
+      { pypages: 'start', id: 909, python: '/usr/bin/python3', args: WORKER, cwd: '/', env: {}, user: NOBODY },
+      { pypages: 'start', id: 910, python: '/usr/bin/python3', args: WORKER, cwd: '/', env: PY_HOME, user: alice },
+      { pypages: 'start', id: 911, python: '/usr/bin/python3', args: WORKER, cwd: hidden, env: {}, user: alice },
       { pypages: 'signal', pid: 1, start: null, uid: 0, signal: 'SIGKILL' },
       { pypages: 'signal', pid: 'SUPERVISOR', start: null, uid: alice.uid, signal: 'SIGKILL' }, // the hook's parent
     ];
@@ -87,19 +108,28 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
     beforeAll(async () => {
       users = makeTestUsers(['alice']);
       const { alice } = users.users;
+      groups = joinGroups(alice.name);
       const root = path.join(users.base, 'www');
+      const hidden = path.join(users.base, 'private', 'inner'); // under a folder only root may pass
       logs = path.join(users.base, 'logs');
       mkdirSync(path.join(root, 'alice'), { recursive: true });
+      mkdirSync(path.join(root, 'shared'), { mode: 0o755 });
+      chownSync(path.join(root, 'shared'), www.uid, www.gid); // a folder the server-user may write
+      mkdirSync(hidden, { recursive: true });
+      chmodSync(path.dirname(hidden), 0o700);
       mkdirSync(logs, { mode: 0o755 });
-      writeFileSync(path.join(root, 'alice', 'whoami.py'), WHOAMI);
-      users.own(alice, path.join(root, 'alice'), path.join(root, 'alice', 'whoami.py'));
+      for (const at of ['alice', 'shared']) {
+        writeFileSync(path.join(root, at, 'whoami.py'), WHOAMI);
+        users.own(alice, path.join(root, at, 'whoami.py'));
+      }
+      users.own(alice, path.join(root, 'alice'));
       writeFileSync(path.join(root, 'secret.txt'), 'root only\n', { mode: 0o600 });
       writeFileSync(path.join(root, 'public.txt'), 'for all\n');
       chmodSync(root, 0o755);
       const args = ['--import', HOOK, CLI, root, '--port', '0', '--launch', launch, '--python', '/usr/bin/python3'];
       cli = spawn(process.execPath, [...args, '--access-log', path.join(logs, 'access.log')], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PYPAGES_TEST_HOSTILE: JSON.stringify(hostile(alice)) },
+        env: { ...process.env, PYPAGES_TEST_HOSTILE: JSON.stringify(hostile(alice, hidden)) },
       });
       cli.stdout!.on('data', (d) => (out += d));
       cli.stderr!.on('data', (d) => (err += d));
@@ -109,6 +139,7 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
     afterAll(async () => {
       await stopChild(cli);
       users?.remove();
+      for (const name of groups?.names ?? []) execFileSync('groupdel', [name]);
     });
 
     it('the server child runs as www-data with no capability; its launcher, its own child, stays root', async () => {
@@ -122,12 +153,21 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
       await waitFor(() => err.includes('HTTP is served as www-data, without privileges'), 'the banner line');
     });
 
-    it('a page runs as its owner, a child of the launcher', async () => {
+    it('a page runs as its owner, a child of the launcher, with its groups less the system ones', async () => {
       const res = await fetch(new URL('alice/whoami.py', url));
       expect(res.status).toBe(200);
-      const facts = (await res.json()) as { uid: number; gid: number; pid: number };
+      const facts = (await res.json()) as { uid: number; gid: number; pid: number; groups: number[] };
       expect([facts.uid, facts.gid]).toEqual([users.users.alice.uid, users.users.alice.gid]);
       expect(status(facts.pid)!.Uid.split(/\s+/).map(Number)).toEqual(Array(4).fill(users.users.alice.uid));
+      expect(facts.groups).toEqual([users.users.alice.gid, groups.normal].sort((a, b) => a - b));
+      expect(facts.groups).not.toContain(groups.system);
+    });
+
+    it("a page of alice's in a folder the server-user may write is not imported, and the log says why", async () => {
+      const res = await fetch(new URL('shared/whoami.py', url));
+      expect(res.status).toBe(500);
+      const line = `${path.join(users.base, 'www', 'shared')} belongs to uid ${www.uid}`;
+      await waitFor(() => err.includes(line), `the reason in the log:\n${err}`, 10_000);
     });
 
     it('a file only root may read is refused (403), a public one sent', async () => {
@@ -145,11 +185,11 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
 
     it('a compromised server child asking for root, other users or signals to pid 1 and the supervisor is refused, and logged', async () => {
       cli.kill('SIGUSR2'); // passed on to the child, where the hostile hook sends its requests
-      await waitFor(() => err.includes('"sent":8'), 'the hostile requests', 10_000);
+      await waitFor(() => err.includes('"sent":13'), 'the hostile requests', 10_000);
       const answers = () =>
         [...err.matchAll(/hostile: (\{"pypages":"start-failed".*\})/g)].map((m) => JSON.parse(m[1]));
-      await waitFor(() => answers().length === 6, 'six refusals', 10_000);
-      expect(answers().map((a) => a.id)).toEqual([901, 902, 903, 904, 905, 906]);
+      await waitFor(() => answers().length === 10, 'ten refusals', 10_000);
+      expect(answers().map((a) => a.id)).toEqual([901, 902, 903, 904, 905, 906, 907, 908, 909, 910]);
       for (const a of answers()) expect(a.error).toMatch(/^the launcher refused it: /);
       const why = answers().map((a) => a.error);
       expect(why[0]).toContain('root, without allow-root-pages');
@@ -157,10 +197,16 @@ describe.skipIf(!isRoot)('started as root, HTTP is served as server-user (needs 
       expect(why[3]).toContain('a system account');
       expect(why[4]).toContain('LD_PRELOAD');
       expect(why[5]).toContain("root's group");
+      expect(why[6]).toContain('/bin/sh: not a Python');
+      expect(why[7]).toContain("not a pypages worker's command line: -c pass");
+      expect(why[8]).toContain('uid 65534: a system account');
+      expect(why[9]).toContain('PYTHONHOME');
       await waitFor(
-        () => (err.match(/launcher: refused .* asked by the server/g) ?? []).length === 8,
-        `eight log lines:\n${err}`,
+        () => (err.match(/launcher: refused .* asked by the server/g) ?? []).length === 12,
+        `twelve log lines:\n${err}`,
       );
+      const entered = await waitFor(() => /hostile: (\{"pypages":"exited","id":911.*\})/.exec(err), 'its exit');
+      expect(JSON.parse(entered[1]).code, 'a worker as alice in a folder alice cannot reach').toBe(71);
       expect(err).toMatch(/launcher: refused SIGKILL to pid 1 asked by the server \(pid \d+\): pid 1/);
       expect(err).toContain(`launcher: refused SIGKILL to pid ${cli.pid} asked by the server`);
       expect(cli.exitCode).toBe(null);

@@ -9,4 +9,5 @@ PROTOCOL = 1  # a worker met a frame it cannot read, lost its pipes, or its fram
 USAGE = 2  # bad command line (as argparse exits), or fds 3 and 4 are not open: not started by pypages
 THREADS = 4  # the fork server: a shared-preload module started a thread, so forking is not safe
 LINGERED = 5  # a worker still running LIFELINE_SECONDS after fd 3 hung up (lifeline.py ended it)
-CHILD_SETUP = 71  # sysexits' EX_OSERR: a forked worker could not connect to Node or take on its cwd and env
+CHILD_SETUP = 71  # sysexits' EX_OSERR: a forked worker could not connect to Node or take on its cwd and env;
+# or a worker or fork server started as a user could not enter its folder (main.enter_folder)

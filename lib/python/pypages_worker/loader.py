@@ -10,7 +10,7 @@ import re
 import sys
 import threading
 
-from . import imports
+from . import imports, owner
 
 _lock = threading.RLock()
 _modules = {}  # abs script path -> module
@@ -56,6 +56,9 @@ def load_script(path, root=None):
 
 
 def _import(path, name):
+    why = owner.refusal(path)
+    if why:
+        raise PermissionError("not imported: " + why)
     folder = os.path.dirname(path)
     if folder not in sys.path:
         sys.path.insert(0, folder)

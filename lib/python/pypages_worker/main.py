@@ -18,7 +18,7 @@ import socket
 import stat
 import sys
 
-from . import PROTOCOL_VERSION, exits, imports, lifeline, limits, log, signals
+from . import PROTOCOL_VERSION, exits, imports, lifeline, limits, log, owner, signals
 from .errors import describe
 from .protocol import READY, FrameReader, FrameWriter, dump_json
 from .request import find_app
@@ -70,7 +70,9 @@ def main(argv=None, parser=None, fresh=True):
         return exits.USAGE
     if fresh:
         isolate_sys_path()
-    sys.path[0:0] = args.python_path
+    if not enter_folder():
+        return exits.CHILD_SETUP
+    sys.path[0:0] = importable(args.python_path)
     if not own_pipes():
         log("fds 3 and 4 must be the frame pipes: this program is started by the pypages server")
         return exits.USAGE
@@ -81,6 +83,18 @@ def main(argv=None, parser=None, fresh=True):
     send_ready(writer.send)
     preload(args.preload, args.root, reporter)  # after READY: Node treats every frame before it as a failed start
     return router.serve(FrameReader(FD_IN))
+
+
+def importable(folders):
+    """The --python-path folders this worker may import from (owner.py); the others are logged and left out."""
+    kept = []
+    for folder in folders:
+        why = owner.refusal(folder)
+        if why:
+            log("--python-path %s left out: %s" % (folder, why))
+        else:
+            kept.append(folder)
+    return kept
 
 
 def own_pipes():
@@ -139,6 +153,27 @@ def widen(fd):
             sock.close()
     except (OSError, ImportError, AttributeError):
         pass  # not Linux, or over the limit: the default size still works
+
+
+FOLDER_VARIABLE = "PYPAGES_FOLDER"
+
+
+def enter_folder():
+    """Enter the working folder the root launcher names (lib/worker/launch/start-python.ts); False if this user cannot.
+
+    Started as another user, the process starts in / and enters its folder
+    itself, as that user: entered by root before the switch, a folder the
+    user could never reach (under a 0700 /root) would be its cwd all the same.
+    """
+    folder = os.environ.pop(FOLDER_VARIABLE, None)
+    if folder is None:
+        return True
+    try:
+        os.chdir(folder)
+    except OSError as err:
+        log("uid %d cannot enter the folder %s: %s" % (os.getuid(), folder, err.strerror))
+        return False
+    return True
 
 
 def isolate_sys_path():

@@ -14,6 +14,8 @@ import { rootSide, type PythonProcess, type StartRequest, type Started } from '.
 import { forkSocket } from './fork-folders.js';
 import { workerEnv } from './spawn.js';
 
+const FOLDER_VARIABLE = 'PYPAGES_FOLDER';
+
 /** What this process knows of a launch: the whole user, and the cgroup.procs files when it made the cgroups itself. */
 export interface PythonLaunch extends Omit<StartRequest, 'user'> {
   readonly runAs: RunAs | null;
@@ -44,11 +46,14 @@ export interface HereOptions {
 export function startHere(launch: PythonLaunch, options: HereOptions = {}): Started {
   const socket = launch.fork ? forkSocket(launch.runAs, options.bound ?? false) : null;
   const args = socket ? [...launch.args, '--socket', socket.path] : launch.args;
+  const folder = socket ? dirname(socket.path) : launch.cwd;
   const line = asUser(launch.python, args, launch.runAs, launch.cgroup);
+  // A user's folder is entered by the process itself, as the user (FOLDER_VARIABLE in pypages_worker/main.py).
+  const entered = launch.runAs ? { [FOLDER_VARIABLE]: folder } : {};
   try {
     const child = spawn(line.command, line.args, {
-      cwd: socket ? dirname(socket.path) : launch.cwd,
-      env: { ...workerEnv({ ...launch.env }, launch.runAs), ...options.env },
+      cwd: launch.runAs ? '/' : folder,
+      env: { ...workerEnv({ ...launch.env }, launch.runAs), ...entered, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: options.detached,
     });

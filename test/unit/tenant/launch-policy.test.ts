@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../../lib/config/config.js';
 import { systemAccounts } from '../../../lib/tenant/accounts.js';
-import { configRefusal, policyOf, refusedEnv, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
+import { configRefusal, ownerRule, policyOf, programRefusal } from '../../../lib/tenant/launch-policy.js';
+import { refusedEnv, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
 import { serverUserFor } from '../../../lib/tenant/server-user.js';
 import { privilegesLeft } from '../../../server/drop.js';
 import { logFiles } from '../../../server/handover.js';
@@ -26,6 +27,7 @@ writeFileSync(
     'www-data:x:33:33::/var/www:/bin/sh',
     'shop:x:120:130::/srv/shop:/bin/sh',
     'alice:x:1001:1001::/home/alice:/bin/sh',
+    'nobody:x:65534:65534::/nonexistent:/bin/sh',
   ].join('\n'),
 );
 writeFileSync(
@@ -37,7 +39,9 @@ writeFileSync(
     'shopg:x:130:',
     'staff:x:50:alice',
     'alice:x:1001:',
-    'web:x:2000:',
+    'web:x:2000:alice',
+    'shadow:x:42:alice',
+    'nogroup:x:65534:alice',
   ].join('\n'),
 );
 const accounts = systemAccounts(path.join(dir, 'passwd'), path.join(dir, 'group'));
@@ -47,9 +51,12 @@ const config = (over: Record<string, unknown> = {}) => makeConfig({ root: dir, .
 describe('the launch policy', () => {
   const policy = policyOf(config({ groups: [] }), WWW, accounts);
 
-  it('starts a tenant with its own groups; refuses root, the server-user, system accounts and unknown uids', () => {
+  it('starts a tenant with its own groups less the system ones; refuses root, the server-user, system accounts and unknown uids', () => {
     expect(userFor({ uid: 1001, gid: 1001 }, policy, accounts)).toEqual({
-      runAs: { user: 'alice', uid: 1001, gid: 1001, groups: [50, 1001], home: '/home/alice' },
+      runAs: { user: 'alice', uid: 1001, gid: 1001, groups: [1001, 2000], home: '/home/alice' },
+    });
+    expect(userFor({ uid: 65534, gid: 65534 }, policy, accounts)).toMatchObject({
+      refused: 'uid 65534: a system account (outside 1000..60000) that no user: setting names',
     });
     expect(userFor(null, policy, accounts)).toEqual({ refused: 'root, without allow-root-pages' });
     expect(userFor({ uid: 0, gid: 0 }, policy, accounts)).toEqual({ refused: 'uid 0: not a tenant' });
@@ -71,7 +78,27 @@ describe('the launch policy', () => {
     expect(userFor(null, policyOf(config({ allowRootPages: true }), WWW, accounts), accounts)).toEqual({ runAs: null });
     const named = policyOf(config({ user: 'shop', group: 'staff' }), WWW, accounts);
     expect(userFor({ uid: 120, gid: 130 }, named, accounts)).toMatchObject({ runAs: { user: 'shop' } });
-    expect(userFor({ uid: 1001, gid: 50 }, named, accounts)).toMatchObject({ runAs: { gid: 50 } });
+    expect(userFor({ uid: 1001, gid: 50 }, named, accounts)).toMatchObject({
+      runAs: { gid: 50, groups: [50, 1001, 2000] },
+    });
+    const nobody = policyOf(config({ user: 'nobody' }), WWW, accounts);
+    expect(userFor({ uid: 65534, gid: 65534 }, nobody, accounts)).toMatchObject({ runAs: { user: 'nobody' } });
+  });
+
+  it("tells a tenant to import only its own or root's files, unless the config names its user", () => {
+    expect(ownerRule(1001, policy)).toBe('1001 33');
+    expect(ownerRule(120, policyOf(config({ user: 'shop' }), WWW, accounts))).toBe(null);
+  });
+
+  it("starts only pypages' worker or fork server, by a Python only root or the user can change", () => {
+    const worker = ['-u', '-m', 'pypages_worker', '--root', '/'];
+    expect(programRefusal('/usr/bin/python3', worker, 1001)).toBe(null);
+    expect(programRefusal('/usr/bin/python3', ['-u', '-m', 'pypages_worker.forkserver'], 1001)).toBe(null);
+    expect(programRefusal('/usr/bin/python3', ['-c', 'pass'], 1001)).toContain("not a pypages worker's command line");
+    expect(programRefusal('/usr/bin/python3', ['-u', '-m', 'http.server'], 1001)).toContain('command line');
+    expect(programRefusal('/usr/bin/python3', ['-m', 'pypages_worker'], 1001)).toContain('command line');
+    expect(programRefusal('/bin/sh', worker, 1001)).toBe('/bin/sh: not a Python that only root or uid 1001 can change');
+    expect(programRefusal('/nonexistent/python3', worker, 1001)).toContain('not a Python');
   });
 
   it('refuses the variables root would read unless the operator set them so', () => {
@@ -81,7 +108,14 @@ describe('the launch policy', () => {
       'PATH',
       'GLIBC_TUNABLES',
     ]);
-    expect(refusedEnv({ LD_LIBRARY_PATH: '/opt/oracle/lib', PYTHONHASHSEED: '0' }, operator)).toEqual([]);
+    expect(refusedEnv({ LD_LIBRARY_PATH: '/opt/oracle/lib', LANG: 'C.UTF-8' }, operator)).toEqual([]);
+    expect(refusedEnv({ PYTHONHOME: '/tmp/x', PYTHONSTARTUP: '/tmp/x.py', PYTHONHASHSEED: '0' }, operator)).toEqual([
+      'PYTHONHOME',
+      'PYTHONSTARTUP',
+      'PYTHONHASHSEED',
+    ]);
+    const hashSeed = policyOf(config({ env: { PYTHONHASHSEED: '0' } }), WWW, accounts);
+    expect(refusedEnv({ PYTHONHASHSEED: '0' }, hashSeed)).toEqual([]);
     expect(refusedEnv({ LD_LIBRARY_PATH: '/tmp' }, operator)).toEqual(['LD_LIBRARY_PATH']);
     expect(refusedEnv({ 'A=B': 'x', C: 'nul\0' }, operator)).toEqual(['A=B', 'C']);
   });
@@ -93,8 +127,15 @@ describe('the launch policy', () => {
     writeFileSync(path.join(bin, 'sh'), '#!/bin/sh\n', { mode: 0o755 });
     expect(rootTrusted(path.join(bin, 'python3'))).toBe(path.join(bin, 'python3'));
     expect(rootTrusted(path.join(bin, 'sh'))).toBe(null);
+    expect(programRefusal(path.join(bin, 'python3'), ['-u', '-m', 'pypages_worker'], 1001)).toBe(null);
+    chownSync(path.join(bin, 'python3'), 1001, 1001); // a tenant's own venv Python
+    expect(programRefusal(path.join(bin, 'python3'), ['-u', '-m', 'pypages_worker'], 1001)).toBe(null);
+    expect(programRefusal(path.join(bin, 'python3'), ['-u', '-m', 'pypages_worker'], 1002)).toContain('not a Python');
+    expect(rootTrusted(path.join(bin, 'python3'))).toBe(null);
+    chownSync(path.join(bin, 'python3'), 0, 0);
     chmodSync(bin, 0o777);
     expect(rootTrusted(path.join(bin, 'python3'))).toBe(null);
+    expect(programRefusal(path.join(bin, 'python3'), ['-u', '-m', 'pypages_worker'], 1001)).toContain('not a Python');
   });
 
   it.skipIf(process.getuid?.() !== 0)(

@@ -41,6 +41,8 @@ def main(argv=None):
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     args = parse_args(argv)
     worker_main.isolate_sys_path()  # at once, while the cwd is still the one `python -m` put on sys.path
+    if not worker_main.enter_folder():
+        return exits.CHILD_SETUP
     # A collection writes to every object it visits: that would unshare pages
     # from the children forked before it. Garbage left by imports is frozen too.
     gc.disable()

@@ -1,0 +1,153 @@
+"""owner.py: whose files a tenant's worker may import, on real temporary files; and
+main.enter_folder, the other half of what a worker started as a user does itself.
+
+The rule is given as an argument (uid, server_gid): the process's own uid as
+the tenant, a gid of its own as the server's group. As root, a file given to
+another uid is refused too.
+"""
+
+import os
+import sys
+import tempfile
+import unittest
+from unittest import mock
+
+from pypages_worker import loader, main, owner
+
+ME = os.getuid()
+SERVER_GID = 4343
+
+
+class ParseTest(unittest.TestCase):
+    def test_value(self):
+        self.assertEqual(owner.parse("1001 33"), (1001, 33))
+        for bad in (None, "", "1001", "a b", "1 2 3"):
+            self.assertIsNone(owner.parse(bad), bad)
+
+
+class RefusalTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(dir=self.safe_tmp())
+        self.addCleanup(self.remove)
+        self.page = os.path.join(self.dir, "page.py")
+        with open(self.page, "w") as f:
+            f.write("application = None\n")
+        os.chmod(self.page, 0o644)
+        os.chmod(self.dir, 0o755)
+
+    def safe_tmp(self):
+        # a folder every ancestor of which is root's or ours and written by no one else (or sticky)
+        return tempfile.gettempdir()
+
+    def remove(self):
+        for name in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, name))
+        os.rmdir(self.dir)
+
+    def refusal(self, path):
+        return owner.refusal_under((ME, SERVER_GID), path)
+
+    def test_no_rule_imports_anything(self):
+        os.chmod(self.page, 0o666)
+        self.assertIsNone(owner.refusal_under(None, self.page))
+
+    def test_own_file_in_own_folders(self):
+        self.assertIsNone(self.refusal(self.page))
+        self.assertIsNone(self.refusal(self.dir))
+
+    def test_writable_by_everyone(self):
+        os.chmod(self.page, 0o646)
+        self.assertIn("is writable by everyone", self.refusal(self.page))
+        os.chmod(self.page, 0o644)
+        os.chmod(self.dir, 0o757)
+        self.assertIn("%s is writable by everyone" % self.dir, self.refusal(self.page))
+
+    def test_sticky_folder_is_fine(self):
+        os.chmod(self.dir, 0o1777)
+        self.assertIsNone(self.refusal(self.page))
+
+    def test_writable_by_the_server_group(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to give a file to another group")
+        os.chown(self.page, ME, SERVER_GID)
+        os.chmod(self.page, 0o664)
+        self.assertIn("writable by the server's group", self.refusal(self.page))
+        os.chown(self.page, ME, SERVER_GID + 1)
+        self.assertIsNone(self.refusal(self.page))
+
+    def test_another_users_file_or_folder(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to give a file away")
+        os.chown(self.page, 4242, 4242)
+        self.assertIn("belongs to uid 4242", self.refusal(self.page))
+        os.chown(self.page, 0, 0)
+        os.chown(self.dir, 4242, 4242)
+        self.assertIn("%s belongs to uid 4242" % self.dir, self.refusal(self.page))
+        os.chown(self.dir, 0, 0)
+
+    def test_a_link_counts_by_what_it_leads_to(self):
+        link = os.path.join(self.dir, "link.py")
+        os.symlink("/etc/passwd", link)  # root's and not writable: fine
+        self.assertIsNone(self.refusal(link))
+        os.unlink(link)
+        if os.getuid() == 0:
+            os.chown(self.page, 4242, 4242)
+            os.symlink(self.page, link)
+            self.assertIn("page.py: ", self.refusal(link))
+
+    def test_missing_file(self):
+        self.assertIn("No such file", self.refusal(os.path.join(self.dir, "gone.py")))
+
+
+class LoaderTest(unittest.TestCase):
+    def test_a_refused_script_is_not_imported(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o755)
+            path = os.path.join(d, "evil.py")
+            with open(path, "w") as f:
+                f.write("import sys\nsys.evil_ran = True\n")
+            os.chmod(path, 0o666)
+            with mock.patch.object(owner, "RULE", (ME, SERVER_GID)):
+                with self.assertRaises(PermissionError) as caught:
+                    loader.load_script(path)
+            self.assertIn("writable by everyone", str(caught.exception))
+            self.assertFalse(getattr(sys, "evil_ran", False))
+
+    def test_refused_import_folders_are_left_out(self):
+        with tempfile.TemporaryDirectory() as good, tempfile.TemporaryDirectory() as bad:
+            os.chmod(good, 0o755)
+            os.chmod(bad, 0o777)
+            with mock.patch.object(owner, "RULE", (ME, SERVER_GID)), mock.patch.object(main, "log") as log:
+                self.assertEqual(main.importable([good, bad]), [good])
+            self.assertIn("--python-path %s left out" % bad, log.call_args[0][0])
+
+
+class EnterFolderTest(unittest.TestCase):
+    """main.enter_folder: the folder the launcher names is entered by the worker itself."""
+
+    def setUp(self):
+        here = os.getcwd()
+        self.addCleanup(os.chdir, here)
+
+    def test_enters_and_forgets_the_variable(self):
+        with tempfile.TemporaryDirectory() as d, mock.patch.dict(os.environ, {main.FOLDER_VARIABLE: d}):
+            self.assertTrue(main.enter_folder())
+            self.assertEqual(os.path.realpath(os.getcwd()), os.path.realpath(d))
+            self.assertNotIn(main.FOLDER_VARIABLE, os.environ)
+
+    def test_no_variable_stays(self):
+        here = os.getcwd()
+        with mock.patch.dict(os.environ, {}, clear=False):
+            os.environ.pop(main.FOLDER_VARIABLE, None)
+            self.assertTrue(main.enter_folder())
+        self.assertEqual(os.getcwd(), here)
+
+    def test_a_folder_it_cannot_enter_is_logged(self):
+        with mock.patch.dict(os.environ, {main.FOLDER_VARIABLE: "/nonexistent/x"}), \
+                mock.patch.object(main, "log") as log:
+            self.assertFalse(main.enter_folder())
+        self.assertIn("cannot enter the folder /nonexistent/x", log.call_args[0][0])
+
+
+if __name__ == "__main__":
+    unittest.main()
