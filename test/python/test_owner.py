@@ -122,6 +122,51 @@ class LoaderTest(unittest.TestCase):
             self.assertIn("--python-path %s left out" % bad, log.call_args[0][0])
 
 
+class LinkedPathTest(unittest.TestCase):
+    """A path through a link in a folder someone else may write (review-pd2 F2): what is imported,
+    and the folder put on sys.path, are those checked, not names that other user can re-point."""
+
+    def setUp(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to give a folder to another uid")
+        self.own = tempfile.mkdtemp()
+        self.other = tempfile.mkdtemp()  # the server's folder: another uid's
+        os.chmod(self.own, 0o755)
+        os.chmod(self.other, 0o755)
+        self.addCleanup(self.cleanup)
+        self.page = os.path.join(self.own, "page.py")
+        with open(self.page, "w") as f:
+            f.write("import rv_sibling_f2\napplication = None\n")
+        with open(os.path.join(self.other, "rv_sibling_f2.py"), "w") as f:
+            f.write("import sys\nsys.rv_f2_ran = True\n")
+        self.link = os.path.join(self.other, "link.py")
+        os.symlink(self.page, self.link)
+        os.chown(self.other, 4242, 4242)
+        path = list(sys.path)
+        self.addCleanup(setattr, sys, "path", path)
+
+    def cleanup(self):
+        import shutil
+        for d in (self.own, self.other):
+            shutil.rmtree(d)
+        sys.modules.pop("rv_sibling_f2", None)
+        if hasattr(sys, "rv_f2_ran"):
+            del sys.rv_f2_ran
+
+    def test_the_other_users_folder_is_not_searched(self):
+        with mock.patch.object(owner, "RULE", (ME, SERVER_GID)):
+            with self.assertRaises(ImportError):  # the sibling is not next to the real page
+                loader.load_script(self.link)
+        self.assertFalse(getattr(sys, "rv_f2_ran", False), "a module of the other user's folder ran")
+        self.assertNotIn(self.other, sys.path)
+
+    def test_an_import_folder_is_kept_by_its_real_name(self):
+        link = os.path.join(self.other, "lib")
+        os.symlink(self.own, link)
+        with mock.patch.object(owner, "RULE", (ME, SERVER_GID)):
+            self.assertEqual(main.importable([link]), [os.path.realpath(self.own)])
+
+
 class EnterFolderTest(unittest.TestCase):
     """main.enter_folder: the folder the launcher names is entered by the worker itself."""
 
