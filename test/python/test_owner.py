@@ -12,7 +12,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from pypages_worker import loader, main, owner
+from pypages_worker import errors, loader, main, owner, request
 
 ME = os.getuid()
 SERVER_GID = 4343
@@ -120,6 +120,23 @@ class LoaderTest(unittest.TestCase):
             with mock.patch.object(owner, "RULE", (ME, SERVER_GID)), mock.patch.object(main, "log") as log:
                 self.assertEqual(main.importable([good, bad]), [good])
             self.assertIn("--python-path %s left out" % bad, log.call_args[0][0])
+
+
+class UnreadTest(unittest.TestCase):
+    def test_a_refused_file_is_not_even_parsed(self):
+        # review-pd2 F5: its first line that is not Python came back in the SyntaxError's traceback
+        if os.getuid() != 0:
+            self.skipTest("needs root to give a file away")
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o755)
+            path = os.path.join(d, "netrc")
+            with open(path, "w") as f:
+                f.write("machine example.com login bob password s3cretPW\n")
+            os.chown(path, 4242, 4242)
+            with mock.patch.object(owner, "RULE", (ME, SERVER_GID)):
+                with self.assertRaises(PermissionError) as caught:
+                    request.find_app(path)
+            self.assertNotIn("s3cretPW", "".join(errors.describe(caught.exception)))
 
 
 class LinkedPathTest(unittest.TestCase):
