@@ -48,12 +48,15 @@ export interface LauncherOptions {
 }
 
 const PROBE_MS = 10_000; // as lib/groups/interpreter.ts
+/** Root probes running at once; past them the child probes itself, as server-user (a flood of probes must not fill the machine with root processes). */
+export const PROBES_AT_ONCE = 4;
 const MAX_TENANTS = 10_000; // cgroups a child may have made, so that a compromised one cannot fill the hierarchy
 
 export class Launcher {
   readonly cgroups: Cgroups | null;
   private readonly started = new Map<number, Started>();
   private readonly tenants = new Set<string>();
+  private probing = 0;
   /** The server child, the supervisor, and on up to init: never signalled. */
   private readonly ancestors = ancestorsOf(process.pid);
   private ended = false;
@@ -174,10 +177,12 @@ export class Launcher {
 
   /** The interpreter probe, as root, of a Python only root can change; for any other file the child probes it itself. */
   private probe(m: Message): void {
-    const real = typeof m.file === 'string' ? rootTrusted(m.file) : null;
+    const real = typeof m.file === 'string' && this.probing < PROBES_AT_ONCE ? rootTrusted(m.file) : null;
     if (!real) return this.reply({ pypages: 'probed', id: m.id, result: null });
+    this.probing++;
     // In /: nothing of the working folder (a file a server child put there) is root's to read.
     execFile(real, ['-c', PROBE_SCRIPT], { timeout: PROBE_MS, cwd: '/' }, (err, stdout, stderr) => {
+      this.probing--;
       const error = err && { message: err.message, code: err.code, killed: err.killed };
       this.reply({ pypages: 'probed', id: m.id, result: { error, stdout: String(stdout), stderr: String(stderr) } });
     });

@@ -26,7 +26,9 @@
 //   root before the switch: those the loader, libc and sh read (LD_*,
 //   GLIBC_TUNABLES, PATH, glibc's unsecvars...) and those Python reads at
 //   start (PYTHON*: PYTHONHOME, PYTHONSTARTUP... would run code of the
-//   child's choice as the tenant) pass only with a value the operator's
+//   child's choice as the tenant; so would HOME, whose user site-packages'
+//   .pth files run at start, and OPENSSL_CONF, which loads a module when
+//   the worker imports hashlib) pass only with a value the operator's
 //   config gives.
 // - Signals and sweeps. Only to a live process whose uids are all one the
 //   policy allows (root's only with allow-root-pages and this child's
@@ -38,11 +40,15 @@ import { DEFAULT_CONFIG_FILE } from '../config/settings.js';
 import type { Accounts } from './accounts.js';
 import type { RunAs } from './identity.js';
 
-/** Variables read by the dynamic loader, glibc, setpriv or sh while they run as root (glibc's unsecvars.h and more). */
+/** Variables read by the dynamic loader, glibc, setpriv or sh while they run as root (glibc's unsecvars.h and more), or by Python as the tenant before its worker checks anything. */
 // biome-ignore format: a list read as a list
 const ROOT_READ = new RegExp(`^(LD_|MALLOC_|(${[
   'PATH', 'GLIBC_TUNABLES', 'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH',
   'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', 'ENV', 'BASH_ENV', 'IFS', 'PYTHON\\w*',
+  // Read as the tenant before owner.py can check a file: HOME names the user's site-packages, whose .pth
+  // files Python runs at start; OPENSSL_CONF loads a module (.so) when the worker imports hashlib;
+  // _PYTHON_SYSCONFIGDATA_NAME is a module sysconfig imports; BROWSER is run by a preloaded antigravity.
+  'HOME', 'OPENSSL_\\w+', '_PYTHON\\w*', 'BROWSER',
 ].join('|')})$)`);
 
 export interface LaunchPolicy {

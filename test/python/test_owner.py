@@ -12,7 +12,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from pypages_worker import loader, main, owner
+from pypages_worker import errors, loader, main, owner, request
 
 ME = os.getuid()
 SERVER_GID = 4343
@@ -120,6 +120,68 @@ class LoaderTest(unittest.TestCase):
             with mock.patch.object(owner, "RULE", (ME, SERVER_GID)), mock.patch.object(main, "log") as log:
                 self.assertEqual(main.importable([good, bad]), [good])
             self.assertIn("--python-path %s left out" % bad, log.call_args[0][0])
+
+
+class UnreadTest(unittest.TestCase):
+    def test_a_refused_file_is_not_even_parsed(self):
+        # review-pd2 F5: its first line that is not Python came back in the SyntaxError's traceback
+        if os.getuid() != 0:
+            self.skipTest("needs root to give a file away")
+        with tempfile.TemporaryDirectory() as d:
+            os.chmod(d, 0o755)
+            path = os.path.join(d, "netrc")
+            with open(path, "w") as f:
+                f.write("machine example.com login bob password s3cretPW\n")
+            os.chown(path, 4242, 4242)
+            with mock.patch.object(owner, "RULE", (ME, SERVER_GID)):
+                with self.assertRaises(PermissionError) as caught:
+                    request.find_app(path)
+            self.assertNotIn("s3cretPW", "".join(errors.describe(caught.exception)))
+
+
+class LinkedPathTest(unittest.TestCase):
+    """A path through a link in a folder someone else may write (review-pd2 F2): what is imported,
+    and the folder put on sys.path, are those checked, not names that other user can re-point."""
+
+    def setUp(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to give a folder to another uid")
+        self.own = tempfile.mkdtemp()
+        self.other = tempfile.mkdtemp()  # the server's folder: another uid's
+        os.chmod(self.own, 0o755)
+        os.chmod(self.other, 0o755)
+        self.addCleanup(self.cleanup)
+        self.page = os.path.join(self.own, "page.py")
+        with open(self.page, "w") as f:
+            f.write("import rv_sibling_f2\napplication = None\n")
+        with open(os.path.join(self.other, "rv_sibling_f2.py"), "w") as f:
+            f.write("import sys\nsys.rv_f2_ran = True\n")
+        self.link = os.path.join(self.other, "link.py")
+        os.symlink(self.page, self.link)
+        os.chown(self.other, 4242, 4242)
+        path = list(sys.path)
+        self.addCleanup(setattr, sys, "path", path)
+
+    def cleanup(self):
+        import shutil
+        for d in (self.own, self.other):
+            shutil.rmtree(d)
+        sys.modules.pop("rv_sibling_f2", None)
+        if hasattr(sys, "rv_f2_ran"):
+            del sys.rv_f2_ran
+
+    def test_the_other_users_folder_is_not_searched(self):
+        with mock.patch.object(owner, "RULE", (ME, SERVER_GID)):
+            with self.assertRaises(ImportError):  # the sibling is not next to the real page
+                loader.load_script(self.link)
+        self.assertFalse(getattr(sys, "rv_f2_ran", False), "a module of the other user's folder ran")
+        self.assertNotIn(self.other, sys.path)
+
+    def test_an_import_folder_is_kept_by_its_real_name(self):
+        link = os.path.join(self.other, "lib")
+        os.symlink(self.own, link)
+        with mock.patch.object(owner, "RULE", (ME, SERVER_GID)):
+            self.assertEqual(main.importable([link]), [os.path.realpath(self.own)])
 
 
 class EnterFolderTest(unittest.TestCase):

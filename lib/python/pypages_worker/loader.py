@@ -56,7 +56,7 @@ def load_script(path, root=None):
 
 
 def _import(path, name):
-    why = owner.refusal(path)
+    path, why = owner.resolved(path)
     if why:
         raise PermissionError("not imported: " + why)
     folder = os.path.dirname(path)

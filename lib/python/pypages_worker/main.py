@@ -88,10 +88,10 @@ def main(argv=None, parser=None, fresh=True):
 def importable(folders):
     """The --python-path folders this worker may import from (owner.py); the others are logged and left out."""
     kept = []
-    for folder in folders:
-        why = owner.refusal(folder)
+    for given in folders:
+        folder, why = owner.resolved(given)
         if why:
-            log("--python-path %s left out: %s" % (folder, why))
+            log("--python-path %s left out: %s" % (given, why))
         else:
             kept.append(folder)
     return kept

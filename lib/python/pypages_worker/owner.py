@@ -40,6 +40,15 @@ def refusal(path):
     return refusal_under(RULE, path)
 
 
+def resolved(path):
+    """(the name to import `path` by, why not or None). Under a rule, the real path: the one
+    checked, which nobody else can change; a link on the way, in a folder the server may write,
+    could be re-pointed after the check, and its folder on sys.path would be searched for
+    every import the page makes."""
+    why = refusal_under(RULE, path)
+    return (path if RULE is None else os.path.realpath(path)), why
+
+
 def refusal_under(rule, path):
     """refusal() under `rule`, (uid, server_gid) or None."""
     if rule is None:

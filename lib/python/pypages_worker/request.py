@@ -4,7 +4,7 @@ import functools
 import os
 import traceback
 
-from . import errors, explain, forms, loader, log, page_source
+from . import errors, explain, forms, loader, log, owner, page_source
 from .protocol import ProtocolError, load_json
 from .streams import InputStream
 from .wsgi import run_wsgi
@@ -54,6 +54,9 @@ def find_app(script, root=None):
     `application`; anything the parse or the import raises propagates (500).
     """
     if not loader.is_loaded(script):
+        why = owner.refusal(script)  # before a byte is read: a parse error would show a line of it
+        if why:
+            raise PermissionError("not imported: " + why)
         try:
             with open(script, "rb") as f:
                 source = f.read()

@@ -118,6 +118,16 @@ describe('the launch policy', () => {
     expect(refusedEnv({ PYTHONHASHSEED: '0' }, hashSeed)).toEqual([]);
     expect(refusedEnv({ LD_LIBRARY_PATH: '/tmp' }, operator)).toEqual(['LD_LIBRARY_PATH']);
     expect(refusedEnv({ 'A=B': 'x', C: 'nul\0' }, operator)).toEqual(['A=B', 'C']);
+    // read as the tenant before owner.py checks anything (review-pd2 F1): a user site's .pth, an OpenSSL module
+    const start = {
+      HOME: '/tmp/w',
+      OPENSSL_CONF: '/tmp/o.cnf',
+      OPENSSL_MODULES: '/tmp',
+      _PYTHON_SYSCONFIGDATA_NAME: 'x',
+    };
+    expect(refusedEnv({ ...start, BROWSER: '/tmp/x' }, operator)).toEqual([...Object.keys(start), 'BROWSER']);
+    const home = policyOf(config({ env: { HOME: '/srv/shop' } }), WWW, accounts);
+    expect(refusedEnv({ HOME: '/srv/shop' }, home)).toEqual([]);
   });
 
   it.skipIf(process.getuid?.() !== 0)('probes as root only a python* that only root can change', () => {
