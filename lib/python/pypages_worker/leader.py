@@ -229,6 +229,30 @@ class Leader:
         self._hand_over()
         return None
 
+    def route_read(self, channel):
+        """Channel hook (on_ask), on a request's thread about to ask Node for body bytes.
+
+        If this thread holds the reader role (the request runs inline),
+        handles the whole frames already read from fd 3 and waiting in the
+        reader's buffer, without reading fd 3: Node pushes a body as it
+        arrives, so it usually came in the same read as its REQUEST, and
+        asking for it (READ) would cost a write and a wake-up on both sides.
+        """
+        with self._lock:
+            if self._inline is not channel or self._over or not self._frames.buffered():
+                return
+            self._inline = None  # the monitor leaves it alone while it reads, as in _pump
+        pool = self._pool
+        try:
+            while self._frames.buffered():
+                started = self._accept(self._frames.read())
+                if started is not None and not pool.offer(started[1]):
+                    pool.submit(started[1])  # every request thread is busy: wait for one
+        except BaseException as err:  # as in _pump
+            self._end(err)
+            return
+        self._set_inline(channel)
+
     def _pump(self, channel):
         pool = self._pool
         try:
