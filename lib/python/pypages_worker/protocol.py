@@ -186,9 +186,14 @@ class FrameReader:
 
     def buffered(self):
         """True if a whole frame is buffered already: read() will return it without reading."""
+        return self.buffered_type() is not None
+
+    def buffered_type(self):
+        """The type of the next frame if it is buffered whole already, else None."""
         if len(self._buf) < HEADER_SIZE:
-            return False
-        return len(self._buf) >= HEADER_SIZE + HEADER.unpack_from(self._buf)[2]
+            return None
+        type_, _, length = HEADER.unpack_from(self._buf)
+        return type_ if len(self._buf) >= HEADER_SIZE + length else None
 
     def absorb(self):
         """Buffer what a file descriptor source holds right now, without blocking.
