@@ -33,9 +33,8 @@ class Channel:
     FILE_OPENED): if that thread holds the reader role (leader.py), nobody
     else would read the frame, and on_wait returns a function that reads
     and handles one frame, which the thread then calls instead of waiting;
-    otherwise it returns None. on_ask(channel), if given, runs before the
-    channel asks Node for body bytes (READ): it routes the frames already
-    read from fd 3 (leader.py), where the body usually is.
+    otherwise it returns None. on_ask(channel), if given, runs before READ:
+    it routes the frames already read from fd 3 (leader.py), body included.
     """
 
     def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None, on_wait=None,

@@ -233,14 +233,11 @@ class Leader:
     def route_read(self, channel):
         """Channel hook (on_ask), on a request's thread about to ask Node for body bytes.
 
-        If this thread holds the reader role (the request runs inline),
-        handles the whole frames already read from fd 3 and waiting in the
-        reader's buffer, up to the next REQUEST, without reading fd 3: Node
-        pushes a body as it arrives, so it usually came in the same read as
-        its REQUEST, and asking for it (READ) would cost a write and a
-        wake-up on both sides. A REQUEST stays where it is: started now, it
-        would run on another thread beside this one (measured: 4x the
-        context switches), where it runs here next.
+        If this thread holds the reader role (it runs inline), handles the
+        frames already read and buffered, up to the next REQUEST: Node pushes
+        a body with its REQUEST, usually in one read, and READ would cost a
+        round trip. A REQUEST waits: started now, it would run on a second
+        thread beside this one (4x the context switches, bench/README.md).
         """
         frames = self._frames
         with self._lock:
