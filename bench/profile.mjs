@@ -10,7 +10,7 @@
 // Profilers slow the code they watch (cProfile a lot): use the shares, and the
 // unprofiled CPU µs per request from bench/run.mjs for absolute figures.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildren, processTree, request, runWrk, sampleTree, sleep, waitForHttp } from './measure.mjs';
@@ -42,6 +42,7 @@ if (!wl?.path) {
 }
 const out = join(values.out, `${values.workload}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(out, { recursive: true });
+chmodSync(out, 0o1777); // started as root, the server child writes its profile as server-user
 
 process.on('SIGINT', () => {
   killAllChildren();

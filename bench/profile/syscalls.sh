@@ -2,6 +2,7 @@
 # System calls and context switches per request of pypages, per process.
 #
 #   bench/profile/syscalls.sh [PYPAGES_DIR] [PATH]     (defaults: this repository, /hello.py)
+#   POST=65536 bench/profile/syscalls.sh DIR /echo.py   (POSTs a body of that many bytes)
 #
 # 1. Context switches: wrk -t2 -c32 for 4 s, no tracing; voluntary and
 #    involuntary switches of every thread of node and of the Python workers
@@ -16,6 +17,7 @@ PYPAGES=${1:-$(dirname "$BENCH")}
 URLPATH=${2:-/hello.py}
 PORT=${PORT:-18599}
 WORK=$(mktemp -d /tmp/pypages-syscalls-XXXXXX)
+chmod 755 "$WORK"  # run as root, the server serves as another user
 cp -r "$BENCH/docroot" "$WORK/docroot"
 setsid node "$PYPAGES/dist/server/cli.js" "$WORK/docroot" --port "$PORT" --python /usr/bin/python3 --allow-root-pages \
   >"$WORK/access.log" 2>"$WORK/error.log" &
@@ -23,12 +25,27 @@ NODE=$!
 cleanup() { kill -TERM "$NODE" 2>/dev/null || true; sleep 1; kill -KILL -- "-$NODE" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
 URL="http://127.0.0.1:$PORT$URLPATH"
+WRKS=""
+if [ -n "${POST:-}" ]; then
+  printf 'wrk.method = "POST"\nwrk.body = string.rep("x", %s)\n' "$POST" >"$WORK/post.lua"
+  WRKS="-s $WORK/post.lua"
+fi
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/static/small.txt" && break; sleep 0.1; done
 curl -sf -o /dev/null "$URL"
-wrk -t2 -c32 -d2s "$URL" >/dev/null
+wrk $WRKS -t2 -c32 -d2s "$URL" >/dev/null
+
+tree() {  # $NODE and all its descendants (the server, its launcher, the workers)
+  todo=$1; all=""
+  while [ -n "$todo" ]; do
+    next=""
+    for p in $todo; do all="$all $p"; next="$next $(pgrep -P "$p" -d ' ' || true)"; done
+    todo=$(echo $next)
+  done
+  echo $all
+}
 
 switches() {  # comm voluntary involuntary, summed over every thread of the tree
-  for p in $(ps -o pid= -g "$NODE"); do
+  for p in $(tree "$NODE"); do
     for t in /proc/"$p"/task/*; do
       printf '%s %s %s\n' "$(cat /proc/"$p"/comm)" \
         "$(awk '/^voluntary_ctxt/{print $2}' "$t"/status)" "$(awk '/^nonvoluntary_ctxt/{print $2}' "$t"/status)"
@@ -38,14 +55,13 @@ switches() {  # comm voluntary involuntary, summed over every thread of the tree
 requests() { wc -l <"$WORK/access.log"; }
 
 switches >"$WORK/cs0"; R0=$(requests)
-wrk -t2 -c32 -d4s "$URL" | grep -E 'Requests/sec'
+wrk $WRKS -t2 -c32 -d4s "$URL" | grep -E 'Requests/sec'
 switches >"$WORK/cs1"; R1=$(requests)
 N=$((R1 - R0))
 echo "context switches per request ($N requests, wrk -c32):"
 join "$WORK/cs0" "$WORK/cs1" | awk -v n="$N" '{printf "  %-10s voluntary %5.2f  involuntary %5.2f\n", $1, ($4-$2)/n, ($5-$3)/n}'
 
-PIDS="$NODE $(pgrep -P "$NODE" -d ' ' || true)"
-for p in $(pgrep -P "$NODE" || true); do PIDS="$PIDS $(pgrep -P "$p" -d ' ' || true)"; done
+PIDS=$(tree "$NODE")
 TRACERS=""
 for p in $PIDS; do
   strace -f -c -o "$WORK/strace.$p" -p "$p" 2>/dev/null &
@@ -53,7 +69,7 @@ for p in $PIDS; do
 done
 sleep 1
 R0=$(requests)
-wrk -t1 -c4 -d3s "$URL" >/dev/null
+wrk $WRKS -t1 -c4 -d3s "$URL" >/dev/null
 R1=$(requests)
 kill -INT $TRACERS 2>/dev/null || true
 wait $TRACERS 2>/dev/null || true

@@ -14,6 +14,13 @@ import { BODY_WINDOW, parseJson, ProtocolError } from './protocol.js';
 export const INITIAL_WINDOW = 512 * 1024;
 /** The largest response BODY frame (protocol.md; protocol.py's MAX_BODY_CHUNK). */
 export const MAX_BODY_FRAME = 256 * 1024;
+/**
+ * Flushed bytes returned to the worker in one CREDIT: a frame per 64 KiB
+ * chunk woke a waiting page once per chunk (protocol.md, step 4). Credit
+ * held back plus the largest frame still fit the window, so a page that
+ * waits for credit always gets it once what it sent has left.
+ */
+export const CREDIT_BATCH = INITIAL_WINDOW - MAX_BODY_FRAME;
 
 export interface Failure {
   kind: ErrorKind;
@@ -31,6 +38,8 @@ export interface Failure {
  */
 export class ResponseCredit {
   private outstanding = 0;
+  /** Bytes flushed to the client and not yet returned as CREDIT (less than CREDIT_BATCH). */
+  private flushed = 0;
 
   /** `send` sends CREDIT(n) to the worker. */
   constructor(private readonly send: (n: number) => void) {}
@@ -47,10 +56,13 @@ export class ResponseCredit {
     this.outstanding += length;
   }
 
-  /** Sends CREDIT(length): the worker may send that much more. */
+  /** `length` bytes left for the client: once CREDIT_BATCH have, CREDIT for them; the worker may send that much more. */
   give(length: number): void {
-    this.outstanding -= length;
-    this.send(length);
+    this.flushed += length;
+    if (this.flushed < CREDIT_BATCH) return;
+    this.outstanding -= this.flushed;
+    this.send(this.flushed);
+    this.flushed = 0;
   }
 }
 

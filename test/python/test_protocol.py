@@ -5,6 +5,7 @@ import json
 import os
 import threading
 import unittest
+from unittest import mock
 
 from pypages_worker import protocol
 from pypages_worker.protocol import (HEADER_SIZE, MAX_PAYLOAD, Frame, FrameReader,
@@ -159,6 +160,30 @@ class Writer(unittest.TestCase):
         for bad in ((256, 1, b""), (1, -1, b""), (1, 1, bytes(MAX_PAYLOAD + 1))):
             with self.assertRaises(ValueError):
                 FrameWriter(-1).send_many([(protocol.END, 1, b""), bad])
+
+    def test_large_frames_leave_uncopied_and_whole_through_short_writes(self):
+        # Past GATHER_BELOW, send_many writes headers and payloads with os.writev; a write cut
+        # short (a signal) is resumed where it stopped, mid-header or mid-payload.
+        frames = [(protocol.START, 3, b'{"status":"200 OK","headers":[]}'),
+                  (protocol.RESPONSE_BODY, 3, bytes(range(256)) * 300),
+                  (protocol.RESPONSE_BODY, 3, memoryview(b"y" * 70001)[1:]),
+                  (protocol.RESPONSE_BODY, 3, bytearray(b"z" * 65536)), (protocol.END, 3, b"{}")]
+        r, w = os.pipe()
+        got, calls = [], []
+        reader = threading.Thread(target=lambda: got.append(os.fdopen(r, "rb").read()))
+        reader.start()
+
+        def short_writev(fd, parts):  # writes at most 5 bytes, or 7777, of what it is given
+            calls.append(len(parts))
+            data = b"".join(bytes(p) for p in parts)
+            return os.write(fd, data[:5 if len(calls) % 2 else 7777])
+
+        with mock.patch.object(protocol.os, "writev", short_writev):
+            FrameWriter(w).send_many(frames)
+        os.close(w)
+        reader.join()
+        self.assertEqual(got[0], b"".join(encode(*frame) for frame in frames))
+        self.assertGreater(len(calls), 50)
 
     def test_concurrent_frames_never_interleave(self):
         r, w = os.pipe()

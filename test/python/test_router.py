@@ -54,14 +54,16 @@ PAGES = {
 class FrameRouterTests(unittest.TestCase):
     """A FrameRouter serving a pipe in this process, with Node's side played by the test."""
 
-    def serve(self, threads, **leader_options):
-        self.root = tempfile.mkdtemp(prefix="pypages-leader-")
+    def serve(self, threads, first=b"", **leader_options):
+        if not getattr(self, "root", None):
+            self.root = tempfile.mkdtemp(prefix="pypages-leader-")
         self.addCleanup(shutil.rmtree, self.root)
         for name, source in PAGES.items():
             with open(os.path.join(self.root, name), "w") as f:
                 f.write(textwrap.dedent(source))
         to_r, self.to_w = os.pipe()
         from_r, from_w = os.pipe()
+        os.write(self.to_w, first)  # already there at the worker's first read (at most a pipe's 64 KiB)
         writer = FrameWriter(from_w)
         self.router = FrameRouter(self.root, threads, writer.send, worker_reporter(self.root, writer.send),
                                   send_many=writer.send_many)
@@ -107,6 +109,31 @@ class FrameRouterTests(unittest.TestCase):
         self.assertEqual(len(self.request(2, "big.py")), 300000)
         self.assertEqual(self.request(3, "file.py"), b"")  # FILE, answered FILE_OPENED
         self.assertEqual(self.router.leader.takeovers, 0)  # each read its frames itself
+        self.finish()
+
+    def test_a_body_pushed_with_its_request_is_read_without_asking(self):
+        # Node pushes a body as it arrives: REQUEST, its BODY frames and the next REQUEST often come
+        # in one read. The page must find the body there, not send READ for it (a round trip).
+        body = os.urandom(20000)
+        self.root = tempfile.mkdtemp(prefix="pypages-leader-")
+        frames = []
+        for id_ in (1, 2):
+            frames += [encode(protocol.REQUEST, id_, protocol.dump_json(
+                {"script": os.path.join(self.root, "echo.py"), "environ": {}, "body": True,
+                 "window": 65536, "push": protocol.BODY_WINDOW})),
+                encode(protocol.BODY, id_, body[:15000]), encode(protocol.BODY, id_, body[15000:]),
+                encode(protocol.BODY, id_, b"")]
+        self.serve(2, b"".join(frames), poll=60)
+        got, ended = {1: b"", 2: b""}, set()
+        while len(ended) < 2:
+            frame = self.frames.read()
+            self.assertNotEqual(frame.type, protocol.READ)
+            if frame.type == protocol.RESPONSE_BODY:
+                got[frame.id] += frame.payload
+            elif frame.type in (protocol.END, protocol.ERROR):
+                self.assertEqual(frame.type, protocol.END, frame.payload)
+                ended.add(frame.id)
+        self.assertEqual(got, {1: body, 2: body})
         self.finish()
 
     def test_with_one_thread_every_request_runs_on_the_same_thread(self):

@@ -33,11 +33,12 @@ class Channel:
     FILE_OPENED): if that thread holds the reader role (leader.py), nobody
     else would read the frame, and on_wait returns a function that reads
     and handles one frame, which the thread then calls instead of waiting;
-    otherwise it returns None.
+    otherwise it returns None. on_ask(channel), if given, runs before READ:
+    it routes the frames already read from fd 3 (leader.py), body included.
     """
 
     def __init__(self, id_, send, window, has_body=True, on_finish=None, send_many=None, on_wait=None,
-                 push=0):
+                 push=0, on_ask=None):
         self.id = id_
         self._send = send
         # Frames held back to leave in one write: START with the first BODY,
@@ -54,6 +55,7 @@ class Channel:
         self._window = window
         self._on_finish = on_finish
         self._on_wait = on_wait
+        self._on_ask = on_ask
         self._cond = threading.Condition()
         self._read_lock = threading.Lock()
         self._outstanding = 0  # response bytes sent minus CREDIT returned
@@ -128,6 +130,10 @@ class Channel:
                 self._raise_if_aborted()
                 if size <= 0:
                     return b""
+                missing = not self._body and not self._body_eof
+            if missing and self._on_ask is not None:
+                self._on_ask(self)  # Node pushed it with the REQUEST, most likely: a READ would cost a round trip
+            with self._cond:
                 grant = None
                 if not self._body and not self._body_eof:
                     grant = max(0, BODY_WINDOW - self._at_node)

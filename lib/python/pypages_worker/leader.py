@@ -66,6 +66,7 @@ import time
 import traceback
 
 from . import log
+from .protocol import REQUEST
 
 # Why 1 ms: a request queued behind a blocking inline one waits at most
 # this long (plus a GIL hand-over) before it starts: the sleep benchmark
@@ -228,6 +229,28 @@ class Leader:
         channel.unwatch(flush=False)  # it flushed before waiting; from now on it runs unwatched
         self._hand_over()
         return None
+
+    def route_read(self, channel):
+        """Channel hook (on_ask), on a request's thread about to ask Node for body bytes.
+
+        If this thread holds the reader role (it runs inline), handles the
+        frames already read and buffered, up to the next REQUEST: Node pushes
+        a body with its REQUEST, usually in one read, and READ would cost a
+        round trip. A REQUEST waits: started now, it would run on a second
+        thread beside this one (4x the context switches, bench/README.md).
+        """
+        frames = self._frames
+        with self._lock:
+            if self._inline is not channel or self._over or frames.buffered_type() in (None, REQUEST):
+                return
+            self._inline = None  # the monitor leaves it alone while it reads, as in _pump
+        try:
+            while frames.buffered_type() not in (None, REQUEST):
+                self._accept(frames.read())  # None: only REQUEST starts a job
+        except BaseException as err:  # as in _pump
+            self._end(err)
+            return
+        self._set_inline(channel)
 
     def _pump(self, channel):
         pool = self._pool

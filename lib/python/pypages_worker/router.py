@@ -42,6 +42,7 @@ class FrameRouter:
         self.idle = threading.Condition()
         self.leader = None  # the reader role, once serve() starts it
         self._on_wait = None  # Channel hook: the leader's pump_for, once there is a leader
+        self._on_ask = None  # Channel hook: the leader's route_read, likewise
         self._ended = threading.Lock()
         self._ended.acquire()  # released by the reader at the end of fd 3
         self._end_code = exits.OK
@@ -55,6 +56,7 @@ class FrameRouter:
         self.leader = Leader(reader, self.accept, self.pool, self._end,
                              alone=lambda: len(self.channels) <= 1, **leader_options)
         self._on_wait = self.leader.pump_for
+        self._on_ask = self.leader.route_read
         self.leader.start()
         self._ended.acquire()  # signals still reach their handlers while we wait
         code = self._end_code
@@ -101,7 +103,7 @@ class FrameRouter:
             Channel(frame.id, self.send, 0).error(errors.PROTOCOL, str(err))
             return None
         channel = Channel(frame.id, self.send, request["window"], request["body"], self.release, self.send_many,
-                          self._on_wait, request["push"])
+                          self._on_wait, request["push"], self._on_ask)
         with self.idle:
             if frame.id in self.channels:
                 log("REQUEST %d reuses the id of a request in flight; ignored" % frame.id)

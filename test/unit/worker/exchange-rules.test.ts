@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkBodyGrant,
+  CREDIT_BATCH,
   INITIAL_WINDOW,
   MAX_BODY_FRAME,
   parseStatus,
@@ -21,13 +22,37 @@ describe('ResponseCredit', () => {
   });
 
   it('counts every byte outstanding, however the frames are cut', () => {
-    const credit = new ResponseCredit(() => {});
+    const sent: number[] = [];
+    const credit = new ResponseCredit((n) => sent.push(n));
     credit.take(100);
     credit.take(MAX_BODY_FRAME);
     expect(() => credit.take(MAX_BODY_FRAME)).toThrow(/beyond the credit granted: 524388 outstanding/);
-    credit.give(100);
-    credit.take(MAX_BODY_FRAME); // back within INITIAL_WINDOW
+    credit.give(100); // flushed, but less than a batch: held back, still outstanding
+    expect(sent).toEqual([]);
+    expect(() => credit.take(MAX_BODY_FRAME)).toThrow(ProtocolError);
+    credit.give(MAX_BODY_FRAME);
+    expect(sent).toEqual([MAX_BODY_FRAME + 100]);
+    credit.take(MAX_BODY_FRAME);
+    credit.take(MAX_BODY_FRAME); // nothing was outstanding: the whole window again
     expect(INITIAL_WINDOW).toBe(2 * MAX_BODY_FRAME);
+  });
+
+  it('returns credit in batches, and a page that waits for credit always gets it once its bytes have left', () => {
+    // The worker's side of step 4 (channel.py _take_credit): it sends while its frame fits the window.
+    const granted: number[] = [];
+    const credit = new ResponseCredit((n) => granted.push(n));
+    let workerOutstanding = 0;
+    const sizes = [1, 65536, 100, MAX_BODY_FRAME, 4096, 65536, 65536, 65535, 7, MAX_BODY_FRAME, 3000];
+    for (let i = 0; i < 400; i++) {
+      const n = sizes[i % sizes.length];
+      // Node has flushed everything: what it holds back must leave room for any frame.
+      expect(workerOutstanding + MAX_BODY_FRAME).toBeLessThanOrEqual(INITIAL_WINDOW);
+      credit.take(n);
+      workerOutstanding += n;
+      credit.give(n); // flushed to the client
+      for (const g of granted.splice(0)) workerOutstanding -= g;
+    }
+    expect(CREDIT_BATCH).toBe(INITIAL_WINDOW - MAX_BODY_FRAME);
   });
 
   it('refuses empty frames and frames over 256 KiB', () => {
