@@ -40,15 +40,24 @@ import { DEFAULT_CONFIG_FILE } from '../config/settings.js';
 import type { Accounts } from './accounts.js';
 import type { RunAs } from './identity.js';
 
-/** Variables read by the dynamic loader, glibc, setpriv or sh while they run as root (glibc's unsecvars.h and more), or by Python as the tenant before its worker checks anything. */
+/**
+ * Variables read by the dynamic loader, glibc, setpriv or sh while they run as root (glibc's unsecvars.h and
+ * more), by Python as the tenant before its worker checks anything, or by the programs a page may run
+ * (git, perl, node, sh, less...) as code to run. The same list is lib/python/pypages_worker/owner.py's
+ * VETTED, which a tenant's fork server holds a forked worker's variables to (test/unit/tenant/launch-policy.test.ts
+ * checks they match). A denylist: a variable a program reads that no list names can still be set.
+ */
 // biome-ignore format: a list read as a list
-const ROOT_READ = new RegExp(`^(LD_|MALLOC_|(${[
+export const ROOT_READ = new RegExp(`^(LD_|MALLOC_|(${[
   'PATH', 'GLIBC_TUNABLES', 'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH',
   'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', 'ENV', 'BASH_ENV', 'IFS', 'PYTHON\\w*',
   // Read as the tenant before owner.py can check a file: HOME names the user's site-packages, whose .pth
   // files Python runs at start; OPENSSL_CONF loads a module (.so) when the worker imports hashlib;
   // _PYTHON_SYSCONFIGDATA_NAME is a module sysconfig imports; BROWSER is run by a preloaded antigravity.
   'HOME', 'OPENSSL_\\w+', '_PYTHON\\w*', 'BROWSER',
+  // Code run by the programs a page starts: git's hooks and config, perl's and ruby's -M, node's --require...
+  'GIT_\\w+', 'XDG_\\w+', 'NODE_OPTIONS', 'NODE_PATH', 'PERL\\w*', 'RUBY\\w*', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS',
+  'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'LESSOPEN', 'LESSCLOSE',
 ].join('|')})$)`);
 
 export interface LaunchPolicy {

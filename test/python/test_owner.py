@@ -184,6 +184,27 @@ class LinkedPathTest(unittest.TestCase):
             self.assertEqual(main.importable([link]), [os.path.realpath(self.own)])
 
 
+class ForkedEnvironmentTest(unittest.TestCase):
+    """A forked worker's variables come from the HTTP side: the vetted ones pass only as the fork server started."""
+
+    def test_vetted_names_need_the_start_value(self):
+        started = {"LD_LIBRARY_PATH": "/opt/oracle/lib", "HOME": "/home/alice"}
+        env = {"LD_LIBRARY_PATH": "/opt/oracle/lib", "LD_PRELOAD": "/tmp/x.so", "HOME": "/tmp/www",
+               "GIT_SSH_COMMAND": "sh /tmp/x", "PERL5OPT": "-Mx", "NODE_OPTIONS": "--require /tmp/x",
+               "XDG_CONFIG_HOME": "/tmp", "APP_MODE": "prod", "DATABASE_URL": "x"}
+        self.assertEqual(owner.env_refusal(env, (1001, 33), started),
+                         ["GIT_SSH_COMMAND", "HOME", "LD_PRELOAD", "NODE_OPTIONS", "PERL5OPT", "XDG_CONFIG_HOME"])
+
+    def test_no_rule_no_refusal(self):
+        self.assertEqual(owner.env_refusal({"LD_PRELOAD": "/tmp/x.so"}, (), {}), [])
+
+    def test_umask_never_lets_everyone_write(self):
+        self.assertEqual(owner.umask_under_rule(0o000, (1001, 33)), 0o002)
+        self.assertEqual(owner.umask_under_rule(0o027, (1001, 33)), 0o027)
+        self.assertIsNone(owner.umask_under_rule(None, (1001, 33)))
+        self.assertEqual(owner.umask_under_rule(0o000, ()), 0o000)
+
+
 class EnterFolderTest(unittest.TestCase):
     """main.enter_folder: the folder the launcher names is entered by the worker itself."""
 

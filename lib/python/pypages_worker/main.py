@@ -64,7 +64,7 @@ def main(argv=None, parser=None, fresh=True):
     set_up_process()
     args = parse_args(argv, parser)
     try:
-        limits.apply(args.umask, args.limit)  # before any page's code can run
+        limits.apply(owner.umask_under_rule(args.umask), args.limit)  # before any page's code can run
     except (OSError, ValueError) as err:
         log("cannot set the worker's limits: %s" % err)
         return exits.USAGE

@@ -18,9 +18,21 @@ folders are the operator's choice.
 """
 
 import os
+import re
 import stat
 
 VARIABLE = "PYPAGES_OWNER_ONLY"
+
+# The launcher's list (ROOT_READ in lib/tenant/launch-policy.ts; a test checks they match): variables
+# the loader, Python or the programs a page runs read as code to run. A forked worker's variables come
+# from the HTTP side, not through the launcher: under the rule, one of these passes only with the value
+# the fork server itself started with (which the launcher checked).
+VETTED = re.compile(
+    r"^(LD_|MALLOC_|(PATH|GLIBC_TUNABLES|GCONV_PATH|GETCONF_DIR|HOSTALIASES|LOCALDOMAIN|LOCPATH|NIS_PATH|"
+    r"NLSPATH|RESOLV_HOST_CONF|RES_OPTIONS|TMPDIR|TZDIR|ENV|BASH_ENV|IFS|PYTHON\w*|"
+    r"HOME|OPENSSL_\w+|_PYTHON\w*|BROWSER|"
+    r"GIT_\w+|XDG_\w+|NODE_OPTIONS|NODE_PATH|PERL\w*|RUBY\w*|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|"
+    r"SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|LESSOPEN|LESSCLOSE)$)")
 
 
 def parse(value):
@@ -33,6 +45,24 @@ def parse(value):
 
 
 RULE = parse(os.environ.get(VARIABLE))
+STARTED_WITH = dict(os.environ)  # what the launcher checked, kept before any fork's variables
+
+
+def umask_under_rule(umask, rule=None):
+    """The umask a tenant's worker takes: never one that lets everyone write its new files (others' w kept off)."""
+    rule = RULE if rule is None else rule
+    if not rule or umask is None:
+        return umask
+    return umask | 0o002
+
+
+def env_refusal(env, rule=None, started_with=None):
+    """The names in `env` a forked worker may not take on (sorted); empty without the rule."""
+    rule = RULE if rule is None else rule
+    started_with = STARTED_WITH if started_with is None else started_with
+    if not rule:
+        return []
+    return sorted(k for k, v in env.items() if VETTED.match(k) and started_with.get(k) != v)
 
 
 def refusal(path):

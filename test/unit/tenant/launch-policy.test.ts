@@ -4,13 +4,14 @@
 // a start request must look like (server/launcher-messages.ts), when the
 // drop held (server/drop.ts), and which log files are handed over
 // (server/handover.ts).
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../../lib/config/config.js';
 import { systemAccounts } from '../../../lib/tenant/accounts.js';
 import { configRefusal, ownerRule, policyOf, programRefusal } from '../../../lib/tenant/launch-policy.js';
-import { refusedEnv, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
+import { refusedEnv, ROOT_READ, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
 import { serverUserFor } from '../../../lib/tenant/server-user.js';
 import { privilegesLeft } from '../../../server/drop.js';
 import { logFiles } from '../../../server/handover.js';
@@ -114,6 +115,9 @@ describe('the launch policy', () => {
       'PYTHONSTARTUP',
       'PYTHONHASHSEED',
     ]);
+    expect(
+      refusedEnv({ GIT_SSH_COMMAND: 'sh /tmp/x', NODE_OPTIONS: '-r /tmp/x', PERL5OPT: '-Mx', APP: 'y' }, operator),
+    ).toEqual(['GIT_SSH_COMMAND', 'NODE_OPTIONS', 'PERL5OPT']);
     const hashSeed = policyOf(config({ env: { PYTHONHASHSEED: '0' } }), WWW, accounts);
     expect(refusedEnv({ PYTHONHASHSEED: '0' }, hashSeed)).toEqual([]);
     expect(refusedEnv({ LD_LIBRARY_PATH: '/tmp' }, operator)).toEqual(['LD_LIBRARY_PATH']);
@@ -178,6 +182,15 @@ describe('the launch policy', () => {
       expect(configRefusal(path.join(etc, 'pypages.yaml'), '/')).toContain(etc);
     },
   );
+});
+
+describe('the variables the launcher vets', () => {
+  it("are the fork server's list too (lib/python/pypages_worker/owner.py VETTED), name for name", () => {
+    const code =
+      'import sys; sys.path.insert(0, "lib/python"); from pypages_worker import owner; print(owner.VETTED.pattern)';
+    const python = execFileSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8' }).trim();
+    expect(python).toBe(ROOT_READ.source);
+  });
 });
 
 describe('the server-user', () => {

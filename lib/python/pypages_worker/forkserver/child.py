@@ -14,7 +14,7 @@ import os
 import socket
 import sys
 
-from .. import exits, lifeline
+from .. import exits, lifeline, owner
 from .. import main as worker_main
 from . import env_mark
 from .control import ERRORS, FRAMES, OUTPUT, connection_header
@@ -51,6 +51,10 @@ def run_child(cmd, socket_path, parser):
         os.chdir(cmd["cwd"])
     except BaseException as err:  # stderr is the worker's own from here on: this lands in its tail
         lifeline.exit_now(exits.CHILD_SETUP, "cannot change to the working directory %s: %s" % (cmd["cwd"], err))
+    refused = owner.env_refusal(cmd["env"])
+    if refused:
+        why = "refused variables (only the operator's values pass): %s" % ", ".join(refused)
+        lifeline.exit_now(exits.CHILD_SETUP, why)
     try:
         os.environ.update(cmd["env"])
         if WORKER_MARK in cmd["env"]:
