@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAllChildren, runWrk, sampleTree, sleep, trackChild, waitForHttp } from './measure.mjs';
+import { killAllChildren, runWrk, sampleTree, trackChild, waitForHttp } from './measure.mjs';
 import { BENCH_DIR, freePort, makeRunDir, pypagesArgv } from './servers.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
