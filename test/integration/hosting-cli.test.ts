@@ -101,7 +101,8 @@ describe('per-site log files', () => {
       'access-log: logs/{site}.access.log\nerror-log: logs/{site}.error.log\naccess-log-format: vhost-combined\n';
     writeFileSync(path.join(dir, 'pypages.yaml'), `root: main\nsites:\n${SHOP}${logs}`);
     const s = await start(dir);
-    expect(s.stdout()).toContain(`site shop: shop.test → ${path.join(dir, 'shop')}`);
+    const site = `site shop: shop.test → ${path.join(dir, 'shop')}`;
+    await waitFor(() => s.stdout().includes(site), `the banner's site line (it may come after "serving")`);
     const file = (name: string) => path.join(dir, 'logs', name);
     const read = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8') : '');
     expect((await hostGet(s, 'shop.test', '/printer.py')).status).toBe(200);
