@@ -16,6 +16,7 @@ import { browsableUrls } from '../lib/config/dev-mode.js';
 import { startedAsRoot } from '../lib/tenant/identity.js';
 import { type RootSide, rootSide } from '../lib/tenant/root-side.js';
 import type { RunningServer } from './app.js';
+import { ROOT_KEPT_VARIABLE } from './drop.js';
 import { shutdownGrace } from './lifecycle.js';
 
 const MAX_FILES = 400;
@@ -161,9 +162,14 @@ export function tenancyLine(cgroups: string, asRoot = startedAsRoot(), user = us
 }
 
 /** Who serves HTTP, when pypages was started as root (README "Security model"): server-user, or a warning. */
-export function httpUserLine(side: RootSide | null = rootSide(), uid = process.getuid?.()): string[] {
+export function httpUserLine(
+  side: RootSide | null = rootSide(),
+  uid = process.getuid?.(),
+  kept = process.env[ROOT_KEPT_VARIABLE],
+): string[] {
   if (side) return [`HTTP is served as ${side.serverUser}, without privileges; a root launcher starts the workers`];
   if (uid !== 0) return [];
+  if (kept) return [`warning: HTTP is served as root, since the default server-user cannot: ${kept}`];
   const why = process.connected ? 'server-user: root' : 'no supervisor (PYPAGES_NO_SUPERVISOR=1)';
   return [`warning: HTTP is served as root (${why}): a flaw in request handling would be root's; set server-user`];
 }

@@ -18,6 +18,8 @@ import { RootClient } from '../lib/worker/launch/root-client.js';
 
 /** Set by the supervisor in the server child's environment: the user to serve as. */
 export const SERVER_USER_VARIABLE = 'PYPAGES_SERVER_USER';
+/** Set instead when root is kept though no server-user: root asked for it: why (the banner's warning, server/privileges.ts). */
+export const ROOT_KEPT_VARIABLE = 'PYPAGES_ROOT_KEPT';
 const LAUNCHER_MAIN = fileURLToPath(new URL('./launcher-main.js', import.meta.url));
 const READY_MS = 30_000;
 

@@ -3,7 +3,7 @@
 // keys and state folder) before any child starts, and prepares what the
 // server child writes (./handover.ts). Not root, or server-user: root: none
 // of this, and the server child is root as before.
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, parseCli } from '../lib/config/config.js';
 import { unreadableBy } from '../lib/tenant/access.js';
@@ -21,17 +21,49 @@ export interface Privileges {
   reread(argv: readonly string[]): void;
 }
 
-/** The supervisor's privileges for `config`: null when it keeps none (not root, or server-user: root), or why it cannot start. */
-export function privilegesFor(config: Config, accounts = machineAccounts()): Privileges | null | string {
+/**
+ * The supervisor's privileges for `config`: null when it keeps none (not
+ * root, or server-user: root), { keptRoot } when the default server-user
+ * cannot reach pypages itself or a document root, or why it cannot start.
+ *
+ * Why root is kept there rather than refused: `sudo pypages` over a
+ * folder only root may enter (a clone under /root, a mkdtemp folder) is a
+ * single administrator's own machine, and as php -S, Caddy or FrankenPHP
+ * started as root it serves, with a warning that says how to drop. A
+ * server-user named in the config is the operator's decision: then a root
+ * it cannot reach is refused at start, as a key it cannot read.
+ */
+export function privilegesFor(
+  config: Config,
+  accounts = machineAccounts(),
+): Privileges | null | { keptRoot: string } | string {
   if (process.getuid?.() !== 0) return null;
   const user = serverUserFor(config.serverUser, accounts);
   if (user === null || typeof user === 'string') return user;
-  const why =
-    configRefusal(config.configFile, process.cwd()) ??
-    cannotRun(user, [process.execPath, process.argv[1]]) ??
-    tlsRefusal(config, user);
+  const refusal = configRefusal(config.configFile, process.cwd());
+  if (refusal) return `cannot serve as the server-user ${user.user}: ${refusal}`;
+  const unreachable = cannotRun(user, [process.execPath, process.argv[1]]) ?? rootRefusal(config, user);
+  if (unreachable && !config.serverUser)
+    return { keptRoot: `${unreachable}; chmod o+x its folders, or set server-user` };
+  const why = unreachable ?? tlsRefusal(config, user);
   if (why) return `cannot serve as the server-user ${user.user}: ${why}`;
   return new RootPrivileges(config, user);
+}
+
+/** Why the server child could not enter a document root: the root's or a site's (user folders are per request: a 404). */
+function rootRefusal(config: Config, user: RunAs): string | null {
+  for (const root of [config.root, ...config.sites.map((site) => site.root)]) {
+    let real: string;
+    try {
+      real = realpathSync(root);
+    } catch (err) {
+      return `${root}: ${(err as Error).message}`;
+    }
+    const inside = { uid: user.uid, gid: user.gid, mode: 0o600 }; // a file of its own there: only the folders count
+    const why = unreadableBy(user, path.join(real, 'x'), inside, '/');
+    if (why) return `${why} by the server-user ${user.user} (document root ${root})`;
+  }
+  return null;
 }
 
 /** Key files the server child must read, and the state folder's parents it must pass (both opened by it, as server-user). */

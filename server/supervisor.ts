@@ -27,6 +27,7 @@ import { nonBlockingTerminal } from '../lib/util/terminal.js';
 import { dropRoot } from './drop.js';
 import { killLeftovers } from './leftovers.js';
 import type { BoundSocket } from './listen-handle.js';
+import { ROOT_KEPT_VARIABLE } from './drop.js';
 import { type Privileges, privilegesFor } from './privileges.js';
 import { ROLE_VARIABLE, type Running, startServerChild } from './server-child.js';
 import { dieOf, onStopSignals } from './signals.js';
@@ -66,6 +67,10 @@ export function supervise(options: SupervisorOptions): Promise<number> {
     say(privileges);
     options.socket.handle.close();
     return Promise.resolve(2);
+  }
+  if (privileges && 'keptRoot' in privileges) {
+    process.env[ROOT_KEPT_VARIABLE] = privileges.keptRoot; // for the server child's banner
+    return new Supervisor(options, null).run();
   }
   return new Supervisor(options, privileges).run();
 }

@@ -34,7 +34,11 @@ export function existingPath(root: string, urlPath: string): string | null {
   const full = join(root, decoded);
   const rel = relative(root, full);
   if (rel.startsWith('..') || rel.startsWith(sep)) return null;
-  return lstatSync(full, { throwIfNoEntry: false }) ? full : null;
+  try {
+    return lstatSync(full, { throwIfNoEntry: false }) ? full : null;
+  } catch {
+    return null; // a folder on the way the server may not enter (EACCES): the plain 404, as for a missing name
+  }
 }
 
 /** The hint for a resolve reason, or ''. */

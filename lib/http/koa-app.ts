@@ -109,10 +109,12 @@ function errorPages(log: Logger) {
     try {
       await next();
     } catch (err) {
-      const e = err as Error & { status?: number; expose?: boolean };
+      const e = err as Error & { status?: number; logged?: boolean };
       const status = e.status && e.status >= 400 && e.status < 600 ? e.status : 500;
       if (status >= 500)
         log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.originalUrl}: ${e.stack ?? e.message}`);
+      else if (e.logged)
+        log.error(`request ${ctx.state.requestId}: ${ctx.method} ${ctx.originalUrl} → ${status}: ${e.message}`);
       if (ctx.res.headersSent) return void ctx.res.destroy();
       sendErrorPage(ctx, status, e.message, routed(ctx.req).site.debug);
     }

@@ -13,6 +13,7 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, w
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAUNCHES, removeDir, stopChild, tempDir, waitFor } from '../helpers.js';
+import { rawExchange } from '../raw-client.js';
 import { isRoot, makeTestUsers, type TestUsers } from '../tenant-users.js';
 
 const CLI = new URL('../../dist/server/cli.js', import.meta.url).pathname;
@@ -262,3 +263,109 @@ describe.skipIf(!isRoot)('started as root with cert and key (needs root: skipped
     expect(status(server)!.Uid.split(/\s+/)[0]).toBe(String(www.uid));
   });
 });
+
+// `sudo pypages` over a folder only root may enter (a clone under /root, a
+// mkdtemp folder): the default server-user could not serve it, so root is
+// kept for HTTP with a warning saying how to drop; a server-user the config
+// names is the operator's word, and such a root is refused at start.
+describe.skipIf(!isRoot)(
+  'started as root over a document root only root may enter (needs root: skipped otherwise)',
+  () => {
+    let dir: string;
+    let cli: ChildProcess | null = null;
+    beforeAll(() => {
+      dir = tempDir('pypages-privroot-');
+      writeFileSync(path.join(dir, 'hello.py'), WHOAMI);
+      writeFileSync(path.join(dir, 'public.txt'), 'for all\n', { mode: 0o644 });
+      mkdirSync(path.join(dir, 'closed'), { mode: 0o700 });
+      chmodSync(dir, 0o700);
+    });
+    afterAll(async () => {
+      await stopChild(cli);
+      removeDir(dir);
+    });
+    const run = (...more: string[]) =>
+      spawn(process.execPath, [CLI, dir, '--port', '0', '--allow-root-pages', ...more], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+
+    it('server-user named: pypages does not start (exit 2) and names the folder', async () => {
+      const proc = run('--server-user', 'www-data');
+      let err = '';
+      proc.stderr!.on('data', (d) => (err += d));
+      expect(await new Promise((r) => proc.once('exit', r))).toBe(2);
+      expect(err).toContain(`cannot serve as the server-user www-data: folder ${dir} (mode 0700, owner uid 0`);
+      expect(err).toContain(`(document root ${dir})`);
+    });
+
+    it('server-user left to its default: HTTP stays root, said at start, and every request is answered', async () => {
+      cli = run();
+      let out = '';
+      let err = '';
+      cli.stdout!.on('data', (d) => (out += d));
+      cli.stderr!.on('data', (d) => (err += d));
+      const url = await waitFor(() => /serving \S+ at (http:\/\/\S+\/)/.exec(out)?.[1], 'the URL', 30_000);
+      await waitFor(() => err.includes('warning: HTTP is served as root'), 'the warning', 10_000);
+      expect(err).toContain(`since the default server-user cannot: folder ${dir} (mode 0700`);
+      expect(err).toContain('chmod o+x its folders, or set server-user');
+      const [server] = childrenOf(cli.pid!);
+      expect(status(server)!.Uid.split(/\s+/)[0]).toBe('0');
+      const port = Number(new URL(url).port);
+      const page = await rawExchange(port, 'GET /hello.py HTTP/1.0\r\n\r\n', { then: 'fin' }); // 1.0: a body not chunked
+      expect(page.status).toBe(200);
+      expect(JSON.parse(page.bytes.toString().split('\r\n\r\n')[1]).uid).toBe(0);
+      expect(page.closed).toBe(true);
+      // Files are still sent only if a server without privileges could read them (lib/http/static/readable.ts).
+      expect((await fetch(new URL('public.txt', url))).status).toBe(403);
+      const refusal = /403: folder \S+ \(mode 0700, owner uid 0, group gid 0\) may not be passed through by others/;
+      await waitFor(() => refusal.test(out + err), 'the 403 line', 5000);
+      expect((await fetch(new URL('closed/nothing.txt', url))).status).toBe(404);
+    });
+  },
+);
+
+// The server-user meets a folder it may not enter below a root it may: a
+// name there is a 404 (it cannot tell what is inside), never an error; a
+// file it may not open is a 403 with a log line, as nginx's.
+describe.skipIf(!isRoot)(
+  'started as root, a folder inside the document root only root may enter (needs root: skipped otherwise)',
+  () => {
+    let dir: string;
+    let cli: ChildProcess | null = null;
+    afterAll(async () => {
+      await stopChild(cli);
+      removeDir(dir);
+    });
+
+    it('a name inside it is a 404 in development mode too, and the server-user still serves', async () => {
+      dir = tempDir('pypages-privsub-');
+      mkdirSync(path.join(dir, 'closed'), { mode: 0o700 });
+      writeFileSync(path.join(dir, 'closed', 'inside.txt'), 'hidden\n');
+      writeFileSync(path.join(dir, 'public.txt'), 'for all\n');
+      // Others may read them, their owner www-data may not: the kernel refuses the server child what the mode rule allows.
+      for (const [name, size] of [
+        ['small.txt', 10],
+        ['large.bin', 300_000],
+      ] as const) {
+        writeFileSync(path.join(dir, name), Buffer.alloc(size, 'x'), { mode: 0o044 });
+        chownSync(path.join(dir, name), www.uid, www.gid);
+      }
+      cli = spawn(process.execPath, [CLI, dir, '--port', '0', '--dev'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      cli.stdout!.on('data', (d) => (out += d));
+      cli.stderr!.on('data', (d) => (err += d));
+      const url = await waitFor(() => /serving \S+ at (http:\/\/\S+\/)/.exec(out)?.[1], 'the URL', 30_000);
+      for (const name of ['closed/inside.txt', 'closed/nothing.py', 'closed/'])
+        expect((await fetch(new URL(name, url))).status, name).toBe(404);
+      for (const name of ['small.txt', 'large.bin']) {
+        expect((await fetch(new URL(name, url))).status, name).toBe(403);
+        await waitFor(() => (out + err).includes(`${name} may not be read by the server's user www-data`), name, 5000);
+      }
+      expect(out + err).not.toMatch(/\|\s+at /); // no stack: nothing was thrown
+      expect((await fetch(new URL('public.txt', url))).status).toBe(200);
+      const [server] = childrenOf(cli.pid!);
+      expect(status(server)!.Uid.split(/\s+/)[0]).toBe(String(www.uid));
+    });
+  },
+);

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { contentType } from 'mime-types';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { answer } from './answer.js';
 import { CompressedCache } from './compressed.js';
@@ -44,8 +45,9 @@ export function staticSender(): (ctx: Context, urlPath: string, file: string) =>
 /**
  * Opens a regular file for streaming: its handle, size and validators; null
  * when it is gone or is not a regular file now (a symlink in its place:
- * ELOOP). O_NONBLOCK: a FIFO swapped in must not block open(). Other errors
- * (EACCES...) are thrown: the error page's 500, logged.
+ * ELOOP). O_NONBLOCK: a FIFO swapped in must not block open(). A file the
+ * server's user may not read is a 403 (as nginx's and Apache's), logged
+ * with what to chmod; other errors are thrown: the error page's 500, logged.
  */
 async function openFile(
   file: string,
@@ -54,7 +56,9 @@ async function openFile(
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(code)) return null;
+    if (code === 'EACCES' || code === 'EPERM') throw forbidden(file);
     throw err;
   }
   const st = await handle.stat().catch(() => null);
@@ -63,6 +67,11 @@ async function openFile(
     return null;
   }
   return { bytes: handle, size: st.size, ...validatorsOf(st.size, st.mtimeMs) };
+}
+
+function forbidden(file: string): Error {
+  const why = `${file} may not be read by the server's user ${userInfo().username} (chmod o+r it, o+x its folders)`;
+  return Object.assign(new Error(why), { status: 403, logged: true });
 }
 
 /**

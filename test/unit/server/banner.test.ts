@@ -57,7 +57,10 @@ describe('banner', () => {
     expect(httpUserLine(side, 33)).toEqual([
       'HTTP is served as www-data, without privileges; a root launcher starts the workers',
     ]);
-    expect(httpUserLine(null, 0)[0]).toMatch(/^warning: HTTP is served as root \(.*\): .*set server-user$/);
+    expect(httpUserLine(null, 0, undefined)[0]).toMatch(/^warning: HTTP is served as root \(.*\): .*set server-user$/);
+    expect(httpUserLine(null, 0, 'folder /root (mode 0700) may not be passed through')).toEqual([
+      'warning: HTTP is served as root, since the default server-user cannot: folder /root (mode 0700) may not be passed through',
+    ]);
     expect(httpUserLine(null, 1000)).toEqual([]);
   });
 
