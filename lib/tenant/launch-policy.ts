@@ -48,7 +48,7 @@ import type { RunAs } from './identity.js';
  * checks they match). A denylist: a variable a program reads that no list names can still be set.
  */
 // biome-ignore format: a list read as a list
-export const ROOT_READ = new RegExp(`^(LD_|MALLOC_|(${[
+export const VETTED = new RegExp(`^(LD_|MALLOC_|(${[
   'PATH', 'GLIBC_TUNABLES', 'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH',
   'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR', 'ENV', 'BASH_ENV', 'IFS', 'PYTHON\\w*',
   // Read as the tenant before owner.py can check a file: HOME names the user's site-packages, whose .pth
@@ -96,7 +96,7 @@ export function policyOf(config: Config, server: { uid: number; gid: number }, a
     gidMax: defs.GID_MAX ?? 60000,
     namedUids: named('user', (n) => accounts.user(n)?.uid),
     namedGids: named('group', (n) => accounts.group(n)?.gid),
-    operatorEnv: new Set(env.filter(([k]) => ROOT_READ.test(k)).map(([k, v]) => `${k}=${v}`)),
+    operatorEnv: new Set(env.filter(([k]) => VETTED.test(k)).map(([k, v]) => `${k}=${v}`)),
   };
 }
 
@@ -143,10 +143,10 @@ function gidRefusal(gid: number, primary: number, policy: LaunchPolicy): string 
 /** The variables of `env` refused (names), or the empty list. */
 export function refusedEnv(env: Readonly<Record<string, unknown>>, policy: LaunchPolicy): string[] {
   return Object.entries(env)
-    .filter(([k, v]) => typeof v !== 'string' || /[=\0]/.test(k) || k === '' || v.includes('\0') || rootRead(k, v))
+    .filter(([k, v]) => typeof v !== 'string' || /[=\0]/.test(k) || k === '' || v.includes('\0') || unvetted(k, v))
     .map(([k]) => k);
-  function rootRead(k: string, v: string): boolean {
-    return ROOT_READ.test(k) && !policy.operatorEnv.has(`${k}=${v}`);
+  function unvetted(k: string, v: string): boolean {
+    return VETTED.test(k) && !policy.operatorEnv.has(`${k}=${v}`);
   }
 }
 

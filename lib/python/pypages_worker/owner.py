@@ -23,7 +23,7 @@ import stat
 
 VARIABLE = "PYPAGES_OWNER_ONLY"
 
-# The launcher's list (ROOT_READ in lib/tenant/launch-policy.ts; a test checks they match): variables
+# The launcher's list (VETTED in lib/tenant/launch-policy.ts; a test checks they match): variables
 # the loader, Python or the programs a page runs read as code to run. A forked worker's variables come
 # from the HTTP side, not through the launcher: under the rule, one of these passes only with the value
 # the fork server itself started with (which the launcher checked).

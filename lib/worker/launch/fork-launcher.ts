@@ -6,7 +6,7 @@
 // spawned, so no request waits for it; the launches after it is back fork
 // again. One that lived RESET_AFTER_MS is forgotten as a failure.
 
-import { ROOT_READ } from '../../tenant/launch-policy.js';
+import { VETTED } from '../../tenant/launch-policy.js';
 import type { Logger } from '../../util/log.js';
 import type { RunAs } from '../../tenant/identity.js';
 import { rootSide } from '../../tenant/root-side.js';
@@ -171,9 +171,9 @@ class Slot {
 /** Environment variables read only when an interpreter starts: a forked child cannot take them on. */
 /**
  * Variables Python reads at start need a fresh interpreter. With a root launcher, so do those it vets
- * (ROOT_READ): a tenant's fork server lets a forked worker take one only with its own start's value.
+ * (VETTED): a tenant's fork server lets a forked worker take one only with its own start's value.
  */
 function needsFreshInterpreter(env: Record<string, string>): boolean {
   const vetted = rootSide() !== null;
-  return Object.keys(env).some((k) => /^(PYTHON|LD_|MALLOC_)/.test(k) || (vetted && ROOT_READ.test(k)));
+  return Object.keys(env).some((k) => /^(PYTHON|LD_|MALLOC_)/.test(k) || (vetted && VETTED.test(k)));
 }

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../../lib/config/config.js';
 import { systemAccounts } from '../../../lib/tenant/accounts.js';
 import { configRefusal, ownerRule, policyOf, programRefusal } from '../../../lib/tenant/launch-policy.js';
-import { refusedEnv, ROOT_READ, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
+import { refusedEnv, VETTED, rootTrusted, userFor } from '../../../lib/tenant/launch-policy.js';
 import { serverUserFor } from '../../../lib/tenant/server-user.js';
 import { privilegesLeft } from '../../../server/drop.js';
 import { logFiles } from '../../../server/handover.js';
@@ -189,7 +189,7 @@ describe('the variables the launcher vets', () => {
     const code =
       'import sys; sys.path.insert(0, "lib/python"); from pypages_worker import owner; print(owner.VETTED.pattern)';
     const python = execFileSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8' }).trim();
-    expect(python).toBe(ROOT_READ.source);
+    expect(python).toBe(VETTED.source);
   });
 });
 
