@@ -11,21 +11,24 @@
 // (lib/groups/group.ts), so "save, reload, see the change" is immediate.
 //
 // A remembered answer is a real path, checked once. For a static file, which
-// Node itself opens, it is used again only while it is still a real path
-// (realpath of it is itself, 5 µs): a folder on the way swapped for a symlink
-// since would otherwise lead the read out of the root. For a page this is not
+// Node itself opens, it is used again only while that path still names the
+// very file approved: lstat of it gives the same device, inode and ctime,
+// and it is no symlink (one lstat, 4 µs, where realpath walked every folder
+// for 11). A folder on the way swapped for a symlink since leads to another
+// inode (or to the same file, which is harmless), and a file replaced or
+// chowned has a new inode or ctime: the path is then resolved again. For a page this is not
 // checked when pages run as the server's user (symlinks: follow): a page runs
 // arbitrary code as that user, so a symlink rule is no boundary for it. Under
 // symlinks: owner-match it is (a page then runs as its owner, and a link to
 // another's script must not run it), so a page is checked as a file is: the
 // real path resolve approved, links and owners included, is used only while
-// it is still itself, so no link put in its place since is followed. What
+// it is still that file, so no link put in its place since is followed. What
 // can be seen for up to a second: a link on the URL path swapped to another
 // approved file still serves the old one, a folder that just became a
 // package still serves its files, and an owner changed by root (chown) is
 // seen at the next resolve. Refusals (not-found) are never remembered.
 
-import { realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { resolve, type ResolveOptions, type Target } from './resolve.js';
 
 const TTL_MS = 1000;
@@ -35,6 +38,15 @@ const MAX_KEY = 1024; // longer paths are resolved every time: a client must not
 interface Entry {
   target: Target;
   expires: number;
+  /** The approved file's identity, when it must still be that file to be used (recheck). */
+  stamp: Stamp | null;
+}
+
+interface Stamp {
+  file: string;
+  dev: number;
+  ino: number;
+  ctimeMs: number;
 }
 
 export class ResolveCache {
@@ -51,7 +63,7 @@ export class ResolveCache {
     if (this.opts.folder) return resolve(this.root, rawPath, rawQuery, this.opts);
     const now = Date.now();
     const hit = this.entries.get(rawPath);
-    if (hit && hit.expires > now && (!this.recheck(hit.target) || stillReal(hit.target.file))) return hit.target;
+    if (hit && hit.expires > now && (hit.stamp === null || sameFile(hit.stamp))) return hit.target;
     const target = resolve(this.root, rawPath, rawQuery, this.opts);
     if ((target.kind === 'script' || target.kind === 'static') && rawPath.length <= MAX_KEY)
       this.remember(rawPath, target, now);
@@ -64,8 +76,10 @@ export class ResolveCache {
   }
 
   private remember(rawPath: string, target: Target, now: number): void {
+    let stamp: Stamp | null = null;
+    if (this.recheck(target) && (stamp = stampOf(target.file)) === null) return; // changing under us: not kept
     if (this.entries.size >= MAX_ENTRIES) this.forget(now);
-    this.entries.set(rawPath, { target, expires: now + TTL_MS });
+    this.entries.set(rawPath, { target, expires: now + TTL_MS, stamp });
   }
 
   /** Drops expired entries; if all are fresh (a scan of many paths), drops them all. */
@@ -75,11 +89,27 @@ export class ResolveCache {
   }
 }
 
-/** True while no component of `file` (a real path once) has become a symlink, and it still exists. */
-function stillReal(file: string): boolean {
+/**
+ * The identity of the regular file at the real path `file`, taken before a
+ * last check that the path is still real: a swap before the lstat fails that
+ * check; one after it changes the identity. Null if it is not that now.
+ */
+function stampOf(file: string): Stamp | null {
   try {
-    return realpathSync.native(file) === file;
+    const st = lstatSync(file);
+    if (!st.isFile() || realpathSync.native(file) !== file) return null;
+    return { file, dev: st.dev, ino: st.ino, ctimeMs: st.ctimeMs };
   } catch {
-    return false;
+    return null;
+  }
+}
+
+/** True while `stamp.file` names, without a link at its end, the file the stamp was taken of. */
+function sameFile(stamp: Stamp): boolean {
+  try {
+    const st = lstatSync(stamp.file, { throwIfNoEntry: false });
+    return st?.isFile() === true && st.ino === stamp.ino && st.dev === stamp.dev && st.ctimeMs === stamp.ctimeMs;
+  } catch {
+    return false; // a folder on the way is no longer one (ENOTDIR), or may not be entered
   }
 }

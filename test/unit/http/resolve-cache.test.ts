@@ -70,6 +70,27 @@ describe('ResolveCache', () => {
     }
   });
 
+  it('looks again when the remembered file was replaced, or a link put in its place, and never throws', () => {
+    mkdirSync(join(root, 'd'));
+    writeFileSync(join(root, 'd', 'f.txt'), 'first');
+    writeFileSync(join(root, 'other.txt'), 'other');
+    const cache = new ResolveCache(root, { index: ['index.py'] });
+    const first = cache.resolve('/d/f.txt', '');
+    expect(cache.resolve('/d/f.txt', '')).toBe(first); // the same file: from memory
+    writeFileSync(join(root, 'd', 'f.new'), 'second');
+    renameSync(join(root, 'd', 'f.new'), join(root, 'd', 'f.txt')); // another inode at the path
+    expect(cache.resolve('/d/f.txt', '')).not.toBe(first);
+    unlinkSync(join(root, 'd', 'f.txt'));
+    symlinkSync(join(root, 'other.txt'), join(root, 'd', 'f.txt')); // a link where the file was
+    expect(cache.resolve('/d/f.txt', '')).toMatchObject({ kind: 'static', file: join(root, 'other.txt') });
+    mkdirSync(join(root, 'e'));
+    writeFileSync(join(root, 'e', 'g.txt'), 'g');
+    expect(cache.resolve('/e/g.txt', '').kind).toBe('static');
+    rmSync(join(root, 'e'), { recursive: true });
+    writeFileSync(join(root, 'e'), 'a file where the folder was'); // lstat of e/g.txt: ENOTDIR
+    expect(cache.resolve('/e/g.txt', '').kind).toBe('not-found');
+  });
+
   it('keeps serving the old target of a swapped link on the URL path for up to a second', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     writeFileSync(join(root, 'one.txt'), '1');
