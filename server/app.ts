@@ -14,7 +14,7 @@ import { answerClientErrors } from '../lib/http/connections.js';
 import { FIELDS_KEPT } from '../lib/http/framing.js';
 import { koaApp } from '../lib/http/koa-app.js';
 import { requestListener } from '../lib/http/listener.js';
-import { Metrics } from '../lib/metrics/metrics.js';
+import type { Metrics } from '../lib/metrics/metrics.js';
 import { LiveHub } from '../lib/http/live/hub.js';
 import { liveEndpoint } from '../lib/http/live/live.js';
 import { consoleLogger, type Logger } from '../lib/util/log.js';
@@ -59,7 +59,10 @@ export interface StartOptions {
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? consoleLogger({ dev: devModeOn(config) });
   const interpreter = await findInterpreter(config.python);
-  const metrics = config.metricsPath ? new Metrics(() => holder.runtime.groups.status()) : null;
+  // prom-client (and what it loads) only for a server that serves metrics: a larger heap costs every collection.
+  const metrics = config.metricsPath
+    ? new (await import('../lib/metrics/metrics.js')).Metrics(() => holder.runtime.groups.status())
+    : null;
   const holder: { runtime: Runtime } = {
     runtime: await Runtime.create(config, interpreter.path, log, metrics ?? undefined),
   };

@@ -2,10 +2,13 @@
 // account (its key kept in the state folder), the order, the HTTP-01
 // challenge (its answer put where the plain-HTTP port serves it:
 // ./challenges.ts), the CSR with a fresh P-256 key, and the chain.
+// acme-client (with axios and its ASN.1 libraries) is loaded at the first
+// order, never by a server without tls: auto: loaded at start it made every
+// server's heap larger by a few MiB of objects that each garbage collection
+// then had to pass over.
 
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import acme from 'acme-client';
 import type { Challenges } from './challenges.js';
 import type { CertificateStore, StoredCertificate } from './store.js';
 
@@ -27,12 +30,16 @@ export async function obtainCertificate(
   name: string,
   challenges: Challenges,
 ): Promise<StoredCertificate> {
-  configureHttp(opts.caFile);
+  const acme = await acmeClient();
+  configureHttp(acme, opts.caFile);
   const accountKey = await opts.store.accountKey(opts.directoryUrl, async () =>
     (await acme.crypto.createPrivateEcdsaKey()).toString(),
   );
   const client = new acme.Client({ directoryUrl: opts.directoryUrl, accountKey });
-  const [key, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await newKey());
+  const [key, csr] = await acme.crypto.createCsr(
+    { commonName: name, altNames: [name] },
+    await acme.crypto.createPrivateEcdsaKey('P-256'),
+  );
   const cert = await client.auto({
     csr,
     email: opts.email || undefined,
@@ -47,14 +54,17 @@ export async function obtainCertificate(
   return { cert, key: key.toString() };
 }
 
-function newKey(): Promise<Buffer> {
-  return acme.crypto.createPrivateEcdsaKey('P-256');
+type Acme = typeof import('acme-client');
+
+async function acmeClient(): Promise<Acme> {
+  const loaded = await import('acme-client');
+  return (loaded as { default?: Acme }).default ?? loaded;
 }
 
 let trusted: string | null = null;
 
 /** acme-client's HTTP client: a timeout, and the CAs of acme-ca (set once per file: the client is shared). */
-function configureHttp(caFile: string): void {
+function configureHttp(acme: Acme, caFile: string): void {
   acme.axios.defaults.timeout = REQUEST_TIMEOUT_MS;
   if (caFile === trusted) return;
   trusted = caFile;
