@@ -59,10 +59,7 @@ export interface StartOptions {
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? consoleLogger({ dev: devModeOn(config) });
   const interpreter = await findInterpreter(config.python);
-  // prom-client (and what it loads) only for a server that serves metrics: a larger heap costs every collection.
-  const metrics = config.metricsPath
-    ? new (await import('../lib/metrics/metrics.js')).Metrics(() => holder.runtime.groups.status())
-    : null;
+  const metrics = await metricsFor(config, () => holder.runtime.groups.status());
   const holder: { runtime: Runtime } = {
     runtime: await Runtime.create(config, interpreter.path, log, metrics ?? undefined),
   };
@@ -88,6 +85,12 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   for (const s of [server, companion]) s?.on('error', (err) => log.error(`listening socket: ${err.message}`));
   certificates?.start();
   return running(config, { server, companion, certificates }, interpreter, holder, lifecycle);
+}
+
+/** The metrics of metrics-path, or null: prom-client (and what it loads) only for a server that serves them. */
+async function metricsFor(config: Config, groups: ConstructorParameters<typeof Metrics>[0]): Promise<Metrics | null> {
+  if (!config.metricsPath) return null;
+  return new (await import('../lib/metrics/metrics.js')).Metrics(groups);
 }
 
 /** tls: auto's certificates, for the names of the sites being served (read again at every check: reload changes them). */
