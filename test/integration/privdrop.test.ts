@@ -54,11 +54,12 @@ function status(pid: number): Record<string, string> | null {
   }
 }
 
+/** Live children of `pid` (a process that ends while /proc is read, another test's, is passed over). */
 function childrenOf(pid: number): number[] {
   return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .map(Number)
-    .filter((p) => /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${p}/status`, 'latin1'))?.[1] === String(pid));
+    .filter((p) => status(p)?.PPid === String(pid));
 }
 
 function cmdline(pid: number): string {
