@@ -3,7 +3,7 @@
 // keys and state folder) before any child starts, and prepares what the
 // server child writes (./handover.ts). Not root, or server-user: root: none
 // of this, and the server child is root as before.
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, parseCli } from '../lib/config/config.js';
 import { unreadableBy } from '../lib/tenant/access.js';
@@ -24,14 +24,20 @@ export interface Privileges {
 /**
  * The supervisor's privileges for `config`: null when it keeps none (not
  * root, or server-user: root), { keptRoot } when the default server-user
- * cannot reach pypages itself or a document root, or why it cannot start.
+ * cannot reach pypages itself or a document root of root's own, or why it
+ * cannot start.
  *
  * Why root is kept there rather than refused: `sudo pypages` over a
  * folder only root may enter (a clone under /root, a mkdtemp folder) is a
  * single administrator's own machine, and as php -S, Caddy or FrankenPHP
- * started as root it serves, with a warning that says how to drop. A
- * server-user named in the config is the operator's decision: then a root
- * it cannot reach is refused at start, as a key it cannot read.
+ * started as root it serves, with a warning that says how to drop. Only
+ * for a root whose every folder and link on the way is root's: a tenant
+ * who chmods, removes or relinks a site root of theirs must not turn the
+ * whole HTTP side root (or, with a named server-user, stop the server);
+ * such a root is said at start and the drop goes on (that site's requests
+ * fail, as before). A server-user named in the config is the operator's
+ * decision: then a root of root's it cannot reach is refused at start, as
+ * a key it cannot read.
  */
 export function privilegesFor(
   config: Config,
@@ -50,20 +56,51 @@ export function privilegesFor(
   return new RootPrivileges(config, user);
 }
 
-/** Why the server child could not enter a document root: the root's or a site's (user folders are per request: a 404). */
+/**
+ * Why the server child could not enter a document root of root's own (the
+ * root's or a site's; user folders are per request: a 404). One the
+ * server-user cannot reach but someone else controls is only said.
+ */
 function rootRefusal(config: Config, user: RunAs): string | null {
   for (const root of [config.root, ...config.sites.map((site) => site.root)]) {
-    let real: string;
+    let why: string;
     try {
-      real = realpathSync(root);
+      const inside = { uid: user.uid, gid: user.gid, mode: 0o600 }; // a file of its own there: only the folders count
+      const found = unreadableBy(user, path.join(realpathSync(root), 'x'), inside, '/');
+      if (!found) continue;
+      why = `${found} by the server-user ${user.user} (document root ${root})`;
     } catch (err) {
-      return `${root}: ${(err as Error).message}`;
+      why = `${root}: ${(err as Error).message}`;
     }
-    const inside = { uid: user.uid, gid: user.gid, mode: 0o600 }; // a file of its own there: only the folders count
-    const why = unreadableBy(user, path.join(real, 'x'), inside, '/');
-    if (why) return `${why} by the server-user ${user.user} (document root ${root})`;
+    if (ownedByRoot(root)) return why;
+    say(`${why}; it is not all root's, so HTTP is served as ${user.user} all the same`);
   }
   return null;
+}
+
+function ownedByRoot(dir: string): boolean {
+  try {
+    return rootsAllTheWay(dir);
+  } catch {
+    return false; // ENOTDIR, a link gone meanwhile: not root's folder as far as can be told
+  }
+}
+
+/** Whether every folder and link on `dir`'s way from /, links followed (at most 16), is root's. */
+function rootsAllTheWay(dir: string, links = 0): boolean {
+  const parts = path.resolve(dir).split('/').filter(Boolean);
+  let at = '/';
+  for (const [i, part] of parts.entries()) {
+    const next = path.join(at, part);
+    const st = lstatSync(next, { throwIfNoEntry: false });
+    if (st?.uid !== 0) return false;
+    if (st.isSymbolicLink())
+      return (
+        links < 16 && rootsAllTheWay(path.join(path.resolve(at, readlinkSync(next)), ...parts.slice(i + 1)), links + 1)
+      );
+    at = next;
+  }
+  return true;
 }
 
 /** Key files the server child must read, and the state folder's parents it must pass (both opened by it, as server-user). */

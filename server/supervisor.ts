@@ -62,6 +62,7 @@ export interface SupervisorOptions {
  * signal, as a process without handlers would.
  */
 export function supervise(options: SupervisorOptions): Promise<number> {
+  delete process.env[ROOT_KEPT_VARIABLE]; // said to the child only when kept now, never from the caller's environment
   const privileges = privilegesFor(options.config);
   if (typeof privileges === 'string') {
     say(privileges);

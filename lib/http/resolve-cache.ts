@@ -16,7 +16,9 @@
 // and it is no symlink (one lstat, 4 µs, where realpath walked every folder
 // for 11). A folder on the way swapped for a symlink since leads to another
 // inode (or to the same file, which is harmless), and a file replaced or
-// chowned has a new inode or ctime: the path is then resolved again. For a page this is not
+// chowned has a new inode or ctime: the path is then resolved again. The
+// identity itself is read from the opened file, never from the path a
+// second time (stampOf). For a page this is not
 // checked when pages run as the server's user (symlinks: follow): a page runs
 // arbitrary code as that user, so a symlink rule is no boundary for it. Under
 // symlinks: owner-match it is (a page then runs as its owner, and a link to
@@ -28,10 +30,11 @@
 // package still serves its files, and an owner changed by root (chown) is
 // seen at the next resolve. Refusals (not-found) are never remembered.
 
-import { lstatSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync } from 'node:fs';
 import { resolve, type ResolveOptions, type Target } from './resolve.js';
 
 const TTL_MS = 1000;
+const O_PATH = 0o10000000; // Linux's, on x86-64 and arm64; Node does not export it
 const MAX_ENTRIES = 10_000;
 const MAX_KEY = 1024; // longer paths are resolved every time: a client must not fill memory with them
 
@@ -90,17 +93,24 @@ export class ResolveCache {
 }
 
 /**
- * The identity of the regular file at the real path `file`, taken before a
- * last check that the path is still real: a swap before the lstat fails that
- * check; one after it changes the identity. Null if it is not that now.
+ * The identity of the regular file at the real path `file`, taken from the
+ * file itself: opened without following a link at its end (O_PATH: no read
+ * permission needed, a page only its owner may read included), its stats read
+ * from the descriptor, and the descriptor's own path (/proc/self/fd) must
+ * be `file`, so a folder swapped for a link during the look cannot lend
+ * another file's identity to this path. Null if it is not that now.
  */
 function stampOf(file: string): Stamp | null {
+  let fd: number | null = null;
   try {
-    const st = lstatSync(file);
-    if (!st.isFile() || realpathSync.native(file) !== file) return null;
+    fd = openSync(file, O_PATH | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || readlinkSync(`/proc/self/fd/${fd}`) !== file) return null;
     return { file, dev: st.dev, ino: st.ino, ctimeMs: st.ctimeMs };
   } catch {
     return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

@@ -325,6 +325,42 @@ describe.skipIf(!isRoot)(
   },
 );
 
+// A document root someone other than root controls (a tenant's, chmod 700):
+// never a reason to keep HTTP root for everyone; said, and the drop goes on.
+describe.skipIf(!isRoot)(
+  "started as root over a document root that is not all root's (needs root: skipped otherwise)",
+  () => {
+    let dir: string;
+    let cli: ChildProcess | null = null;
+    afterAll(async () => {
+      await stopChild(cli);
+      removeDir(dir);
+    });
+
+    it("HTTP is served as www-data all the same, and the caller's PYPAGES_ROOT_KEPT is ignored", async () => {
+      dir = tempDir('pypages-privtenant-');
+      writeFileSync(path.join(dir, 'hello.py'), WHOAMI);
+      chownSync(dir, NOBODY.uid, NOBODY.gid);
+      chmodSync(dir, 0o700);
+      cli = spawn(process.execPath, [CLI, dir, '--port', '0'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PYPAGES_ROOT_KEPT: 'planted by the caller' },
+      });
+      let out = '';
+      let err = '';
+      cli.stdout!.on('data', (d) => (out += d));
+      cli.stderr!.on('data', (d) => (err += d));
+      await waitFor(() => /serving \S+ at (http:\/\/\S+\/)/.exec(out)?.[1], 'the URL', 30_000);
+      await waitFor(() => err.includes('HTTP is served as www-data'), 'the banner', 10_000);
+      expect(err).toContain(`folder ${dir} (mode 0700, owner uid ${NOBODY.uid}`);
+      expect(err).toContain("it is not all root's, so HTTP is served as www-data all the same");
+      expect(err).not.toContain('planted by the caller');
+      const [server] = childrenOf(cli.pid!);
+      expect(status(server)!.Uid.split(/\s+/)[0]).toBe(String(www.uid));
+    });
+  },
+);
+
 // The server-user meets a folder it may not enter below a root it may: a
 // name there is a 404 (it cannot tell what is inside), never an error; a
 // file it may not open is a 403 with a log line, as nginx's.
