@@ -3,7 +3,7 @@
 // and the HTTP(S) server around them, and listens. Thin: every request rule
 // lives in lib/ (lib/http/listener.ts is where a request arrives).
 
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../lib/config/config.js';
 import { devModeOn } from '../lib/config/dev-mode.js';
@@ -55,9 +55,36 @@ export interface StartOptions {
 /**
  * Checks the interpreter, then listens. Rejects with InterpreterError when no
  * usable Python is found, or the listen error (EADDRINUSE...).
+ *
+ * On the supervisor's socket, plain HTTP listens first: the socket is bound
+ * but not yet listening until a server child listens on it, and the Python
+ * probe and the runtime take the better part of a second, in which a
+ * connection would be refused. Requests that come meanwhile wait in a latch
+ * and run once the runtime is built. (TLS keeps the old order: its
+ * certificates need the runtime.)
  */
 export async function startPypages(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? consoleLogger({ dev: devModeOn(config) });
+  const latch = requestLatch();
+  const early = options.handle && tlsMode(config) === 'off' ? httpServer(config, latch.listener, null) : null;
+  if (early) await listen(early, options.handle!);
+  try {
+    return await assemble(config, { options, log, early, latch });
+  } catch (err) {
+    early?.close();
+    throw err;
+  }
+}
+
+interface Assembly {
+  options: StartOptions;
+  log: Logger;
+  /** The server already listening on the supervisor's socket, or null. */
+  early: Server | null;
+  latch: ReturnType<typeof requestLatch>;
+}
+
+async function assemble(config: Config, { options, log, early, latch }: Assembly): Promise<RunningServer> {
   const interpreter = await findInterpreter(config.python);
   const metrics = await metricsFor(config, () => holder.runtime.groups.status());
   const holder: { runtime: Runtime } = {
@@ -66,14 +93,10 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
   const lifecycle = new Lifecycle(log);
   const handler = buildHandler(holder, lifecycle, log, metrics);
   const certificates = config.tls === 'auto' ? autoCertificates(config, holder, log) : null;
-  const server = httpServer(config, handler, certificates);
-  const plain = tlsMode(config) !== 'off' && (certificates || config.redirectHttp);
-  const httpsPort = () => (server.address() as AddressInfo).port;
-  const companion = plain
-    ? httpServer(config, plainListener(config, httpsPort, handler, certificates), null, false)
-    : null;
+  const server = early ?? httpServer(config, handler, certificates);
+  const companion = companionOf(config, server, handler, certificates);
   try {
-    await listen(server, options.handle ?? { port: config.port, host: config.host });
+    if (!early) await listen(server, options.handle ?? { port: config.port, host: config.host });
     if (companion) await listen(companion, { port: config.httpPort, host: config.host });
   } catch (err) {
     certificates?.close();
@@ -81,10 +104,36 @@ export async function startPypages(config: Config, options: StartOptions = {}): 
     await holder.runtime.close();
     throw err;
   }
+  latch.open(handler);
   // After the bind, errors here are the accept loop's (EMFILE when out of file descriptors): Node retries.
   for (const s of [server, companion]) s?.on('error', (err) => log.error(`listening socket: ${err.message}`));
   certificates?.start();
   return running(config, { server, companion, certificates }, interpreter, holder, lifecycle);
+}
+
+/** The plain-HTTP server beside HTTPS (ACME challenges, redirect-http), or null. */
+function companionOf(
+  config: Config,
+  server: Server,
+  handler: RequestListener,
+  certificates: AutoCertificates | null,
+): Server | null {
+  if (tlsMode(config) === 'off' || !(certificates || config.redirectHttp)) return null;
+  const httpsPort = () => (server.address() as AddressInfo).port;
+  return httpServer(config, plainListener(config, httpsPort, handler, certificates), null, false);
+}
+
+/** A request listener that holds requests until open(handler), then passes them (and every later one) to it. */
+function requestLatch(): { listener: RequestListener; open(handler: RequestListener): void } {
+  let target: RequestListener | null = null;
+  const waiting: [IncomingMessage, ServerResponse][] = [];
+  return {
+    listener: (req, res) => (target ? target(req, res) : void waiting.push([req, res])),
+    open(handler) {
+      target = handler;
+      for (const [req, res] of waiting.splice(0)) handler(req, res);
+    },
+  };
 }
 
 /** The metrics of metrics-path, or null: prom-client (and what it loads) only for a server that serves them. */
